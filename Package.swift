@@ -1,0 +1,45 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let package = Package(
+    name: "nettune",
+    products: [
+        .executable(name: "nettune", targets: ["nettune"]),
+        .library(name: "NetTune", targets: ["NetTune"]),
+    ],
+    dependencies: [
+        // Subcommands, options, help, man page and completion generation.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // Typed file descriptors and Errno for /proc/sys and socket syscalls.
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+    ],
+    targets: [
+        // libnl-3 / libnl-route-3 headers; linked through pkg-config.
+        .systemLibrary(
+            name: "CNetlink",
+            pkgConfig: "libnl-route-3.0",
+            providers: [.apt(["libnl-3-dev", "libnl-route-3-dev"])]
+        ),
+        // All of nettune's logic. Never imports ArgumentParser.
+        .target(
+            name: "NetTune",
+            dependencies: [
+                "CNetlink",
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
+        // One file per subcommand; parsing and rendering only.
+        .target(
+            name: "NetTuneCommands",
+            dependencies: [
+                "NetTune",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "nettune", dependencies: ["NetTuneCommands"]),
+        .testTarget(name: "NetTuneTests", dependencies: ["NetTune", "NetTuneCommands"]),
+        // Runs the built `nettune` binary inside throw-away network namespaces.
+        .testTarget(name: "IntegrationTests", dependencies: ["nettune"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,60 @@
+/// One network interface as the kernel reports it over rtnetlink.
+public struct LinkInfo: Equatable, Sendable {
+    public var index: Int
+    public var name: String
+    public var mtu: Int
+    /// `IFLA_MIN_MTU` / `IFLA_MAX_MTU`; nil where the driver does not report them.
+    public var minMTU: Int?
+    public var maxMTU: Int?
+    /// Administratively up (`IFF_UP`).
+    public var adminUp: Bool
+    public var operState: OperState
+    /// The root qdisc, if any.
+    public var qdisc: Qdisc?
+
+    public init(index: Int, name: String, mtu: Int, minMTU: Int? = nil, maxMTU: Int? = nil,
+                adminUp: Bool, operState: OperState = .unknown, qdisc: Qdisc? = nil) {
+        self.index = index
+        self.name = name
+        self.mtu = mtu
+        self.minMTU = minMTU
+        self.maxMTU = maxMTU
+        self.adminUp = adminUp
+        self.operState = operState
+        self.qdisc = qdisc
+    }
+}
+
+/// RFC 2863 operational state (`IF_OPER_*`).
+public enum OperState: String, Sendable, Equatable {
+    case unknown, notPresent = "notpresent", down, lowerLayerDown = "lowerlayerdown"
+    case testing, dormant, up
+
+    public init(kernelValue: UInt8) {
+        switch kernelValue {
+        case 1: self = .notPresent
+        case 2: self = .down
+        case 3: self = .lowerLayerDown
+        case 4: self = .testing
+        case 5: self = .dormant
+        case 6: self = .up
+        default: self = .unknown
+        }
+    }
+}
+
+/// A root queueing discipline and, for shapers, the rate it enforces.
+public struct Qdisc: Equatable, Sendable {
+    public var kind: String
+    /// Shaping rate in bits per second (`tbf` rate; `htb`: sum of its top-level classes' ceilings).
+    public var rateBitsPerSecond: UInt64?
+
+    public init(kind: String, rateBitsPerSecond: UInt64? = nil) {
+        self.kind = kind
+        self.rateBitsPerSecond = rateBitsPerSecond
+    }
+}
+
+extension Array where Element == LinkInfo {
+    public func named(_ name: String) -> LinkInfo? { first { $0.name == name } }
+}

@@ -1,0 +1,84 @@
+import CNetlink
+import Glibc
+
+/// Interfaces of the current network namespace, through libnl-route-3.
+public struct NetlinkLinkController: LinkController {
+    public init() {}
+
+    public func links() throws -> [LinkInfo] {
+        let socket = try RouteSocket()
+        let cache = try NetlinkCache("rtnl_link_alloc_cache") {
+            rtnl_link_alloc_cache(socket.raw, AF_UNSPEC, &$0)
+        }
+        let bounds = try MTUBoundsReader.read()
+        let qdiscs = try RootQdiscReader.read(socket: socket)
+        let links = cache.objects.map { link -> LinkInfo in
+            let index = Int(rtnl_link_get_ifindex(link))
+            let name = rtnl_link_get_name(link).map { String(cString: $0) } ?? "if\(index)"
+            return LinkInfo(
+                index: index,
+                name: name,
+                mtu: Int(rtnl_link_get_mtu(link)),
+                minMTU: bounds[index]?.min,
+                maxMTU: bounds[index]?.max,
+                adminUp: rtnl_link_get_flags(link) & UInt32(IFF_UP) != 0,
+                operState: OperState(kernelValue: rtnl_link_get_operstate(link)),
+                qdisc: qdiscs[index]
+            )
+        }
+        return links.sorted { $0.index < $1.index }
+    }
+
+    public func defaultRouteInterface() throws -> String? {
+        let socket = try RouteSocket()
+        for family in [AF_INET, AF_INET6] {
+            let routes = try NetlinkCache("rtnl_route_alloc_cache") {
+                rtnl_route_alloc_cache(socket.raw, family, 0, &$0)
+            }
+            // The main table's unicast 0/0 route with the lowest metric wins, as in
+            // the kernel's own lookup.
+            var best: (priority: UInt32, ifindex: Int32)?
+            for route in routes.objects {
+                guard rtnl_route_get_table(route) == UInt32(RT_TABLE_MAIN.rawValue),
+                      rtnl_route_get_type(route) == UInt8(RTN_UNICAST),
+                      let destination = rtnl_route_get_dst(route),
+                      nl_addr_get_prefixlen(destination) == 0,
+                      rtnl_route_get_nnexthops(route) > 0,
+                      let nexthop = rtnl_route_nexthop_n(route, 0)
+                else { continue }
+                let ifindex = rtnl_route_nh_get_ifindex(nexthop)
+                let priority = rtnl_route_get_priority(route)
+                if ifindex > 0, best == nil || priority < best!.priority {
+                    best = (priority, ifindex)
+                }
+            }
+            if let best {
+                var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+                if if_indextoname(UInt32(best.ifindex), &buffer) != nil {
+                    let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+                    return String(decoding: bytes, as: UTF8.self)
+                }
+            }
+        }
+        return nil
+    }
+
+    public func setMTU(_ mtu: Int, on interface: String) throws {
+        let socket = try RouteSocket()
+        let current: NetlinkLink
+        do {
+            current = try NetlinkLink(named: interface, socket: socket)
+        } catch {
+            let existing = try links().map(\.name)
+            if !existing.contains(interface) { throw UnknownInterfaceError(name: interface, existing: existing) }
+            throw error
+        }
+        // rtnl_link_set_mtu only edits a local object; rtnl_link_change sends the
+        // difference between the kernel's object and this sparse one.
+        let change = try NetlinkLink()
+        rtnl_link_set_mtu(change.raw, UInt32(mtu))
+        try nlCall("rtnl_link_change (mtu \(mtu))", subject: interface) {
+            rtnl_link_change(socket.raw, current.raw, change.raw, 0)
+        }
+    }
+}

@@ -1,0 +1,7 @@
+import ArgumentParser
+
+/// Options shared by every command that prints results.
+struct OutputOptions: ParsableArguments {
+    @Flag(name: .long, help: "Print machine-readable JSON (documented in the README) instead of a table.")
+    var json = false
+}

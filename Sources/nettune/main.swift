@@ -1,0 +1,3 @@
+import NetTuneCommands
+
+NetTuneCommand.main()
