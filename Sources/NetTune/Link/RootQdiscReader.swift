@@ -27,7 +27,8 @@ enum RootQdiscReader {
     }
 
     /// An htb root qdisc carries no rate itself; what the link can send is the sum of
-    /// the ceilings of the classes directly under it.
+    /// the ceilings of its top-level classes. The kernel reports those with parent
+    /// TC_H_ROOT rather than the qdisc's handle, so accept either.
     private static func htbRate(socket: RouteSocket, ifindex: Int, handle: UInt32) throws(NetlinkError) -> UInt64? {
         let classes = try NetlinkCache("rtnl_class_alloc_cache") {
             rtnl_class_alloc_cache(socket.raw, Int32(ifindex), &$0)
@@ -36,8 +37,10 @@ enum RootQdiscReader {
         var found = false
         for cls in classes.objects {
             let tc = cnl_class_as_tc(cls)
-            guard rtnl_tc_get_parent(tc) == handle else { continue }
+            let parent = rtnl_tc_get_parent(tc)
+            guard parent == handle || parent == cnl_tc_handle_root() else { continue }
             var ceil: UInt64 = 0
+            // libnl reports htb rates in bytes per second.
             if rtnl_htb_get_ceil64(cls, &ceil) == 0 {
                 total += ceil * 8
                 found = true

@@ -11,6 +11,10 @@ public struct SysctlKey: Hashable, Comparable, Sendable, CustomStringConvertible
     public init(_ text: String) throws(SysctlKeyError) {
         let trimmed = text.trimmingWhitespace()
         guard !trimmed.isEmpty else { throw SysctlKeyError(key: text, reason: .empty) }
+        // "." and ".." between slashes could walk out of /proc/sys/net, whatever the form.
+        if trimmed.split(separator: "/").contains(where: { $0 == "." || $0 == ".." }) {
+            throw SysctlKeyError(key: text, reason: .escapes)
+        }
         let parts: [String]
         if trimmed.hasPrefix("/") {
             throw SysctlKeyError(key: text, reason: .absolutePath)

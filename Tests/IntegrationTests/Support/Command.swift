@@ -1,0 +1,64 @@
+import Foundation
+
+/// The result of running a program to completion.
+struct CommandResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+
+    var succeeded: Bool { status == 0 }
+}
+
+enum Command {
+    /// Runs `arguments[0]` (looked up in PATH) with the rest as arguments, capturing
+    /// both streams through temporary files so neither can fill a pipe and stall.
+    static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> CommandResult {
+        let directory = FileManager.default.temporaryDirectory
+        let outURL = directory.appendingPathComponent("nettune-out-\(UUID().uuidString)")
+        let errURL = directory.appendingPathComponent("nettune-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        if let environment {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
+        let out = try FileHandle(forWritingTo: outURL)
+        let err = try FileHandle(forWritingTo: errURL)
+        process.standardOutput = out
+        process.standardError = err
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        process.waitUntilExit()
+        try out.close()
+        try err.close()
+        return CommandResult(
+            status: process.terminationStatus,
+            stdout: try String(contentsOf: outURL, encoding: .utf8),
+            stderr: try String(contentsOf: errURL, encoding: .utf8)
+        )
+    }
+
+    /// Runs and fails the test with the command's stderr when it exits non-zero.
+    @discardableResult
+    static func check(_ arguments: [String]) throws -> String {
+        let result = try run(arguments)
+        guard result.succeeded else {
+            throw CommandFailure(arguments: arguments, result: result)
+        }
+        return result.stdout
+    }
+}
+
+struct CommandFailure: Error, CustomStringConvertible {
+    var arguments: [String]
+    var result: CommandResult
+    var description: String {
+        "\(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)"
+    }
+}
