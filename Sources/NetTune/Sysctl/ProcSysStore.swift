@@ -1,3 +1,4 @@
+import Glibc
 import SystemPackage
 
 /// Sysctls as files under a root directory: `/proc/sys` for real, a temporary
@@ -17,22 +18,19 @@ public struct ProcSysStore: SysctlStore, Sendable {
 
     public func read(_ key: SysctlKey) throws(SysctlError) -> String? {
         do {
-            let fd = try FileDescriptor.open(path(of: key), .readOnly)
-            defer { try? fd.close() }
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 4096)
-            while true {
-                let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
-                if n == 0 { break }
-                bytes.append(contentsOf: chunk[0..<n])
-            }
-            return SysctlValue.normalize(String(decoding: bytes, as: UTF8.self))
-        } catch let errno as Errno {
-            if errno == .noSuchFileOrDirectory || errno == .notDirectory { return nil }
-            throw SysctlError(.read, key: key, errno: errno)
+            return SysctlValue.normalize(try TextFile.read(path(of: key)))
         } catch {
-            throw SysctlError(.read, key: key, errno: .ioError)
+            if error == .noSuchFileOrDirectory || error == .notDirectory { return nil }
+            throw SysctlError(.read, key: key, errno: error)
         }
+    }
+
+    /// procfs shows each sysctl's mode; a key with no write bit cannot be written
+    /// even by root.
+    public func isWritable(_ key: SysctlKey) -> Bool {
+        var info = stat()
+        guard stat(path(of: key).string, &info) == 0 else { return false }
+        return info.st_mode & 0o222 != 0
     }
 
     /// Writes the value unless it is already there (systemd's sysctl does the same):

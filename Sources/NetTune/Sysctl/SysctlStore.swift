@@ -6,6 +6,9 @@ public protocol SysctlStore {
     func read(_ key: SysctlKey) throws(SysctlError) -> String?
     /// Writes `value` (normalised first).
     func write(_ key: SysctlKey, value: String) throws(SysctlError)
+    /// False for keys the kernel shows read-only (many `net.core` keys inside a
+    /// non-initial network namespace), so a plan can refuse them before writing.
+    func isWritable(_ key: SysctlKey) -> Bool
 }
 
 extension SysctlStore {

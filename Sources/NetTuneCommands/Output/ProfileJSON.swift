@@ -1,0 +1,68 @@
+import NetTune
+
+/// `profiles --json`: one object per file found, in search order.
+struct ProfileEntryJSON: Encodable {
+    var name: String
+    var description: String?
+    var path: String
+    var origin: String
+    var shadowed: Bool
+    var error: String?
+
+    init(_ entry: ProfileLibrary.Entry) {
+        name = entry.name
+        path = entry.path
+        origin = entry.origin.rawValue
+        shadowed = entry.shadowed
+        switch entry.summary {
+        case .success(let text): description = text
+        case .failure(let failure): error = failure.description
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case name, description, path, origin, shadowed, error }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(description, forKey: .description)
+        try container.encode(path, forKey: .path)
+        try container.encode(origin, forKey: .origin)
+        try container.encode(shadowed, forKey: .shadowed)
+        try container.encode(error, forKey: .error)
+    }
+}
+
+/// `profiles show --json`: the resolved profile.
+struct ProfileJSON: Encodable {
+    struct Link: Encodable {
+        var mtu: Int?
+        var interface: String?
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(mtu, forKey: .mtu)
+            try container.encode(interface, forKey: .interface)
+        }
+        enum CodingKeys: String, CodingKey { case mtu, interface }
+    }
+
+    var name: String
+    var version: Int
+    var description: String
+    var path: String
+    var includes: [String]
+    var sysctls: [String: String]
+    var link: Link
+    var origins: [String: String]
+
+    init(_ profile: Profile) {
+        name = profile.name
+        version = profile.version
+        description = profile.description
+        path = profile.path
+        includes = profile.includes
+        sysctls = Dictionary(uniqueKeysWithValues: profile.sysctls.map { ($0.key.name, $0.value) })
+        link = Link(mtu: profile.link.mtu, interface: profile.link.interface)
+        origins = profile.origins
+    }
+}
