@@ -35,7 +35,7 @@ enum PlanOutput {
         case .reverted:
             out += count == 0 ? "The values already matched the snapshot; snapshot deleted.\n" : "Reverted; snapshot deleted.\n"
         case .undone:
-            out += "Not confirmed: the changes were undone.\n"
+            out += "The changes were undone.\n"
         case .confirmed:
             out += "Confirmed: the profile stays applied. `nettune revert` restores the earlier values.\n"
         }

@@ -44,6 +44,11 @@ enum Command {
         )
     }
 
+    /// Starts a program without waiting for it; its output goes to temporary files.
+    static func start(_ arguments: [String]) throws -> RunningCommand {
+        try RunningCommand(arguments)
+    }
+
     /// Runs and fails the test with the command's stderr when it exits non-zero.
     @discardableResult
     static func check(_ arguments: [String]) throws -> String {
@@ -60,5 +65,44 @@ struct CommandFailure: Error, CustomStringConvertible {
     var result: CommandResult
     var description: String {
         "\(arguments.joined(separator: " ")) exited \(result.status): \(result.stderr)"
+    }
+}
+
+/// A program started in the background.
+final class RunningCommand {
+    private let process = Process()
+    private let outURL: URL
+    private let errURL: URL
+
+    init(_ arguments: [String]) throws {
+        let directory = FileManager.default.temporaryDirectory
+        outURL = directory.appendingPathComponent("nettune-out-\(UUID().uuidString)")
+        errURL = directory.appendingPathComponent("nettune-err-\(UUID().uuidString)")
+        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = arguments
+        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardError = try FileHandle(forWritingTo: errURL)
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+    }
+
+    /// SIGTERM.
+    func terminate() { process.terminate() }
+
+    func wait() throws -> CommandResult {
+        process.waitUntilExit()
+        defer {
+            try? FileManager.default.removeItem(at: outURL)
+            try? FileManager.default.removeItem(at: errURL)
+        }
+        return CommandResult(status: process.terminationStatus,
+                             stdout: try String(contentsOf: outURL, encoding: .utf8),
+                             stderr: try String(contentsOf: errURL, encoding: .utf8))
+    }
+
+    deinit {
+        if process.isRunning { process.terminate() }
     }
 }

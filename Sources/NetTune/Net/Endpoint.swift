@@ -1,0 +1,100 @@
+import Glibc
+
+/// `host:port`, `[ipv6]:port`: where a probe server listens.
+public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    public init(parsing text: String) throws(EndpointError) {
+        let host: Substring
+        let portText: Substring
+        if text.hasPrefix("[") {
+            guard let close = text.firstIndex(of: "]"), text[text.index(after: close)...].hasPrefix(":") else {
+                throw .malformed(text)
+            }
+            host = text[text.index(after: text.startIndex)..<close]
+            portText = text[text.index(close, offsetBy: 2)...]
+        } else {
+            guard let colon = text.lastIndex(of: ":"), !text[..<colon].contains(":") else { throw .malformed(text) }
+            host = text[..<colon]
+            portText = text[text.index(after: colon)...]
+        }
+        guard !host.isEmpty else { throw .malformed(text) }
+        guard let port = UInt16(portText), port > 0 else { throw .badPort(text) }
+        self.host = String(host)
+        self.port = port
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+
+    /// Socket addresses for this endpoint, from getaddrinfo (numeric or a name).
+    public func resolve() throws(EndpointError) -> [SocketAddress] {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var list: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(host, String(port), &hints, &list)
+        guard rc == 0, let first = list else {
+            let reason = gai_strerror(rc).map { String(cString: $0) } ?? "error \(rc)"
+            throw .unresolvable(host: host, reason: reason)
+        }
+        defer { freeaddrinfo(first) }
+        var addresses: [SocketAddress] = []
+        var current: UnsafeMutablePointer<addrinfo>? = first
+        while let entry = current {
+            if let address = entry.pointee.ai_addr {
+                addresses.append(SocketAddress(address, length: entry.pointee.ai_addrlen))
+            }
+            current = entry.pointee.ai_next
+        }
+        return addresses
+    }
+}
+
+public enum EndpointError: Error, Equatable, CustomStringConvertible {
+    case malformed(String)
+    case badPort(String)
+    case unresolvable(host: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .malformed(let text): return "'\(text)' is not HOST:PORT (write IPv6 addresses as [::1]:9000)"
+        case .badPort(let text): return "'\(text)' has no valid port (1–65535)"
+        case .unresolvable(let host, let reason): return "cannot resolve '\(host)': \(reason)"
+        }
+    }
+}
+
+/// A socket address of any family, copied out of C storage.
+public struct SocketAddress: Sendable, Equatable {
+    var storage: sockaddr_storage
+    var length: socklen_t
+
+    init(_ address: UnsafePointer<sockaddr>, length: socklen_t) {
+        var storage = sockaddr_storage()
+        withUnsafeMutableBytes(of: &storage) { target in
+            target.copyMemory(from: UnsafeRawBufferPointer(start: address, count: Int(length)))
+        }
+        self.storage = storage
+        self.length = length
+    }
+
+    var family: Int32 { Int32(storage.ss_family) }
+
+    func withSockaddr<T>(_ body: (UnsafePointer<sockaddr>, socklen_t) -> T) -> T {
+        withUnsafeBytes(of: storage) { raw in
+            body(raw.baseAddress!.assumingMemoryBound(to: sockaddr.self), length)
+        }
+    }
+
+    public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
+        a.length == b.length && withUnsafeBytes(of: a.storage) { x in
+            withUnsafeBytes(of: b.storage) { y in x.prefix(Int(a.length)).elementsEqual(y.prefix(Int(b.length))) }
+        }
+    }
+}
