@@ -1,5 +1,6 @@
-// The libnl headers nettune uses, plus static inline wrappers for what Swift
-// cannot import directly (function-like macros). Nothing else is C.
+// nettune's one C shim: the libnl headers it uses, static inline wrappers for
+// what Swift cannot import directly (function-like macros), and the splice(2)
+// declaration glibc hides behind _GNU_SOURCE. Nothing else is C.
 #ifndef NETTUNE_CNETLINK_SHIM_H
 #define NETTUNE_CNETLINK_SHIM_H
 
@@ -10,6 +11,7 @@
 #include <netlink/msg.h>
 #include <netlink/attr.h>
 #include <netlink/route/link.h>
+#include <netlink/route/addr.h>
 #include <netlink/route/route.h>
 #include <netlink/route/nexthop.h>
 #include <netlink/route/tc.h>
@@ -27,5 +29,17 @@ static inline struct rtnl_tc *cnl_class_as_tc(struct rtnl_class *cls) { return T
 
 /// TC_H_ROOT: the parent handle of a root qdisc.
 static inline uint32_t cnl_tc_handle_root(void) { return TC_H_ROOT; }
+
+/* splice(2) and the pipe-size fcntl are declared by glibc only under _GNU_SOURCE,
+ * which Swift's Glibc module is not built with. Declare the one function and the
+ * constants here (values from the kernel's uapi headers); nothing is wrapped. */
+#include <sys/types.h>
+extern ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len, unsigned int flags);
+enum {
+    CNL_SPLICE_F_MOVE = 1,
+    CNL_SPLICE_F_MORE = 4,
+    CNL_F_SETPIPE_SZ = 1031,
+    CNL_F_GETPIPE_SZ = 1032,
+};
 
 #endif

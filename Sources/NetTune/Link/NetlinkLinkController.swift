@@ -82,3 +82,29 @@ public struct NetlinkLinkController: LinkController {
         }
     }
 }
+
+extension NetlinkLinkController {
+    /// The interface holding a local address (the egress of a connection bound to
+    /// it), from libnl's address cache.
+    public func interface(owningAddress address: String) throws -> String? {
+        let socket = try RouteSocket()
+        let cache = try NetlinkCache("rtnl_addr_alloc_cache") { rtnl_addr_alloc_cache(socket.raw, &$0) }
+        var wanted: OpaquePointer?
+        try nlCall("nl_addr_parse", subject: address) { nl_addr_parse(address, AF_UNSPEC, &wanted) }
+        guard let wanted else { return nil }
+        defer { nl_addr_put(wanted) }
+        for entry in cache.objects {
+            guard let local = rtnl_addr_get_local(entry) else { continue }
+            // Compare the address bits only: the cached entry carries its prefix length.
+            guard nl_addr_get_family(local) == nl_addr_get_family(wanted),
+                  nl_addr_get_len(local) == nl_addr_get_len(wanted),
+                  memcmp(nl_addr_get_binary_addr(local), nl_addr_get_binary_addr(wanted), Int(nl_addr_get_len(wanted))) == 0
+            else { continue }
+            var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
+            if if_indextoname(UInt32(rtnl_addr_get_ifindex(entry)), &buffer) != nil {
+                return String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+        return nil
+    }
+}

@@ -5,11 +5,17 @@ import SystemPackage
 ///
 /// nettune never sets SO_SNDBUF/SO_RCVBUF on it: that would switch off the
 /// autotuning whose `tcp_wmem`/`tcp_rmem` limits are what is being measured.
-public final class TCPConnection {
+public final class TCPConnection: Sendable {
     public let fd: Int32
     public let endpoint: Endpoint
 
     private init(fd: Int32, endpoint: Endpoint) {
+        self.fd = fd
+        self.endpoint = endpoint
+    }
+
+    /// Takes ownership of an accepted socket.
+    init(adopting fd: Int32, endpoint: Endpoint) {
         self.fd = fd
         self.endpoint = endpoint
     }
@@ -75,6 +81,83 @@ public final class TCPConnection {
         }
     }
 
+    /// Receives exactly `count` bytes, or fewer if the peer closes first.
+    /// A receive timeout (see `setReceiveTimeout`) throws `.timedOut`.
+    public func receive(atMost count: Int) throws(ConnectionError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: count)
+        var filled = 0
+        while filled < count {
+            let n = bytes.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress! + filled, count - filled, 0) }
+            if n < 0 {
+                let error = Errno(rawValue: errno)
+                if error == .interrupted { continue }
+                throw ConnectionError(endpoint: endpoint, operation: "receive", errno: error == .wouldBlock ? .timedOut : error)
+            }
+            if n == 0 { break }
+            filled += n
+        }
+        return Array(bytes.prefix(filled))
+    }
+
+    /// Receives whatever is available, up to `limit` bytes; empty at end of stream.
+    public func receiveSome(limit: Int) throws(ConnectionError) -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: limit)
+        while true {
+            let n = bytes.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress, limit, 0) }
+            if n >= 0 { return Array(bytes.prefix(n)) }
+            let error = Errno(rawValue: errno)
+            if error == .interrupted { continue }
+            throw ConnectionError(endpoint: endpoint, operation: "receive", errno: error == .wouldBlock ? .timedOut : error)
+        }
+    }
+
+    /// Bounds how long a receive may wait (SO_RCVTIMEO); also applies to splice.
+    public func setReceiveTimeout(_ timeout: Duration) {
+        var value = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Bounds how long a send may block (SO_SNDTIMEO).
+    public func setSendTimeout(_ timeout: Duration) {
+        var value = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
+    }
+
+    /// Ends our direction of the stream (FIN); the peer can still answer.
+    public func shutdownWrite() {
+        shutdown(fd, Int32(SHUT_WR))
+    }
+
+    public var localAddress: SocketAddress? { SocketAddress.local(of: fd) }
+
+    /// SO_SNDBUF / SO_RCVBUF as the kernel holds them (read only: setting them would
+    /// switch autotuning off).
+    public var sendBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_SNDBUF) ?? 0) }
+    public var receiveBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_RCVBUF) ?? 0) }
+
+    private func intOption(_ level: Int32, _ name: Int32) -> Int32? {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+    }
+
+    /// The congestion control algorithm of this socket (TCP_CONGESTION).
+    public var congestionControl: String? {
+        var name = [CChar](repeating: 0, count: 32)
+        var length = socklen_t(name.count)
+        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, &name, &length) == 0 else { return nil }
+        return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    /// Chooses this socket's congestion control; works even where the namespace's
+    /// default cannot be changed.
+    public func setCongestionControl(_ algorithm: String) throws(ConnectionError) {
+        var name = Array(algorithm.utf8CString)
+        if setsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, &name, socklen_t(name.count - 1)) != 0 {
+            throw ConnectionError(endpoint: endpoint, operation: "setsockopt(TCP_CONGESTION, \(algorithm))", errno: Errno(rawValue: errno))
+        }
+    }
+
     /// The kernel's TCP_INFO for this connection.
     public func tcpInfo() throws(ConnectionError) -> TCPInfo {
         var bytes = [UInt8](repeating: 0, count: TCPInfo.requestSize)
@@ -104,6 +187,10 @@ public struct ConnectionError: Error, Equatable, CustomStringConvertible {
             return "\(endpoint) is unreachable: \(errno)"
         case .connectionReset, .brokenPipe:
             return "\(endpoint) closed the connection early (\(operation): \(errno))"
+        case .noSuchFileOrDirectory where operation.hasPrefix("setsockopt(TCP_CONGESTION"):
+            return "\(operation): this kernel has no such congestion control (see net.ipv4.tcp_available_congestion_control)"
+        case .notPermitted where operation.hasPrefix("setsockopt(TCP_CONGESTION"):
+            return "\(operation): not allowed here (see net.ipv4.tcp_allowed_congestion_control, or run as root)"
         default:
             return "\(operation) to \(endpoint) failed: \(errno)"
         }

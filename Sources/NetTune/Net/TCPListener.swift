@@ -1,0 +1,143 @@
+import Glibc
+import SystemPackage
+
+/// A listening TCP socket, closed when the value goes away.
+public final class TCPListener: Sendable {
+    public let fd: Int32
+    public let address: SocketAddress
+
+    /// Binds `host` (nil: all addresses, IPv6 dual-stack where available) and `port`
+    /// (0: the kernel picks one).
+    public init(host: String?, port: UInt16, backlog: Int32 = 16) throws(ListenError) {
+        let candidates: [SocketAddress]
+        if let host {
+            do {
+                candidates = try Endpoint(host: host, port: port).resolve()
+            } catch {
+                throw ListenError(what: "\(host):\(port)", errno: .invalidArgument, detail: error.description)
+            }
+        } else {
+            candidates = [SocketAddress.any(family: AF_INET6, port: port), SocketAddress.any(family: AF_INET, port: port)]
+        }
+        var lastError = ListenError(what: "port \(port)", errno: .addressNotAvailable)
+        for candidate in candidates {
+            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            guard fd >= 0 else {
+                lastError = ListenError(what: candidate.description, errno: Errno(rawValue: errno))
+                continue
+            }
+            var one: Int32 = 1
+            var zero: Int32 = 0
+            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+            if candidate.family == AF_INET6 && host == nil {
+                setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
+            }
+            let bound = candidate.withSockaddr { bind(fd, $0, $1) } == 0 && listen(fd, backlog) == 0
+            if bound {
+                self.fd = fd
+                self.address = SocketAddress.local(of: fd) ?? candidate
+                return
+            }
+            lastError = ListenError(what: candidate.description, errno: Errno(rawValue: errno))
+            close(fd)
+        }
+        throw lastError
+    }
+
+    deinit { close(fd) }
+
+    public var port: UInt16 { address.port }
+
+    /// Waits up to `timeout` (nil: forever) for a connection.
+    public func accept(timeout: Duration?) throws(Errno) -> TCPConnection? {
+        if let timeout {
+            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = try Syscall.call { poll(&pfd, 1, Int32(timeout.milliseconds)) }
+            if ready == 0 { return nil }
+        }
+        let client = try Syscall.call { Glibc.accept(fd, nil, nil) }
+        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
+        let peer = SocketAddress.remote(of: client)
+        return TCPConnection(adopting: client, endpoint: Endpoint(host: peer?.host ?? "?", port: peer?.port ?? 0))
+    }
+}
+
+public struct ListenError: Error, Equatable, CustomStringConvertible {
+    public var what: String
+    public var errno: Errno
+    public var detail: String?
+
+    public var description: String {
+        if let detail { return "cannot listen on \(what): \(detail)" }
+        switch errno {
+        case .addressInUse: return "cannot listen on \(what): the port is in use (another `nettune serve`?); choose another with --port"
+        case .permissionDenied: return "cannot listen on \(what): ports below 1024 need root; choose another with --port"
+        case .addressNotAvailable: return "cannot listen on \(what): no such local address; check --bind"
+        default: return "cannot listen on \(what): \(errno)"
+        }
+    }
+}
+
+extension SocketAddress: CustomStringConvertible {
+    /// The wildcard address of a family.
+    static func any(family: Int32, port: UInt16) -> SocketAddress {
+        if family == AF_INET6 {
+            var address = sockaddr_in6()
+            address.sin6_family = sa_family_t(AF_INET6)
+            address.sin6_port = port.bigEndian
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(MemoryLayout<sockaddr_in6>.size)) }
+            }
+        }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = port.bigEndian
+        return withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+    }
+
+    static func local(of fd: Int32) -> SocketAddress? { query(fd, getsockname) }
+    static func remote(of fd: Int32) -> SocketAddress? { query(fd, getpeername) }
+
+    private static func query(_ fd: Int32, _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> SocketAddress? {
+        var storage = sockaddr_storage()
+        var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        let ok = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { call(fd, $0, &length) == 0 }
+        }
+        guard ok else { return nil }
+        return withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { SocketAddress($0, length: length) }
+        }
+    }
+
+    /// The numeric host, with IPv4-mapped IPv6 addresses shown as IPv4.
+    public var host: String {
+        var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN) + 1)
+        return withUnsafeBytes(of: storage) { raw -> String in
+            let base = raw.baseAddress!
+            if family == AF_INET {
+                let address = base.assumingMemoryBound(to: sockaddr_in.self)
+                var inAddr = address.pointee.sin_addr
+                inet_ntop(AF_INET, &inAddr, &text, socklen_t(text.count))
+            } else if family == AF_INET6 {
+                let address = base.assumingMemoryBound(to: sockaddr_in6.self)
+                var in6 = address.pointee.sin6_addr
+                inet_ntop(AF_INET6, &in6, &text, socklen_t(text.count))
+            }
+            let string = String(decoding: text.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            return string.hasPrefix("::ffff:") && string.contains(".") ? String(string.dropFirst(7)) : string
+        }
+    }
+
+    public var port: UInt16 {
+        withUnsafeBytes(of: storage) { raw in
+            family == AF_INET6
+                ? UInt16(bigEndian: raw.load(as: sockaddr_in6.self).sin6_port)
+                : UInt16(bigEndian: raw.load(as: sockaddr_in.self).sin_port)
+        }
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}

@@ -1,0 +1,55 @@
+import Glibc
+
+/// Runs a probe campaign: a warm-up, then `runs` rounds of every method,
+/// interleaved (A B C A B C …) so slow drift of the machine hits all methods alike.
+public struct ProbeRunner: Sendable {
+    public var request: ProbeRequest
+    public var methods: [ProbeMethod]
+    public var runs: Int
+    /// Bytes of the untimed warm-up transfer (0: none).
+    public var warmupBytes: Int
+
+    public init(request: ProbeRequest, methods: [ProbeMethod], runs: Int, warmupBytes: Int) {
+        self.request = request
+        self.methods = methods
+        self.runs = runs
+        self.warmupBytes = warmupBytes
+    }
+
+    public enum Stage: Sendable {
+        case warmup
+        case run(index: Int, of: Int)
+    }
+
+    public func run(progress: ((Stage, ProbeProgress) -> Void)? = nil) throws -> ProbeReport {
+        let client = ProbeClient(request)
+        if warmupBytes > 0, let first = methods.first {
+            _ = try client.run(first, limit: min(warmupBytes, request.payload.size)) { progress?(.warmup, $0) }
+        }
+        var results: [RunResult] = []
+        var localAddress: String?
+        let total = runs * methods.count
+        for round in 0..<runs {
+            for (i, method) in methods.enumerated() {
+                let index = round * methods.count + i + 1
+                let (result, local) = try client.run(method) { progress?(.run(index: index, of: total), $0) }
+                results.append(result)
+                localAddress = localAddress ?? local
+            }
+        }
+        let links = NetlinkLinkController()
+        let egress = localAddress.flatMap { try? links.interface(owningAddress: $0) }
+        let mtu = egress.flatMap { name in (try? links.links())?.named(name)?.mtu }
+        return ProbeReport(peer: request.endpoint, methods: methods, payloadBytes: request.payload.size,
+                           payloadPath: request.payload.path, kernel: Self.kernelRelease(),
+                           congestion: results.first?.congestion, egressInterface: egress, mtu: mtu, runs: results)
+    }
+
+    static func kernelRelease() -> String {
+        var name = utsname()
+        guard uname(&name) == 0 else { return "unknown" }
+        return withUnsafeBytes(of: name.release) { raw in
+            String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
+        }
+    }
+}

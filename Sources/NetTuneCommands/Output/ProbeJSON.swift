@@ -1,0 +1,165 @@
+import NetTune
+
+/// `probe --json`. The shape is a contract (README, pinned by a test).
+struct ProbeJSON: Encodable {
+    struct CPU: Encodable {
+        var cpuUserSeconds: Double
+        var cpuSystemSeconds: Double
+        var hostBusySeconds: Double
+        var hostSoftirqSeconds: Double
+        var hostTotalSeconds: Double
+
+        init(_ usage: CPUUsage) {
+            cpuUserSeconds = usage.userSeconds
+            cpuSystemSeconds = usage.systemSeconds
+            hostBusySeconds = usage.hostBusySeconds
+            hostSoftirqSeconds = usage.hostSoftirqSeconds
+            hostTotalSeconds = usage.hostTotalSeconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case cpuUserSeconds = "cpu_user_s", cpuSystemSeconds = "cpu_sys_s", hostBusySeconds = "host_busy_s"
+            case hostSoftirqSeconds = "host_softirq_s", hostTotalSeconds = "host_total_s"
+        }
+    }
+
+    struct TCPInfoJSON: Encodable {
+        var info: TCPInfo
+        enum CodingKeys: String, CodingKey {
+            case retransmitsTotal = "retransmits_total", rtt = "rtt_us", minRTT = "min_rtt_us", sndMSS = "snd_mss", pmtu
+            case sndCwnd = "snd_cwnd", busy = "busy_us", rwndLimited = "rwnd_limited_us", sndbufLimited = "sndbuf_limited_us"
+        }
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(info.totalRetransmits, forKey: .retransmitsTotal)
+            try c.encode(info.rttMicroseconds, forKey: .rtt)
+            try c.encode(info.minRTTMicroseconds, forKey: .minRTT)
+            try c.encode(info.sndMSS, forKey: .sndMSS)
+            try c.encode(info.pmtu, forKey: .pmtu)
+            try c.encode(info.sndCwnd, forKey: .sndCwnd)
+            try c.encode(info.busyMicroseconds, forKey: .busy)
+            try c.encode(info.rwndLimitedMicroseconds, forKey: .rwndLimited)
+            try c.encode(info.sndbufLimitedMicroseconds, forKey: .sndbufLimited)
+        }
+    }
+
+    struct IntervalJSON: Encodable {
+        var start: Double
+        var end: Double
+        var bytes: UInt64
+        enum CodingKeys: String, CodingKey { case start = "start_s", end = "end_s", bytes }
+    }
+
+    struct Run: Encodable {
+        var method: String
+        var bytes: UInt64
+        var seconds: Double
+        var throughputBitsPerSecond: Double
+        var congestion: String?
+        var sendBufferBytes: Int
+        var receiveBufferBytes: Int
+        var sender: CPU
+        var receiver: CPU
+        var tcpInfo: TCPInfoJSON
+        var intervals: [IntervalJSON]
+
+        init(_ run: RunResult) {
+            method = run.method.rawValue
+            bytes = run.bytes
+            seconds = run.seconds
+            throughputBitsPerSecond = run.throughputBitsPerSecond
+            congestion = run.congestion
+            sendBufferBytes = run.sendBufferBytes
+            receiveBufferBytes = run.receiveBufferBytes
+            sender = CPU(run.sender)
+            receiver = CPU(run.receiver)
+            tcpInfo = TCPInfoJSON(info: run.tcpInfo)
+            intervals = run.intervals.map { IntervalJSON(start: $0.start, end: $0.end, bytes: $0.bytes) }
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case method, bytes, seconds, throughputBitsPerSecond = "throughput_bps", congestion
+            case sendBufferBytes = "sndbuf_bytes", receiveBufferBytes = "rcvbuf_bytes", sender, receiver
+            case tcpInfo = "tcp_info", intervals
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(method, forKey: .method)
+            try c.encode(bytes, forKey: .bytes)
+            try c.encode(seconds, forKey: .seconds)
+            try c.encode(throughputBitsPerSecond, forKey: .throughputBitsPerSecond)
+            try c.encode(congestion, forKey: .congestion)
+            try c.encode(sendBufferBytes, forKey: .sendBufferBytes)
+            try c.encode(receiveBufferBytes, forKey: .receiveBufferBytes)
+            try c.encode(sender, forKey: .sender)
+            try c.encode(receiver, forKey: .receiver)
+            try c.encode(tcpInfo, forKey: .tcpInfo)
+            try c.encode(intervals, forKey: .intervals)
+        }
+    }
+
+    struct Summary: Encodable {
+        var throughput: Double
+        var sender: Double
+        var receiver: Double
+        init(_ summary: ProbeReport.Summary) {
+            throughput = summary.throughputBitsPerSecondMedian
+            sender = summary.senderCPUSecondsPerGiBMedian
+            receiver = summary.receiverCPUSecondsPerGiBMedian
+        }
+        enum CodingKeys: String, CodingKey {
+            case throughput = "throughput_bps_median", sender = "sender_cpu_s_per_gib_median"
+            case receiver = "receiver_cpu_s_per_gib_median"
+        }
+    }
+
+    var peer: String
+    var method: String
+    var bytes: Int
+    var file: String
+    var kernel: String
+    var congestion: String?
+    var egressInterface: String?
+    var mtu: Int?
+    var runs: [Run]
+    var summary: Summary?
+    var methods: [String: Summary]?
+
+    init(_ report: ProbeReport, multipleMethods: Bool) {
+        peer = report.peer.description
+        method = report.methods.map(\.rawValue).joined(separator: ",")
+        bytes = report.payloadBytes
+        file = report.payloadPath
+        kernel = report.kernel
+        congestion = report.congestion
+        egressInterface = report.egressInterface
+        mtu = report.mtu
+        runs = report.runs.map(Run.init)
+        summary = report.summary(of: report.methods[0]).map(Summary.init)
+        if multipleMethods {
+            var all: [String: Summary] = [:]
+            for method in report.methods { all[method.rawValue] = report.summary(of: method).map(Summary.init) }
+            methods = all
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case peer, method, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs, summary, methods
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(peer, forKey: .peer)
+        try c.encode(method, forKey: .method)
+        try c.encode(bytes, forKey: .bytes)
+        try c.encode(file, forKey: .file)
+        try c.encode(kernel, forKey: .kernel)
+        try c.encode(congestion, forKey: .congestion)
+        try c.encode(egressInterface, forKey: .egressInterface)
+        try c.encode(mtu, forKey: .mtu)
+        try c.encode(runs, forKey: .runs)
+        try c.encode(summary, forKey: .summary)
+        if let methods { try c.encode(methods, forKey: .methods) }
+    }
+}

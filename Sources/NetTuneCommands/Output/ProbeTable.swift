@@ -1,0 +1,113 @@
+import Foundation
+import NetTune
+
+/// `nettune probe` for people: one column per method, medians with their spread.
+enum ProbeTable {
+    static func render(_ report: ProbeReport) -> String {
+        var out = "Probe to \(report.peer): \(ByteCount(report.payloadBytes)) from \(report.payloadPath)\n"
+        var environment = "Linux \(report.kernel)"
+        if let congestion = report.congestion { environment += ", congestion \(congestion)" }
+        if let egress = report.egressInterface { environment += ", egress \(egress)" + (report.mtu.map { " (MTU \($0))" } ?? "") }
+        out += environment + "\n\n"
+
+        var rows: [[String]] = [[""] + report.methods.map(\.rawValue)]
+        func row(_ label: String, _ cell: ([RunResult]) -> String) {
+            rows.append([label] + report.methods.map { cell(report.runs(of: $0)) })
+        }
+        let runsPerMethod = report.runs(of: report.methods[0]).count
+        row("throughput") { runs in
+            let values = runs.map(\.throughputBitsPerSecond)
+            guard let median = Statistics.median(values) else { return "-" }
+            return "\(BitRate(bitsPerSecond: median))  \(Int((median / 8 / 1e6).rounded())) MB/s"
+        }
+        if runsPerMethod > 1 {
+            row("  spread (\(runsPerMethod) runs)") { runs in
+                let values = runs.map(\.throughputBitsPerSecond)
+                guard let low = values.min(), let high = values.max() else { return "-" }
+                let cv = Statistics.coefficientOfVariation(values).map { String(format: ", CV %.1f %%", $0 * 100) } ?? ""
+                return "\(BitRate(bitsPerSecond: low).description)–\(BitRate(bitsPerSecond: high).description)\(cv)"
+            }
+        }
+        row("time per run") { runs in
+            guard let median = Statistics.median(runs.map(\.seconds)), let bytes = runs.first?.bytes else { return "-" }
+            return String(format: "%.3f s for ", median) + ByteCount(Int(bytes)).description
+        }
+        row("sender CPU") { runs in cpu(runs, \.sender) }
+        row("receiver CPU") { runs in cpu(runs, \.receiver) }
+        row("host CPU busy (sender)") { runs in hostBusy(runs, \.sender) }
+        row("retransmits") { runs in
+            Statistics.median(runs.map { Double($0.tcpInfo.totalRetransmits) }).map { String(Int($0)) } ?? "-"
+        }
+        row("RTT (min)") { runs in
+            guard let rtt = Statistics.median(runs.map { Double($0.tcpInfo.rttMicroseconds) }) else { return "-" }
+            let min = Statistics.median(runs.compactMap { $0.tcpInfo.minRTTMicroseconds.map(Double.init) })
+            return "\(Int(rtt)) µs" + (min.map { " (\(Int($0)) µs)" } ?? "")
+        }
+        row("limited by") { runs in limitedBy(runs) }
+        out += TextTable.render(rows, indent: "")
+
+        for method in report.methods {
+            let runs = report.runs(of: method)
+            guard let chartRun = medianRun(runs), !chartRun.intervals.isEmpty else { continue }
+            out += "\n\(method.rawValue), per interval (run at the median): " + Sparkline.render(chartRun.intervals.map(\.bitsPerSecond))
+            if let peak = chartRun.intervals.map(\.bitsPerSecond).max() { out += "  peak \(BitRate(bitsPerSecond: peak))" }
+            out += "\n"
+        }
+        out += "\nCPU: % of one core and CPU-seconds per GiB from each process's getrusage (iperf3's meter);\n"
+        out += "on veth and loopback the kernel charges network work to whichever end triggers it, so compare host busy too.\n"
+        return out
+    }
+
+    static func progressLine(_ stage: ProbeRunner.Stage, _ progress: ProbeProgress) -> String {
+        let label: String
+        switch stage {
+        case .warmup: label = "warm-up"
+        case .run(let index, let total): label = "run \(index)/\(total)"
+        }
+        let rate = progress.elapsed > .zero ? BitRate(bitsPerSecond: Double(progress.sentBytes) * 8 / progress.elapsed.seconds).description : ""
+        let amount = progress.totalBytes.map { "\(ByteCount(Int(progress.sentBytes))) of \(ByteCount(Int($0)))" }
+            ?? "\(ByteCount(Int(progress.sentBytes))) in \(Int(progress.elapsed.seconds)) s"
+        return "\(label) \(progress.method.rawValue): \(amount)  \(rate)"
+    }
+
+    private static func cpu(_ runs: [RunResult], _ side: KeyPath<RunResult, CPUUsage>) -> String {
+        guard let perGiB = Statistics.median(runs.map { $0[keyPath: side].processSeconds / max(Double($0.bytes) / Double(1 << 30), 1e-12) }),
+              let percent = Statistics.median(runs.map { $0.seconds > 0 ? $0[keyPath: side].processSeconds / $0.seconds * 100 : 0 })
+        else { return "-" }
+        return String(format: "%.0f %% of a core, %.3f s/GiB", percent, perGiB)
+    }
+
+    private static func hostBusy(_ runs: [RunResult], _ side: KeyPath<RunResult, CPUUsage>) -> String {
+        guard let busy = Statistics.median(runs.map { $0[keyPath: side].hostTotalSeconds > 0 ? $0[keyPath: side].hostBusySeconds / $0[keyPath: side].hostTotalSeconds * 100 : 0 }),
+              let softirq = Statistics.median(runs.map { $0[keyPath: side].hostTotalSeconds > 0 ? $0[keyPath: side].hostSoftirqSeconds / $0[keyPath: side].hostTotalSeconds * 100 : 0 })
+        else { return "-" }
+        return String(format: "%.0f %% of all CPUs (softirq %.0f %%)", busy, softirq)
+    }
+
+    private static func limitedBy(_ runs: [RunResult]) -> String {
+        let shares = runs.compactMap { run -> (Double, Double)? in
+            guard let busy = run.tcpInfo.busyMicroseconds, busy > 0 else { return nil }
+            return (Double(run.tcpInfo.rwndLimitedMicroseconds ?? 0) / Double(busy) * 100,
+                    Double(run.tcpInfo.sndbufLimitedMicroseconds ?? 0) / Double(busy) * 100)
+        }
+        guard let rwnd = Statistics.median(shares.map(\.0)), let sndbuf = Statistics.median(shares.map(\.1)) else { return "-" }
+        return String(format: "rwnd %.0f %%, sndbuf %.0f %% of busy time", rwnd, sndbuf)
+    }
+
+    private static func medianRun(_ runs: [RunResult]) -> RunResult? {
+        let sorted = runs.sorted { $0.throughputBitsPerSecond < $1.throughputBitsPerSecond }
+        return sorted.isEmpty ? nil : sorted[sorted.count / 2]
+    }
+}
+
+/// A one-line chart: ▁▂▃▄▅▆▇█ scaled from zero to the largest value.
+enum Sparkline {
+    static let bars: [Character] = ["▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"]
+
+    static func render(_ values: [Double]) -> String {
+        guard let top = values.max(), top > 0 else { return String(repeating: bars[0], count: values.count) }
+        return String(values.map { value in
+            bars[min(bars.count - 1, max(0, Int((value / top * Double(bars.count - 1)).rounded())))]
+        })
+    }
+}
