@@ -79,10 +79,13 @@ public struct ProbeServer: Sendable {
             workers.enter()
             let configuration = self.configuration
             Thread.detachNewThread {
-                let event = ProbeSession(configuration: configuration, control: client).run()
+                // Free the server before the final reply goes out: a client that starts
+                // its next run the moment it has our answer must not be told "busy".
+                let event = ProbeSession(configuration: configuration, control: client).run { completed in
+                    if completed { handled.withLock { $0 = true } }
+                    busy.withLock { $0 = false }
+                }
                 log(event)
-                if event.outcome == .completed { handled.withLock { $0 = true } }
-                busy.withLock { $0 = false }
                 workers.leave()
             }
             if configuration.once { workers.wait() }
@@ -101,7 +104,15 @@ struct ProbeSession {
     let configuration: ProbeServer.Configuration
     let control: TCPConnection
 
-    func run() -> ProbeServer.Event {
+    /// - Parameter finishing: called once, just before the last reply is sent, with
+    ///   whether the probe completed.
+    func run(finishing: (Bool) -> Void) -> ProbeServer.Event {
+        var finished = false
+        func finish(_ completed: Bool) {
+            if !finished { finishing(completed) }
+            finished = true
+        }
+        defer { finish(false) }
         var event = ProbeServer.Event(peer: control.endpoint.description, method: nil, outcome: .completed,
                                       bytes: 0, seconds: 0, cpu: nil, receiveBuffer: 0)
         control.setReceiveTimeout(configuration.idleTimeout)
@@ -162,6 +173,7 @@ struct ProbeSession {
             event.outcome = .failed(failure)
             var reply = ProbeReply(kind: .result, status: .failed, message: failure)
             reply.bytes = outcome.bytes
+            finish(false)
             try? control.sendAll(reply.encoded())
             return event
         }
@@ -178,6 +190,7 @@ struct ProbeSession {
             result.hostTotalNanoseconds = UInt64(cpu.hostTotalSeconds * 1e9)
         }
         result.receiveBuffer = UInt32(clamping: event.receiveBuffer)
+        finish(true)
         do { try control.sendAll(result.encoded()) } catch {
             event.outcome = .failed("could not send the result: \(error)")
         }
@@ -185,6 +198,8 @@ struct ProbeSession {
     }
 
     private func refuse(_ event: inout ProbeServer.Event, _ status: ProbeReply.Status, _ message: String) -> ProbeServer.Event {
+        // The refusal is the last reply: `run`'s deferred finish happens after it,
+        // which is fine — a refused client does not start a transfer right away.
         try? control.sendAll(ProbeReply(kind: .refused, status: status, message: message).encoded())
         event.outcome = .refused(status, message)
         return event
