@@ -39,7 +39,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .executableTarget(name: "nettune", dependencies: ["NetTuneCommands"]),
+        .executableTarget(name: "nettune", dependencies: ["NetTune", "NetTuneCommands"]),
         .testTarget(name: "NetTuneTests", dependencies: ["NetTune", "NetTuneCommands"]),
         // Runs the built `nettune` binary inside throw-away network namespaces.
         .testTarget(name: "IntegrationTests", dependencies: ["nettune"]),

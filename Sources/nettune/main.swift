@@ -1,3 +1,5 @@
+import NetTune
 import NetTuneCommands
 
+SignalMask.unblockTermination()
 NetTuneCommand.main()

@@ -93,12 +93,8 @@ public struct SignalPipe {
             action.sa_flags = 0
             sigaction(number, &action, nil)
         }
-        // A parent may have started us with these blocked (the mask is inherited
-        // across exec); a blocked SIGTERM would never reach the handler.
-        var unblock = sigset_t()
-        sigemptyset(&unblock)
-        for number in signals { sigaddset(&unblock, number) }
-        pthread_sigmask(SIG_UNBLOCK, &unblock, nil)
+        // A blocked signal would never reach the handler.
+        SignalMask.unblockTermination()
         return SignalPipe(readEnd: ends[0], writeEnd: ends[1], signals: signals)
     }
 

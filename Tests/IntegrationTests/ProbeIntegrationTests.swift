@@ -1,0 +1,235 @@
+import Foundation
+import Testing
+
+/// `nettune serve` in one lab namespace, `nettune probe` from the other; assertions
+/// against the server's own count, the veth's byte counters and the kernel.
+@Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
+struct ProbeIntegrationTests {
+    static let port = "9000"
+
+    /// Runs `body` with a server listening in the lab's B namespace; returns the
+    /// server's JSON-lines log alongside.
+    private func withServer<T>(_ lab: Lab, _ extra: [String] = [], _ body: () throws -> T) throws -> (T, [[String: Any]]) {
+        let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve",
+                                        "--port", Self.port, "--json"] + extra)
+        // Wait until it listens.
+        for _ in 0..<100 {
+            if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.port)"]).stdout.contains(Self.port) { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let value = try body()
+        server.terminate()
+        let log = try server.wait().stdout.split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        return (value, log)
+    }
+
+    private func probe(_ lab: Lab, _ scratch: Scratch, _ arguments: [String]) throws -> CommandResult {
+        try lab.nettune(in: lab.nsA, ["probe", "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0"] + arguments)
+    }
+
+    private func decode(_ result: CommandResult) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+    }
+
+    private func txBytes(_ lab: Lab) throws -> Int {
+        let json = try lab.check(in: lab.nsA, ["ip", "-s", "-j", "link", "show", "dev", lab.ifA])
+        let link = try #require((try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [[String: Any]])?.first)
+        let stats = try #require(link["stats64"] as? [String: Any])
+        let tx = try #require(stats["tx"] as? [String: Any])
+        return try #require(tx["bytes"] as? Int)
+    }
+
+    @Test func countsEveryByteAndFillsTCPInfo() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let size = 64 << 20
+                let (result, log) = try withServer(lab) {
+                    let before = try txBytes(lab)
+                    let result = try probe(lab, scratch, ["--size", "64MiB", "--runs", "1", "--json"])
+                    return (result, try txBytes(lab) - before)
+                }
+                #expect(result.0.status == 0, "\(result.0.stderr)")
+                let report = try decode(result.0)
+                let run = try #require((report["runs"] as? [[String: Any]])?.first)
+                // The server's own count, as logged by the server.
+                let served = try #require(log.first { $0["outcome"] as? String == "completed" })
+                #expect(served["bytes"] as? Int == size)
+                #expect(run["bytes"] as? Int == size)
+                // The veth carried the payload plus headers: within 3 %.
+                let carried = Double(result.1)
+                #expect(carried >= Double(size))
+                #expect(Double(size) / carried > 0.97, "payload \(size) vs \(result.1) bytes on the veth")
+                // Throughput is bytes over the reported window.
+                let seconds = try #require(run["seconds"] as? Double)
+                let throughput = try #require(run["throughput_bps"] as? Double)
+                #expect(abs(throughput - Double(size) * 8 / seconds) / throughput < 1e-9)
+                let tcp = try #require(run["tcp_info"] as? [String: Any])
+                #expect((tcp["snd_mss"] as? Int ?? 0) > 1000)
+                #expect(tcp["pmtu"] as? Int == 1500)
+                #expect((tcp["rtt_us"] as? Int ?? 0) > 0)
+                #expect((tcp["snd_cwnd"] as? Int ?? 0) > 0)
+                #expect((tcp["busy_us"] as? Int ?? 0) > 0)
+                #expect(tcp["rwnd_limited_us"] is Int)
+                #expect(tcp["sndbuf_limited_us"] is Int)
+                #expect(report["mtu"] as? Int == 1500)
+                #expect(report["egress_interface"] as? String == lab.ifA)
+                #expect((report["kernel"] as? String)?.isEmpty == false)
+                #expect(run["congestion"] as? String != nil)
+                let sender = try #require(run["sender"] as? [String: Any])
+                #expect((sender["cpu_sys_s"] as? Double ?? 0) > 0)
+                #expect((sender["host_busy_s"] as? Double ?? 0) > 0)
+            }
+        }
+    }
+
+    /// Under tbf 100 Mbit/s the goodput is the rate × MSS / (MSS + 66): 95.6 Mbit/s.
+    @Test func aShapedLinkGivesItsTheoreticalGoodput() throws {
+        try Scratch.with { scratch in
+            try Lab.with(rateA: "100mbit") { lab in
+                let (result, _) = try withServer(lab) {
+                    try probe(lab, scratch, ["--size", "16MiB", "--runs", "1", "--interval", "0.5s", "--json"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                let run = try #require((try decode(result)["runs"] as? [[String: Any]])?.first)
+                let throughput = try #require(run["throughput_bps"] as? Double)
+                let goodput = 100e6 * 1448 / (1448 + 66)
+                #expect(abs(throughput - goodput) / goodput < 0.05, "\(throughput / 1e6) Mbit/s vs \(goodput / 1e6)")
+                let intervals = try #require(run["intervals"] as? [[String: Any]])
+                #expect(intervals.count >= 2)
+                let total = intervals.compactMap { $0["bytes"] as? Int }.reduce(0, +)
+                #expect(abs(total - (16 << 20)) < 64 << 10, "interval bytes add up to the payload")
+            }
+        }
+    }
+
+    @Test func hostileClientsAreRefusedAndTheNextProbeSucceeds() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let (results, log) = try withServer(lab, ["--max-bytes", "1MiB", "--idle-timeout", "1s"]) {
+                    // Garbage: an HTTP request.
+                    let garbage = try lab.run(in: lab.nsA, ["bash", "-c",
+                        "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; head -c 4 <&3"])
+                    // A size over --max-bytes.
+                    let oversize = try probe(lab, scratch, ["--size", "2MiB", "--runs", "1"])
+                    // A client that connects and says nothing.
+                    let stall = try lab.run(in: lab.nsA, ["bash", "-c",
+                        "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); sleep 2; head -c 4 <&3"])
+                    // A client killed in the middle of its transfer.
+                    let killed = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
+                                                    "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
+                                                    "--size", "1MiB", "--time", "20s", "--runs", "1"])
+                    Thread.sleep(forTimeInterval: 0.5)
+                    _ = try Command.run(["pkill", "-KILL", "-f", "probe \(lab.addrB):\(Self.port).*--time 20s"])
+                    _ = try killed.wait()
+                    Thread.sleep(forTimeInterval: 0.2)
+                    let after = try probe(lab, scratch, ["--size", "512KiB", "--runs", "1"])
+                    return (garbage, oversize, stall, after)
+                }
+                #expect(results.0.stdout == "NTPR", "the garbage client gets a probe reply, not silence")
+                #expect(results.1.status != 0)
+                #expect(results.1.stderr.contains("refused the probe: a payload of 2 MiB is more than this server accepts"))
+                #expect(results.2.status == 0)
+                #expect(results.3.status == 0, "\(results.3.stderr)")
+                let outcomes = log.map { "\($0["outcome"] ?? "?"): \($0["message"] ?? "")" }
+                #expect(log.contains { ($0["message"] as? String)?.contains("bad magic") == true }, "\(outcomes)")
+                #expect(log.contains { ($0["message"] as? String)?.contains("no complete header") == true }, "\(outcomes)")
+                #expect(log.contains { $0["outcome"] as? String == "failed" && $0["method"] as? String == "sendfile" }, "\(outcomes)")
+                #expect(log.last?["outcome"] as? String == "completed")
+            }
+        }
+    }
+
+    @Test func aSecondClientIsToldBusyAndTheFirstIsUnaffected() throws {
+        try Scratch.with { scratch in
+            try Lab.with(rateA: "100mbit") { lab in
+                let (results, _) = try withServer(lab) {
+                    let first = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
+                                                   "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
+                                                   "--size", "1MiB", "--time", "2s", "--runs", "1", "--json"])
+                    Thread.sleep(forTimeInterval: 0.7)
+                    let second = try probe(lab, scratch, ["--size", "1MiB", "--runs", "1"])
+                    return (try first.wait(), second)
+                }
+                #expect(results.1.status != 0)
+                #expect(results.1.stderr.contains("busy"))
+                #expect(results.0.status == 0, "\(results.0.stderr)")
+                let run = try #require((try decode(results.0)["runs"] as? [[String: Any]])?.first)
+                #expect((run["throughput_bps"] as? Double ?? 0) > 90e6)
+            }
+        }
+    }
+
+    @Test func aTokenIsRequiredWhenTheServerHasOne() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let (results, _) = try withServer(lab, ["--token", "pi-secret"]) {
+                    (try probe(lab, scratch, ["--size", "1MiB", "--runs", "1"]),
+                     try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "wrong"]),
+                     try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "pi-secret"]))
+                }
+                #expect(results.0.status != 0)
+                #expect(results.0.stderr.contains("token was not accepted"))
+                #expect(results.1.status != 0)
+                #expect(results.2.status == 0, "\(results.2.stderr)")
+            }
+        }
+    }
+
+    /// A listener opened before a tcp_rmem change would hide it; serve opens a fresh
+    /// data listener per probe, so the next probe shows the new setting.
+    @Test func aTcpRmemChangeOnTheServerShowsInTheNextProbe() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let (results, _) = try withServer(lab) {
+                    let before = try probe(lab, scratch, ["--size", "8MiB", "--runs", "1", "--json"])
+                    try lab.check(in: lab.nsB, ["sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 4096 4096"])
+                    let after = try probe(lab, scratch, ["--size", "8MiB", "--runs", "1", "--json"])
+                    return (before, after)
+                }
+                let before = try #require((try decode(results.0)["runs"] as? [[String: Any]])?.first)
+                let after = try #require((try decode(results.1)["runs"] as? [[String: Any]])?.first)
+                #expect(before["rcvbuf_bytes"] as? Int == 131072)
+                #expect(after["rcvbuf_bytes"] as? Int == 4096)
+                let tcp = try #require(after["tcp_info"] as? [String: Any])
+                #expect((tcp["rwnd_limited_us"] as? Int ?? 0) > 0, "a 4 KiB receive buffer limits the window")
+                #expect((after["throughput_bps"] as? Double ?? 0) < (before["throughput_bps"] as? Double ?? 0) / 2)
+            }
+        }
+    }
+
+    @Test func aOneKiBReadWriteLoopCostsMoreSenderCPUThanSendfile() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let (result, _) = try withServer(lab) {
+                    try probe(lab, scratch, ["--size", "64MiB", "--runs", "3", "--methods", "sendfile,readwrite",
+                                             "--buffer", "1KiB", "--json"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                let methods = try #require(try decode(result)["methods"] as? [String: [String: Double]])
+                let sendfile = try #require(methods["sendfile"]?["sender_cpu_s_per_gib_median"])
+                let readwrite = try #require(methods["readwrite"]?["sender_cpu_s_per_gib_median"])
+                #expect(readwrite > sendfile * 1.5, "readwrite 1 KiB \(readwrite) s/GiB vs sendfile \(sendfile) s/GiB")
+            }
+        }
+    }
+
+    @Test func clearErrorsForUnusableTargetsAndFiles() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let refused = try probe(lab, scratch, ["--size", "1MiB", "--runs", "1"])
+                #expect(refused.status != 0)
+                #expect(refused.stderr.contains("refused the connection"))
+                let directory = try probe(lab, scratch, ["--file", "/tmp", "--runs", "1"])
+                #expect(directory.status != 0)
+                #expect(directory.stderr.contains("cannot send /tmp: not a regular file"))
+                let missing = try probe(lab, scratch, ["--file", scratch.path + "/nope.bin"])
+                #expect(missing.status != 0)
+                #expect(missing.stderr.contains("nope.bin"))
+                let badSize = try probe(lab, scratch, ["--size", "12XB"])
+                #expect(badSize.status != 0)
+            }
+        }
+    }
+}
