@@ -1,0 +1,128 @@
+import Testing
+@testable import NetTune
+@testable import NetTuneCommands
+
+@Suite struct ProbeOutputTests {
+    func report(methods: [ProbeMethod] = [.sendfile]) -> ProbeReport {
+        let cpu = CPUUsage(userSeconds: 0.25, systemSeconds: 0.5, hostBusySeconds: 1.5, hostSoftirqSeconds: 0.75, hostTotalSeconds: 4)
+        var bytes = [UInt8](repeating: 0, count: 232)
+        bytes[0] = 1
+        bytes[16] = 0xA8; bytes[17] = 0x05          // snd_mss 1448
+        bytes[60] = 0xDC; bytes[61] = 0x05          // pmtu 1500
+        bytes[68] = 100                             // rtt 100 µs
+        bytes[80] = 10                              // cwnd 10
+        bytes[100] = 2                              // retransmits 2
+        bytes[148] = 20                             // min rtt 20 µs
+        bytes[168] = 0x40; bytes[169] = 0x42; bytes[170] = 0x0F   // busy 1000000 µs
+        bytes[176] = 0x20; bytes[177] = 0xA1; bytes[178] = 0x07   // rwnd limited 500000 µs
+        let run = RunResult(method: .sendfile, bytes: 1 << 30, seconds: 2, sender: cpu, receiver: cpu,
+                            tcpInfo: TCPInfo(kernelBytes: bytes),
+                            intervals: [Interval(start: 0, end: 1, bytes: 1 << 29), Interval(start: 1, end: 2, bytes: 1 << 29)],
+                            congestion: "bbr", sendBufferBytes: 4194304, receiveBufferBytes: 131072)
+        var second = run
+        second.method = .readwrite
+        return ProbeReport(peer: Endpoint(host: "10.0.0.2", port: 9000), methods: methods, payloadBytes: 1 << 30,
+                           payloadPath: "/cache/payload.bin", kernel: "6.18.0", congestion: "bbr",
+                           egressInterface: "eth0", mtu: 1500, runs: methods.count > 1 ? [run, second] : [run])
+    }
+
+    /// The README documents this shape.
+    @Test func jsonShapeIsPinned() throws {
+        #expect(try JSONOutput.encode(ProbeJSON(report(), multipleMethods: false)) == """
+            {
+              "bytes" : 1073741824,
+              "congestion" : "bbr",
+              "egress_interface" : "eth0",
+              "file" : "/cache/payload.bin",
+              "kernel" : "6.18.0",
+              "method" : "sendfile",
+              "mtu" : 1500,
+              "peer" : "10.0.0.2:9000",
+              "runs" : [
+                {
+                  "bytes" : 1073741824,
+                  "congestion" : "bbr",
+                  "intervals" : [
+                    {
+                      "bytes" : 536870912,
+                      "end_s" : 1,
+                      "start_s" : 0
+                    },
+                    {
+                      "bytes" : 536870912,
+                      "end_s" : 2,
+                      "start_s" : 1
+                    }
+                  ],
+                  "method" : "sendfile",
+                  "rcvbuf_bytes" : 131072,
+                  "receiver" : {
+                    "cpu_sys_s" : 0.5,
+                    "cpu_user_s" : 0.25,
+                    "host_busy_s" : 1.5,
+                    "host_softirq_s" : 0.75,
+                    "host_total_s" : 4
+                  },
+                  "seconds" : 2,
+                  "sender" : {
+                    "cpu_sys_s" : 0.5,
+                    "cpu_user_s" : 0.25,
+                    "host_busy_s" : 1.5,
+                    "host_softirq_s" : 0.75,
+                    "host_total_s" : 4
+                  },
+                  "sndbuf_bytes" : 4194304,
+                  "tcp_info" : {
+                    "busy_us" : 1000000,
+                    "min_rtt_us" : 20,
+                    "pmtu" : 1500,
+                    "retransmits_total" : 2,
+                    "rtt_us" : 100,
+                    "rwnd_limited_us" : 500000,
+                    "snd_cwnd" : 10,
+                    "snd_mss" : 1448,
+                    "sndbuf_limited_us" : 0
+                  },
+                  "throughput_bps" : 4294967296
+                }
+              ],
+              "summary" : {
+                "receiver_cpu_s_per_gib_median" : 0.75,
+                "sender_cpu_s_per_gib_median" : 0.75,
+                "throughput_bps_median" : 4294967296
+              }
+            }
+            """)
+    }
+
+    @Test func multipleMethodsAddAPerMethodSummary() throws {
+        let json = try JSONOutput.encode(ProbeJSON(report(methods: [.sendfile, .readwrite]), multipleMethods: true))
+        #expect(json.contains(#""method" : "sendfile,readwrite""#))
+        #expect(json.contains(#""methods" : {"#))
+        #expect(json.contains(#""readwrite" : {"#))
+    }
+
+    @Test func tableShowsMediansCPUAndLimits() {
+        let text = ProbeTable.render(report(methods: [.sendfile, .readwrite]))
+        #expect(text.contains("Probe to 10.0.0.2:9000: 1 GiB from /cache/payload.bin"))
+        #expect(text.contains("Linux 6.18.0, congestion bbr, egress eth0 (MTU 1500)"))
+        #expect(text.contains("4.29 Gbit/s  537 MB/s"))
+        #expect(text.contains("38 % of a core, 0.750 s/GiB"))
+        #expect(text.contains("rwnd 50 %, sndbuf 0 % of busy time"))
+        #expect(text.contains("per interval (run at the median): ██"))
+    }
+
+    @Test func sparklineScalesFromZero() {
+        #expect(Sparkline.render([0, 50, 100]) == "▁▅█")
+        #expect(Sparkline.render([0, 0]) == "▁▁")
+    }
+
+    @Test func serveHelpSaysWhichDrainIsTheDefault() {
+        // Compared with line wrapping folded away.
+        let help = NetTuneCommand.helpMessage(for: NetTuneCommand.Serve.self, columns: 120)
+            .split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        #expect(help.contains("trunc (recv with MSG_TRUNC, no copy; the default, measured cheapest here)"))
+        #expect(help.contains("(values: trunc, splice, recv; default: trunc)"))
+        #expect(help.contains("--port <port> TCP port of the control connection. (default: 9000)"))
+    }
+}
