@@ -2,4 +2,5 @@ import NetTune
 import NetTuneCommands
 
 SignalMask.unblockTermination()
+SignalMask.ignoreBrokenPipe()
 NetTuneCommand.main()

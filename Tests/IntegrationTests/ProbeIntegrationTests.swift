@@ -121,7 +121,7 @@ struct ProbeIntegrationTests {
                                                     "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
                                                     "--size", "1MiB", "--time", "20s", "--runs", "1"])
                     Thread.sleep(forTimeInterval: 0.5)
-                    _ = try Command.run(["pkill", "-KILL", "-f", "probe \(lab.addrB):\(Self.port).*--time 20s"])
+                    killed.kill()
                     _ = try killed.wait()
                     Thread.sleep(forTimeInterval: 0.2)
                     let after = try probe(lab, scratch, ["--size", "512KiB", "--runs", "1"])
@@ -215,6 +215,39 @@ struct ProbeIntegrationTests {
         }
     }
 
+    @Test func aServerThatDiesMidTransferIsReportedAndSetsTheExitStatus() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", Self.port])
+                Thread.sleep(forTimeInterval: 0.5)
+                let client = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
+                                                "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
+                                                "--size", "1MiB", "--time", "20s", "--runs", "1", "--congestion", "reno"])
+                Thread.sleep(forTimeInterval: 1)
+                server.kill()
+                _ = try? server.wait()
+                let result = try client.wait()
+                #expect(result.status != 0)
+                #expect(result.stderr.contains("closed the connection"), "\(result.stderr)")
+            }
+        }
+    }
+
+    @Test func perSocketCongestionControlIsUsedAndRecorded() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let (result, _) = try withServer(lab) {
+                    try probe(lab, scratch, ["--size", "4MiB", "--runs", "1", "--congestion", "reno", "--json"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                let run = try #require((try decode(result)["runs"] as? [[String: Any]])?.first)
+                #expect(run["congestion"] as? String == "reno")
+                let bad = try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--congestion", "nosuch"])
+                #expect(bad.status != 0)
+            }
+        }
+    }
+
     @Test func clearErrorsForUnusableTargetsAndFiles() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
@@ -229,6 +262,12 @@ struct ProbeIntegrationTests {
                 #expect(missing.stderr.contains("nope.bin"))
                 let badSize = try probe(lab, scratch, ["--size", "12XB"])
                 #expect(badSize.status != 0)
+                // An address on the lab's subnet that nobody holds: ARP fails.
+                let prefix = lab.addrB.split(separator: ".").dropLast().joined(separator: ".")
+                let unreachable = try lab.nettune(in: lab.nsA, ["probe", "\(prefix).99:9000", "--size", "1MiB", "--warmup", "0",
+                                                                "--runs", "1", "--cache-dir", scratch.path])
+                #expect(unreachable.status != 0)
+                #expect(unreachable.stderr.contains("unreachable") || unreachable.stderr.contains("did not answer"), "\(unreachable.stderr)")
             }
         }
     }

@@ -12,3 +12,12 @@ public enum SignalMask {
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
+
+extension SignalMask {
+    /// Writing to a socket whose peer is gone raises SIGPIPE, which kills a process by
+    /// default; sendfile and splice cannot pass MSG_NOSIGNAL. Ignored, the call fails
+    /// with EPIPE and the probe reports "the peer closed the connection".
+    public static func ignoreBrokenPipe() {
+        signal(SIGPIPE, SIG_IGN)
+    }
+}

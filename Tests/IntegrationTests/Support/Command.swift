@@ -1,4 +1,5 @@
 import Foundation
+import Glibc
 
 /// The result of running a program to completion.
 struct CommandResult {
@@ -90,6 +91,10 @@ final class RunningCommand {
 
     /// SIGTERM.
     func terminate() { process.terminate() }
+
+    /// SIGKILL, to this process only (it is the nettune process: env and
+    /// `ip netns exec` both exec).
+    func kill() { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
 
     func wait() throws -> CommandResult {
         process.waitUntilExit()
