@@ -32,6 +32,14 @@ import Testing
             {
               "bytes" : 1073741824,
               "congestion" : "bbr",
+              "diagnosis" : {
+                "advice" : "The receiver's window held the sender back: raise tcp_rmem's max on the receiver (then restart its server, whose listener keeps the old buffer). Compare the BDP with tcp_wmem's max.",
+                "bottleneck" : "receive-window",
+                "evidence" : [
+                  "BDP = min RTT 20 µs × 4.29 Gbit/s = 10.5 KiB",
+                  "limited by the receive window 50 % and the send buffer 0 % of busy time; busy 50 % of the transfer"
+                ]
+              },
               "egress_interface" : "eth0",
               "file" : "/cache/payload.bin",
               "kernel" : "6.18.0",

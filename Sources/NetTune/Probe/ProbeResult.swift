@@ -48,6 +48,8 @@ public struct ProbeReport: Sendable, Equatable {
     public var egressInterface: String?
     public var mtu: Int?
     public var runs: [RunResult]
+    /// The sending machine's facts for `diagnosis(of:)`.
+    public var context: DiagnosisContext = DiagnosisContext()
 
     public func runs(of method: ProbeMethod) -> [RunResult] { runs.filter { $0.method == method } }
 
@@ -56,6 +58,13 @@ public struct ProbeReport: Sendable, Equatable {
         public var throughputBitsPerSecondMedian: Double
         public var senderCPUSecondsPerGiBMedian: Double
         public var receiverCPUSecondsPerGiBMedian: Double
+    }
+
+    /// The diagnosis of the method's median-throughput run.
+    public func diagnosis(of method: ProbeMethod) -> Diagnosis? {
+        let sorted = runs(of: method).sorted { $0.throughputBitsPerSecond < $1.throughputBitsPerSecond }
+        guard !sorted.isEmpty else { return nil }
+        return Diagnoser.diagnose(sorted[sorted.count / 2], context: context)
     }
 
     public func summary(of method: ProbeMethod) -> Summary? {

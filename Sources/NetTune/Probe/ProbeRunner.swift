@@ -39,10 +39,24 @@ public struct ProbeRunner: Sendable {
         }
         let links = NetlinkLinkController()
         let egress = localAddress.flatMap { try? links.interface(owningAddress: $0) }
-        let mtu = egress.flatMap { name in (try? links.links())?.named(name)?.mtu }
-        return ProbeReport(peer: request.endpoint, methods: methods, payloadBytes: request.payload.size,
-                           payloadPath: request.payload.path, kernel: Self.kernelRelease(),
-                           congestion: results.first?.congestion, egressInterface: egress, mtu: mtu, runs: results)
+        let link = egress.flatMap { name in (try? links.links())?.named(name) }
+        var report = ProbeReport(peer: request.endpoint, methods: methods, payloadBytes: request.payload.size,
+                                 payloadPath: request.payload.path, kernel: Self.kernelRelease(),
+                                 congestion: results.first?.congestion, egressInterface: egress, mtu: link?.mtu, runs: results)
+        report.context = Self.context(link: link)
+        return report
+    }
+
+    /// The sender's side of the story: shaper, link speed, buffer maxima.
+    static func context(link: LinkInfo?) -> DiagnosisContext {
+        let store = ProcSysStore()
+        let wmem = (try? store.read(.tcpWmem)).flatMap { $0 }.flatMap { try? TCPBufferTriple(parsing: $0) }
+        let rmem = (try? store.read(.tcpRmem)).flatMap { $0 }.flatMap { try? TCPBufferTriple(parsing: $0) }
+        // sysfs reports Mbit/s, or -1 / an error when the driver does not know.
+        let speed = link.flatMap { try? TextFile.read("/sys/class/net/\($0.name)/speed") }
+            .flatMap { Double($0.trimmingWhitespace()) }.flatMap { $0 > 0 ? $0 * 1e6 : nil }
+        return DiagnosisContext(shapingRate: link?.qdisc?.rateBitsPerSecond.map { Double($0) }, linkSpeed: speed,
+                                interface: link?.name, tcpWmemMax: wmem?.max, tcpRmemMax: rmem?.max)
     }
 
     static func kernelRelease() -> String {

@@ -125,6 +125,7 @@ struct ProbeJSON: Encodable {
     var runs: [Run]
     var summary: Summary?
     var methods: [String: Summary]?
+    var diagnosis: DiagnosisJSON?
 
     init(_ report: ProbeReport, multipleMethods: Bool) {
         peer = report.peer.description
@@ -137,6 +138,7 @@ struct ProbeJSON: Encodable {
         mtu = report.mtu
         runs = report.runs.map(Run.init)
         summary = report.summary(of: report.methods[0]).map(Summary.init)
+        diagnosis = report.diagnosis(of: report.methods[0]).map(DiagnosisJSON.init)
         if multipleMethods {
             var all: [String: Summary] = [:]
             for method in report.methods { all[method.rawValue] = report.summary(of: method).map(Summary.init) }
@@ -146,6 +148,7 @@ struct ProbeJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case peer, method, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs, summary, methods
+        case diagnosis
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -161,5 +164,19 @@ struct ProbeJSON: Encodable {
         try c.encode(runs, forKey: .runs)
         try c.encode(summary, forKey: .summary)
         if let methods { try c.encode(methods, forKey: .methods) }
+        try c.encode(diagnosis, forKey: .diagnosis)
+    }
+}
+
+/// `"diagnosis": {"bottleneck", "evidence": [...], "advice"}`.
+struct DiagnosisJSON: Encodable {
+    var bottleneck: String
+    var evidence: [String]
+    var advice: String
+
+    init(_ diagnosis: Diagnosis) {
+        bottleneck = diagnosis.bottleneck.rawValue
+        evidence = diagnosis.evidence
+        advice = diagnosis.advice
     }
 }

@@ -40,7 +40,7 @@ enum ProbeTable {
         }
         row("RTT (min)") { runs in
             guard let rtt = Statistics.median(runs.map { Double($0.tcpInfo.rttMicroseconds) }) else { return "-" }
-            let min = Statistics.median(runs.compactMap { $0.tcpInfo.minRTTMicroseconds.map(Double.init) })
+            let min = Statistics.median(runs.compactMap { $0.tcpInfo.minRTTMicroseconds.map { Double($0) } })
             return "\(Int(rtt)) µs" + (min.map { " (\(Int($0)) µs)" } ?? "")
         }
         row("limited by") { runs in limitedBy(runs) }
@@ -52,6 +52,12 @@ enum ProbeTable {
             out += "\n\(method.rawValue), per interval (run at the median): " + Sparkline.render(chartRun.intervals.map(\.bitsPerSecond))
             if let peak = chartRun.intervals.map(\.bitsPerSecond).max() { out += "  peak \(BitRate(bitsPerSecond: peak))" }
             out += "\n"
+        }
+        for method in report.methods {
+            guard let diagnosis = report.diagnosis(of: method) else { continue }
+            out += "\nDiagnosis (\(method.rawValue)): \(diagnosis.bottleneck.rawValue)\n"
+            for fact in diagnosis.evidence { out += "  - \(fact)\n" }
+            out += "  \(diagnosis.advice)\n"
         }
         out += "\nCPU: % of one core and CPU-seconds per GiB from each process's getrusage (iperf3's meter);\n"
         out += "on veth and loopback the kernel charges network work to whichever end triggers it, so compare host busy too.\n"

@@ -1,0 +1,126 @@
+import Testing
+@testable import NetTune
+
+/// Recorded-style probe results, one per bottleneck kind.
+@Suite struct DiagnosisTests {
+    struct Fixture {
+        var throughput: Double = 10e9        // bit/s
+        var seconds: Double = 1
+        var senderCPU: Double = 0.3          // process seconds over the run
+        var receiverCPU: Double = 0.2
+        var busy: UInt64 = 1_000_000         // µs
+        var rwndLimited: UInt64 = 0
+        var sndbufLimited: UInt64 = 0
+        var cwnd: UInt32 = 100
+        var mss: UInt32 = 1448
+        var minRTT: UInt32 = 50              // µs
+        var retransmits: UInt32 = 0
+        var sendBuffer = 4 << 20
+
+        var run: RunResult {
+            var bytes = [UInt8](repeating: 0, count: 232)
+            func put(_ value: UInt64, at offset: Int, width: Int) {
+                for i in 0..<width { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
+            }
+            bytes[0] = 1
+            put(UInt64(mss), at: 16, width: 4)
+            put(1500, at: 60, width: 4)
+            put(UInt64(minRTT) * 2, at: 68, width: 4)
+            put(UInt64(cwnd), at: 80, width: 4)
+            put(UInt64(retransmits), at: 100, width: 4)
+            put(UInt64(minRTT), at: 148, width: 4)
+            put(busy, at: 168, width: 8)
+            put(rwndLimited, at: 176, width: 8)
+            put(sndbufLimited, at: 184, width: 8)
+            let byteCount = UInt64(throughput * seconds / 8)
+            func cpu(_ s: Double) -> CPUUsage {
+                CPUUsage(userSeconds: 0, systemSeconds: s, hostBusySeconds: s, hostSoftirqSeconds: 0, hostTotalSeconds: 2 * seconds)
+            }
+            return RunResult(method: .sendfile, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU), receiver: cpu(receiverCPU),
+                             tcpInfo: TCPInfo(kernelBytes: bytes), intervals: [], congestion: "bbr",
+                             sendBufferBytes: sendBuffer, receiveBufferBytes: 131072)
+        }
+    }
+
+    let lan = DiagnosisContext(shapingRate: nil, linkSpeed: nil, interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 6 << 20)
+
+    @Test func linkRate() {
+        var f = Fixture()
+        f.throughput = 95.6e6
+        let context = DiagnosisContext(shapingRate: 100e6, interface: "eth0", tcpWmemMax: 4 << 20)
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(d.bottleneck == .linkRate)
+        #expect(d.evidence.contains { $0.contains("100 % of the 95.6 Mbit/s goodput the 100 Mbit/s shaper on eth0 allows") })
+        #expect(d.advice.contains("buffer tuning cannot make this faster"))
+        #expect(d.advice.contains("far below tcp_wmem's max of 4 MiB"))
+    }
+
+    @Test func aPhysicalLinkSpeedCountsButAVirtualOneTheTransferExceedsDoesNot() {
+        var f = Fixture()
+        f.throughput = 940e6
+        #expect(Diagnoser.diagnose(f.run, context: DiagnosisContext(linkSpeed: 1e9, tcpWmemMax: 4 << 20)).bottleneck == .linkRate)
+        f.throughput = 18e9
+        #expect(Diagnoser.diagnose(f.run, context: DiagnosisContext(linkSpeed: 10e9, tcpWmemMax: 4 << 20)).bottleneck != .linkRate)
+    }
+
+    @Test func receiveWindow() {
+        var f = Fixture()
+        f.throughput = 0.41e9
+        f.rwndLimited = 360_000
+        let d = Diagnoser.diagnose(f.run, context: lan)
+        #expect(d.bottleneck == .receiveWindow)
+        #expect(d.evidence.contains { $0.contains("receive window 36 %") })
+        #expect(d.advice.contains("tcp_rmem"))
+    }
+
+    @Test func sendBufferByTheKernelsCounter() {
+        var f = Fixture()
+        f.sndbufLimited = 500_000
+        #expect(Diagnoser.diagnose(f.run, context: lan).bottleneck == .sendBuffer)
+    }
+
+    /// tcp_wmem 4096 4096 4096: the counter stays 0, but SO_SNDBUF cannot hold a window.
+    @Test func sendBufferSmallerThanOneWindow() {
+        var f = Fixture()
+        f.throughput = 6.9e9
+        f.sendBuffer = 4096
+        f.cwnd = 184
+        let d = Diagnoser.diagnose(f.run, context: DiagnosisContext(tcpWmemMax: 4096))
+        #expect(d.bottleneck == .sendBuffer)
+        #expect(d.evidence.contains("SO_SNDBUF 4 KiB against cwnd × MSS = 260.2 KiB"))
+        #expect(d.advice.contains("its max is now 4 KiB"))
+    }
+
+    @Test func senderAndReceiverCPU() {
+        var f = Fixture()
+        f.senderCPU = 0.97
+        #expect(Diagnoser.diagnose(f.run, context: lan).bottleneck == .senderCPU)
+        f.senderCPU = 0.4
+        f.receiverCPU = 0.95
+        #expect(Diagnoser.diagnose(f.run, context: lan).bottleneck == .receiverCPU)
+    }
+
+    @Test func loss() {
+        var f = Fixture()
+        f.throughput = 80e6
+        f.retransmits = 1000   // 1000 × 1448 B of 10 MB: 14 %
+        let d = Diagnoser.diagnose(f.run, context: lan)
+        #expect(d.bottleneck == .loss)
+    }
+
+    @Test func unknownStillSaysWhetherBuffersCanHelp() {
+        let d = Diagnoser.diagnose(Fixture().run, context: lan)
+        #expect(d.bottleneck == .unknown)
+        // BDP = 50 µs × 10 Gbit/s = 62.5 KB, far below 4 MiB.
+        #expect(d.evidence.first == "BDP = min RTT 50 µs × 10 Gbit/s = 61 KiB")
+        #expect(d.advice.contains("raising buffers cannot help"))
+    }
+
+    @Test func aLongFatPathSaysBuffersCanHelp() {
+        var f = Fixture()
+        f.throughput = 1e9
+        f.minRTT = 100_000   // 100 ms: BDP 12.5 MB
+        let d = Diagnoser.diagnose(f.run, context: lan)
+        #expect(d.advice.contains("exceeds tcp_wmem's max of 4 MiB, so larger buffers can help"))
+    }
+}
