@@ -37,18 +37,28 @@ public struct ProbeRunner: Sendable {
                 localAddress = localAddress ?? local
             }
         }
-        let links = NetlinkLinkController()
-        let egress = localAddress.flatMap { try? links.interface(owningAddress: $0) }
-        let link = egress.flatMap { name in (try? links.links())?.named(name) }
+        return Self.report(request: request, methods: methods, runs: results, localAddress: localAddress)
+    }
+
+    /// A report with the environment of this machine as it is now.
+    public static func report(request: ProbeRequest, methods: [ProbeMethod], runs: [RunResult], localAddress: String?) -> ProbeReport {
+        let link = egressLink(localAddress: localAddress)
         var report = ProbeReport(peer: request.endpoint, methods: methods, payloadBytes: request.payload.size,
-                                 payloadPath: request.payload.path, kernel: Self.kernelRelease(),
-                                 congestion: results.first?.congestion, egressInterface: egress, mtu: link?.mtu, runs: results)
-        report.context = Self.context(link: link)
+                                 payloadPath: request.payload.path, kernel: kernelRelease(),
+                                 congestion: runs.first?.congestion, egressInterface: link?.name, mtu: link?.mtu, runs: runs)
+        report.context = context(link: link)
         return report
     }
 
+    /// The interface that holds the connection's local address.
+    public static func egressLink(localAddress: String?) -> LinkInfo? {
+        let links = NetlinkLinkController()
+        guard let name = localAddress.flatMap({ try? links.interface(owningAddress: $0) }) else { return nil }
+        return (try? links.links())?.named(name)
+    }
+
     /// The sender's side of the story: shaper, link speed, buffer maxima.
-    static func context(link: LinkInfo?) -> DiagnosisContext {
+    public static func context(link: LinkInfo?) -> DiagnosisContext {
         let store = ProcSysStore()
         let wmem = (try? store.read(.tcpWmem)).flatMap { $0 }.flatMap { try? TCPBufferTriple(parsing: $0) }
         let rmem = (try? store.read(.tcpRmem)).flatMap { $0 }.flatMap { try? TCPBufferTriple(parsing: $0) }
