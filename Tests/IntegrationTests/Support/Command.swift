@@ -92,6 +92,9 @@ final class RunningCommand {
     /// SIGTERM.
     func terminate() { process.terminate() }
 
+    /// SIGINT, as Ctrl-C sends.
+    func interrupt() { process.interrupt() }
+
     /// SIGKILL, to this process only (it is the nettune process: env and
     /// `ip netns exec` both exec).
     func kill() { _ = Glibc.kill(process.processIdentifier, SIGKILL) }

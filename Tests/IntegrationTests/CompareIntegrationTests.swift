@@ -1,0 +1,134 @@
+import Foundation
+import Testing
+
+/// `apply PROFILE --probe`: the A/B comparison run for real between lab namespaces.
+@Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
+struct CompareIntegrationTests {
+    static let raiseBuffers = """
+        version = 1
+        description = "raise buffers only"
+        [sysctl]
+        net.ipv4.tcp_wmem = "4096 1048576 16777216"
+        net.ipv4.tcp_rmem = "4096 1048576 16777216"
+        """
+
+    private func withServer<T>(_ lab: Lab, _ body: () throws -> T) throws -> T {
+        let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", "9000"])
+        defer {
+            server.kill()
+            _ = try? server.wait()
+        }
+        for _ in 0..<100 {
+            if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :9000"]).stdout.contains("9000") { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        return try body()
+    }
+
+    private func decode(_ result: CommandResult) throws -> [String: Any] {
+        try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
+    }
+
+    @Test func restoringAStarvedSendBufferIsBetterAndTheDiagnosisSaysWhy() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
+                let result = try withServer(lab) {
+                    try lab.nettune(in: lab.nsA, ["apply", "kernel-default", "--probe", "\(lab.addrB):9000", "--pairs", "5",
+                                                  "--size", "64MiB", "--warmup", "8MiB", "--cache-dir", scratch.path,
+                                                  "--state-dir", scratch.path + "/state", "--json"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try decode(result)
+                let comparison = try #require(report["comparison"] as? [String: Any])
+                #expect(comparison["verdict"] as? String == "better")
+                #expect((comparison["throughput_ratio"] as? Double ?? 0) > 1.3)
+                let ci = try #require(comparison["throughput_ci"] as? [Double])
+                #expect(ci.count == 2 && ci[0] > 1 && ci[0] <= ci[1])
+                #expect(comparison["pairs"] as? Int == 5)
+                let a = try #require(report["a"] as? [String: Any]), b = try #require(report["b"] as? [String: Any])
+                #expect((a["runs"] as? [Any])?.count == 5)
+                #expect(((a["diagnosis"] as? [String: Any])?["bottleneck"] as? String) == "send-buffer")
+                #expect(((b["diagnosis"] as? [String: Any])?["bottleneck"] as? String) != "send-buffer")
+                // B stays applied, and revert returns to the starved original.
+                #expect(report["final"] as? String == "b")
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == "4096 16384 4194304")
+                #expect(try lab.nettune(in: lab.nsA, ["revert", "--state-dir", scratch.path + "/state"]).status == 0)
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == "4096 4096 4096")
+            }
+        }
+    }
+
+    @Test func onARateLimitedLinkRaisingBuffersMakesNoDifferenceAndIsRevertedIfNotBetter() throws {
+        try Scratch.with { scratch in
+            try scratch.write("raise.toml", Self.raiseBuffers)
+            try Lab.with(rateA: "100mbit") { lab in
+                let before = (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem"), try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem"))
+                let result = try withServer(lab) {
+                    try lab.nettune(in: lab.nsA, ["apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
+                                                  "--size", "4MiB", "--warmup", "0", "--revert-if-worse",
+                                                  "--profiles", scratch.path, "--cache-dir", scratch.path,
+                                                  "--state-dir", scratch.path + "/state", "--json"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                let report = try decode(result)
+                let comparison = try #require(report["comparison"] as? [String: Any])
+                #expect(comparison["verdict"] as? String == "no-difference")
+                let ci = try #require(comparison["throughput_ci"] as? [Double])
+                #expect(ci[0] <= 1 && 1 <= ci[1])
+                for side in ["a", "b"] {
+                    let diagnosis = (report[side] as? [String: Any])?["diagnosis"] as? [String: Any]
+                    #expect(diagnosis?["bottleneck"] as? String == "link-rate")
+                }
+                #expect(report["final"] as? String == "a")
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before.0)
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem") == before.1)
+                #expect(scratch.files(in: "state").isEmpty)
+            }
+        }
+    }
+
+    @Test func ctrlCInTheMiddleLeavesTheOriginalValues() throws {
+        try Scratch.with { scratch in
+            try scratch.write("raise.toml", Self.raiseBuffers)
+            try Lab.with(rateA: "100mbit") { lab in
+                let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
+                try withServer(lab) {
+                    let comparing = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
+                                                       "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
+                                                       "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
+                                                       "--state-dir", scratch.path + "/state"])
+                    // Wait until B has been applied at least once, then interrupt.
+                    var sawB = false
+                    for _ in 0..<200 where !sawB {
+                        sawB = (try? lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")) == "4096 1048576 16777216"
+                        Thread.sleep(forTimeInterval: 0.02)
+                    }
+                    #expect(sawB)
+                    comparing.interrupt()
+                    let result = try comparing.wait()
+                    #expect(result.status == 130, "\(result.stderr)")
+                    #expect(result.stderr.contains("interrupted after"))
+                    #expect(result.stderr.contains("the original values (A) are in place"))
+                }
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
+                #expect(scratch.files(in: "state").isEmpty)
+            }
+        }
+    }
+
+    @Test func aPeerThatIsGoneLeavesTheOriginalValues() throws {
+        try Scratch.with { scratch in
+            try scratch.write("raise.toml", Self.raiseBuffers)
+            try Lab.with { lab in
+                let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
+                let result = try lab.nettune(in: lab.nsA, ["apply", "raise", "--probe", "\(lab.addrB):9000", "--size", "1MiB",
+                                                           "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
+                                                           "--state-dir", scratch.path + "/state"])
+                #expect(result.status == 1)
+                #expect(result.stderr.contains("the original values (A) are in place"))
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
+            }
+        }
+    }
+}
