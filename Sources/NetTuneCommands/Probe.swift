@@ -30,6 +30,10 @@ extension NetTuneCommand {
         @Option(name: .long, help: ArgumentHelp("Sample throughput at this interval.", valueName: "duration"))
         var interval: TimeSpanArgument?
 
+        @Option(name: .long, help: ArgumentHelp("The history file results are added to (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).", valueName: "path"))
+        var history: String?
+
+        @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -45,11 +49,30 @@ extension NetTuneCommand {
                 if showProgress { StandardError.write("\r\u{1B}[K" + ProbeTable.progressLine(stage, progress)) }
             }
             if showProgress { StandardError.write("\r\u{1B}[K") }
+            let change = record(report)
             if output.json {
-                print(try JSONOutput.encode(ProbeJSON(report, multipleMethods: methods != nil)))
+                var json = ProbeJSON(report, multipleMethods: methods != nil)
+                json.baseline = change.map(BaselineJSON.init)
+                print(try JSONOutput.encode(json))
             } else {
                 print(ProbeTable.render(report), terminator: "")
+                if let change { print("\n" + ProbeTable.baselineLine(change)) }
             }
+        }
+
+        /// Adds the results to the history and finds the baseline to compare with.
+        private func record(_ report: ProbeReport) -> BaselineChange? {
+            let store = HistoryStore(path: history ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
+            let fingerprint = FingerprintReader.current(report: report, store: ProcSysStore(), snapshots: state.snapshots)
+            var change: BaselineChange?
+            for (i, method) in report.methods.enumerated() {
+                let entry = HistoryEntry(report: report, method: method, fingerprint: fingerprint, time: Int(Date().timeIntervalSince1970))
+                if i == 0, let baseline = store.baseline(for: entry) { change = BaselineChange(current: entry, baseline: baseline) }
+                do { try store.append(entry) } catch {
+                    StandardError.print("warning: could not add the result to \(store.path): \(error)")
+                }
+            }
+            return change
         }
     }
 }

@@ -132,3 +132,38 @@ struct CompareIntegrationTests {
         }
     }
 }
+
+@Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
+struct HistoryIntegrationTests {
+    @Test func aProbeComparesWithTheLatestResultUnderOtherTuning() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", "9000"])
+                defer {
+                    server.kill()
+                    _ = try? server.wait()
+                }
+                Thread.sleep(forTimeInterval: 0.5)
+                let common = ["probe", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0", "--runs", "3",
+                              "--history", scratch.path + "/history.jsonl", "--state-dir", scratch.path, "--json"]
+                let first = try lab.nettune(in: lab.nsA, common)
+                #expect(first.status == 0, "\(first.stderr)")
+                let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+                #expect(firstJSON["baseline"] is NSNull)
+
+                try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
+                let second = try lab.nettune(in: lab.nsA, common)
+                let secondJSON = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+                let baseline = try #require(secondJSON["baseline"] as? [String: Any])
+                #expect((baseline["label"] as? String)?.hasPrefix("fingerprint ") == true)
+                #expect((baseline["throughput_ratio"] as? Double ?? 2) < 1)
+                #expect((baseline["throughput_ci"] as? [Double])?.count == 2)
+
+                let history = try lab.nettune(in: lab.nsA, ["history", "--history", scratch.path + "/history.jsonl", "--json"])
+                let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
+                #expect(entries.count == 2)
+                #expect(Set(entries.compactMap { $0["fingerprint_id"] as? String }).count == 2)
+            }
+        }
+    }
+}

@@ -30,6 +30,7 @@ import Testing
     @Test func jsonShapeIsPinned() throws {
         #expect(try JSONOutput.encode(ProbeJSON(report(), multipleMethods: false)) == """
             {
+              "baseline" : null,
               "bytes" : 1073741824,
               "congestion" : "bbr",
               "diagnosis" : {

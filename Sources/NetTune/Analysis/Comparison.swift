@@ -31,6 +31,25 @@ public struct Comparison: Equatable, Sendable {
         upper = exp(mean + half)
     }
 
+    /// Two independent groups (a probe now against a baseline from another day):
+    /// Welch's t-interval on the difference of mean logs. Nil with fewer than two
+    /// samples on either side.
+    public init?(unpairedA a: [Double], b: [Double]) {
+        let la = a.filter { $0 > 0 && $0.isFinite }.map { log($0) }
+        let lb = b.filter { $0 > 0 && $0.isFinite }.map { log($0) }
+        guard la.count >= 2, lb.count >= 2, let ma = Statistics.mean(la), let mb = Statistics.mean(lb),
+              let sa = Statistics.standardDeviation(la), let sb = Statistics.standardDeviation(lb) else { return nil }
+        let va = sa * sa / Double(la.count), vb = sb * sb / Double(lb.count)
+        let se = (va + vb).squareRoot()
+        // Welch–Satterthwaite degrees of freedom.
+        let df = se > 0 ? (va + vb) * (va + vb) / (va * va / Double(la.count - 1) + vb * vb / Double(lb.count - 1)) : 1e9
+        let half = Self.tQuantile975(degreesOfFreedom: max(1, Int(df.rounded(.down)))) * se
+        pairs = min(la.count, lb.count)
+        ratio = exp(mb - ma)
+        lower = exp(mb - ma - half)
+        upper = exp(mb - ma + half)
+    }
+
     /// The verdict when a higher value is better (throughput); for costs (CPU per
     /// GiB) pass `higherIsBetter: false`.
     public func verdict(higherIsBetter: Bool = true) -> Verdict {

@@ -126,6 +126,7 @@ struct ProbeJSON: Encodable {
     var summary: Summary?
     var methods: [String: Summary]?
     var diagnosis: DiagnosisJSON?
+    var baseline: BaselineJSON?
 
     init(_ report: ProbeReport, multipleMethods: Bool) {
         peer = report.peer.description
@@ -148,7 +149,7 @@ struct ProbeJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case peer, method, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs, summary, methods
-        case diagnosis
+        case diagnosis, baseline
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -165,6 +166,7 @@ struct ProbeJSON: Encodable {
         try c.encode(summary, forKey: .summary)
         if let methods { try c.encode(methods, forKey: .methods) }
         try c.encode(diagnosis, forKey: .diagnosis)
+        try c.encode(baseline, forKey: .baseline)
     }
 }
 
@@ -178,5 +180,38 @@ struct DiagnosisJSON: Encodable {
         bottleneck = diagnosis.bottleneck.rawValue
         evidence = diagnosis.evidence
         advice = diagnosis.advice
+    }
+}
+
+/// `"baseline"`: the change against the latest result for the same peer under other tuning.
+struct BaselineJSON: Encodable {
+    var time: Int
+    var label: String
+    var fingerprintID: String
+    var throughputRatio: Double
+    var throughputCI: [Double]?
+    var verdict: String
+
+    init(_ change: BaselineChange) {
+        time = change.baseline.time
+        label = change.baseline.fingerprint.label
+        fingerprintID = change.baseline.fingerprintID
+        throughputRatio = change.throughputRatio
+        throughputCI = change.interval.map { [$0.lower, $0.upper] }
+        verdict = change.verdict.rawValue
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case time, label, fingerprintID = "fingerprint_id", throughputRatio = "throughput_ratio", throughputCI = "throughput_ci", verdict
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(time, forKey: .time)
+        try c.encode(label, forKey: .label)
+        try c.encode(fingerprintID, forKey: .fingerprintID)
+        try c.encode(throughputRatio, forKey: .throughputRatio)
+        try c.encode(throughputCI, forKey: .throughputCI)
+        try c.encode(verdict, forKey: .verdict)
     }
 }

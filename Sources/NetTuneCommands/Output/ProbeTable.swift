@@ -64,6 +64,25 @@ enum ProbeTable {
         return out
     }
 
+    /// "vs 2026-11-20 14:03 under kernel-default: throughput +3.1 % [−0.5, +6.8], no detectable difference"
+    static func baselineLine(_ change: BaselineChange) -> String {
+        func percent(_ ratio: Double) -> String { String(format: "%+.1f", (ratio - 1) * 100) }
+        var line = "vs \(timestamp(change.baseline.time)) under \(change.baseline.fingerprint.label): throughput \(percent(change.throughputRatio)) %"
+        if let interval = change.interval {
+            line += " [\(percent(interval.lower)), \(percent(interval.upper))], " + ABOutput.describe(change.verdict)
+        } else {
+            line += " (one run on a side: no interval)"
+        }
+        return line
+    }
+
+    static func timestamp(_ time: Int) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyy-MM-dd HH:mm"
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(time)))
+    }
+
     static func progressLine(_ stage: ProbeRunner.Stage, _ progress: ProbeProgress) -> String {
         let label: String
         switch stage {

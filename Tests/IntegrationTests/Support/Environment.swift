@@ -18,6 +18,18 @@ enum TestEnvironment {
         return executable.deletingLastPathComponent().appendingPathComponent("nettune").path
     }()
 
+    /// Where nettune keeps per-user state and caches during the tests, so they never
+    /// add to the history or cache of whoever runs them.
+    static let userStateDirectory: String = {
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-test-state-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        return path
+    }()
+
+    static var isolatedEnvironment: [String: String] {
+        ["XDG_STATE_HOME": userStateDirectory + "/state", "XDG_CACHE_HOME": userStateDirectory + "/cache"]
+    }
+
     static let rootReason: Comment = "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create network namespaces; CI runs as root"
 }
 

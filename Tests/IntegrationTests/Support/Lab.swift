@@ -34,7 +34,7 @@ struct Lab {
 
     /// Runs a command inside namespace `ns`.
     func run(in ns: String, _ arguments: [String]) throws -> CommandResult {
-        try Command.run(["ip", "netns", "exec", ns] + arguments)
+        try Command.run(["ip", "netns", "exec", ns] + arguments, environment: TestEnvironment.isolatedEnvironment)
     }
 
     @discardableResult

@@ -1,0 +1,40 @@
+import ArgumentParser
+import Foundation
+import NetTune
+
+extension NetTuneCommand {
+    struct History: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List past probe results with the tuning they ran under."
+        )
+
+        @Option(name: .long, help: ArgumentHelp("Only results for this peer.", valueName: "host:port"))
+        var peer: Endpoint?
+
+        @Option(name: .long, help: ArgumentHelp("The history file (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).", valueName: "path"))
+        var history: String?
+
+        @OptionGroup var output: OutputOptions
+
+        func run() throws {
+            let store = HistoryStore(path: history ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
+            let entries = store.entries().filter { peer == nil || $0.peer == peer?.description }
+            if output.json {
+                print(try JSONOutput.encode(entries))
+                return
+            }
+            guard !entries.isEmpty else {
+                print("No probe results in \(store.path) yet.")
+                return
+            }
+            var rows = [["TIME", "PEER", "METHOD", "SIZE", "THROUGHPUT", "RUNS", "BOTTLENECK", "TUNING"]]
+            for entry in entries {
+                rows.append([ProbeTable.timestamp(entry.time), entry.peer, entry.method, ByteCount(entry.bytes).description,
+                             Statistics.median(entry.throughputs).map { BitRate(bitsPerSecond: $0).description } ?? "-",
+                             String(entry.throughputs.count), entry.bottleneck ?? "-",
+                             "\(entry.fingerprint.label) (\(entry.fingerprintID))"])
+            }
+            print(TextTable.render(rows, indent: ""), terminator: "")
+        }
+    }
+}

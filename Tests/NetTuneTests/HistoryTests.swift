@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+@testable import NetTune
+
+@Suite struct HistoryTests {
+    func report(_ throughputs: [Double], peer: String = "10.0.0.2:9000") -> ProbeReport {
+        let cpu = CPUUsage(userSeconds: 0, systemSeconds: 0.1, hostBusySeconds: 0.2, hostSoftirqSeconds: 0, hostTotalSeconds: 2)
+        let runs = throughputs.map { bps in
+            RunResult(method: .sendfile, bytes: 1 << 30, seconds: Double(1 << 30) * 8 / bps, sender: cpu, receiver: cpu,
+                      tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
+        }
+        return ProbeReport(peer: try! Endpoint(parsing: peer), methods: [.sendfile], payloadBytes: 1 << 30, payloadPath: "/p",
+                           kernel: "6.18", congestion: "bbr", egressInterface: "eth0", mtu: 1500, runs: runs)
+    }
+
+    func fingerprint(_ wmem: String, profiles: [String] = []) -> TuningFingerprint {
+        TuningFingerprint(sysctls: ["net.ipv4.tcp_wmem": wmem], interface: "eth0", mtu: 1500, kernel: "6.18",
+                          peer: "10.0.0.2:9000", profiles: profiles)
+    }
+
+    @Test func fingerprintsIdentifyTheTuningNotTheLabel() {
+        #expect(fingerprint("4096 16384 4194304").id == fingerprint("4096 16384 4194304", profiles: ["pi-lan"]).id)
+        #expect(fingerprint("4096 16384 4194304").id != fingerprint("4096 4096 4096").id)
+        #expect(fingerprint("4096 16384 4194304").id.count == 8)
+        #expect(fingerprint("1 2 3", profiles: ["kernel-default", "pi-lan"]).label == "pi-lan")
+        #expect(fingerprint("1 2 3").label.hasPrefix("fingerprint "))
+    }
+
+    @Test func appendsReadsAndFindsTheBaselineUnderDifferentTuning() throws {
+        let dir = try TemporaryDirectory()
+        let store = HistoryStore(path: dir.path + "/sub/history.jsonl")
+        let old = HistoryEntry(report: report([1e9, 1.02e9, 0.98e9]), method: .sendfile, fingerprint: fingerprint("4096 4096 4096"), time: 100)
+        let same = HistoryEntry(report: report([2e9, 2e9, 2e9]), method: .sendfile, fingerprint: fingerprint("4096 16384 4194304"), time: 200)
+        let otherPeer = HistoryEntry(report: report([5e9, 5e9], peer: "10.0.0.3:9000"), method: .sendfile,
+                                     fingerprint: fingerprint("1 2 3"), time: 250)
+        try store.append(old)
+        try store.append(same)
+        try store.append(otherPeer)
+        // A damaged line is skipped, not fatal.
+        try FileHandle(forWritingTo: URL(fileURLWithPath: store.path)).seekToEndAndWrite("{not json\n")
+        #expect(store.entries().count == 3)
+
+        let now = HistoryEntry(report: report([2.1e9, 2.0e9, 2.05e9]), method: .sendfile, fingerprint: fingerprint("4096 16384 4194304"), time: 300)
+        let baseline = try #require(store.baseline(for: now))
+        #expect(baseline.time == 100)   // not the entry under the same tuning, nor the other peer's
+        let change = try #require(BaselineChange(current: now, baseline: baseline))
+        #expect(change.throughputRatio > 1.9)
+        #expect(change.verdict == .better)
+    }
+
+    @Test func unpairedIntervalsUseBothSpreads() throws {
+        let c = try #require(Comparison(unpairedA: [100, 102, 98, 101], b: [103, 105, 101, 104]))
+        #expect(c.ratio > 1.02 && c.ratio < 1.04)
+        #expect(c.lower < c.ratio && c.ratio < c.upper)
+        #expect(Comparison(unpairedA: [1], b: [1, 2]) == nil)
+        let same = try #require(Comparison(unpairedA: [100, 102, 98], b: [101, 99, 100]))
+        #expect(same.verdict() == .noDifference)
+    }
+}
+
+extension FileHandle {
+    func seekToEndAndWrite(_ text: String) throws {
+        try seekToEnd()
+        try write(contentsOf: Data(text.utf8))
+        try close()
+    }
+}
