@@ -167,3 +167,34 @@ struct HistoryIntegrationTests {
         }
     }
 }
+
+@Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
+struct RecommendIntegrationTests {
+    @Test func onALANItRecommendsNoChangeAndWritesAValidProfile() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", "9000"])
+                defer {
+                    server.kill()
+                    _ = try? server.wait()
+                }
+                Thread.sleep(forTimeInterval: 0.5)
+                let result = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0",
+                                                           "--write", "lab-measured", "--directory", scratch.path, "--json"])
+                #expect(result.status == 0, "\(result.stderr)")
+                let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                #expect((json["sysctls"] as? [String: Any])?.isEmpty == true, "a veth LAN needs no buffer change")
+                #expect(json["mtu"] is NSNull)
+                #expect(scratch.exists("lab-measured.toml"))
+                let shown = try lab.nettune(in: lab.nsA, ["profiles", "show", "lab-measured", "--profiles", scratch.path])
+                #expect(shown.status == 0, "\(shown.stderr)")
+                #expect(shown.stdout.contains("include = [\"kernel-default\"]"))
+                // Not overwritten without --force.
+                let again = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "4MiB", "--warmup", "0",
+                                                          "--write", "lab-measured", "--directory", scratch.path])
+                #expect(again.status != 0)
+                #expect(again.stderr.contains("exists"))
+            }
+        }
+    }
+}

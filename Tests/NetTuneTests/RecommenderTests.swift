@@ -1,0 +1,52 @@
+import Testing
+@testable import NetTune
+
+@Suite struct RecommenderTests {
+    @Test func aLANNeedsNoBufferChange() throws {
+        let r = Recommender.recommend(throughput: 940e6, minRTTSeconds: 0.0004, pathMTU: 1500, interfaceMTU: 1500,
+                                      interface: "eth0", bottleneck: .linkRate, memoryBytes: 1 << 30, tcpMemPages: nil)
+        #expect(r.sysctls.isEmpty)
+        #expect(r.mtu == nil)
+        #expect(r.reasons.contains { $0.contains("no send-buffer change") })
+        #expect(r.reasons.contains { $0.contains("link-rate bound") })
+        let toml = r.toml(name: "lan", peer: Endpoint(host: "10.0.0.2", port: 9000), throughput: 940e6)
+        let parsed = try ProfileParser.parse(toml, name: "lan", path: "lan.toml")
+        #expect(parsed.includes == ["kernel-default"])
+        #expect(parsed.sysctls.isEmpty)
+    }
+
+    @Test func aLongFatPathGetsBuffersSizedFromTheBDP() throws {
+        // 1 Gbit/s × 100 ms = 12.5 MB; ×4 → 64 MiB (next power of two).
+        let r = Recommender.recommend(throughput: 1e9, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
+                                      interface: "eth0", bottleneck: .receiveWindow, memoryBytes: 16 << 30, tcpMemPages: nil)
+        #expect(r.sysctls[.tcpWmem] == "4096 131072 67108864")
+        #expect(r.sysctls[.tcpRmem] == "4096 131072 67108864")
+        let parsed = try ProfileParser.parse(r.toml(name: "wan", peer: Endpoint(host: "h", port: 1), throughput: 1e9),
+                                             name: "wan", path: "wan.toml")
+        #expect(parsed.sysctls[.tcpWmem] == "4096 131072 67108864")
+    }
+
+    @Test func memoryAndTcpMemCapTheBuffers() throws {
+        let small = Recommender.recommend(throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,
+                                          bottleneck: .unknown, memoryBytes: 512 << 20, tcpMemPages: nil)
+        #expect(small.sysctls[.tcpWmem] == "4096 131072 16777216")  // 512 MiB / 32
+        let tcpMem = try TCPBufferTriple(parsing: "2048 8192 16384")  // pressure at 32 MiB of pages
+        let capped = Recommender.recommend(throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,
+                                           bottleneck: .unknown, memoryBytes: 64 << 30, tcpMemPages: tcpMem)
+        #expect(capped.sysctls[.tcpWmem] == "4096 131072 8388608")
+        #expect(capped.reasons.contains { $0.contains("tcp_mem") })
+    }
+
+    @Test func aSmallerPathMTUIsRecommended() {
+        let r = Recommender.recommend(throughput: 90e6, minRTTSeconds: 0.01, pathMTU: 1420, interfaceMTU: 1500,
+                                      interface: "wlan0", bottleneck: .unknown, memoryBytes: nil, tcpMemPages: nil)
+        #expect(r.mtu == 1420)
+        #expect(r.interface == "wlan0")
+        #expect(r.sysctls[.tcpMtuProbing] == "1")
+    }
+
+    @Test func memTotalIsRead() {
+        #expect(Recommender.memoryBytes(meminfo: "MemTotal:       24576000 kB\nMemFree: 1 kB\n") == 24_576_000 * 1024)
+        #expect(Recommender.memoryBytes(meminfo: "nothing") == nil)
+    }
+}
