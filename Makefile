@@ -1,8 +1,23 @@
-# nettune — see README.md. `make demo` and `make test` are the quick start.
+# nettune — see README.md. `sudo make demo` and `sudo make test` are the quick start.
 PREFIX ?= /usr/local
+DESTDIR ?=
+# The build to install: release (default) or debug (the tests reuse their build).
+CONFIG ?= release
 SWIFT ?= swift
 
-.PHONY: build release test demo deps clean
+BUILD_DIR = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
+BIN = $(BUILD_DIR)/nettune
+MAN_OUT = .build/plugins/GenerateManual/outputs/nettune
+COMPLETIONS = .build/completions
+
+BINDIR = $(DESTDIR)$(PREFIX)/bin
+SHAREDIR = $(DESTDIR)$(PREFIX)/share
+MANDIR = $(SHAREDIR)/man/man1
+UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
+
+.PHONY: all build release test demo deps man completions install uninstall bench clean
+
+all: release
 
 deps:
 	scripts/install-deps
@@ -13,13 +28,48 @@ build: deps
 release: deps
 	$(SWIFT) build -c release
 
-# Unit and integration tests (integration tests need root: run `sudo make test`).
+# Unit and integration tests, then the packaging checks (integration tests need root).
 test:
 	scripts/test
 
 # The safe demo: everything happens inside throw-away network namespaces.
 demo: release
 	scripts/demo
+
+bench: release
+	bench/vs-iperf3
+
+# The man page and completions are generated from the argument parser, not written by hand.
+man:
+	$(SWIFT) package generate-manual --configuration $(CONFIG)
+
+completions:
+	$(SWIFT) build -c $(CONFIG)
+	mkdir -p $(COMPLETIONS)
+	$(BIN) --generate-completion-script bash > $(COMPLETIONS)/nettune.bash
+	$(BIN) --generate-completion-script zsh > $(COMPLETIONS)/_nettune
+	$(BIN) --generate-completion-script fish > $(COMPLETIONS)/nettune.fish
+
+install: man completions
+	install -D -m 755 $(BIN) $(BINDIR)/nettune
+	install -d $(SHAREDIR)/nettune/profiles
+	install -m 644 profiles/*.toml $(SHAREDIR)/nettune/profiles/
+	install -D -m 644 $(MAN_OUT)/nettune.1 $(MANDIR)/nettune.1
+	install -D -m 644 $(COMPLETIONS)/nettune.bash $(SHAREDIR)/bash-completion/completions/nettune
+	install -D -m 644 $(COMPLETIONS)/_nettune $(SHAREDIR)/zsh/site-functions/_nettune
+	install -D -m 644 $(COMPLETIONS)/nettune.fish $(SHAREDIR)/fish/vendor_completions.d/nettune.fish
+	install -d $(UNITDIR)
+	for unit in contrib/systemd/*.service; do \
+		sed 's|/usr/local/bin/nettune|$(PREFIX)/bin/nettune|g' $$unit > $(UNITDIR)/$$(basename $$unit); \
+		chmod 644 $(UNITDIR)/$$(basename $$unit); \
+	done
+
+uninstall:
+	rm -f $(BINDIR)/nettune $(MANDIR)/nettune.1
+	rm -rf $(SHAREDIR)/nettune
+	rm -f $(SHAREDIR)/bash-completion/completions/nettune $(SHAREDIR)/zsh/site-functions/_nettune
+	rm -f $(SHAREDIR)/fish/vendor_completions.d/nettune.fish
+	rm -f $(UNITDIR)/nettune-serve.service $(UNITDIR)/nettune-apply@.service
 
 clean:
 	rm -rf .build
