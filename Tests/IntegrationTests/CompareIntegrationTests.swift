@@ -12,19 +12,6 @@ struct CompareIntegrationTests {
         net.ipv4.tcp_rmem = "4096 1048576 16777216"
         """
 
-    private func withServer<T>(_ lab: Lab, _ body: () throws -> T) throws -> T {
-        let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", "9000"])
-        defer {
-            server.kill()
-            _ = try? server.wait()
-        }
-        for _ in 0..<100 {
-            if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :9000"]).stdout.contains("9000") { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        return try body()
-    }
-
     private func decode(_ result: CommandResult) throws -> [String: Any] {
         try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
     }
@@ -33,11 +20,11 @@ struct CompareIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
-                let result = try withServer(lab) {
+                let result = try lab.withServer {
                     try lab.nettune(in: lab.nsA, ["apply", "kernel-default", "--probe", "\(lab.addrB):9000", "--pairs", "5",
                                                   "--size", "64MiB", "--warmup", "8MiB", "--cache-dir", scratch.path,
                                                   "--state-dir", scratch.path + "/state", "--json"])
-                }
+                }.value
                 #expect(result.status == 0, "\(result.stderr)")
                 let report = try decode(result)
                 let comparison = try #require(report["comparison"] as? [String: Any])
@@ -64,12 +51,12 @@ struct CompareIntegrationTests {
             try scratch.write("raise.toml", Self.raiseBuffers)
             try Lab.with(rateA: "100mbit") { lab in
                 let before = (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem"), try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem"))
-                let result = try withServer(lab) {
+                let result = try lab.withServer {
                     try lab.nettune(in: lab.nsA, ["apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
                                                   "--size", "4MiB", "--warmup", "0", "--revert-if-worse",
                                                   "--profiles", scratch.path, "--cache-dir", scratch.path,
                                                   "--state-dir", scratch.path + "/state", "--json"])
-                }
+                }.value
                 #expect(result.status == 0, "\(result.stderr)")
                 let report = try decode(result)
                 let comparison = try #require(report["comparison"] as? [String: Any])
@@ -93,7 +80,7 @@ struct CompareIntegrationTests {
             try scratch.write("raise.toml", Self.raiseBuffers)
             try Lab.with(rateA: "100mbit") { lab in
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
-                try withServer(lab) {
+                _ = try lab.withServer {
                     let comparing = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
                                                        "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
                                                        "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
@@ -138,31 +125,27 @@ struct HistoryIntegrationTests {
     @Test func aProbeComparesWithTheLatestResultUnderOtherTuning() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", "9000"])
-                defer {
-                    server.kill()
-                    _ = try? server.wait()
+                _ = try lab.withServer {
+                    let common = ["probe", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0", "--runs", "3",
+                                  "--history", scratch.path + "/history.jsonl", "--state-dir", scratch.path, "--json"]
+                    let first = try lab.nettune(in: lab.nsA, common)
+                    #expect(first.status == 0, "\(first.stderr)")
+                    let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
+                    #expect(firstJSON["baseline"] is NSNull)
+
+                    try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
+                    let second = try lab.nettune(in: lab.nsA, common)
+                    let secondJSON = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
+                    let baseline = try #require(secondJSON["baseline"] as? [String: Any])
+                    #expect((baseline["label"] as? String)?.hasPrefix("fingerprint ") == true)
+                    #expect((baseline["throughput_ratio"] as? Double ?? 2) < 1)
+                    #expect((baseline["throughput_ci"] as? [Double])?.count == 2)
+
+                    let history = try lab.nettune(in: lab.nsA, ["history", "--history", scratch.path + "/history.jsonl", "--json"])
+                    let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
+                    #expect(entries.count == 2)
+                    #expect(Set(entries.compactMap { $0["fingerprint_id"] as? String }).count == 2)
                 }
-                Thread.sleep(forTimeInterval: 0.5)
-                let common = ["probe", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0", "--runs", "3",
-                              "--history", scratch.path + "/history.jsonl", "--state-dir", scratch.path, "--json"]
-                let first = try lab.nettune(in: lab.nsA, common)
-                #expect(first.status == 0, "\(first.stderr)")
-                let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
-                #expect(firstJSON["baseline"] is NSNull)
-
-                try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
-                let second = try lab.nettune(in: lab.nsA, common)
-                let secondJSON = try #require(try JSONSerialization.jsonObject(with: Data(second.stdout.utf8)) as? [String: Any])
-                let baseline = try #require(secondJSON["baseline"] as? [String: Any])
-                #expect((baseline["label"] as? String)?.hasPrefix("fingerprint ") == true)
-                #expect((baseline["throughput_ratio"] as? Double ?? 2) < 1)
-                #expect((baseline["throughput_ci"] as? [Double])?.count == 2)
-
-                let history = try lab.nettune(in: lab.nsA, ["history", "--history", scratch.path + "/history.jsonl", "--json"])
-                let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
-                #expect(entries.count == 2)
-                #expect(Set(entries.compactMap { $0["fingerprint_id"] as? String }).count == 2)
             }
         }
     }
@@ -173,27 +156,23 @@ struct RecommendIntegrationTests {
     @Test func onALANItRecommendsNoChangeAndWritesAValidProfile() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", "9000"])
-                defer {
-                    server.kill()
-                    _ = try? server.wait()
+                _ = try lab.withServer {
+                    let result = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0",
+                                                               "--write", "lab-measured", "--directory", scratch.path, "--json"])
+                    #expect(result.status == 0, "\(result.stderr)")
+                    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                    #expect((json["sysctls"] as? [String: Any])?.isEmpty == true, "a veth LAN needs no buffer change")
+                    #expect(json["mtu"] is NSNull)
+                    #expect(scratch.exists("lab-measured.toml"))
+                    let shown = try lab.nettune(in: lab.nsA, ["profiles", "show", "lab-measured", "--profiles", scratch.path])
+                    #expect(shown.status == 0, "\(shown.stderr)")
+                    #expect(shown.stdout.contains("include = [\"kernel-default\"]"))
+                    // Not overwritten without --force.
+                    let again = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "4MiB", "--warmup", "0",
+                                                              "--write", "lab-measured", "--directory", scratch.path])
+                    #expect(again.status != 0)
+                    #expect(again.stderr.contains("exists"))
                 }
-                Thread.sleep(forTimeInterval: 0.5)
-                let result = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0",
-                                                           "--write", "lab-measured", "--directory", scratch.path, "--json"])
-                #expect(result.status == 0, "\(result.stderr)")
-                let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
-                #expect((json["sysctls"] as? [String: Any])?.isEmpty == true, "a veth LAN needs no buffer change")
-                #expect(json["mtu"] is NSNull)
-                #expect(scratch.exists("lab-measured.toml"))
-                let shown = try lab.nettune(in: lab.nsA, ["profiles", "show", "lab-measured", "--profiles", scratch.path])
-                #expect(shown.status == 0, "\(shown.stderr)")
-                #expect(shown.stdout.contains("include = [\"kernel-default\"]"))
-                // Not overwritten without --force.
-                let again = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "4MiB", "--warmup", "0",
-                                                          "--write", "lab-measured", "--directory", scratch.path])
-                #expect(again.status != 0)
-                #expect(again.stderr.contains("exists"))
             }
         }
     }

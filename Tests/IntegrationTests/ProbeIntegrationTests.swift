@@ -5,25 +5,7 @@ import Testing
 /// against the server's own count, the veth's byte counters and the kernel.
 @Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
 struct ProbeIntegrationTests {
-    static let port = "9000"
-
-    /// Runs `body` with a server listening in the lab's B namespace; returns the
-    /// server's JSON-lines log alongside.
-    private func withServer<T>(_ lab: Lab, _ extra: [String] = [], _ body: () throws -> T) throws -> (T, [[String: Any]]) {
-        let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve",
-                                        "--port", Self.port, "--json"] + extra)
-        // Wait until it listens.
-        for _ in 0..<100 {
-            if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.port)"]).stdout.contains(Self.port) { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-        let value = try body()
-        server.terminate()
-        let log = try server.wait().stdout.split(separator: "\n").compactMap {
-            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
-        }
-        return (value, log)
-    }
+    static let port = Lab.probePort
 
     private func probe(_ lab: Lab, _ scratch: Scratch, _ arguments: [String]) throws -> CommandResult {
         try lab.nettune(in: lab.nsA, ["probe", "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0"] + arguments)
@@ -45,7 +27,7 @@ struct ProbeIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let size = 64 << 20
-                let (result, log) = try withServer(lab) {
+                let (result, log) = try lab.withServer() {
                     let before = try txBytes(lab)
                     let result = try probe(lab, scratch, ["--size", "64MiB", "--runs", "1", "--json"])
                     return (result, try txBytes(lab) - before)
@@ -88,7 +70,7 @@ struct ProbeIntegrationTests {
     @Test func aShapedLinkGivesItsTheoreticalGoodput() throws {
         try Scratch.with { scratch in
             try Lab.with(rateA: "100mbit") { lab in
-                let (result, _) = try withServer(lab) {
+                let (result, _) = try lab.withServer() {
                     try probe(lab, scratch, ["--size", "16MiB", "--runs", "1", "--interval", "0.5s", "--json"])
                 }
                 #expect(result.status == 0, "\(result.stderr)")
@@ -107,7 +89,7 @@ struct ProbeIntegrationTests {
     @Test func hostileClientsAreRefusedAndTheNextProbeSucceeds() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (results, log) = try withServer(lab, ["--max-bytes", "1MiB", "--idle-timeout", "1s"]) {
+                let (results, log) = try lab.withServer(["--max-bytes", "1MiB", "--idle-timeout", "1s"]) {
                     // Garbage: an HTTP request.
                     let garbage = try lab.run(in: lab.nsA, ["bash", "-c",
                         "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; head -c 4 <&3"])
@@ -144,7 +126,7 @@ struct ProbeIntegrationTests {
     @Test func aSecondClientIsToldBusyAndTheFirstIsUnaffected() throws {
         try Scratch.with { scratch in
             try Lab.with(rateA: "100mbit") { lab in
-                let (results, _) = try withServer(lab) {
+                let (results, _) = try lab.withServer() {
                     let first = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
                                                    "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
                                                    "--size", "1MiB", "--time", "2s", "--runs", "1", "--json"])
@@ -164,7 +146,7 @@ struct ProbeIntegrationTests {
     @Test func aTokenIsRequiredWhenTheServerHasOne() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (results, _) = try withServer(lab, ["--token", "pi-secret"]) {
+                let (results, _) = try lab.withServer(["--token", "pi-secret"]) {
                     (try probe(lab, scratch, ["--size", "1MiB", "--runs", "1"]),
                      try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "wrong"]),
                      try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "pi-secret"]))
@@ -182,7 +164,7 @@ struct ProbeIntegrationTests {
     @Test func aTcpRmemChangeOnTheServerShowsInTheNextProbe() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (results, _) = try withServer(lab) {
+                let (results, _) = try lab.withServer() {
                     let before = try probe(lab, scratch, ["--size", "8MiB", "--runs", "1", "--json"])
                     try lab.check(in: lab.nsB, ["sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 4096 4096"])
                     let after = try probe(lab, scratch, ["--size", "8MiB", "--runs", "1", "--json"])
@@ -202,7 +184,7 @@ struct ProbeIntegrationTests {
     @Test func aOneKiBReadWriteLoopCostsMoreSenderCPUThanSendfile() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (result, _) = try withServer(lab) {
+                let (result, _) = try lab.withServer() {
                     try probe(lab, scratch, ["--size", "64MiB", "--runs", "3", "--methods", "sendfile,readwrite",
                                              "--buffer", "1KiB", "--json"])
                 }
@@ -236,7 +218,7 @@ struct ProbeIntegrationTests {
     @Test func perSocketCongestionControlIsUsedAndRecorded() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (result, _) = try withServer(lab) {
+                let (result, _) = try lab.withServer() {
                     try probe(lab, scratch, ["--size", "4MiB", "--runs", "1", "--congestion", "reno", "--json"])
                 }
                 #expect(result.status == 0, "\(result.stderr)")
@@ -244,6 +226,26 @@ struct ProbeIntegrationTests {
                 #expect(run["congestion"] as? String == "reno")
                 let bad = try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--congestion", "nosuch"])
                 #expect(bad.status != 0)
+            }
+        }
+    }
+
+    /// Every sender against every way of draining: the server counts every byte.
+    @Test(arguments: ["trunc", "splice", "recv"])
+    func everyMethodAndDrainMovesTheWholePayload(drain: String) throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let (result, log) = try lab.withServer(["--drain", drain]) {
+                    try probe(lab, scratch, ["--size", "12MiB", "--runs", "1", "--methods", "sendfile,splice,readwrite",
+                                             "--buffer", "64KiB", "--json"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                let runs = try #require(try decode(result)["runs"] as? [[String: Any]])
+                #expect(runs.compactMap { $0["method"] as? String } == ["sendfile", "splice", "readwrite"])
+                #expect(runs.allSatisfy { $0["bytes"] as? Int == 12 << 20 })
+                let completed = log.filter { $0["outcome"] as? String == "completed" }
+                #expect(completed.count == 3)
+                #expect(completed.allSatisfy { $0["bytes"] as? Int == 12 << 20 })
             }
         }
     }

@@ -93,6 +93,17 @@ struct SplitMix64: RandomNumberGenerator {
         #expect(Double(better) / Double(trials) >= 0.97, "\(better) of \(trials)")
     }
 
+    /// A shaped link is steady enough to make 0.2 % "significant"; that is below
+    /// the smallest effect worth a verdict.
+    @Test func aTinyButCertainDifferenceIsNoDifference() throws {
+        let a = [95.60, 95.61, 95.59, 95.60], b = [95.80, 95.81, 95.79, 95.81]
+        let c = try #require(Comparison(a: a, b: b))
+        #expect(c.lower > 1)
+        #expect(c.verdict() == .noDifference)
+        let big = try #require(Comparison(a: a, b: b.map { $0 * 1.05 }))
+        #expect(big.verdict() == .better)
+    }
+
     @Test func needsTwoUsablePairs() {
         #expect(Comparison(a: [1], b: [2]) == nil)
         #expect(Comparison(a: [1, 0], b: [2, 3]) == nil)

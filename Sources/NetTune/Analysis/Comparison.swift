@@ -50,11 +50,17 @@ public struct Comparison: Equatable, Sendable {
         upper = exp(mb - ma + half)
     }
 
+    /// The smallest change worth a verdict. Under a shaper throughput is so steady
+    /// (< 0.5 % noise) that a 0.2 % difference can be statistically certain; it is
+    /// still no difference anyone would tune for.
+    public static let minimumEffect = 0.01
+
     /// The verdict when a higher value is better (throughput); for costs (CPU per
-    /// GiB) pass `higherIsBetter: false`.
+    /// GiB) pass `higherIsBetter: false`. *better*/*worse* need the whole interval
+    /// on one side of 1 and the ratio itself at least `minimumEffect` away from 1.
     public func verdict(higherIsBetter: Bool = true) -> Verdict {
-        if lower > 1 { return higherIsBetter ? .better : .worse }
-        if upper < 1 { return higherIsBetter ? .worse : .better }
+        if lower > 1 && ratio >= 1 + Self.minimumEffect { return higherIsBetter ? .better : .worse }
+        if upper < 1 && ratio <= 1 - Self.minimumEffect { return higherIsBetter ? .worse : .better }
         return .noDifference
     }
 

@@ -20,30 +20,24 @@ final class Drainer {
     let method: DrainMethod
     let socket: Int32
     private let buffer: UnsafeMutableRawBufferPointer
-    private var pipeEnds: (read: Int32, write: Int32)?
-    private var devNull: Int32 = -1
-    private var pipeCapacity = 65536
+    private let pipe: KernelPipe?
+    private let devNull: Int32
 
     init(method: DrainMethod, socket: Int32) throws(Errno) {
         self.method = method
         self.socket = socket
         buffer = .allocate(byteCount: method == .recv ? 256 * 1024 : 0, alignment: 16)
         if method == .splice {
-            var ends: [Int32] = [0, 0]
-            try Syscall.call { pipe(&ends) }
-            pipeEnds = (ends[0], ends[1])
-            _ = fcntl(ends[1], Int32(CNL_F_SETPIPE_SZ), 1 << 20)
-            pipeCapacity = Int(max(fcntl(ends[1], Int32(CNL_F_GETPIPE_SZ)), 65536))
+            pipe = try KernelPipe()
             devNull = try Syscall.call { open("/dev/null", O_WRONLY | O_CLOEXEC) }
+        } else {
+            pipe = nil
+            devNull = -1
         }
     }
 
     deinit {
         buffer.deallocate()
-        if let pipeEnds {
-            close(pipeEnds.read)
-            close(pipeEnds.write)
-        }
         if devNull >= 0 { close(devNull) }
     }
 
@@ -57,13 +51,9 @@ final class Drainer {
         case .recv:
             return try Syscall.call { recv(socket, buffer.baseAddress, min(want, buffer.count), 0) }
         case .splice:
-            guard let pipeEnds else { return 0 }
-            let flags = UInt32(CNL_SPLICE_F_MOVE | CNL_SPLICE_F_MORE)
-            let n = try Syscall.call { splice(socket, nil, pipeEnds.write, nil, min(want, pipeCapacity), flags) }
-            var inPipe = n
-            while inPipe > 0 {
-                inPipe -= try Syscall.call { splice(pipeEnds.read, nil, devNull, nil, inPipe, flags) }
-            }
+            guard let pipe else { return 0 }
+            let n = try Syscall.call { splice(socket, nil, pipe.writeEnd, nil, min(want, pipe.capacity), KernelPipe.spliceFlags) }
+            try pipe.drain(n, to: devNull)
             return n
         }
     }

@@ -11,8 +11,7 @@ final class FileSender {
     let socket: Int32
     /// The read/write buffer, allocated once and reused for every call.
     private let buffer: UnsafeMutableRawBufferPointer
-    private var pipeEnds: (read: Int32, write: Int32)?
-    private var pipeCapacity = 0
+    private let pipe: KernelPipe?
 
     /// - Parameter bufferSize: the read/write buffer (readwrite only).
     init(method: ProbeMethod, file: Int32, socket: Int32, bufferSize: Int) throws(Errno) {
@@ -20,23 +19,11 @@ final class FileSender {
         self.file = file
         self.socket = socket
         buffer = .allocate(byteCount: method == .readwrite ? max(1, bufferSize) : 0, alignment: 16)
-        if method == .splice {
-            var ends: [Int32] = [0, 0]
-            try Syscall.call { pipe(&ends) }
-            pipeEnds = (ends[0], ends[1])
-            // A bigger pipe means fewer round trips file → pipe → socket; 1 MiB is
-            // the default ceiling (fs.pipe-max-size) for unprivileged users too.
-            _ = fcntl(ends[1], Int32(CNL_F_SETPIPE_SZ), 1 << 20)
-            pipeCapacity = Int(max(fcntl(ends[1], Int32(CNL_F_GETPIPE_SZ)), 65536))
-        }
+        pipe = method == .splice ? try KernelPipe() : nil
     }
 
     deinit {
         buffer.deallocate()
-        if let pipeEnds {
-            close(pipeEnds.read)
-            close(pipeEnds.write)
-        }
     }
 
     /// Sends exactly `count` bytes starting at file `offset`.
@@ -64,25 +51,21 @@ final class FileSender {
     }
 
     private func spliceLoop(offset: Int, count: Int) throws(SendError) {
-        guard let pipeEnds else { return }
+        guard let pipe else { return }
         var position = loff_t(offset)
         var remaining = count
-        let flags = UInt32(CNL_SPLICE_F_MOVE | CNL_SPLICE_F_MORE)
         while remaining > 0 {
             let filled: Int
             do {
-                filled = try Syscall.call { splice(file, &position, pipeEnds.write, nil, min(remaining, pipeCapacity), flags) }
+                filled = try Syscall.call { splice(file, &position, pipe.writeEnd, nil, min(remaining, pipe.capacity), KernelPipe.spliceFlags) }
             } catch {
                 throw SendError(operation: "splice (file → pipe)", errno: error)
             }
             if filled == 0 { throw SendError(operation: "splice", errno: .ioError, detail: "the file ended early (was it truncated?)") }
-            var inPipe = filled
-            while inPipe > 0 {
-                do {
-                    inPipe -= try Syscall.call { splice(pipeEnds.read, nil, socket, nil, inPipe, flags) }
-                } catch {
-                    throw SendError(operation: "splice (pipe → socket)", errno: error)
-                }
+            do {
+                try pipe.drain(filled, to: socket)
+            } catch {
+                throw SendError(operation: "splice (pipe → socket)", errno: error)
             }
             remaining -= filled
         }

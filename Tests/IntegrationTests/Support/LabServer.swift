@@ -1,0 +1,25 @@
+import Foundation
+
+extension Lab {
+    static let probePort = "9000"
+
+    /// Runs `body` while `nettune serve --json` listens in the lab's B namespace;
+    /// returns the body's value and the server's JSON-lines log.
+    func withServer<T>(_ extra: [String] = [], _ body: () throws -> T) throws -> (value: T, log: [[String: Any]]) {
+        let server = try Command.start(["ip", "netns", "exec", nsB, TestEnvironment.binary, "serve",
+                                        "--port", Self.probePort, "--json"] + extra)
+        var stopped = false
+        defer { if !stopped { server.kill(); _ = try? server.wait() } }
+        for _ in 0..<100 {
+            if try run(in: nsB, ["ss", "-Hltn", "sport = :\(Self.probePort)"]).stdout.contains(Self.probePort) { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+        let value = try body()
+        server.terminate()
+        stopped = true
+        let log = try server.wait().stdout.split(separator: "\n").compactMap {
+            try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any]
+        }
+        return (value, log)
+    }
+}
