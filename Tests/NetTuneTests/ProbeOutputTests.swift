@@ -83,6 +83,7 @@ import Testing
                   "sndbuf_bytes" : 4194304,
                   "tcp_info" : {
                     "busy_us" : 1000000,
+                    "bytes_retrans" : 0,
                     "min_rtt_us" : 20,
                     "pmtu" : 1500,
                     "retransmits_total" : 2,

@@ -28,6 +28,7 @@ struct ProbeJSON: Encodable {
         enum CodingKeys: String, CodingKey {
             case retransmitsTotal = "retransmits_total", rtt = "rtt_us", minRTT = "min_rtt_us", sndMSS = "snd_mss", pmtu
             case sndCwnd = "snd_cwnd", busy = "busy_us", rwndLimited = "rwnd_limited_us", sndbufLimited = "sndbuf_limited_us"
+            case bytesRetransmitted = "bytes_retrans"
         }
         func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
@@ -40,6 +41,7 @@ struct ProbeJSON: Encodable {
             try c.encode(info.busyMicroseconds, forKey: .busy)
             try c.encode(info.rwndLimitedMicroseconds, forKey: .rwndLimited)
             try c.encode(info.sndbufLimitedMicroseconds, forKey: .sndbufLimited)
+            try c.encode(info.bytesRetransmitted, forKey: .bytesRetransmitted)
         }
     }
 
