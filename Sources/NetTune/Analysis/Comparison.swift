@@ -64,8 +64,6 @@ public struct Comparison: Equatable, Sendable {
         return .noDifference
     }
 
-    public var contains1: Bool { lower <= 1 && 1 <= upper }
-
     /// Student's t, two-sided 95 %, by degrees of freedom (exact to three decimals).
     static func tQuantile975(degreesOfFreedom df: Int) -> Double {
         let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,

@@ -81,24 +81,6 @@ public final class TCPConnection: Sendable {
         }
     }
 
-    /// Receives exactly `count` bytes, or fewer if the peer closes first.
-    /// A receive timeout (see `setReceiveTimeout`) throws `.timedOut`.
-    public func receive(atMost count: Int) throws(ConnectionError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: count)
-        var filled = 0
-        while filled < count {
-            let n = bytes.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress! + filled, count - filled, 0) }
-            if n < 0 {
-                let error = Errno(rawValue: errno)
-                if error == .interrupted { continue }
-                throw ConnectionError(endpoint: endpoint, operation: "receive", errno: error == .wouldBlock ? .timedOut : error)
-            }
-            if n == 0 { break }
-            filled += n
-        }
-        return Array(bytes.prefix(filled))
-    }
-
     /// Receives whatever is available, up to `limit` bytes; empty at end of stream.
     public func receiveSome(limit: Int) throws(ConnectionError) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: limit)
