@@ -83,10 +83,10 @@ extension NetTuneCommand {
 /// `recommend --json`: `{"sysctls": {...}, "mtu", "reasons": [...], "profile": TOML text, "path"}`.
 struct RecommendJSON: Encodable {
     var sysctls: [String: String]
-    var mtu: Int?
+    @Nullable var mtu: Int?
     var reasons: [String]
     var profile: String
-    var path: String?
+    @Nullable var path: String?
 
     init(_ recommendation: Recommendation, toml: String, path: String?) {
         sysctls = Dictionary(uniqueKeysWithValues: recommendation.sysctls.map { ($0.key.name, $0.value) })
@@ -94,16 +94,5 @@ struct RecommendJSON: Encodable {
         reasons = recommendation.reasons
         profile = toml
         self.path = path
-    }
-
-    enum CodingKeys: String, CodingKey { case sysctls, mtu, reasons, profile, path }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(sysctls, forKey: .sysctls)
-        try c.encode(mtu, forKey: .mtu)
-        try c.encode(reasons, forKey: .reasons)
-        try c.encode(profile, forKey: .profile)
-        try c.encode(path, forKey: .path)
     }
 }

@@ -52,8 +52,8 @@ enum ABOutput {
 struct ABJSON: Encodable {
     struct Side: Encodable {
         var runs: [ProbeJSON.Run]
-        var summary: ProbeJSON.Summary?
-        var diagnosis: DiagnosisJSON?
+        @Nullable var summary: ProbeJSON.Summary?
+        @Nullable var diagnosis: DiagnosisJSON?
 
         init(_ report: ProbeReport) {
             runs = report.runs.map(ProbeJSON.Run.init)
@@ -63,12 +63,12 @@ struct ABJSON: Encodable {
     }
 
     struct ComparisonJSON: Encodable {
-        var throughputRatio: Double?
-        var throughputCI: [Double]?
-        var senderCPURatio: Double?
-        var senderCPUCI: [Double]?
-        var receiverCPURatio: Double?
-        var receiverCPUCI: [Double]?
+        @Nullable var throughputRatio: Double?
+        @Nullable var throughputCI: [Double]?
+        @Nullable var senderCPURatio: Double?
+        @Nullable var senderCPUCI: [Double]?
+        @Nullable var receiverCPURatio: Double?
+        @Nullable var receiverCPUCI: [Double]?
         var verdict: String
         var pairs: Int
 
@@ -76,18 +76,6 @@ struct ABJSON: Encodable {
             case throughputRatio = "throughput_ratio", throughputCI = "throughput_ci", senderCPURatio = "sender_cpu_ratio"
             case senderCPUCI = "sender_cpu_ci", receiverCPURatio = "receiver_cpu_ratio", receiverCPUCI = "receiver_cpu_ci"
             case verdict, pairs
-        }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(throughputRatio, forKey: .throughputRatio)
-            try c.encode(throughputCI, forKey: .throughputCI)
-            try c.encode(senderCPURatio, forKey: .senderCPURatio)
-            try c.encode(senderCPUCI, forKey: .senderCPUCI)
-            try c.encode(receiverCPURatio, forKey: .receiverCPURatio)
-            try c.encode(receiverCPUCI, forKey: .receiverCPUCI)
-            try c.encode(verdict, forKey: .verdict)
-            try c.encode(pairs, forKey: .pairs)
         }
     }
 

@@ -7,7 +7,7 @@ struct PlanJSON: Encodable {
     struct Setting: Encodable {
         var setting: String
         var kind: String
-        var interface: String?
+        @Nullable var interface: String?
         var from: String
         var to: String
 
@@ -25,15 +25,6 @@ struct PlanJSON: Encodable {
             }
         }
 
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(setting, forKey: .setting)
-            try container.encode(kind, forKey: .kind)
-            try container.encode(interface, forKey: .interface)
-            try container.encode(from, forKey: .from)
-            try container.encode(to, forKey: .to)
-        }
-
         enum CodingKeys: String, CodingKey { case setting, kind, interface, from, to }
     }
 
@@ -42,7 +33,7 @@ struct PlanJSON: Encodable {
     var changes: [Setting]
     var unchanged: [Setting]
     var warnings: [String]
-    var snapshot: String?
+    @Nullable var snapshot: String?
 
     init(_ plan: Plan, outcome: PlanOutput.Outcome, snapshot: String?) {
         profile = plan.profile
@@ -54,16 +45,6 @@ struct PlanJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey { case profile, outcome, changes, unchanged, warnings, snapshot }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(profile, forKey: .profile)
-        try container.encode(outcome, forKey: .outcome)
-        try container.encode(changes, forKey: .changes)
-        try container.encode(unchanged, forKey: .unchanged)
-        try container.encode(warnings, forKey: .warnings)
-        try container.encode(snapshot, forKey: .snapshot)
-    }
 }
 
 /// `verify --json`: `{"profile", "matches": bool, "differences": [{"setting", "kind",

@@ -24,24 +24,34 @@ struct ProbeJSON: Encodable {
     }
 
     struct TCPInfoJSON: Encodable {
-        var info: TCPInfo
+        var retransmitsTotal: UInt32
+        var rtt: UInt32
+        @Nullable var minRTT: UInt32?
+        var sndMSS: UInt32
+        var pmtu: UInt32
+        var sndCwnd: UInt32
+        @Nullable var busy: UInt64?
+        @Nullable var rwndLimited: UInt64?
+        @Nullable var sndbufLimited: UInt64?
+        @Nullable var bytesRetransmitted: UInt64?
+
+        init(info: TCPInfo) {
+            retransmitsTotal = info.totalRetransmits
+            rtt = info.rttMicroseconds
+            minRTT = info.minRTTMicroseconds
+            sndMSS = info.sndMSS
+            pmtu = info.pmtu
+            sndCwnd = info.sndCwnd
+            busy = info.busyMicroseconds
+            rwndLimited = info.rwndLimitedMicroseconds
+            sndbufLimited = info.sndbufLimitedMicroseconds
+            bytesRetransmitted = info.bytesRetransmitted
+        }
+
         enum CodingKeys: String, CodingKey {
             case retransmitsTotal = "retransmits_total", rtt = "rtt_us", minRTT = "min_rtt_us", sndMSS = "snd_mss", pmtu
             case sndCwnd = "snd_cwnd", busy = "busy_us", rwndLimited = "rwnd_limited_us", sndbufLimited = "sndbuf_limited_us"
             case bytesRetransmitted = "bytes_retrans"
-        }
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(info.totalRetransmits, forKey: .retransmitsTotal)
-            try c.encode(info.rttMicroseconds, forKey: .rtt)
-            try c.encode(info.minRTTMicroseconds, forKey: .minRTT)
-            try c.encode(info.sndMSS, forKey: .sndMSS)
-            try c.encode(info.pmtu, forKey: .pmtu)
-            try c.encode(info.sndCwnd, forKey: .sndCwnd)
-            try c.encode(info.busyMicroseconds, forKey: .busy)
-            try c.encode(info.rwndLimitedMicroseconds, forKey: .rwndLimited)
-            try c.encode(info.sndbufLimitedMicroseconds, forKey: .sndbufLimited)
-            try c.encode(info.bytesRetransmitted, forKey: .bytesRetransmitted)
         }
     }
 
@@ -57,7 +67,7 @@ struct ProbeJSON: Encodable {
         var bytes: UInt64
         var seconds: Double
         var throughputBitsPerSecond: Double
-        var congestion: String?
+        @Nullable var congestion: String?
         var sendBufferBytes: Int
         var receiveBufferBytes: Int
         var sender: CPU
@@ -84,21 +94,6 @@ struct ProbeJSON: Encodable {
             case sendBufferBytes = "sndbuf_bytes", receiveBufferBytes = "rcvbuf_bytes", sender, receiver
             case tcpInfo = "tcp_info", intervals
         }
-
-        func encode(to encoder: any Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(method, forKey: .method)
-            try c.encode(bytes, forKey: .bytes)
-            try c.encode(seconds, forKey: .seconds)
-            try c.encode(throughputBitsPerSecond, forKey: .throughputBitsPerSecond)
-            try c.encode(congestion, forKey: .congestion)
-            try c.encode(sendBufferBytes, forKey: .sendBufferBytes)
-            try c.encode(receiveBufferBytes, forKey: .receiveBufferBytes)
-            try c.encode(sender, forKey: .sender)
-            try c.encode(receiver, forKey: .receiver)
-            try c.encode(tcpInfo, forKey: .tcpInfo)
-            try c.encode(intervals, forKey: .intervals)
-        }
     }
 
     struct Summary: Encodable {
@@ -121,14 +116,15 @@ struct ProbeJSON: Encodable {
     var bytes: Int
     var file: String
     var kernel: String
-    var congestion: String?
-    var egressInterface: String?
-    var mtu: Int?
+    @Nullable var congestion: String?
+    @Nullable var egressInterface: String?
+    @Nullable var mtu: Int?
     var runs: [Run]
-    var summary: Summary?
+    @Nullable var summary: Summary?
+    /// Only with --methods: left out otherwise.
     var methods: [String: Summary]?
-    var diagnosis: DiagnosisJSON?
-    var baseline: BaselineJSON?
+    @Nullable var diagnosis: DiagnosisJSON?
+    @Nullable var baseline: BaselineJSON?
 
     init(_ report: ProbeReport, multipleMethods: Bool) {
         peer = report.peer.description
@@ -153,23 +149,6 @@ struct ProbeJSON: Encodable {
         case peer, method, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs, summary, methods
         case diagnosis, baseline
     }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(peer, forKey: .peer)
-        try c.encode(method, forKey: .method)
-        try c.encode(bytes, forKey: .bytes)
-        try c.encode(file, forKey: .file)
-        try c.encode(kernel, forKey: .kernel)
-        try c.encode(congestion, forKey: .congestion)
-        try c.encode(egressInterface, forKey: .egressInterface)
-        try c.encode(mtu, forKey: .mtu)
-        try c.encode(runs, forKey: .runs)
-        try c.encode(summary, forKey: .summary)
-        if let methods { try c.encode(methods, forKey: .methods) }
-        try c.encode(diagnosis, forKey: .diagnosis)
-        try c.encode(baseline, forKey: .baseline)
-    }
 }
 
 /// `"diagnosis": {"bottleneck", "evidence": [...], "advice"}`.
@@ -191,7 +170,7 @@ struct BaselineJSON: Encodable {
     var label: String
     var fingerprintID: String
     var throughputRatio: Double
-    var throughputCI: [Double]?
+    @Nullable var throughputCI: [Double]?
     var verdict: String
 
     init(_ change: BaselineChange) {
@@ -205,15 +184,5 @@ struct BaselineJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case time, label, fingerprintID = "fingerprint_id", throughputRatio = "throughput_ratio", throughputCI = "throughput_ci", verdict
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var c = encoder.container(keyedBy: CodingKeys.self)
-        try c.encode(time, forKey: .time)
-        try c.encode(label, forKey: .label)
-        try c.encode(fingerprintID, forKey: .fingerprintID)
-        try c.encode(throughputRatio, forKey: .throughputRatio)
-        try c.encode(throughputCI, forKey: .throughputCI)
-        try c.encode(verdict, forKey: .verdict)
     }
 }

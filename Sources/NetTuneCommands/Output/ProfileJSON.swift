@@ -3,11 +3,11 @@ import NetTune
 /// `profiles --json`: one object per file found, in search order.
 struct ProfileEntryJSON: Encodable {
     var name: String
-    var description: String?
+    @Nullable var description: String?
     var path: String
     var origin: String
     var shadowed: Bool
-    var error: String?
+    @Nullable var error: String?
 
     init(_ entry: ProfileLibrary.Entry) {
         name = entry.name
@@ -21,29 +21,13 @@ struct ProfileEntryJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey { case name, description, path, origin, shadowed, error }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(name, forKey: .name)
-        try container.encode(description, forKey: .description)
-        try container.encode(path, forKey: .path)
-        try container.encode(origin, forKey: .origin)
-        try container.encode(shadowed, forKey: .shadowed)
-        try container.encode(error, forKey: .error)
-    }
 }
 
 /// `profiles show --json`: the resolved profile.
 struct ProfileJSON: Encodable {
     struct Link: Encodable {
-        var mtu: Int?
-        var interface: String?
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(mtu, forKey: .mtu)
-            try container.encode(interface, forKey: .interface)
-        }
-        enum CodingKeys: String, CodingKey { case mtu, interface }
+        @Nullable var mtu: Int?
+        @Nullable var interface: String?
     }
 
     var name: String

@@ -20,9 +20,9 @@ enum ServeLog {
 /// `serve --json`: one object per client, one per line.
 struct ServeEventJSON: Encodable {
     var peer: String
-    var method: String?
+    @Nullable var method: String?
     var outcome: String
-    var message: String?
+    @Nullable var message: String?
     var bytes: UInt64
     var seconds: Double
     var receiveBufferBytes: Int
@@ -42,17 +42,6 @@ struct ServeEventJSON: Encodable {
 
     enum CodingKeys: String, CodingKey {
         case peer, method, outcome, message, bytes, seconds, receiveBufferBytes = "rcvbuf_bytes"
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(peer, forKey: .peer)
-        try container.encode(method, forKey: .method)
-        try container.encode(outcome, forKey: .outcome)
-        try container.encode(message, forKey: .message)
-        try container.encode(bytes, forKey: .bytes)
-        try container.encode(seconds, forKey: .seconds)
-        try container.encode(receiveBufferBytes, forKey: .receiveBufferBytes)
     }
 }
 

@@ -8,37 +8,23 @@ struct ShowJSON: Encodable {
         var name: String
         var index: Int
         var mtu: Int
-        var minMTU: Int?
-        var maxMTU: Int?
+        @Nullable var minMTU: Int?
+        @Nullable var maxMTU: Int?
         var up: Bool
         var operstate: String
-        var qdisc: String?
-        var rateBitsPerSecond: UInt64?
+        @Nullable var qdisc: String?
+        @Nullable var rateBitsPerSecond: UInt64?
 
         enum CodingKeys: String, CodingKey {
             case name, index, mtu, minMTU = "min_mtu", maxMTU = "max_mtu", up, operstate, qdisc
             case rateBitsPerSecond = "rate_bps"
         }
-
-        // Absent values are written as null, never left out: scripts can rely on every key.
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(name, forKey: .name)
-            try container.encode(index, forKey: .index)
-            try container.encode(mtu, forKey: .mtu)
-            try container.encode(minMTU, forKey: .minMTU)
-            try container.encode(maxMTU, forKey: .maxMTU)
-            try container.encode(up, forKey: .up)
-            try container.encode(operstate, forKey: .operstate)
-            try container.encode(qdisc, forKey: .qdisc)
-            try container.encode(rateBitsPerSecond, forKey: .rateBitsPerSecond)
-        }
     }
 
     var sysctls: [String: String?]
     var links: [Link]
-    var defaultRouteInterface: String?
-    var netnsInode: UInt64?
+    @Nullable var defaultRouteInterface: String?
+    @Nullable var netnsInode: UInt64?
 
     enum CodingKeys: String, CodingKey {
         case sysctls, links, defaultRouteInterface = "default_route_interface", netnsInode = "netns_inode"
@@ -55,13 +41,5 @@ struct ShowJSON: Encodable {
         }
         defaultRouteInterface = overview.defaultRouteInterface
         netnsInode = overview.namespaceInode
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(sysctls, forKey: .sysctls)
-        try container.encode(links, forKey: .links)
-        try container.encode(defaultRouteInterface, forKey: .defaultRouteInterface)
-        try container.encode(netnsInode, forKey: .netnsInode)
     }
 }
