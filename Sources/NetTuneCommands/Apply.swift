@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import NetTune
 
 extension NetTuneCommand {
@@ -9,23 +10,29 @@ extension NetTuneCommand {
                 Computes the plan (current → wanted, only real changes), saves a snapshot \
                 of every value it will touch, then writes sysctls and sets the MTU through \
                 netlink. If any step fails, the steps already made are undone. `nettune \
-                revert` restores the snapshot. Needs root (CAP_NET_ADMIN) unless --dry-run.
+                revert` restores the snapshot. Holds this network namespace's lock while it \
+                works, so two nettune runs never interleave. Needs root (CAP_NET_ADMIN) \
+                unless --dry-run. With --probe, exits 130 (or 128 + the signal) when \
+                interrupted, with the original values back in place.
                 """
         )
 
         @Argument(help: ArgumentHelp("A profile name (see `nettune profiles`) or a path to a .toml file.", valueName: "profile"))
         var profile: String
 
-        @Option(name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"))
+        @Option(name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
+                transform: Parse.interface)
         var interface: String?
 
         @Flag(name: .long, help: "Print the plan and change nothing.")
         var dryRun = false
 
-        @Option(name: .long, help: ArgumentHelp("Measure the profile against the current state with interleaved probes to this `nettune serve`.", valueName: "host:port"))
+        @Option(name: .long, help: ArgumentHelp("Measure the profile against the current state with interleaved probes to this `nettune serve`.", valueName: "host:port"),
+                transform: Parse.endpoint)
         var probe: Endpoint?
 
-        @Option(name: .long, help: "With --probe: pairs of runs (A then B).")
+        @Option(name: .long, help: ArgumentHelp("With --probe: pairs of runs (A then B), 2–\(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).", valueName: "n"),
+                transform: Parse.count(2...ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs))
         var pairs = 5
 
         @Flag(name: .long, help: "With --probe: go back to the original values afterwards, whatever the result.")
@@ -43,62 +50,65 @@ extension NetTuneCommand {
             if probe == nil && (revert || revertIfWorse) { throw ValidationError("--revert and --revert-if-worse go with --probe") }
             if revert && revertIfWorse { throw ValidationError("give either --revert or --revert-if-worse") }
             if probe != nil && dryRun { throw ValidationError("--dry-run cannot be combined with --probe") }
-            guard pairs >= 2 else { throw ValidationError("--pairs must be at least 2 to give a confidence interval") }
         }
 
         func run() throws {
+            let resolved = try profiles.library.resolve(profile)
+            let tuner = try SystemTuner.make(state: state)
             if let probe {
-                try compare(with: probe)
+                try compare(resolved, tuner: tuner, with: probe)
                 return
             }
-            let resolved = try profiles.library.resolve(profile)
-            let tuner = try SystemTuner.make(state: state)
-            let plan = try tuner.plan(resolved, interface: interface)
-            if !dryRun { try tuner.apply(plan) }
-            let outcome: PlanOutput.Outcome = dryRun ? .dryRun : (plan.changes.isEmpty ? .nothingToDo : .applied)
+            let applied: AppliedPlan
+            let outcome: PlanOutput.Outcome
+            if dryRun {
+                applied = AppliedPlan(plan: try tuner.plan(resolved, interface: interface), previousSnapshot: nil)
+                outcome = .dryRun
+            } else {
+                applied = try tuner.apply(resolved, interface: interface)
+                outcome = applied.plan.changes.isEmpty ? .nothingToDo : .applied
+            }
             let snapshot = tuner.snapshots.path(for: tuner.namespace)
             if output.json {
-                print(try JSONOutput.encode(PlanJSON(plan, outcome: outcome, snapshot: outcome == .applied ? snapshot : nil)))
+                print(try JSONOutput.encode(PlanJSON(applied.plan, outcome: outcome, snapshot: outcome == .applied ? snapshot : nil)))
             } else {
-                PlanOutput.warn(plan.warnings)
-                print(PlanOutput.render(plan, outcome: outcome, snapshot: snapshot), terminator: "")
+                PlanOutput.warn(applied.plan.warnings)
+                print(PlanOutput.render(applied.plan, outcome: outcome, snapshot: snapshot, earlier: applied.previousSnapshot), terminator: "")
             }
         }
-    
+
         /// `--probe`: A/B against the current state, then keep or revert.
-        private func compare(with peer: Endpoint) throws {
-            let resolved = try profiles.library.resolve(profile)
-            let tuner = try SystemTuner.make(state: state)
-            let plan = try tuner.plan(resolved, interface: interface)
+        private func compare(_ resolved: Profile, tuner: Tuner<ProcSysStore, NetlinkLinkController>, with peer: Endpoint) throws {
+            let interruption = try Interruption.install()
             let request = try probeOptions.request(to: peer)
             let finally: ABTest<ProcSysStore, NetlinkLinkController>.Finally = revert ? .revert : (revertIfWorse ? .revertIfNotBetter : .keepB)
-            let test = ABTest(tuner: tuner, plan: plan, request: request, method: probeOptions.method, pairs: pairs,
-                              warmupBytes: probeOptions.warmup.bytes, finally: finally)
-            let signals = SignalPipe.install()
-            defer { signals?.uninstall() }
-            let showProgress = StandardError.isTerminal
-            PlanOutput.warn(plan.warnings)
+            let test = ABTest(tuner: tuner, profile: resolved, interface: interface,
+                              transport: ProbeClient(request, interruption: interruption),
+                              machine: SystemTuner.machine(state: state), payload: request.payload, method: probeOptions.method,
+                              pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally, interruption: interruption)
+            let progress = ProgressLine()
             let result: ABResult
             do {
-                result = try test.run(interrupted: { signals?.take() != nil }) { step in
-                    guard showProgress else { return }
+                result = try test.run { step in
                     switch step {
-                    case .warmup: StandardError.write("\r\u{1B}[Kwarm-up …")
-                    case .run(let pair, let side): StandardError.write("\r\u{1B}[Kpair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(plan.profile))") …")
+                    case .planned(let plan): PlanOutput.warn(plan.warnings)
+                    case .warmup: progress.show("warm-up …")
+                    case .run(let pair, let side):
+                        progress.show("pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(resolved.name))") …")
                     }
                 }
             } catch let error as ABTestError {
-                if showProgress { StandardError.write("\r\u{1B}[K") }
+                progress.clear()
                 StandardError.print("error: \(error)")
-                if case .interrupted = error { throw ExitCode(130) }
+                if case .interrupted(_, let signal) = error { throw ExitCode(128 + signal) }
                 throw ExitCode(1)
             }
-            if showProgress { StandardError.write("\r\u{1B}[K") }
+            progress.clear()
             if output.json {
                 print(try JSONOutput.encode(ABJSON(result)))
             } else {
                 print(ABOutput.render(result), terminator: "")
             }
         }
-}
+    }
 }

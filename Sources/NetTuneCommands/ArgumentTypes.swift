@@ -1,52 +1,103 @@
 import ArgumentParser
+import Foundation
 import NetTune
 
-// Typed command-line values: malformed input is a usage error before anything runs.
+// Typed command-line values. Each is parsed by a throwing function whose error
+// says what is wrong (ArgumentParser prints it after "The value '…' is invalid for
+// '--option'"), so malformed input is refused before anything runs.
 
-extension Endpoint: ExpressibleByArgument {
-    public init?(argument: String) {
-        guard let endpoint = try? Endpoint(parsing: argument) else { return nil }
-        self = endpoint
+enum Parse {
+    static func endpoint(_ text: String) throws -> Endpoint {
+        try Endpoint(parsing: text)
     }
+
+    /// A duration of zero or more.
+    static func duration(_ text: String) throws -> TimeSpanArgument {
+        TimeSpanArgument(try TimeSpan.parse(text))
+    }
+
+    /// A duration longer than zero: timeouts, intervals, test lengths.
+    static func positiveDuration(_ text: String) throws -> TimeSpanArgument {
+        let duration = try TimeSpan.parse(text)
+        guard duration > .zero else { throw TimeSpanError(text: text, reason: .notPositive) }
+        return TimeSpanArgument(duration)
+    }
+
+    static func size(_ text: String) throws -> SizeArgument {
+        SizeArgument(try ByteCount(parsing: text).bytes)
+    }
+
+    static func positiveSize(_ text: String) throws -> SizeArgument {
+        let size = try ByteCount(parsing: text).bytes
+        guard size > 0 else { throw ArgumentProblem("must be more than 0 bytes") }
+        return SizeArgument(size)
+    }
+
+    /// A secret shared by `probe` and `serve`: 1–255 bytes, as the wire carries it.
+    static func token(_ text: String) throws -> String {
+        guard !text.isEmpty else { throw ArgumentProblem("an empty token would admit everyone; give a secret, or leave the option out") }
+        guard text.utf8.count <= ProbeWire.maxTokenLength else {
+            throw ArgumentProblem("\(text.utf8.count) bytes is longer than the \(ProbeWire.maxTokenLength) the probe protocol carries")
+        }
+        return text
+    }
+
+    static func interface(_ text: String) throws -> String {
+        guard InterfaceName.isValid(text) else {
+            throw ArgumentProblem("not an interface name (1–15 characters, no '/', ':' or spaces); `nettune show` lists them")
+        }
+        return text
+    }
+
+    static func methods(_ text: String) throws -> MethodList {
+        var methods: [ProbeMethod] = []
+        for name in text.split(separator: ",", omittingEmptySubsequences: false) {
+            let trimmed = name.trimmingCharacters(in: .whitespaces)
+            guard let method = ProbeMethod(rawValue: trimmed) else {
+                throw ArgumentProblem("'\(trimmed)' is not a method; use sendfile, splice, readwrite")
+            }
+            guard !methods.contains(method) else { throw ArgumentProblem("\(trimmed) is listed twice") }
+            methods.append(method)
+        }
+        return MethodList(methods: methods)
+    }
+
+    /// A count in `range`, e.g. runs or pairs.
+    static func count(_ range: ClosedRange<Int>) -> @Sendable (String) throws -> Int {
+        { text in
+            guard let value = Int(text), range.contains(value) else {
+                throw ArgumentProblem("must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            }
+            return value
+        }
+    }
+}
+
+/// Why an argument was refused, printed after ArgumentParser's "The value … is invalid".
+struct ArgumentProblem: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }
 
 /// A `Duration` written as `30s`, `2m`, `500ms`.
-struct TimeSpanArgument: ExpressibleByArgument {
+struct TimeSpanArgument: CustomStringConvertible {
     var duration: Duration
-    init?(argument: String) {
-        guard let duration = try? TimeSpan.parse(argument) else { return nil }
-        self.duration = duration
-    }
     init(_ duration: Duration) { self.duration = duration }
-    var defaultValueDescription: String { "\(Int(duration.seconds))s" }
+    /// How help prints a default.
+    var description: String { TimeSpan.format(duration).replacingOccurrences(of: " ", with: "") }
 }
 
 /// A byte count written as `230MiB`, `1G`, `4096`.
-struct SizeArgument: ExpressibleByArgument {
+struct SizeArgument: CustomStringConvertible {
     var bytes: Int
-    init?(argument: String) {
-        guard let count = try? ByteCount(parsing: argument) else { return nil }
-        bytes = count.bytes
-    }
     init(_ bytes: Int) { self.bytes = bytes }
-    var defaultValueDescription: String { ByteCount(bytes).description.replacingOccurrences(of: " ", with: "") }
+    var description: String { ByteCount(bytes).description.replacingOccurrences(of: " ", with: "") }
 }
 
 extension ProbeMethod: ExpressibleByArgument {}
 extension DrainMethod: ExpressibleByArgument {}
 
 /// `sendfile,splice,readwrite`.
-struct MethodList: ExpressibleByArgument {
+struct MethodList {
     var methods: [ProbeMethod]
-    init?(argument: String) {
-        var methods: [ProbeMethod] = []
-        for name in argument.split(separator: ",") {
-            guard let method = ProbeMethod(rawValue: String(name).trimmingCharacters(in: .whitespaces)), !methods.contains(method) else { return nil }
-            methods.append(method)
-        }
-        guard !methods.isEmpty else { return nil }
-        self.methods = methods
-    }
 }
-
-import Foundation

@@ -23,7 +23,8 @@ extension NetTuneCommand {
         @Option(name: .long, help: "sysctl.d or networkd.")
         var format: Format
 
-        @Option(name: .long, help: ArgumentHelp("The interface for the MTU (default: the profile's, else the default-route interface).", valueName: "name"))
+        @Option(name: .long, help: ArgumentHelp("The interface for the MTU (default: the profile's, else the default-route interface).", valueName: "name"),
+                transform: Parse.interface)
         var interface: String?
 
         @OptionGroup var profiles: ProfileOptions
@@ -35,11 +36,11 @@ extension NetTuneCommand {
                 print(BootConfigExport.sysctlD(resolved), terminator: "")
             case .networkd:
                 guard resolved.link.mtu != nil else {
-                    throw ValidationError("profile '\(resolved.name)' sets no MTU: there is nothing for networkd; use --format sysctl.d")
+                    throw CommandError("profile '\(resolved.name)' sets no MTU: there is nothing for networkd; use --format sysctl.d")
                 }
                 let name = try interface ?? resolved.link.interface ?? NetlinkLinkController().defaultRouteInterface()
                 guard let name else {
-                    throw ValidationError("no interface named in the profile and no default route; give --interface")
+                    throw CommandError("no interface named in the profile and no default route; give --interface")
                 }
                 print(BootConfigExport.networkdLink(resolved, interface: name), terminator: "")
             }

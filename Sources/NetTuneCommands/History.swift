@@ -8,7 +8,7 @@ extension NetTuneCommand {
             abstract: "List past probe results with the tuning they ran under."
         )
 
-        @Option(name: .long, help: ArgumentHelp("Only results for this peer.", valueName: "host:port"))
+        @Option(name: .long, help: ArgumentHelp("Only results for this peer.", valueName: "host:port"), transform: Parse.endpoint)
         var peer: Endpoint?
 
         @Option(name: .long, help: ArgumentHelp("The history file (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).", valueName: "path"))
@@ -17,8 +17,9 @@ extension NetTuneCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let store = HistoryStore(path: history ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
-            let entries = store.entries().filter { peer == nil || $0.peer == peer?.description }
+            let store = HistoryStore(path: try history.map { try AtomicFile.absolute($0) }
+                ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
+            let entries = try store.entries().filter { peer == nil || $0.peer == peer?.description }
             if output.json {
                 print(try JSONOutput.encode(entries))
                 return

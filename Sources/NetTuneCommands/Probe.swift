@@ -12,22 +12,25 @@ extension NetTuneCommand {
                 host's /proc/stat) and the sender's TCP_INFO. Never sets SO_SNDBUF/SO_RCVBUF, \
                 so tcp_wmem/tcp_rmem autotuning is what gets measured. On a fast link a \
                 230 MiB file passes in about 0.1 s: use --time (or a larger --size) for \
-                steadier figures.
+                steadier figures. A peer that stops reading ends the run after \
+                --stall-timeout; Ctrl-C ends it at once (exit 130).
                 """
         )
 
-        @Argument(help: ArgumentHelp("Where `nettune serve` listens.", valueName: "host:port"))
+        @Argument(help: ArgumentHelp("Where `nettune serve` listens.", valueName: "host:port"), transform: Parse.endpoint)
         var peer: Endpoint
 
         @OptionGroup var probe: ProbeOptions
 
-        @Option(name: .long, help: ArgumentHelp("Compare several methods, runs interleaved, e.g. sendfile,splice,readwrite.", valueName: "list"))
+        @Option(name: .long, help: ArgumentHelp("Compare several methods, runs interleaved, e.g. sendfile,splice,readwrite.", valueName: "list"),
+                transform: Parse.methods)
         var methods: MethodList?
 
-        @Option(name: .long, help: "Measured runs per method.")
+        @Option(name: .long, help: ArgumentHelp("Measured runs per method, 1–\(maximumRuns) (default: 3).", valueName: "n"),
+                transform: Parse.count(1...maximumRuns))
         var runs = 3
 
-        @Option(name: .long, help: ArgumentHelp("Sample throughput at this interval.", valueName: "duration"))
+        @Option(name: .long, help: ArgumentHelp("Sample throughput at this interval.", valueName: "duration"), transform: Parse.positiveDuration)
         var interval: TimeSpanArgument?
 
         @Option(name: .long, help: ArgumentHelp("The history file results are added to (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).", valueName: "path"))
@@ -36,43 +39,39 @@ extension NetTuneCommand {
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
-        func validate() throws {
-            guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
-            if let interval, interval.duration <= .zero { throw ValidationError("--interval must be positive") }
-        }
+        static var maximumRuns: Int { ProbeRunner<ProcSysStore, NetlinkLinkController>.maximumRuns }
 
         func run() throws {
+            let interruption = try Interruption.install()
             let request = try probe.request(to: peer, interval: interval?.duration)
-            let runner = ProbeRunner(request: request, methods: methods?.methods ?? [probe.method], runs: runs, warmupBytes: probe.warmup.bytes)
-            let showProgress = StandardError.isTerminal
-            let report = try runner.run { stage, progress in
-                if showProgress { StandardError.write("\r\u{1B}[K" + ProbeTable.progressLine(stage, progress)) }
+            let runner = ProbeRunner(transport: ProbeClient(request, interruption: interruption), machine: SystemTuner.machine(state: state),
+                                     payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,
+                                     warmupBytes: probe.warmup.bytes)
+            let store = HistoryStore(path: try history.map { try AtomicFile.absolute($0) }
+                ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
+            let workflow = ProbeWorkflow(runner: runner, history: store, now: { Int(Date().timeIntervalSince1970) })
+            let progress = ProgressLine()
+            let outcome: ProbeWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
+            do {
+                outcome = try workflow.run { stage, step in progress.show(ProbeTable.progressLine(stage, step)) }
+            } catch let error as Interrupted {
+                progress.clear()
+                StandardError.print("\(error): the probe was stopped")
+                throw ExitCode(error.exitCode)
+            } catch let error as ProbeRefusedError where error.reply.status == .unauthorized {
+                progress.clear()
+                throw CommandError("\(error); pass the server's secret with --token or NETTUNE_TOKEN")
             }
-            if showProgress { StandardError.write("\r\u{1B}[K") }
-            let change = record(report)
+            progress.clear()
+            if let problem = outcome.historyProblem { StandardError.print("warning: \(problem)") }
             if output.json {
-                var json = ProbeJSON(report, multipleMethods: methods != nil)
-                json.baseline = change.map(BaselineJSON.init)
+                var json = ProbeJSON(outcome.report, multipleMethods: methods != nil)
+                json.baseline = outcome.baseline.map(BaselineJSON.init)
                 print(try JSONOutput.encode(json))
             } else {
-                print(ProbeTable.render(report), terminator: "")
-                if let change { print("\n" + ProbeTable.baselineLine(change)) }
+                print(ProbeTable.render(outcome.report), terminator: "")
+                if let change = outcome.baseline { print("\n" + ProbeTable.baselineLine(change)) }
             }
-        }
-
-        /// Adds the results to the history and finds the baseline to compare with.
-        private func record(_ report: ProbeReport) -> BaselineChange? {
-            let store = HistoryStore(path: history ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
-            let fingerprint = FingerprintReader.current(report: report, store: ProcSysStore(), snapshots: state.snapshots)
-            var change: BaselineChange?
-            for (i, method) in report.methods.enumerated() {
-                let entry = HistoryEntry(report: report, method: method, fingerprint: fingerprint, time: Int(Date().timeIntervalSince1970))
-                if i == 0, let baseline = store.baseline(for: entry) { change = BaselineChange(current: entry, baseline: baseline) }
-                do { try store.append(entry) } catch {
-                    StandardError.print("warning: could not add the result to \(store.path): \(error)")
-                }
-            }
-            return change
         }
     }
 }

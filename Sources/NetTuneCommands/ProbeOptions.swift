@@ -2,48 +2,65 @@ import ArgumentParser
 import Foundation
 import NetTune
 
-/// What to send and how: shared by `probe` and `apply --probe`.
+/// What to send and how: shared by `probe`, `apply --probe` and `recommend`.
 struct ProbeOptions: ParsableArguments {
+    static let defaultSize = 230 << 20
+
     @Option(name: .long, help: ArgumentHelp("Send this file as it is.", valueName: "path"))
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Send a cached file of random bytes of this size.", valueName: "size"))
-    var size = SizeArgument(230 << 20)
+    @Option(name: .long, help: ArgumentHelp("Send a cached file of random bytes of this size (default: 230MiB; recommend: 64MiB).", valueName: "size"),
+            transform: Parse.positiveSize)
+    var size: SizeArgument?
 
     @Option(name: .long, help: "How the sender moves the file into the socket.")
     var method: ProbeMethod = .sendfile
 
-    @Option(name: .long, help: ArgumentHelp("Buffer of the readwrite method.", valueName: "size"))
+    @Option(name: .long, help: ArgumentHelp("Buffer of the readwrite method (default: 128KiB).", valueName: "size"), transform: Parse.positiveSize)
     var buffer = SizeArgument(128 << 10)
 
-    @Option(name: .long, help: ArgumentHelp("Bytes of an unmeasured first transfer (0: none).", valueName: "size"))
+    @Option(name: .long, help: ArgumentHelp("Bytes of an unmeasured first transfer, 0 for none (default: 32MiB).", valueName: "size"), transform: Parse.size)
     var warmup = SizeArgument(32 << 20)
 
-    @Option(name: .long, help: ArgumentHelp("Resend the payload until this much time has passed, each run.", valueName: "duration"))
+    @Option(name: .long, help: ArgumentHelp("Resend the payload until this much time has passed, each run.", valueName: "duration"),
+            transform: Parse.positiveDuration)
     var time: TimeSpanArgument?
+
+    @Option(name: .long, help: ArgumentHelp("Give up on a transfer in which nothing moves for this long (default: 10s).", valueName: "duration"),
+            transform: Parse.positiveDuration)
+    var stallTimeout = TimeSpanArgument(.seconds(10))
 
     @Option(name: .long, help: ArgumentHelp("Congestion control for the probe's socket (TCP_CONGESTION), e.g. cubic.", valueName: "algo"))
     var congestion: String?
 
-    @Option(name: .long, help: ArgumentHelp("Secret the server requires (default: $NETTUNE_TOKEN).", valueName: "secret"))
+    @Option(name: .long, help: ArgumentHelp("Secret the server requires, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
+            transform: Parse.token)
     var token: String?
 
     @Option(name: .long, help: ArgumentHelp("Where the random payload file is cached (default: $XDG_CACHE_HOME/nettune or ~/.cache/nettune).", valueName: "dir"))
     var cacheDir: String?
 
     func validate() throws {
-        guard buffer.bytes >= 1 else { throw ValidationError("--buffer must be at least 1 byte") }
-        if let time, time.duration <= .zero { throw ValidationError("--time must be positive") }
-        if file != nil && size.bytes != 230 << 20 { throw ValidationError("give either --file or --size, not both") }
-        guard size.bytes > 0 else { throw ValidationError("--size must be positive") }
+        if file != nil && size != nil { throw ValidationError("give either --file or --size, not both") }
     }
 
-    func request(to peer: Endpoint, interval: Duration? = nil) throws -> ProbeRequest {
+    /// The request, with the payload made or checked. `defaultSize` is what
+    /// `--size` means when it is not given.
+    func request(to peer: Endpoint, interval: Duration? = nil, defaultSize: Int = ProbeOptions.defaultSize) throws -> ProbeRequest {
         let environment = ProcessInfo.processInfo.environment
-        let payload = try file.map { try PayloadFile.existing($0) }
-            ?? PayloadFile.cached(size: size.bytes, directory: cacheDir ?? PayloadFile.defaultCacheDirectory(environment: environment))
-        let secret = token ?? environment["NETTUNE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let payload: PayloadFile
+        if let file {
+            payload = try PayloadFile.existing(file)
+        } else {
+            let directory = try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment)
+            payload = try PayloadFile.cached(size: size?.bytes ?? defaultSize, directory: directory)
+        }
+        var secret = token
+        if secret == nil, let fromEnvironment = environment["NETTUNE_TOKEN"], !fromEnvironment.isEmpty {
+            secret = try Parse.token(fromEnvironment)
+        }
         return ProbeRequest(endpoint: peer, payload: payload, bufferSize: buffer.bytes, duration: time?.duration,
-                            interval: interval, congestion: congestion, token: Array((secret ?? "").utf8))
+                            interval: interval, congestion: congestion, token: Array((secret ?? "").utf8),
+                            stallTimeout: stallTimeout.duration)
     }
 }

@@ -1,5 +1,7 @@
 import ArgumentParser
+import Foundation
 import NetTune
+import SystemPackage
 
 /// Where profiles are looked up.
 struct ProfileOptions: ParsableArguments {
@@ -15,12 +17,23 @@ struct ProfileOptions: ParsableArguments {
 /// Where snapshots of replaced values are kept.
 struct StateOptions: ParsableArguments {
     @Option(name: .customLong("state-dir"),
-            help: ArgumentHelp("Where snapshots are kept (default: $NETTUNE_STATE_DIR, else /var/lib/nettune).", valueName: "dir"))
-    var directory: String?
+            help: ArgumentHelp("Where snapshots and locks are kept (default: $NETTUNE_STATE_DIR, else /var/lib/nettune).", valueName: "dir"),
+            transform: { try AtomicFile.absolute($0) })
+    var directory: FilePath?
+
+    @Option(name: .customLong("lock-wait"),
+            help: ArgumentHelp("How long to wait while another nettune is changing this network namespace (default: 10s).", valueName: "duration"),
+            transform: Parse.duration)
+    var lockWait = TimeSpanArgument(.seconds(10))
 
     var snapshots: SnapshotStore {
-        let environment = getenv("NETTUNE_STATE_DIR").map { String(cString: $0) }
-        return SnapshotStore(directory: directory ?? environment.flatMap { $0.isEmpty ? nil : $0 } ?? SnapshotStore.defaultDirectory)
+        get throws {
+            if let directory { return SnapshotStore(directory: directory) }
+            if let environment = ProcessInfo.processInfo.environment["NETTUNE_STATE_DIR"], !environment.isEmpty {
+                return SnapshotStore(directory: try AtomicFile.absolute(environment))
+            }
+            return SnapshotStore(directory: SnapshotStore.defaultDirectory)
+        }
     }
 }
 
@@ -28,12 +41,25 @@ struct StateOptions: ParsableArguments {
 enum SystemTuner {
     static func make(state: StateOptions) throws -> Tuner<ProcSysStore, NetlinkLinkController> {
         guard let namespace = NetworkNamespace.currentInode() else {
-            throw ValidationError("cannot identify this network namespace: /proc/self/ns/net is not readable")
+            throw CommandError("cannot identify this network namespace: /proc/self/ns/net is not readable")
         }
-        return Tuner(store: ProcSysStore(), links: NetlinkLinkController(), snapshots: state.snapshots, namespace: namespace)
+        let holder = "nettune " + CommandLine.arguments.dropFirst().joined(separator: " ")
+        return Tuner(store: ProcSysStore(), links: NetlinkLinkController(), snapshots: try state.snapshots, namespace: namespace,
+                     holder: String(holder.prefix(200)), lockWait: state.lockWait.duration,
+                     onLockWait: { holder in
+                         let who = holder.map { " (\($0))" } ?? ""
+                         StandardError.print("waiting for another nettune\(who) to finish changing this network namespace …")
+                     })
+    }
+
+    static func machine(state: StateOptions) -> LocalMachine<ProcSysStore, NetlinkLinkController> {
+        .system(snapshots: try? state.snapshots)
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
+/// A failure of the command itself (not of its arguments): printed as
+/// "Error: …", exit status 1, no usage text.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}

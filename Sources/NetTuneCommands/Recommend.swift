@@ -1,80 +1,81 @@
 import ArgumentParser
 import Foundation
 import NetTune
+import SystemPackage
 
 extension NetTuneCommand {
     struct Recommend: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure a peer and print a profile sized from the result.",
             discussion: """
-                Runs a short probe, sizes tcp_wmem/tcp_rmem from the measured bandwidth-delay \
-                product (with headroom, capped by the machine's memory and tcp_mem), checks the \
-                path MTU the peer carries (TCP_INFO's pmtu), and prints a profile that includes \
-                kernel-default and overrides only what the measurement justifies.
+                Runs a short probe (64 MiB unless --size or --time say otherwise), sizes \
+                tcp_wmem/tcp_rmem from the measured bandwidth-delay product (with headroom, \
+                capped by the machine's memory and tcp_mem), checks the path MTU the peer \
+                carries (TCP_INFO's pmtu), and prints a profile that includes kernel-default \
+                and overrides only what the measurement justifies.
                 """
         )
 
-        @Argument(help: ArgumentHelp("Where `nettune serve` listens.", valueName: "host:port"))
+        static let defaultSize = 64 << 20
+
+        @Argument(help: ArgumentHelp("Where `nettune serve` listens.", valueName: "host:port"), transform: Parse.endpoint)
         var peer: Endpoint
 
         @Option(name: .long, help: ArgumentHelp("Write the profile as NAME.toml into --directory instead of printing it.", valueName: "name"))
         var write: String?
 
-        @Option(name: .long, help: ArgumentHelp("Where --write puts the profile.", valueName: "dir"))
-        var directory = ProfileSearchPath.systemDirectory
+        @Option(name: .long, help: ArgumentHelp("Where --write puts the profile (default: /etc/nettune/profiles).", valueName: "dir"), transform: { try AtomicFile.absolute($0) })
+        var directory = FilePath(ProfileSearchPath.systemDirectory)
 
         @Flag(name: .long, help: "Replace an existing profile of that name.")
         var force = false
 
-        @Option(name: .long, help: "Measured runs.")
+        @Option(name: .long, help: ArgumentHelp("Measured runs, 1–\(Probe.maximumRuns) (default: 3).", valueName: "n"), transform: Parse.count(1...Probe.maximumRuns))
         var runs = 3
 
         @OptionGroup(title: "Probe options") var probe: ProbeOptions
+        @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if let write, !ProfileReference.isPlainName(write) { throw ValidationError("--write takes a plain name such as lan-measured") }
-            guard runs >= 1 else { throw ValidationError("--runs must be at least 1") }
         }
 
         func run() throws {
-            var options = probe
-            if options.size.bytes == 230 << 20 && options.file == nil && options.time == nil { options.size = SizeArgument(64 << 20) }
-            let request = try options.request(to: peer)
-            let report = try ProbeRunner(request: request, methods: [options.method], runs: runs, warmupBytes: options.warmup.bytes).run()
-            let runsDone = report.runs
-            guard let throughput = Statistics.median(runsDone.map(\.throughputBitsPerSecond)),
-                  let minRTT = runsDone.compactMap({ $0.tcpInfo.minRTTMicroseconds }).min() else {
-                throw ValidationError("the probe returned no usable runs")
-            }
-            let pmtu = runsDone.map { Int($0.tcpInfo.pmtu) }.min()
-            let tcpMem = ((try? ProcSysStore().read(.tcpMem)) ?? nil).flatMap { try? TCPBufferTriple(parsing: $0) }
-            let recommendation = Recommender.recommend(
-                throughput: throughput, minRTTSeconds: Double(minRTT) / 1e6, pathMTU: pmtu, interfaceMTU: report.mtu,
-                interface: report.egressInterface, bottleneck: report.diagnosis(of: options.method)?.bottleneck ?? .unknown,
-                memoryBytes: Recommender.memoryBytes(meminfo: try? TextFile.read("/proc/meminfo")), tcpMemPages: tcpMem)
+            let interruption = try Interruption.install()
+            let request = try probe.request(to: peer, defaultSize: probe.time == nil ? Self.defaultSize : ProbeOptions.defaultSize)
+            let runner = ProbeRunner(transport: ProbeClient(request, interruption: interruption), machine: SystemTuner.machine(state: state),
+                                     payload: request.payload, methods: [probe.method], runs: runs, warmupBytes: probe.warmup.bytes)
             let name = write ?? "recommended"
-            let toml = recommendation.toml(name: name, peer: peer, throughput: throughput)
-            // What we print or write must be a valid profile.
-            _ = try ProfileParser.parse(toml, name: name, path: "\(name).toml")
+            let progress = ProgressLine()
+            let outcome: RecommendWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
+            do {
+                outcome = try RecommendWorkflow(runner: runner).run(name: name) { stage, step in
+                    progress.show("measuring: " + ProbeTable.progressLine(stage, step))
+                }
+            } catch let error as Interrupted {
+                progress.clear()
+                StandardError.print("\(error): nothing was written")
+                throw ExitCode(error.exitCode)
+            }
+            progress.clear()
 
+            var path: FilePath?
             if let write {
-                let path = "\(directory)/\(write).toml"
-                if FileManager.default.fileExists(atPath: path) && !force {
-                    throw ValidationError("\(path) exists; choose another name or pass --force")
-                }
                 do {
-                    try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-                    try toml.write(toFile: path, atomically: true, encoding: .utf8)
-                } catch {
-                    throw ValidationError("cannot write \(path): \(error.localizedDescription); run with sudo or choose --directory")
+                    path = try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.write(outcome.toml, name: write, into: directory, replace: force)
+                } catch RecommendError.exists(let existing) {
+                    throw CommandError("\(existing) exists; choose another name, or pass --force to replace it")
                 }
-                StandardError.print("wrote \(path); try it with: sudo nettune apply \(write) --probe \(peer)")
+                // `apply NAME` finds the profile only where the search path looks.
+                let searched = directory == FilePath(ProfileSearchPath.systemDirectory)
+                StandardError.print("wrote \(directory.appending("\(write).toml")); try it with: sudo nettune apply \(write)"
+                    + (searched ? "" : " --profiles \(directory)") + " --probe \(peer)")
             }
             if output.json {
-                print(try JSONOutput.encode(RecommendJSON(recommendation, toml: toml, path: write.map { "\(directory)/\($0).toml" })))
+                print(try JSONOutput.encode(RecommendJSON(outcome.recommendation, toml: outcome.toml, path: path?.string)))
             } else if write == nil {
-                print(toml, terminator: "")
+                print(outcome.toml, terminator: "")
             }
         }
     }

@@ -24,13 +24,19 @@ extension NetTuneCommand {
         @Flag(name: .long, help: "Exit after one completed probe.")
         var once = false
 
-        @Option(name: .long, help: ArgumentHelp("Refuse probes that declare more than this.", valueName: "size"))
+        @Option(name: .long, help: ArgumentHelp("Refuse probes that declare more than this (default: 64GiB).", valueName: "size"), transform: Parse.positiveSize)
         var maxBytes = SizeArgument(64 << 30)
 
-        @Option(name: .long, help: ArgumentHelp("Drop a client that sends nothing for this long.", valueName: "duration"))
+        @Option(name: .long, help: ArgumentHelp("Drop a client that sends nothing for this long (default: 10s).", valueName: "duration"),
+                transform: Parse.positiveDuration)
         var idleTimeout = TimeSpanArgument(.seconds(10))
 
-        @Option(name: .long, help: ArgumentHelp("Only accept probes presenting this secret (default: $NETTUNE_TOKEN).", valueName: "secret"))
+        @Option(name: .long, help: ArgumentHelp("End a timed probe (probe --time) that runs longer than this (default: 10min).", valueName: "duration"),
+                transform: Parse.positiveDuration)
+        var maxDuration = TimeSpanArgument(.seconds(600))
+
+        @Option(name: .long, help: ArgumentHelp("Only accept probes presenting this secret, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
+                transform: Parse.token)
         var token: String?
 
         @Option(name: .long, help: ArgumentHelp("""
@@ -42,10 +48,13 @@ extension NetTuneCommand {
         @OptionGroup var output: OutputOptions
 
         func run() throws {
-            let secret = token ?? ProcessInfo.processInfo.environment["NETTUNE_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+            var secret = token
+            if secret == nil, let fromEnvironment = ProcessInfo.processInfo.environment["NETTUNE_TOKEN"], !fromEnvironment.isEmpty {
+                secret = try Parse.token(fromEnvironment)
+            }
             let server = try ProbeServer(.init(bind: bind, port: port, maxBytes: UInt64(maxBytes.bytes),
-                                               idleTimeout: idleTimeout.duration, token: secret.map { Array($0.utf8) },
-                                               drain: drain, once: once))
+                                               idleTimeout: idleTimeout.duration, maxDuration: maxDuration.duration,
+                                               token: secret.map { Array($0.utf8) }, drain: drain, once: once))
             let json = output.json
             StandardError.print("nettune serve: listening on \(server.address) (drain: \(drain.rawValue)\(secret == nil ? "" : ", token required"))")
             try server.run { event in

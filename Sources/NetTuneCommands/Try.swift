@@ -1,4 +1,5 @@
 import ArgumentParser
+import Glibc
 import NetTune
 
 extension NetTuneCommand {
@@ -7,25 +8,34 @@ extension NetTuneCommand {
             abstract: "Apply a profile and revert it automatically unless confirmed in time.",
             discussion: """
                 The safety net for changes that can cut you off (an MTU the path cannot \
-                carry, over SSH): after applying, nettune waits --timeout for Enter on the \
-                terminal or `nettune confirm` from another shell, and otherwise takes the \
-                change back. With --peer it first checks that the peer still accepts a TCP \
-                connection and acknowledges full-sized segments, and reverts at once if \
-                not. Ctrl-C, SIGTERM and SIGHUP revert too. Needs root (CAP_NET_ADMIN).
+                carry, over SSH): prints the plan, applies it, then waits --timeout for \
+                Enter on the terminal or `nettune confirm` from another shell, and \
+                otherwise takes the change back. With --peer it first runs a short probe \
+                against that `nettune serve` and, when the profile changes the MTU, sends \
+                don't-fragment pings of the new size to it; if either fails it reverts at \
+                once. Ctrl-C, SIGTERM and SIGHUP revert too. Needs root (CAP_NET_ADMIN). \
+                Exit status: 0 kept, 1 reverted (timeout or failed peer check), 2 reverting \
+                failed (run `nettune revert`), 128 + the signal when interrupted.
                 """
         )
 
         @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"))
         var profile: String
 
-        @Option(name: .long, help: ArgumentHelp("How long to wait for confirmation.", valueName: "duration"))
+        @Option(name: .long, help: ArgumentHelp("How long to wait for confirmation (default: 30s).", valueName: "duration"), transform: Parse.positiveDuration)
         var timeout = TimeSpanArgument(.seconds(30))
 
-        @Option(name: .long, help: ArgumentHelp("After applying, check that this TCP peer still answers and moves data.", valueName: "host:port"))
+        @Option(name: .long, help: ArgumentHelp("After applying, check the path to this `nettune serve` with a short probe.", valueName: "host:port"),
+                transform: Parse.endpoint)
         var peer: Endpoint?
 
-        @Option(name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"))
+        @Option(name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
+                transform: Parse.interface)
         var interface: String?
+
+        @Option(name: .long, help: ArgumentHelp("Secret the peer's server requires (default: $NETTUNE_TOKEN).", valueName: "secret"),
+                transform: Parse.token)
+        var token: String?
 
         @OptionGroup var profiles: ProfileOptions
         @OptionGroup var state: StateOptions
@@ -34,70 +44,67 @@ extension NetTuneCommand {
         func run() throws {
             let resolved = try profiles.library.resolve(profile)
             let tuner = try SystemTuner.make(state: state)
-            let plan = try tuner.plan(resolved, interface: interface)
-            guard !plan.changes.isEmpty else {
-                report(plan, .nothingToDo)
-                return
-            }
-            let marker = TryMarker(snapshots: tuner.snapshots, namespace: tuner.namespace)
             // From here on a signal must lead to a revert, not a dead process.
-            let signals = SignalPipe.install()
-            defer { signals?.uninstall() }
-            let applied = try tuner.apply(plan)
-            defer { marker.end() }
-
+            let interruption = try Interruption.install()
+            var peerCheck: (any PeerChecking)?
             if let peer {
-                do {
-                    let check = try PeerCheck.run(peer)
-                    StandardError.print("peer \(peer) answered: \(ByteCount(Int(check.bytesAcknowledged))) acknowledged in \(Int(check.seconds * 1000)) ms (path MTU \(check.pmtu))")
-                } catch {
-                    try undo(applied, tuner)
-                    StandardError.print("error: \(error)")
-                    StandardError.print("reverted: the peer check failed after applying '\(plan.profile)'")
-                    report(plan, .undone)
-                    throw ExitCode(1)
+                var options = try ProbeOptions.parse(token.map { ["--token", $0] } ?? [])
+                options.size = SizeArgument(4 << 20)
+                options.warmup = SizeArgument(0)
+                options.stallTimeout = TimeSpanArgument(.seconds(5))
+                var request = try options.request(to: peer)
+                request.replyTimeout = .seconds(10)
+                peerCheck = ProbePeerCheck(transport: ProbeClient(request, interruption: interruption), links: tuner.links,
+                                           interruption: interruption)
+            }
+            let terminal: Int32? = isatty(STDIN_FILENO) == 1 ? STDIN_FILENO : nil
+            let workflow = TryWorkflow(tuner: tuner, profile: resolved, interface: interface, timeout: timeout.duration,
+                                       peerCheck: peerCheck, terminal: terminal, interruption: interruption)
+            let countdown = ProgressLine()
+            let result: TryWorkflow<ProcSysStore, NetlinkLinkController>.Result
+            do {
+                result = try workflow.run { event in
+                    switch event {
+                    case .planned(let plan):
+                        // The plan first, so the person knows what they are asked to keep.
+                        if !output.json && !plan.changes.isEmpty {
+                            PlanOutput.warn(plan.warnings)
+                            StandardError.write(PlanOutput.render(plan, outcome: .trying, snapshot: nil))
+                        }
+                    case .peerChecked(let report):
+                        StandardError.print(TryOutput.peerLine(report, peer: peer))
+                    case .waiting(let timeout, let terminal):
+                        StandardError.print("Applied '\(resolved.name)'. " + (terminal ? "Press Enter, or run" : "Run")
+                            + " `nettune confirm` in another shell, within \(TimeSpan.format(timeout)) to keep it; otherwise it is reverted.")
+                    case .tick(let left):
+                        countdown.show("reverting in \(Int(left.seconds.rounded())) s … ")
+                    }
                 }
-            }
-
-            do {
-                try marker.begin()
-            } catch {
-                try undo(applied, tuner)
-                throw error
-            }
-            let terminal = isatty(STDIN_FILENO) == 1
-            StandardError.print("Applied '\(plan.profile)'. " + (terminal ? "Press Enter, or run" : "Run")
-                + " `nettune confirm` in another shell, within \(Int(timeout.duration.seconds)) s to keep it; otherwise it is reverted.")
-            let wait = ConfirmationWait(timeout: timeout.duration, confirmationFile: marker.confirmationPath, watchTerminal: terminal)
-            let showCountdown = StandardError.isTerminal
-            let outcome = wait.wait(signals: signals) { left in
-                if showCountdown { StandardError.write("\rreverting in \(Int(left.seconds.rounded())) s … ") }
-            }
-            if showCountdown { StandardError.write("\r\u{1B}[K") }
-
-            switch outcome {
-            case .confirmed(let how):
-                StandardError.print("confirmed (\(how))")
-                report(plan, .confirmed)
-            case .timedOut:
-                try undo(applied, tuner)
-                StandardError.print("not confirmed within \(Int(timeout.duration.seconds)) s: reverted")
-                report(plan, .undone)
-                throw ExitCode(1)
-            case .interrupted(let signal):
-                try undo(applied, tuner)
-                StandardError.print("interrupted (signal \(signal)): reverted")
-                report(plan, .undone)
-                throw ExitCode(128 + signal)
-            }
-        }
-
-        private func undo(_ applied: AppliedPlan, _ tuner: Tuner<ProcSysStore, NetlinkLinkController>) throws {
-            do {
-                try tuner.undo(applied)
-            } catch {
-                StandardError.print("error: reverting failed: \(error). Run `nettune revert` to restore the snapshot.")
+            } catch let error as TryUndoError {
+                countdown.clear()
+                StandardError.print("error: \(error)")
                 throw ExitCode(2)
+            }
+            countdown.clear()
+            switch result.outcome {
+            case .nothingToDo:
+                report(result.plan, .nothingToDo)
+            case .kept(let how):
+                StandardError.print("confirmed (\(how)): the profile stays")
+                report(result.plan, .confirmed)
+            case .reverted(let reason):
+                switch reason {
+                case .timedOut:
+                    StandardError.print("not confirmed within \(TimeSpan.format(timeout.duration)): reverted")
+                case .peerCheckFailed(let error):
+                    StandardError.print("error: \(error)")
+                    StandardError.print("reverted: the peer check failed after applying '\(result.plan.profile)'")
+                case .interrupted(let signal):
+                    StandardError.print("\(Interrupted(signal: signal)): reverted")
+                }
+                report(result.plan, .undone)
+                if case .interrupted(let signal) = reason { throw ExitCode(128 + signal) }
+                throw ExitCode(1)
             }
         }
 
@@ -105,7 +112,6 @@ extension NetTuneCommand {
             if output.json {
                 if let json = try? JSONOutput.encode(PlanJSON(plan, outcome: outcome, snapshot: nil)) { print(json) }
             } else {
-                PlanOutput.warn(plan.warnings)
                 print(PlanOutput.render(plan, outcome: outcome, snapshot: nil), terminator: "")
             }
         }
@@ -113,21 +119,18 @@ extension NetTuneCommand {
 
     struct Confirm: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Keep the profile a running `nettune try` applied in this network namespace."
+            abstract: "Keep the profile a running `nettune try` applied in this network namespace.",
+            discussion: "Exits 1 when no `try` is waiting, or when it has already started reverting."
         )
 
         @OptionGroup var state: StateOptions
 
         func run() throws {
             guard let namespace = NetworkNamespace.currentInode() else {
-                throw ValidationError("cannot identify this network namespace")
+                throw CommandError("cannot identify this network namespace: /proc/self/ns/net is not readable")
             }
-            try TryMarker(snapshots: state.snapshots, namespace: namespace).confirm()
+            try TryMarker(directory: try state.snapshots.directory, namespace: namespace).confirm()
             print("confirmed: `nettune try` keeps the profile")
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

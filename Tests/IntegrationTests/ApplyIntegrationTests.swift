@@ -50,7 +50,7 @@ struct ApplyIntegrationTests {
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before.0)
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem") == before.1)
                 #expect(try mtu(lab, lab.nsA, lab.ifA) == 1500)
-                #expect(scratch.files(in: "state").isEmpty)
+                #expect(scratch.stateFiles(in: "state").isEmpty)
 
                 let differs = try lab.nettune(in: lab.nsA, ["verify", "tuned", "--profiles", scratch.path])
                 #expect(differs.status == 1)
@@ -85,7 +85,7 @@ struct ApplyIntegrationTests {
                 #expect(result.stderr.contains("the 1 change made before it was undone, nothing is changed"))
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
                 #expect(try mtu(lab, lab.nsA, "mv0") == 1500)
-                #expect(scratch.files(in: "state").isEmpty)
+                #expect(scratch.stateFiles(in: "state").isEmpty)
             }
         }
     }
@@ -136,14 +136,14 @@ struct ApplyIntegrationTests {
                 }
                 #expect(results[0]?.status == 0, "\(results[0]?.stderr ?? "")")
                 #expect(results[1]?.status == 0, "\(results[1]?.stderr ?? "")")
-                #expect(scratch.files(in: "state").count == 2)
+                #expect(scratch.stateFiles(in: "state").count == 2)
                 #expect(try lab.sysctl(in: lab.nsB, "net/ipv4/tcp_wmem") == "4096 16384 1048576")
 
                 #expect(try lab.nettune(in: lab.nsB, ["revert", "--state-dir", state]).status == 0)
                 #expect(try lab.sysctl(in: lab.nsB, "net/ipv4/tcp_wmem") == original)
                 // A's change and snapshot are untouched by B's revert.
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == "4096 65536 8388608")
-                #expect(scratch.files(in: "state").count == 1)
+                #expect(scratch.stateFiles(in: "state").count == 1)
                 #expect(try lab.nettune(in: lab.nsA, ["revert", "--state-dir", state]).status == 0)
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == original)
             }

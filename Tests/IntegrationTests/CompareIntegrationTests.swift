@@ -70,7 +70,7 @@ struct CompareIntegrationTests {
                 #expect(report["final"] as? String == "a")
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before.0)
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem") == before.1)
-                #expect(scratch.files(in: "state").isEmpty)
+                #expect(scratch.stateFiles(in: "state").isEmpty)
             }
         }
     }
@@ -95,11 +95,11 @@ struct CompareIntegrationTests {
                     comparing.interrupt()
                     let result = try comparing.wait()
                     #expect(result.status == 130, "\(result.stderr)")
-                    #expect(result.stderr.contains("interrupted after"))
+                    #expect(result.stderr.contains("interrupted (SIGINT) after"))
                     #expect(result.stderr.contains("the original values (A) are in place"))
                 }
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
-                #expect(scratch.files(in: "state").isEmpty)
+                #expect(scratch.stateFiles(in: "state").isEmpty)
             }
         }
     }

@@ -4,6 +4,8 @@
 final class FakeLinkController: LinkController {
     var current: [LinkInfo]
     var defaultRoute: String?
+    /// Local addresses and the interface holding each.
+    var addresses: [String: String] = [:]
     /// Makes the n-th `setMTU` call (0-based) fail, to test rollback.
     var failOnSetMTUCall: Int?
     private(set) var setMTUCalls = 0
@@ -16,6 +18,8 @@ final class FakeLinkController: LinkController {
     func links() throws -> [LinkInfo] { current }
 
     func defaultRouteInterface() throws -> String? { defaultRoute }
+
+    func interface(owningAddress address: String) throws -> String? { addresses[address] }
 
     func setMTU(_ mtu: Int, on interface: String) throws {
         defer { setMTUCalls += 1 }

@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 import Testing
 @testable import NetTune
 
@@ -28,7 +29,7 @@ import Testing
 
     @Test func appendsReadsAndFindsTheBaselineUnderDifferentTuning() throws {
         let dir = try TemporaryDirectory()
-        let store = HistoryStore(path: dir.path + "/sub/history.jsonl")
+        let store = HistoryStore(path: FilePath(dir.path + "/sub/history.jsonl"))
         let old = HistoryEntry(report: report([1e9, 1.02e9, 0.98e9]), method: .sendfile, fingerprint: fingerprint("4096 4096 4096"), time: 100)
         let same = HistoryEntry(report: report([2e9, 2e9, 2e9]), method: .sendfile, fingerprint: fingerprint("4096 16384 4194304"), time: 200)
         let otherPeer = HistoryEntry(report: report([5e9, 5e9], peer: "10.0.0.3:9000"), method: .sendfile,
@@ -37,11 +38,11 @@ import Testing
         try store.append(same)
         try store.append(otherPeer)
         // A damaged line is skipped, not fatal.
-        try FileHandle(forWritingTo: URL(fileURLWithPath: store.path)).seekToEndAndWrite("{not json\n")
-        #expect(store.entries().count == 3)
+        try FileHandle(forWritingTo: URL(fileURLWithPath: store.path.string)).seekToEndAndWrite("{not json\n")
+        #expect(try store.entries().count == 3)
 
         let now = HistoryEntry(report: report([2.1e9, 2.0e9, 2.05e9]), method: .sendfile, fingerprint: fingerprint("4096 16384 4194304"), time: 300)
-        let baseline = try #require(store.baseline(for: now))
+        let baseline = try #require(try store.baseline(for: now))
         #expect(baseline.time == 100)   // not the entry under the same tuning, nor the other peer's
         let change = try #require(BaselineChange(current: now, baseline: baseline))
         #expect(change.throughputRatio > 1.9)

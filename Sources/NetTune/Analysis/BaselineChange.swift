@@ -15,19 +15,3 @@ public struct BaselineChange: Equatable, Sendable {
 
     public var verdict: Comparison.Verdict { interval?.verdict() ?? .noDifference }
 }
-
-/// Builds the fingerprint of the tuning in force now.
-public enum FingerprintReader {
-    public static func current(report: ProbeReport, store: some SysctlStore, snapshots: SnapshotStore?) -> TuningFingerprint {
-        var sysctls: [String: String] = [:]
-        for key in SysctlKey.shown {
-            if let value = (try? store.read(key)) ?? nil { sysctls[key.name] = value }
-        }
-        var profiles: [String] = []
-        if let snapshots, let inode = NetworkNamespace.currentInode(), let snapshot = (try? snapshots.load(inode: inode)) ?? nil {
-            profiles = snapshot.profiles
-        }
-        return TuningFingerprint(sysctls: sysctls, interface: report.egressInterface, mtu: report.mtu,
-                                 kernel: report.kernel, peer: report.peer.description, profiles: profiles)
-    }
-}

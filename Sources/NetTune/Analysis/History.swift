@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// The tuning a probe ran under: equal fingerprints mean "nothing was tuned in
 /// between", so a baseline is the latest result under a *different* one.
@@ -69,44 +70,67 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
 
 /// Probe results as JSON lines in a per-user state file.
 public struct HistoryStore: Sendable {
-    public let path: String
+    /// Years of weekly probes fit in a fraction of this; a larger file is not ours.
+    public static let sizeLimit = 64 << 20
 
-    public init(path: String) {
+    public let path: FilePath
+
+    public init(path: FilePath) {
         self.path = path
     }
 
     /// `$XDG_STATE_HOME/nettune/history.jsonl`, else `~/.local/state/nettune/history.jsonl`.
-    public static func defaultPath(environment: [String: String]) -> String {
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return state + "/nettune/history.jsonl" }
-        return (environment["HOME"] ?? "/tmp") + "/.local/state/nettune/history.jsonl"
+    public static func defaultPath(environment: [String: String]) -> FilePath {
+        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return FilePath(state + "/nettune/history.jsonl") }
+        return FilePath((environment["HOME"] ?? "/tmp") + "/.local/state/nettune/history.jsonl")
     }
 
+    /// Adds one line. O_APPEND makes each line's write atomic with respect to other
+    /// writers; the directory is made as `AtomicFile` makes it.
     public func append(_ entry: HistoryEntry) throws {
-        let directory = (path as NSString).deletingLastPathComponent
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        var line = try encoder.encode(entry)
-        line.append(UInt8(ascii: "\n"))
-        if !FileManager.default.fileExists(atPath: path) {
-            _ = FileManager.default.createFile(atPath: path, contents: nil)
+        let line = Array(try encoder.encode(entry)) + [UInt8(ascii: "\n")]
+        try AtomicFile.makeDirectories(path.removingLastComponent())
+        do {
+            let fd = try FileDescriptor.open(path, .writeOnly, options: [.create, .append, .closeOnExec],
+                                             permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            defer { try? fd.close() }
+            _ = try fd.writeAll(line)
+        } catch {
+            throw FileError(path: path, reason: .system(operation: "append", errno: Errno.from(error)))
         }
-        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        defer { try? handle.close() }
-        try handle.seekToEnd()
-        try handle.write(contentsOf: line)
     }
 
-    /// Every readable entry, oldest first; damaged lines are skipped.
-    public func entries() -> [HistoryEntry] {
-        guard let text = try? TextFile.read(path) else { return [] }
+    /// Every readable entry, oldest first; damaged lines are skipped. A missing file
+    /// is an empty history; an unreadable one is an error.
+    public func entries() throws -> [HistoryEntry] {
+        let text: String
+        do {
+            text = try TextFile.read(path, limit: Self.sizeLimit)
+        } catch {
+            if error.errno == .noSuchFileOrDirectory { return [] }
+            throw error
+        }
         let decoder = JSONDecoder()
         return text.split(separator: "\n").compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0.utf8)) }
     }
 
     /// The latest entry for the same peer and method whose tuning differed.
-    public func baseline(for entry: HistoryEntry) -> HistoryEntry? {
-        entries().last { $0.peer == entry.peer && $0.method == entry.method && $0.fingerprintID != entry.fingerprintID }
+    public func baseline(for entry: HistoryEntry) throws -> HistoryEntry? {
+        try entries().last { $0.peer == entry.peer && $0.method == entry.method && $0.fingerprintID != entry.fingerprintID }
+    }
+
+    /// Adds every method's runs of `report` and returns the first method's change
+    /// against its baseline, if there is one.
+    public func record(_ report: ProbeReport, fingerprint: TuningFingerprint, time: Int) throws -> BaselineChange? {
+        var change: BaselineChange?
+        for (i, method) in report.methods.enumerated() {
+            let entry = HistoryEntry(report: report, method: method, fingerprint: fingerprint, time: time)
+            if i == 0, let baseline = try baseline(for: entry) { change = BaselineChange(current: entry, baseline: baseline) }
+            try append(entry)
+        }
+        return change
     }
 }
 

@@ -7,6 +7,8 @@ public protocol LinkController {
     func defaultRouteInterface() throws -> String?
     /// Sets an interface's MTU.
     func setMTU(_ mtu: Int, on interface: String) throws
+    /// The interface holding a local address: where a connection bound to it leaves.
+    func interface(owningAddress address: String) throws -> String?
 }
 
 /// An interface name that does not exist in this namespace.

@@ -3,31 +3,33 @@ import SystemPackage
 
 /// A connected TCP socket, closed when the value goes away.
 ///
+/// The socket is non-blocking: every operation that could wait takes a `Deadline`
+/// and waits in `poll`, so a peer that stops reading or answering ends the
+/// operation at the deadline, and a signal ends it at once.
+///
 /// nettune never sets SO_SNDBUF/SO_RCVBUF on it: that would switch off the
 /// autotuning whose `tcp_wmem`/`tcp_rmem` limits are what is being measured.
 public final class TCPConnection: Sendable {
     public let fd: Int32
     public let endpoint: Endpoint
 
-    private init(fd: Int32, endpoint: Endpoint) {
-        self.fd = fd
-        self.endpoint = endpoint
-    }
-
-    /// Takes ownership of an accepted socket.
+    /// Takes ownership of a connected socket and makes it non-blocking.
     init(adopting fd: Int32, endpoint: Endpoint) {
         self.fd = fd
         self.endpoint = endpoint
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
 
     deinit { close(fd) }
 
-    /// Connects to the first address that accepts within `timeout`.
-    public static func connect(to endpoint: Endpoint, timeout: Duration) throws -> TCPConnection {
-        var lastError: ConnectionError?
+    /// Connects to the first address that accepts before the deadline.
+    public static func connect(to endpoint: Endpoint, deadline: Deadline) throws -> TCPConnection {
+        var lastError: (any Error)?
         for address in try endpoint.resolve() {
             do {
-                return try connect(address, endpoint: endpoint, timeout: timeout)
+                return try connect(address, endpoint: endpoint, deadline: deadline)
+            } catch let error as Interrupted {
+                throw error
             } catch {
                 lastError = error
             }
@@ -35,7 +37,7 @@ public final class TCPConnection: Sendable {
         throw lastError ?? ConnectionError(endpoint: endpoint, operation: "connect", errno: .addressNotAvailable)
     }
 
-    private static func connect(_ address: SocketAddress, endpoint: Endpoint, timeout: Duration) throws(ConnectionError) -> TCPConnection {
+    private static func connect(_ address: SocketAddress, endpoint: Endpoint, deadline: Deadline) throws -> TCPConnection {
         func failure(_ operation: String, _ errno: Errno) -> ConnectionError {
             ConnectionError(endpoint: endpoint, operation: operation, errno: errno)
         }
@@ -45,64 +47,54 @@ public final class TCPConnection: Sendable {
         } catch {
             throw failure("socket", error)
         }
-        let connection = TCPConnection(fd: fd, endpoint: endpoint)
-        // Non-blocking connect, then poll: the only portable way to bound its time.
-        let rc = address.withSockaddr { Glibc.connect(fd, $0, $1) }
-        if rc != 0 {
-            let error = Errno(rawValue: errno)
-            guard error == .nowInProgress || error == .interrupted else { throw failure("connect", error) }
-            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let ready = (try? Syscall.call { poll(&pfd, 1, Int32(timeout.milliseconds)) }) ?? 0
-            guard ready > 0 else { throw failure("connect", .timedOut) }
-            var soError: Int32 = 0
-            var length = socklen_t(MemoryLayout<Int32>.size)
-            _ = getsockopt(fd, SOL_SOCKET, SO_ERROR, &soError, &length)
-            if soError != 0 { throw failure("connect", Errno(rawValue: soError)) }
+        let connection = TCPConnection(adopting: fd, endpoint: endpoint)
+        // Non-blocking connect, then poll: the only way to bound its time.
+        do {
+            try Syscall.call { address.withSockaddr { Glibc.connect(fd, $0, $1) } }
+        } catch where error == .socketIsConnected {
+            // A retried connect that had completed meanwhile.
+        } catch {
+            // EINTR after the handshake began is EINPROGRESS by another name (connect(2)).
+            guard error == .nowInProgress || error == .interrupted || error == .alreadyInProcess else { throw failure("connect", error) }
+            guard try deadline.wait(for: Int16(POLLOUT), on: fd) else { throw failure("connect", .timedOut) }
+            if let soError = connection.intOption(SOL_SOCKET, SO_ERROR), soError != 0 {
+                throw failure("connect", Errno(rawValue: soError))
+            }
         }
-        // Back to blocking mode for simple sends.
-        let flags = fcntl(fd, F_GETFL)
-        _ = fcntl(fd, F_SETFL, flags & ~Int32(O_NONBLOCK))
         return connection
     }
 
-    /// Sends all of `bytes`, looping on short writes.
-    public func sendAll(_ bytes: [UInt8]) throws(ConnectionError) {
+    /// Sends all of `bytes` before the deadline.
+    public func sendAll(_ bytes: [UInt8], deadline: Deadline) throws {
         var offset = 0
         while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { buffer in
-                send(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL))
+            do {
+                offset += try Syscall.call {
+                    bytes[offset...].withUnsafeBytes { send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+                }
+            } catch {
+                guard error == .wouldBlock else { throw ConnectionError(endpoint: endpoint, operation: "send", errno: error) }
+                guard try deadline.wait(for: Int16(POLLOUT), on: fd) else {
+                    throw ConnectionError(endpoint: endpoint, operation: "send", errno: .timedOut)
+                }
             }
-            if n < 0 {
-                let error = Errno(rawValue: errno)
-                if error == .interrupted { continue }
-                throw ConnectionError(endpoint: endpoint, operation: "send", errno: error)
-            }
-            offset += n
         }
     }
 
-    /// Receives whatever is available, up to `limit` bytes; empty at end of stream.
-    public func receiveSome(limit: Int) throws(ConnectionError) -> [UInt8] {
-        var bytes = [UInt8](repeating: 0, count: limit)
+    /// Receives whatever arrives first, up to `limit` bytes; empty at end of stream.
+    public func receiveSome(limit: Int, deadline: Deadline) throws -> [UInt8] {
+        var bytes = [UInt8](repeating: 0, count: max(1, limit))
         while true {
-            let n = bytes.withUnsafeMutableBytes { raw in recv(fd, raw.baseAddress, limit, 0) }
-            if n >= 0 { return Array(bytes.prefix(n)) }
-            let error = Errno(rawValue: errno)
-            if error == .interrupted { continue }
-            throw ConnectionError(endpoint: endpoint, operation: "receive", errno: error == .wouldBlock ? .timedOut : error)
+            do {
+                let n = try Syscall.call { bytes.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) } }
+                return Array(bytes.prefix(n))
+            } catch {
+                guard error == .wouldBlock else { throw ConnectionError(endpoint: endpoint, operation: "receive", errno: error) }
+                guard try deadline.wait(for: Int16(POLLIN), on: fd) else {
+                    throw ConnectionError(endpoint: endpoint, operation: "receive", errno: .timedOut)
+                }
+            }
         }
-    }
-
-    /// Bounds how long a receive may wait (SO_RCVTIMEO); also applies to splice.
-    public func setReceiveTimeout(_ timeout: Duration) {
-        var value = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
-    }
-
-    /// Bounds how long a send may block (SO_SNDTIMEO).
-    public func setSendTimeout(_ timeout: Duration) {
-        var value = timeval(tv_sec: Int(timeout.components.seconds), tv_usec: Int(timeout.components.attoseconds / 1_000_000_000_000))
-        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &value, socklen_t(MemoryLayout<timeval>.size))
     }
 
     /// Ends our direction of the stream (FIN); the peer can still answer.
@@ -111,13 +103,14 @@ public final class TCPConnection: Sendable {
     }
 
     public var localAddress: SocketAddress? { SocketAddress.local(of: fd) }
+    public var remoteAddress: SocketAddress? { SocketAddress.remote(of: fd) }
 
     /// SO_SNDBUF / SO_RCVBUF as the kernel holds them (read only: setting them would
     /// switch autotuning off).
     public var sendBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_SNDBUF) ?? 0) }
     public var receiveBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_RCVBUF) ?? 0) }
 
-    private func intOption(_ level: Int32, _ name: Int32) -> Int32? {
+    func intOption(_ level: Int32, _ name: Int32) -> Int32? {
         var value: Int32 = 0
         var length = socklen_t(MemoryLayout<Int32>.size)
         return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
@@ -135,8 +128,10 @@ public final class TCPConnection: Sendable {
     /// default cannot be changed.
     public func setCongestionControl(_ algorithm: String) throws(ConnectionError) {
         var name = Array(algorithm.utf8CString)
-        if setsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, &name, socklen_t(name.count - 1)) != 0 {
-            throw ConnectionError(endpoint: endpoint, operation: "setsockopt(TCP_CONGESTION, \(algorithm))", errno: Errno(rawValue: errno))
+        do {
+            try Syscall.call { setsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, &name, socklen_t(name.count - 1)) }
+        } catch {
+            throw ConnectionError(endpoint: endpoint, operation: "setsockopt(TCP_CONGESTION, \(algorithm))", errno: error)
         }
     }
 
@@ -159,12 +154,20 @@ public struct ConnectionError: Error, Equatable, CustomStringConvertible {
     public var operation: String
     public var errno: Errno
 
+    public init(endpoint: Endpoint, operation: String, errno: Errno) {
+        self.endpoint = endpoint
+        self.operation = operation
+        self.errno = errno
+    }
+
     public var description: String {
         switch errno {
         case .connectionRefused:
             return "\(endpoint) refused the connection: nothing listens there (is `nettune serve` running on the peer?)"
+        case .timedOut where operation == "connect":
+            return "\(endpoint) did not answer (connect timed out): check the address, a firewall, or the route"
         case .timedOut:
-            return "\(endpoint) did not answer (\(operation) timed out): check the address, a firewall, or the route"
+            return "\(endpoint) stopped responding (\(operation) timed out)"
         case .noRouteToHost, .networkUnreachable:
             return "\(endpoint) is unreachable: \(errno)"
         case .connectionReset, .brokenPipe:
@@ -176,14 +179,5 @@ public struct ConnectionError: Error, Equatable, CustomStringConvertible {
         default:
             return "\(operation) to \(endpoint) failed: \(errno)"
         }
-    }
-}
-
-extension Duration {
-    /// Whole milliseconds, clamped to what poll(2) takes.
-    public var milliseconds: Int {
-        let (seconds, attoseconds) = components
-        let total = seconds * 1000 + attoseconds / 1_000_000_000_000_000
-        return Int(max(0, min(total, Int64(Int32.max))))
     }
 }

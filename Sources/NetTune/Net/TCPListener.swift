@@ -1,3 +1,4 @@
+import CNetlink
 import Glibc
 import SystemPackage
 
@@ -21,7 +22,7 @@ public final class TCPListener: Sendable {
         }
         var lastError = ListenError(what: "port \(port)", errno: .addressNotAvailable)
         for candidate in candidates {
-            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
             guard fd >= 0 else {
                 lastError = ListenError(what: candidate.description, errno: Errno(rawValue: errno))
                 continue
@@ -48,17 +49,20 @@ public final class TCPListener: Sendable {
 
     public var port: UInt16 { address.port }
 
-    /// Waits up to `timeout` (nil: forever) for a connection.
-    public func accept(timeout: Duration?) throws(Errno) -> TCPConnection? {
-        if let timeout {
-            var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = try Syscall.call { poll(&pfd, 1, Int32(timeout.milliseconds)) }
-            if ready == 0 { return nil }
+    /// Waits for a connection until the deadline (nil when it passes first).
+    public func accept(deadline: Deadline) throws -> TCPConnection? {
+        while true {
+            do {
+                let client = try Syscall.call { CNetlink.accept4(fd, nil, nil, Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue)) }
+                let peer = SocketAddress.remote(of: client)
+                return TCPConnection(adopting: client, endpoint: Endpoint(host: peer?.host ?? "?", port: peer?.port ?? 0))
+            } catch {
+                // A client that reset before we accepted it is not our failure.
+                if error == .connectionAbort || error == .protocolError { continue }
+                guard error == .wouldBlock else { throw error }
+                guard try deadline.wait(for: Int16(POLLIN), on: fd) else { return nil }
+            }
         }
-        let client = try Syscall.call { Glibc.accept(fd, nil, nil) }
-        _ = fcntl(client, F_SETFD, FD_CLOEXEC)
-        let peer = SocketAddress.remote(of: client)
-        return TCPConnection(adopting: client, endpoint: Endpoint(host: peer?.host ?? "?", port: peer?.port ?? 0))
     }
 }
 

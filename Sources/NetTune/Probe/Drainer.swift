@@ -15,17 +15,19 @@ public enum DrainMethod: String, CaseIterable, Sendable {
     public static let `default`: DrainMethod = .trunc
 }
 
-/// Pulls bytes off a socket by one `DrainMethod`.
+/// Pulls bytes off a socket by one `DrainMethod`, following a `TransferWait`'s rule.
 final class Drainer {
     let method: DrainMethod
     let socket: Int32
+    let wait: TransferWait
     private let buffer: UnsafeMutableRawBufferPointer
     private let pipe: KernelPipe?
     private let devNull: Int32
 
-    init(method: DrainMethod, socket: Int32) throws(Errno) {
+    init(method: DrainMethod, socket: Int32, wait: TransferWait) throws(Errno) {
         self.method = method
         self.socket = socket
+        self.wait = wait
         buffer = .allocate(byteCount: method == .recv ? 256 * 1024 : 0, alignment: 16)
         if method == .splice {
             pipe = try KernelPipe()
@@ -34,6 +36,7 @@ final class Drainer {
             pipe = nil
             devNull = -1
         }
+        wait.prepare(socket: socket)
     }
 
     deinit {
@@ -41,19 +44,33 @@ final class Drainer {
         if devNull >= 0 { close(devNull) }
     }
 
-    /// Receives and discards up to `limit` bytes. Returns 0 at end of stream.
-    /// A receive timeout surfaces as `.wouldBlock` (EAGAIN).
-    func drain(limit: Int) throws(Errno) -> Int {
+    /// Receives and discards up to `limit` bytes, waiting for the first of them.
+    /// Returns 0 at end of stream.
+    /// - Throws: `TransferTimeout`, `Interrupted`, or `Errno` from the receive.
+    func drain(limit: Int) throws -> Int {
         let want = min(limit, 1 << 20)
+        while true {
+            do {
+                let n = try receive(want)
+                try wait.progressed(n)
+                return n
+            } catch let error as Errno {
+                guard TransferWait.waited(error) else { throw error }
+                try wait.idle()
+            }
+        }
+    }
+
+    private func receive(_ want: Int) throws(Errno) -> Int {
         switch method {
         case .trunc:
-            return try Syscall.call { recv(socket, nil, want, Int32(MSG_TRUNC)) }
+            return try Syscall.attempt { recv(socket, nil, want, Int32(MSG_TRUNC)) }
         case .recv:
-            return try Syscall.call { recv(socket, buffer.baseAddress, min(want, buffer.count), 0) }
+            return try Syscall.attempt { recv(socket, buffer.baseAddress, min(want, buffer.count), 0) }
         case .splice:
             guard let pipe else { return 0 }
-            let n = try Syscall.call { splice(socket, nil, pipe.writeEnd, nil, min(want, pipe.capacity), KernelPipe.spliceFlags) }
-            try pipe.drain(n, to: devNull)
+            let n = try Syscall.attempt { splice(socket, nil, pipe.writeEnd, nil, min(want, pipe.capacity), KernelPipe.spliceFlags) }
+            do { try pipe.drain(n, to: devNull) } catch { throw (error as? SendError)?.errno ?? .ioError }
             return n
         }
     }

@@ -2,24 +2,28 @@ import CNetlink
 import Glibc
 import SystemPackage
 
-/// Moves bytes of an open file into a connected socket by one method. The socket
-/// is blocking; every call below loops on short transfers and goes through
-/// `Syscall.call`, which retries EINTR.
+/// Moves bytes of an open file into a connected socket by one method. Every call
+/// loops on short transfers and follows the `TransferWait`'s rule, so a receiver
+/// that stops reading ends the send at the stall timeout and a signal ends it
+/// within a slice.
 final class FileSender {
     let method: ProbeMethod
     let file: Int32
     let socket: Int32
+    let wait: TransferWait
     /// The read/write buffer, allocated once and reused for every call.
     private let buffer: UnsafeMutableRawBufferPointer
     private let pipe: KernelPipe?
 
     /// - Parameter bufferSize: the read/write buffer (readwrite only).
-    init(method: ProbeMethod, file: Int32, socket: Int32, bufferSize: Int) throws(Errno) {
+    init(method: ProbeMethod, file: Int32, socket: Int32, bufferSize: Int, wait: TransferWait) throws(Errno) {
         self.method = method
         self.file = file
         self.socket = socket
+        self.wait = wait
         buffer = .allocate(byteCount: method == .readwrite ? max(1, bufferSize) : 0, alignment: 16)
         pipe = method == .splice ? try KernelPipe() : nil
+        wait.prepare(socket: socket)
     }
 
     deinit {
@@ -27,7 +31,7 @@ final class FileSender {
     }
 
     /// Sends exactly `count` bytes starting at file `offset`.
-    func send(offset: Int, count: Int) throws(SendError) {
+    func send(offset: Int, count: Int) throws {
         switch method {
         case .sendfile: try sendfileLoop(offset: offset, count: count)
         case .splice: try spliceLoop(offset: offset, count: count)
@@ -35,22 +39,25 @@ final class FileSender {
         }
     }
 
-    private func sendfileLoop(offset: Int, count: Int) throws(SendError) {
+    private func sendfileLoop(offset: Int, count: Int) throws {
         var position = off_t(offset)
         var remaining = count
         while remaining > 0 {
             let n: Int
             do {
-                n = try Syscall.call { sendfile(socket, file, &position, remaining) }
+                n = try Syscall.attempt { sendfile(socket, file, &position, remaining) }
             } catch {
-                throw SendError(operation: "sendfile", errno: error)
+                guard TransferWait.waited(error) else { throw SendError(operation: "sendfile", errno: error) }
+                try wait.idle()
+                continue
             }
             if n == 0 { throw SendError(operation: "sendfile", errno: .ioError, detail: "the file ended early (was it truncated?)") }
             remaining -= n
+            try wait.progressed(n)
         }
     }
 
-    private func spliceLoop(offset: Int, count: Int) throws(SendError) {
+    private func spliceLoop(offset: Int, count: Int) throws {
         guard let pipe else { return }
         var position = loff_t(offset)
         var remaining = count
@@ -62,16 +69,12 @@ final class FileSender {
                 throw SendError(operation: "splice (file → pipe)", errno: error)
             }
             if filled == 0 { throw SendError(operation: "splice", errno: .ioError, detail: "the file ended early (was it truncated?)") }
-            do {
-                try pipe.drain(filled, to: socket)
-            } catch {
-                throw SendError(operation: "splice (pipe → socket)", errno: error)
-            }
+            try pipe.drain(filled, to: socket, wait: wait)
             remaining -= filled
         }
     }
 
-    private func readWriteLoop(offset: Int, count: Int) throws(SendError) {
+    private func readWriteLoop(offset: Int, count: Int) throws {
         var position = offset
         var remaining = count
         let size = buffer.count
@@ -87,9 +90,12 @@ final class FileSender {
             var sent = 0
             while sent < got {
                 do {
-                    sent += try Syscall.call { write(socket, buffer.baseAddress.map { $0 + sent }, got - sent) }
-                } catch {
-                    throw SendError(operation: "write", errno: error)
+                    let n = try Syscall.attempt { write(socket, buffer.baseAddress.map { $0 + sent }, got - sent) }
+                    sent += n
+                    try wait.progressed(n)
+                } catch let error as Errno {
+                    guard TransferWait.waited(error) else { throw SendError(operation: "write", errno: error) }
+                    try wait.idle()
                 }
             }
             position += got

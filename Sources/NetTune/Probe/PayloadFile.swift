@@ -20,54 +20,41 @@ public struct PayloadFile: Sendable, Equatable {
 
     /// `<cache>/payload-<bytes>.bin`, created from the kernel's random source if it
     /// does not exist yet.
-    public static func cached(size: Int, directory: String) throws(PayloadError) -> PayloadFile {
-        guard size > 0 else { throw .unusable(path: directory, reason: "the payload size must be positive") }
-        let path = "\(directory)/payload-\(size).bin"
-        if let existing = try? Self.existing(path), existing.size == size { return existing }
+    public static func cached(size: Int, directory: FilePath) throws(PayloadError) -> PayloadFile {
+        guard size > 0 else { throw .unusable(path: directory.string, reason: "the payload size must be positive") }
+        let path = directory.appending("payload-\(size).bin")
+        if let existing = try? Self.existing(path.string), existing.size == size { return existing }
         do {
-            try makeDirectory(directory)
-            let temporary = "\(path).\(getpid()).tmp"
-            let random = try FileDescriptor.open("/dev/urandom", .readOnly)
+            let random = try FileDescriptor.open("/dev/urandom", .readOnly, options: [.closeOnExec])
             defer { try? random.close() }
-            let fd = try FileDescriptor.open(FilePath(temporary), .writeOnly, options: [.create, .truncate], permissions: [.ownerReadWrite, .groupRead, .otherRead])
-            var block = [UInt8](repeating: 0, count: 1 << 20)
-            var remaining = size
-            do {
-                while remaining > 0 {
-                    let count = min(remaining, block.count)
-                    var filled = 0
-                    while filled < count {
-                        filled += try block[filled..<count].withUnsafeMutableBytes { try random.read(into: $0) }
+            try AtomicFile.write(to: path, permissions: [.ownerReadWrite, .groupRead, .otherRead]) { fd throws(Errno) in
+                var block = [UInt8](repeating: 0, count: 1 << 20)
+                var remaining = size
+                do {
+                    while remaining > 0 {
+                        let count = min(remaining, block.count)
+                        var filled = 0
+                        while filled < count {
+                            filled += try block[filled..<count].withUnsafeMutableBytes { try random.read(into: $0) }
+                        }
+                        _ = try block[0..<count].withUnsafeBytes { try fd.writeAll($0) }
+                        remaining -= count
                     }
-                    _ = try block[0..<count].withUnsafeBytes { try fd.writeAll($0) }
-                    remaining -= count
+                } catch {
+                    throw Errno.from(error)
                 }
-                try fd.close()
-            } catch {
-                try? fd.close()
-                _ = unlink(temporary)
-                throw error
             }
-            guard rename(temporary, path) == 0 else { throw Errno(rawValue: errno) }
         } catch {
-            throw .cacheFailed(directory: directory, reason: "\(error)")
+            throw .cacheFailed(directory: directory.string, reason: "\(error)")
         }
-        return PayloadFile(path: path, size: size)
+        return PayloadFile(path: path.string, size: size)
     }
 
     /// `$XDG_CACHE_HOME/nettune`, else `$HOME/.cache/nettune`, else /tmp/nettune-cache.
-    public static func defaultCacheDirectory(environment: [String: String]) -> String {
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return xdg + "/nettune" }
-        if let home = environment["HOME"], home.hasPrefix("/") { return home + "/.cache/nettune" }
+    public static func defaultCacheDirectory(environment: [String: String]) -> FilePath {
+        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return FilePath(xdg).appending("nettune") }
+        if let home = environment["HOME"], home.hasPrefix("/") { return FilePath(home).appending(".cache/nettune") }
         return "/tmp/nettune-cache"
-    }
-
-    private static func makeDirectory(_ path: String) throws {
-        var current = ""
-        for component in path.split(separator: "/") {
-            current += "/" + component
-            if mkdir(current, 0o755) != 0 && errno != EEXIST { throw Errno(rawValue: errno) }
-        }
     }
 }
 
@@ -77,8 +64,8 @@ public enum PayloadError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .unusable(let path, let reason): return "cannot send \(path): \(reason); --file takes a regular, readable file"
-        case .cacheFailed(let directory, let reason): return "cannot create the payload file in \(directory): \(reason); choose another place with --cache-dir"
+        case .unusable(let path, let reason): return "cannot send \(path): \(reason); a payload must be a regular, readable, non-empty file"
+        case .cacheFailed(let directory, let reason): return "cannot create the payload file in \(directory): \(reason)"
         }
     }
 }

@@ -14,20 +14,37 @@ public struct ProbeServer: Sendable {
         public var bind: String?
         public var port: UInt16
         public var maxBytes: UInt64
+        /// A client that moves nothing for this long is dropped.
         public var idleTimeout: Duration
+        /// The whole header must arrive within this: a client dripping one byte at a
+        /// time cannot hold the server.
+        public var headerTimeout: Duration
+        /// The longest a timed probe may run (its header does not say how long).
+        public var maxDuration: Duration
         public var token: [UInt8]?
         public var drain: DrainMethod
         public var once: Bool
 
         public init(bind: String? = nil, port: UInt16 = 9000, maxBytes: UInt64 = 64 << 30, idleTimeout: Duration = .seconds(10),
+                    headerTimeout: Duration = .seconds(5), maxDuration: Duration = .seconds(600),
                     token: [UInt8]? = nil, drain: DrainMethod = .default, once: Bool = false) {
             self.bind = bind
             self.port = port
             self.maxBytes = maxBytes
             self.idleTimeout = idleTimeout
+            self.headerTimeout = headerTimeout
+            self.maxDuration = maxDuration
             self.token = token
             self.drain = drain
             self.once = once
+        }
+
+        /// How long a probe of `length` bytes may take: at the minimum rate, plus
+        /// the time to notice a stall.
+        func timeLimit(length: UInt64, timed: Bool) -> Duration {
+            if timed { return maxDuration }
+            let seconds = min(Double(length) * 8 / ProbeRequest.minimumRate, TimeSpan.maximum.seconds)
+            return idleTimeout + .seconds(10) + .milliseconds(Int64(seconds * 1000))
         }
     }
 
@@ -64,7 +81,7 @@ public struct ProbeServer: Sendable {
         let handled = Mutex(false)
         let workers = DispatchGroup()
         while !(configuration.once && handled.withLock { $0 }) {
-            guard let client = try listener.accept(timeout: .milliseconds(200)) else { continue }
+            guard let client = try listener.accept(deadline: .after(.milliseconds(200))) else { continue }
             let claimed = busy.withLock { isBusy -> Bool in
                 if isBusy { return false }
                 isBusy = true
@@ -94,8 +111,7 @@ public struct ProbeServer: Sendable {
     }
 
     private func refuse(_ client: TCPConnection, _ status: ProbeReply.Status, _ message: String) {
-        client.setSendTimeout(.seconds(1))
-        try? client.sendAll(ProbeReply(kind: .refused, status: status, message: message).encoded())
+        try? client.sendAll(ProbeReply(kind: .refused, status: status, message: message).encoded(), deadline: .after(.seconds(1)))
     }
 }
 
@@ -115,24 +131,24 @@ struct ProbeSession {
         defer { finish(false) }
         var event = ProbeServer.Event(peer: control.endpoint.description, method: nil, outcome: .completed,
                                       bytes: 0, seconds: 0, cpu: nil, receiveBuffer: 0)
-        control.setReceiveTimeout(configuration.idleTimeout)
-        control.setSendTimeout(configuration.idleTimeout)
+        let replyDeadline = { Deadline.after(configuration.idleTimeout) }
 
-        // 1. The header, validated field by field.
+        // 1. The header, validated field by field, all of it within the header timeout.
         let header: ProbeHeader
         do {
-            header = try readHeader()
+            header = try readHeader(deadline: .after(configuration.headerTimeout))
         } catch let error as ProbeWireError {
             return refuse(&event, .badRequest, "bad probe header: \(error)")
         } catch {
-            event.outcome = .failed("no complete header: \(error)")
+            event.outcome = .failed("no complete header within \(TimeSpan.format(configuration.headerTimeout)): \(error)")
             return event
         }
         event.method = header.method
         if let token = configuration.token, !constantTimeEqual(token, header.token) {
             return refuse(&event, .unauthorized, "the token was not accepted (give the server's --token or NETTUNE_TOKEN)")
         }
-        if !header.flags.contains(.timed) && header.length > configuration.maxBytes {
+        let timed = header.flags.contains(.timed)
+        if !timed && header.length > configuration.maxBytes {
             return refuse(&event, .tooLarge, "a payload of \(ByteCount(Int(clamping: header.length))) is more than this server accepts (--max-bytes \(ByteCount(Int(clamping: configuration.maxBytes))))")
         }
 
@@ -145,14 +161,14 @@ struct ProbeSession {
         }
         var ready = ProbeReply(kind: .ready, status: .ok)
         ready.dataPort = dataListener.port
-        do { try control.sendAll(ready.encoded()) } catch {
+        do { try control.sendAll(ready.encoded(), deadline: replyDeadline()) } catch {
             event.outcome = .failed("client went away before the transfer: \(error)")
             return event
         }
         let data: TCPConnection
         do {
             guard let accepted = try acceptFromSamePeer(dataListener) else {
-                event.outcome = .failed("the client did not open the data connection within \(Int(configuration.idleTimeout.seconds)) s")
+                event.outcome = .failed("the client did not open the data connection within \(TimeSpan.format(configuration.idleTimeout))")
                 return event
             }
             data = accepted
@@ -161,11 +177,11 @@ struct ProbeSession {
             return event
         }
         event.receiveBuffer = data.receiveBufferBytes
-        data.setReceiveTimeout(configuration.idleTimeout)
 
         // 3. Drain, timing from the first byte to the last.
-        let limit = header.flags.contains(.timed) ? min(header.length, configuration.maxBytes) : header.length
-        let outcome = drain(data, limit: limit, exact: !header.flags.contains(.timed))
+        let limit = timed ? min(header.length, configuration.maxBytes) : header.length
+        let outcome = drain(data, limit: limit, exact: !timed,
+                            deadline: .after(configuration.timeLimit(length: limit, timed: timed)))
         event.bytes = outcome.bytes
         event.seconds = outcome.seconds
         event.cpu = outcome.cpu
@@ -174,7 +190,7 @@ struct ProbeSession {
             var reply = ProbeReply(kind: .result, status: .failed, message: failure)
             reply.bytes = outcome.bytes
             finish(false)
-            try? control.sendAll(reply.encoded())
+            try? control.sendAll(reply.encoded(), deadline: replyDeadline())
             return event
         }
 
@@ -191,7 +207,7 @@ struct ProbeSession {
         }
         result.receiveBuffer = UInt32(clamping: event.receiveBuffer)
         finish(true)
-        do { try control.sendAll(result.encoded()) } catch {
+        do { try control.sendAll(result.encoded(), deadline: replyDeadline()) } catch {
             event.outcome = .failed("could not send the result: \(error)")
         }
         return event
@@ -200,16 +216,16 @@ struct ProbeSession {
     private func refuse(_ event: inout ProbeServer.Event, _ status: ProbeReply.Status, _ message: String) -> ProbeServer.Event {
         // The refusal is the last reply: `run`'s deferred finish happens after it,
         // which is fine — a refused client does not start a transfer right away.
-        try? control.sendAll(ProbeReply(kind: .refused, status: status, message: message).encoded())
+        try? control.sendAll(ProbeReply(kind: .refused, status: status, message: message).encoded(), deadline: .after(.seconds(1)))
         event.outcome = .refused(status, message)
         return event
     }
 
-    private func readHeader() throws -> ProbeHeader {
+    private func readHeader(deadline: Deadline) throws -> ProbeHeader {
         var bytes: [UInt8] = []
         while true {
             if let (header, _) = try ProbeHeader.decode(bytes) { return header }
-            let more = try control.receiveSome(limit: ProbeWire.headerFixedSize + ProbeWire.maxTokenLength - bytes.count)
+            let more = try control.receiveSome(limit: ProbeWire.headerFixedSize + ProbeWire.maxTokenLength - bytes.count, deadline: deadline)
             if more.isEmpty { throw ConnectionError(endpoint: control.endpoint, operation: "reading the header", errno: .connectionReset) }
             bytes += more
         }
@@ -217,9 +233,8 @@ struct ProbeSession {
 
     /// Only the client that sent the header may connect; anything else is closed.
     private func acceptFromSamePeer(_ listener: TCPListener) throws -> TCPConnection? {
-        let deadline = ContinuousClock.now + configuration.idleTimeout
-        while ContinuousClock.now < deadline {
-            guard let connection = try listener.accept(timeout: deadline - ContinuousClock.now) else { return nil }
+        let deadline = Deadline.after(configuration.idleTimeout)
+        while let connection = try listener.accept(deadline: deadline) {
             if connection.endpoint.host == control.endpoint.host { return connection }
         }
         return nil
@@ -232,18 +247,17 @@ struct ProbeSession {
         var failure: String?
     }
 
-    private func drain(_ data: TCPConnection, limit: UInt64, exact: Bool) -> DrainOutcome {
+    private func drain(_ data: TCPConnection, limit: UInt64, exact: Bool, deadline: Deadline) -> DrainOutcome {
+        let wait = TransferWait(deadline: deadline, stallTimeout: configuration.idleTimeout)
         let drainer: Drainer
         do {
-            drainer = try Drainer(method: configuration.drain, socket: data.fd)
+            drainer = try Drainer(method: configuration.drain, socket: data.fd, wait: wait)
         } catch {
             return DrainOutcome(bytes: 0, seconds: 0, cpu: nil, failure: "cannot set up draining: \(error)")
         }
         // Wait for the first byte before starting the clock and the CPU counters.
-        var pfd = pollfd(fd: data.fd, events: Int16(POLLIN), revents: 0)
-        let ready = (try? Syscall.call { poll(&pfd, 1, Int32(configuration.idleTimeout.milliseconds)) }) ?? 0
-        guard ready > 0 else {
-            return DrainOutcome(bytes: 0, seconds: 0, cpu: nil, failure: "the client sent no data for \(Int(configuration.idleTimeout.seconds)) s")
+        guard (try? deadline.capped(after: configuration.idleTimeout).wait(for: Int16(POLLIN), on: data.fd)) == true else {
+            return DrainOutcome(bytes: 0, seconds: 0, cpu: nil, failure: "the client sent no data for \(TimeSpan.format(configuration.idleTimeout))")
         }
         let clock = ContinuousClock()
         let startCPU = CPUSample.now()
@@ -255,14 +269,17 @@ struct ProbeSession {
             do {
                 // One byte beyond a timed limit shows the client sent too much.
                 n = try drainer.drain(limit: Int(clamping: limit - min(received, limit) + (exact ? 0 : 1)))
+            } catch let timeout as TransferTimeout {
+                failure = timeout.kind == .stalled
+                    ? "the client stalled: no data for \(TimeSpan.format(configuration.idleTimeout)) after \(ByteCount(Int(clamping: received)))"
+                    : "the client was too slow: \(ByteCount(Int(clamping: received))) in the \(TimeSpan.format(deadline.instant.map { $0 - start } ?? .zero)) a probe of this size may take"
+                break
             } catch {
-                failure = error == .wouldBlock
-                    ? "the client stalled: no data for \(Int(configuration.idleTimeout.seconds)) s after \(ByteCount(Int(received)))"
-                    : "receiving failed after \(ByteCount(Int(received))): \(error)"
+                failure = "receiving failed after \(ByteCount(Int(clamping: received))): \(error)"
                 break
             }
             if n == 0 {
-                if exact { failure = "the client closed early after \(ByteCount(Int(received))) of \(ByteCount(Int(limit)))" }
+                if exact { failure = "the client closed early after \(ByteCount(Int(clamping: received))) of \(ByteCount(Int(clamping: limit)))" }
                 break
             }
             received += UInt64(n)

@@ -86,6 +86,9 @@ public enum ProfileParser {
                                fix: "quote vector values: \(name) = \"4096 131072 6291456\"")
                 }
                 guard !text.isEmpty else { throw fail(.badValue, key: name, "is empty") }
+                if let problem = SysctlSchema.problem(with: text, for: key) {
+                    throw fail(.badValue, key: name, problem)
+                }
                 if tripleKeys.contains(key) {
                     do {
                         _ = try TCPBufferTriple(parsing: text)
@@ -107,9 +110,13 @@ public enum ProfileParser {
                            fix: "[link] takes mtu and, optionally, interface")
             }
             if let mtuValue = linkTable["mtu"] {
-                guard let mtu = mtuValue.int, LinkSettings.mtuRange.contains(mtu) else {
+                guard let mtu = mtuValue.int else {
                     throw fail(.badValue, key: "link.mtu", line: lines.line(of: "mtu"),
-                               "\(mtuValue) is not an MTU between \(LinkSettings.mtuRange.lowerBound) and \(LinkSettings.mtuRange.upperBound)",
+                               "must be a whole number of bytes, not a \(mtuValue.type)", fix: "write mtu = 1500 or mtu = 9000")
+                }
+                guard LinkSettings.mtuRange.contains(mtu) else {
+                    throw fail(.badValue, key: "link.mtu", line: lines.line(of: "mtu"),
+                               "\(mtu) is not an MTU between \(LinkSettings.mtuRange.lowerBound) and \(LinkSettings.mtuRange.upperBound)",
                                fix: "Ethernet uses 1500, jumbo frames 9000")
                 }
                 link.mtu = mtu

@@ -1,33 +1,54 @@
+import Glibc
 import SystemPackage
 
-/// Whole small text files (profiles, sysctl.d fragments, snapshots).
+/// Reading files nettune did not write itself (profiles, snapshots, history,
+/// /proc and /sys): only regular files, never more than a stated size, so a FIFO
+/// or `/dev/zero` given as a profile is refused instead of hanging or filling memory.
 public enum TextFile {
-    public static func read(_ path: String) throws(Errno) -> String {
-        try read(FilePath(path))
+    /// Enough for any profile, snapshot or kernel text nettune reads.
+    public static let defaultLimit = 1 << 20
+
+    public static func read(_ path: String, limit: Int = defaultLimit) throws(FileError) -> String {
+        try read(FilePath(path), limit: limit)
     }
 
-    public static func read(_ path: FilePath) throws(Errno) -> String {
+    public static func read(_ path: FilePath, limit: Int = defaultLimit) throws(FileError) -> String {
+        String(decoding: try readBytes(path, limit: limit), as: UTF8.self)
+    }
+
+    public static func readBytes(_ path: FilePath, limit: Int = defaultLimit) throws(FileError) -> [UInt8] {
+        let fd: FileDescriptor
         do {
-            let fd = try FileDescriptor.open(path, .readOnly)
-            defer { try? fd.close() }
-            var bytes: [UInt8] = []
-            var chunk = [UInt8](repeating: 0, count: 16384)
-            while true {
-                let n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0) }
-                if n == 0 { break }
-                bytes.append(contentsOf: chunk[0..<n])
-            }
-            return String(decoding: bytes, as: UTF8.self)
-        } catch let errno as Errno {
-            throw errno
+            // O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
+            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking])
         } catch {
-            throw Errno.ioError
+            throw FileError(path: path, reason: .system(operation: "open", errno: Errno.from(error)))
         }
+        defer { try? fd.close() }
+        var info = stat()
+        guard fstat(fd.rawValue, &info) == 0 else {
+            throw FileError(path: path, reason: .system(operation: "stat", errno: Errno(rawValue: errno)))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, reason: .notRegular) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 16384)
+        while true {
+            let n: Int
+            do {
+                n = try chunk.withUnsafeMutableBytes { try fd.read(into: $0, retryOnInterrupt: true) }
+            } catch {
+                throw FileError(path: path, reason: .system(operation: "read", errno: Errno.from(error)))
+            }
+            if n == 0 { break }
+            guard bytes.count + n <= limit else { throw FileError(path: path, reason: .tooLarge(limit: limit)) }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return bytes
     }
 
     public static func exists(_ path: String) -> Bool {
-        (try? FileDescriptor.open(FilePath(path), .readOnly))
-            .map { try? $0.close(); return true } ?? false
+        var info = stat()
+        return stat(path, &info) == 0
     }
 
     /// Names in a directory (not `.`/`..`), sorted; empty when it does not exist.
@@ -45,6 +66,40 @@ public enum TextFile {
     }
 }
 
-#if canImport(Glibc)
-import Glibc
-#endif
+/// A file that could not be read or written, and why.
+public struct FileError: Error, Equatable, CustomStringConvertible {
+    public enum Reason: Equatable, Sendable {
+        case system(operation: String, errno: Errno)
+        case notRegular
+        case tooLarge(limit: Int)
+        case emptyPath
+    }
+
+    public var path: FilePath
+    public var reason: Reason
+
+    public init(path: FilePath, reason: Reason) {
+        self.path = path
+        self.reason = reason
+    }
+
+    /// The underlying errno, when the system refused.
+    public var errno: Errno? {
+        if case .system(_, let errno) = reason { return errno }
+        return nil
+    }
+
+    public var description: String {
+        switch reason {
+        case .system(let operation, let errno):
+            var text = "\(path): \(operation) failed: \(errno)"
+            if errno == .permissionDenied || errno == .notPermitted || errno == .readOnlyFileSystem {
+                text += " (run with sudo, or choose another place)"
+            }
+            return text
+        case .notRegular: return "\(path): not a regular file"
+        case .tooLarge(let limit): return "\(path): larger than \(ByteCount(limit)), more than nettune reads from such a file"
+        case .emptyPath: return "an empty path was given"
+        }
+    }
+}

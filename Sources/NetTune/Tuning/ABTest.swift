@@ -1,7 +1,7 @@
 /// `apply PROFILE --probe`: the live state (A) against the profile (B), measured
 /// with interleaved probe runs — A B A B … — applying and undoing the profile
 /// between runs through the same all-or-nothing machinery, so slow drift of the
-/// machine falls on both sides alike.
+/// machine falls on both sides alike. The namespace's lock is held throughout.
 public struct ABTest<Store: SysctlStore, Links: LinkController> {
     public enum Finally: Sendable {
         /// Leave B applied (the default: this is `apply`).
@@ -13,75 +13,101 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
     }
 
     public var tuner: Tuner<Store, Links>
-    public var plan: Plan
-    public var request: ProbeRequest
+    public var profile: Profile
+    public var interface: String?
+    public var transport: any ProbeTransport
+    public var machine: LocalMachine<Store, Links>
+    public var payload: PayloadFile
     public var method: ProbeMethod
     public var pairs: Int
     public var warmupBytes: Int
     public var finally: Finally
+    /// A signal ends the comparison at once, with A in place.
+    public var interruption: Interruption?
 
-    public init(tuner: Tuner<Store, Links>, plan: Plan, request: ProbeRequest, method: ProbeMethod, pairs: Int,
-                warmupBytes: Int, finally: Finally) {
+    public static var maximumPairs: Int { 1000 }
+
+    public init(tuner: Tuner<Store, Links>, profile: Profile, interface: String? = nil, transport: any ProbeTransport,
+                machine: LocalMachine<Store, Links>, payload: PayloadFile, method: ProbeMethod, pairs: Int,
+                warmupBytes: Int, finally: Finally, interruption: Interruption?) {
         self.tuner = tuner
-        self.plan = plan
-        self.request = request
+        self.profile = profile
+        self.interface = interface
+        self.transport = transport
+        self.machine = machine
+        self.payload = payload
         self.method = method
         self.pairs = pairs
         self.warmupBytes = warmupBytes
         self.finally = finally
+        self.interruption = interruption
     }
 
     public enum Step: Sendable {
+        /// The plan, computed under the lock, before anything is changed.
+        case planned(Plan)
         case warmup
         case run(pair: Int, side: Side)
     }
 
     public enum Side: String, Sendable { case a, b }
 
-    /// - Parameters:
-    ///   - interrupted: polled between runs; true ends the comparison in state A.
-    ///   - progress: what is running now.
-    public func run(interrupted: () -> Bool, progress: (Step) -> Void = { _ in }) throws -> ABResult {
+    public func run(progress: (Step) -> Void = { _ in }) throws -> ABResult {
+        guard (2...Self.maximumPairs).contains(pairs) else { throw ABTestError.badPairCount(pairs, maximum: Self.maximumPairs) }
+        guard tuner.isPrivileged() else { throw PrivilegeError(action: "comparing with profile '\(profile.name)'") }
+        let lock = try tuner.lock(interruption: interruption)
+        let plan = try tuner.plan(profile, interface: interface)
         guard !plan.changes.isEmpty else { throw ABTestError.nothingToCompare(plan.profile) }
-        guard tuner.isPrivileged() else { throw PrivilegeError(action: "comparing with profile '\(plan.profile)'") }
-        let client = ProbeClient(request)
+        progress(.planned(plan))
+
         var aRuns: [RunResult] = []
         var bRuns: [RunResult] = []
         var localAddress: String?
         var contextB: DiagnosisContext?
 
+        func probe() throws -> RunResult {
+            let run = try transport.run(method, limit: nil, progress: nil)
+            localAddress = localAddress ?? run.localAddress
+            return run.result
+        }
+        func failure(_ error: any Error, pairsDone: Int) -> ABTestError {
+            if let interrupted = error as? Interrupted { return .interrupted(pairsDone: pairsDone, signal: interrupted.signal) }
+            return .probeFailed(pairsDone: pairsDone, cause: "\(error)")
+        }
+
         if warmupBytes > 0 {
             progress(.warmup)
-            _ = try client.run(method, limit: min(warmupBytes, request.payload.size))
+            do { _ = try transport.run(method, limit: min(warmupBytes, payload.size), progress: nil) } catch {
+                throw failure(error, pairsDone: 0)
+            }
         }
         for pair in 1...pairs {
-            if interrupted() { throw ABTestError.interrupted(pairsDone: pair - 1) }
-            progress(.run(pair: pair, side: .a))
             do {
-                let (a, local) = try client.run(method)
-                aRuns.append(a)
-                localAddress = localAddress ?? local
+                try interruption?.check()
+                progress(.run(pair: pair, side: .a))
+                aRuns.append(try probe())
+                try interruption?.check()
             } catch {
-                throw ABTestError.probeFailed(pairsDone: pair - 1, cause: "\(error)")
+                throw failure(error, pairsDone: pair - 1)
             }
 
-            if interrupted() { throw ABTestError.interrupted(pairsDone: pair - 1) }
-            let applied = try tuner.apply(plan)
+            let applied = try tuner.apply(plan, holding: lock)
             do {
                 progress(.run(pair: pair, side: .b))
-                let (b, _) = try client.run(method)
-                bRuns.append(b)
-                if contextB == nil { contextB = ProbeRunner.context(link: ProbeRunner.egressLink(localAddress: localAddress)) }
+                bRuns.append(try probe())
+                if contextB == nil { contextB = machine.context(link: machine.egressLink(localAddress: localAddress)) }
             } catch {
-                try tuner.undo(applied)
-                throw ABTestError.probeFailed(pairsDone: pair - 1, cause: "\(error)")
+                try undo(applied, lock)
+                throw failure(error, pairsDone: pair - 1)
             }
-            try tuner.undo(applied)
+            try undo(applied, lock)
         }
+        // A signal during the last run is still a signal: A stays.
+        do { try interruption?.check() } catch { throw failure(error, pairsDone: pairs) }
 
         // Built now, in state A, so A's diagnosis sees A's buffer limits.
-        let reportA = ProbeRunner.report(request: request, methods: [method], runs: aRuns, localAddress: localAddress)
-        var reportB = ProbeRunner.report(request: request, methods: [method], runs: bRuns, localAddress: localAddress)
+        let reportA = machine.report(peer: transport.peer, payload: payload, methods: [method], runs: aRuns, localAddress: localAddress)
+        var reportB = machine.report(peer: transport.peer, payload: payload, methods: [method], runs: bRuns, localAddress: localAddress)
         if let contextB { reportB.context = contextB }
 
         let throughput = Comparison(a: aRuns.map(\.throughputBitsPerSecond), b: bRuns.map(\.throughputBitsPerSecond))
@@ -95,9 +121,15 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         case .revert: keep = false
         case .revertIfNotBetter: keep = verdict == .better
         }
-        if keep { try tuner.apply(plan) }
+        if keep { try tuner.apply(plan, holding: lock) }
         return ABResult(plan: plan, a: reportA, b: reportB, throughput: throughput, senderCPU: sender,
                         receiverCPU: receiver, verdict: verdict, keptB: keep)
+    }
+
+    private func undo(_ applied: AppliedPlan, _ lock: NamespaceLock) throws {
+        do { try tuner.undo(applied, holding: lock) } catch {
+            throw ABTestError.undoFailed(cause: "\(error)")
+        }
     }
 }
 
@@ -117,17 +149,24 @@ public struct ABResult: Sendable, Equatable {
 
 public enum ABTestError: Error, Equatable, CustomStringConvertible {
     case nothingToCompare(String)
-    case interrupted(pairsDone: Int)
+    case badPairCount(Int, maximum: Int)
+    case interrupted(pairsDone: Int, signal: Int32)
     case probeFailed(pairsDone: Int, cause: String)
+    /// Going back to A failed: the profile may be partly applied.
+    case undoFailed(cause: String)
 
     public var description: String {
         switch self {
         case .nothingToCompare(let profile):
             return "nothing to compare: the live values already match profile '\(profile)'"
-        case .interrupted(let done):
-            return "interrupted after \(done) pair\(done == 1 ? "" : "s"): the original values (A) are in place"
+        case .badPairCount(let pairs, let maximum):
+            return "\(pairs) pairs: a comparison needs 2 to \(maximum) pairs for an interval"
+        case .interrupted(let done, let signal):
+            return "\(Interrupted(signal: signal)) after \(done) pair\(done == 1 ? "" : "s"): the original values (A) are in place"
         case .probeFailed(let done, let cause):
             return "the probe failed after \(done) pair\(done == 1 ? "" : "s") (\(cause)): the original values (A) are in place"
+        case .undoFailed(let cause):
+            return "going back to the original values failed: \(cause). The snapshot holds them: run `nettune revert`"
         }
     }
 }

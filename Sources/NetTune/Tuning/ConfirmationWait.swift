@@ -8,105 +8,54 @@ public enum ConfirmationOutcome: Equatable, Sendable {
 }
 
 /// Waits for a person to keep a `try`: Enter on the terminal, or `nettune confirm`
-/// from another shell (which creates `confirmationFile`). SIGINT, SIGTERM and
-/// SIGHUP end the wait so the caller can revert, as netplan try does.
-public struct ConfirmationWait {
+/// from another shell (which marks the `TryMarker` confirmed). A signal ends the
+/// wait so the caller can revert, as netplan try does.
+public struct ConfirmationWait: Sendable {
     public var timeout: Duration
-    public var confirmationFile: String
-    /// Watch standard input for Enter (only when it is a terminal).
-    public var watchTerminal: Bool
+    public var marker: TryMarker
+    /// A terminal to watch for Enter (standard input when it is one), or nil.
+    public var terminal: Int32?
 
-    public init(timeout: Duration, confirmationFile: String, watchTerminal: Bool) {
+    public init(timeout: Duration, marker: TryMarker, terminal: Int32?) {
         self.timeout = timeout
-        self.confirmationFile = confirmationFile
-        self.watchTerminal = watchTerminal
+        self.marker = marker
+        self.terminal = terminal
     }
 
-    /// - Parameters:
-    ///   - signals: installed by the caller before it changed anything, so a signal
-    ///     that arrived earlier is seen here at once.
-    ///   - tick: called about every second with the time left.
-    public func wait(signals: SignalPipe?, tick: (Duration) -> Void = { _ in }) -> ConfirmationOutcome {
-        let clock = ContinuousClock()
-        let deadline = clock.now + timeout
-        var watchingTerminal = watchTerminal
-        var lastTick = clock.now - .seconds(1)
+    /// How often the marker is looked at between other events.
+    static let pollInterval: Duration = .milliseconds(100)
+
+    /// - Parameter tick: called about every second with the time left.
+    public func wait(interruption: Interruption?, tick: (Duration) -> Void = { _ in }) throws -> ConfirmationOutcome {
+        let deadline = ContinuousClock.now + timeout
+        var terminal = self.terminal
+        var lastTick: ContinuousClock.Instant?
         while true {
-            if TextFile.exists(confirmationFile) { return .confirmed(by: "nettune confirm") }
-            let now = clock.now
+            if let signal = interruption?.signal { return .interrupted(signal: signal) }
+            if marker.state() == .confirmed { return .confirmed(by: "nettune confirm") }
+            let now = ContinuousClock.now
             if now >= deadline { return .timedOut }
-            if now - lastTick >= .seconds(1) {
+            if lastTick.map({ now - $0 >= .seconds(1) }) ?? true {
                 tick(deadline - now)
                 lastTick = now
             }
-            var fds: [pollfd] = []
-            if let signals { fds.append(pollfd(fd: signals.readEnd, events: Int16(POLLIN), revents: 0)) }
-            if watchingTerminal { fds.append(pollfd(fd: STDIN_FILENO, events: Int16(POLLIN), revents: 0)) }
-            let wait = min(deadline - now, .milliseconds(200))
-            let ready = poll(&fds, nfds_t(fds.count), Int32(wait.milliseconds))
-            guard ready > 0 else { continue }
-            for pfd in fds where pfd.revents != 0 {
-                if let signals, pfd.fd == signals.readEnd, let signal = signals.take() {
-                    return .interrupted(signal: signal)
+            let slice = Deadline(min(deadline, now + Self.pollInterval), interruption: interruption)
+            do {
+                guard let fd = terminal else {
+                    try slice.sleep()
+                    continue
                 }
-                if pfd.fd == STDIN_FILENO {
-                    var byte: UInt8 = 0
-                    let n = read(STDIN_FILENO, &byte, 1)
-                    if n == 1 && byte == UInt8(ascii: "\n") { return .confirmed(by: "Enter") }
-                    if n <= 0 { watchingTerminal = false }  // EOF: stop watching
+                guard try slice.wait(for: Int16(POLLIN), on: fd) else { continue }
+                var byte: UInt8 = 0
+                let n = (try? Syscall.call { read(fd, &byte, 1) }) ?? -1
+                if n == 1 && byte == UInt8(ascii: "\n") {
+                    try marker.confirm()
+                    return .confirmed(by: "Enter")
                 }
+                if n != 1 { terminal = nil }  // EOF or an error: stop watching
+            } catch let error as Interrupted {
+                return .interrupted(signal: error.signal)
             }
         }
-    }
-}
-
-/// The write end of the self-pipe the signal handler writes to. A C signal handler
-/// cannot capture context, so this one global is unavoidable; it is set before the
-/// handlers are installed and only read by them.
-nonisolated(unsafe) private var signalPipeWriteEnd: Int32 = -1
-
-/// Turns signals into bytes on a pipe that `poll` can wait on, instead of letting
-/// them end the process.
-public struct SignalPipe {
-    let readEnd: Int32
-    let writeEnd: Int32
-    let signals: [Int32]
-
-    /// The signals that end a `try` wait: Ctrl-C, `kill`, a closed terminal.
-    public static let interrupting: [Int32] = [SIGINT, SIGTERM, SIGHUP]
-
-    public static func install(_ signals: [Int32] = interrupting) -> SignalPipe? {
-        var ends: [Int32] = [0, 0]
-        guard pipe(&ends) == 0 else { return nil }
-        for end in ends {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
-        }
-        signalPipeWriteEnd = ends[1]
-        for number in signals {
-            var action = sigaction()
-            action.__sigaction_handler.sa_handler = { number in
-                var byte = UInt8(truncatingIfNeeded: number)
-                _ = write(signalPipeWriteEnd, &byte, 1)  // async-signal-safe
-            }
-            sigemptyset(&action.sa_mask)
-            action.sa_flags = 0
-            sigaction(number, &action, nil)
-        }
-        // A blocked signal would never reach the handler.
-        SignalMask.unblockTermination()
-        return SignalPipe(readEnd: ends[0], writeEnd: ends[1], signals: signals)
-    }
-
-    public func take() -> Int32? {
-        var byte: UInt8 = 0
-        return read(readEnd, &byte, 1) == 1 ? Int32(byte) : nil
-    }
-
-    public func uninstall() {
-        for number in signals { signal(number, SIG_DFL) }
-        signalPipeWriteEnd = -1
-        close(readEnd)
-        close(writeEnd)
     }
 }

@@ -1,3 +1,5 @@
+import Foundation
+
 /// The values nettune replaced in one network namespace, so `revert` can put them
 /// back. Only the first apply records a value: applying a second profile adds the
 /// keys it newly touches but never overwrites an original.
@@ -41,5 +43,62 @@ public struct Snapshot: Codable, Equatable, Sendable {
             }
         }
         profiles.append(profile)
+    }
+}
+
+extension Snapshot {
+    /// Decodes and checks a snapshot file's bytes. They may have been edited or
+    /// damaged: every value must be one nettune could have written, or the whole
+    /// snapshot is refused rather than half restored.
+    public static func decode(_ bytes: [UInt8]) throws(SnapshotDecodingError) -> Snapshot {
+        let snapshot: Snapshot
+        do {
+            snapshot = try JSONDecoder().decode(Snapshot.self, from: Data(bytes))
+        } catch {
+            throw .damaged("not a nettune snapshot (\(Self.summary(of: error)))")
+        }
+        guard snapshot.format >= 1 else { throw .damaged("format \(snapshot.format) does not exist") }
+        guard snapshot.format <= currentFormat else { throw .newerFormat(snapshot.format) }
+        for (name, value) in snapshot.sysctls {
+            guard (try? SysctlKey(name)) != nil else { throw .damaged("'\(PeerText.sanitized(name, limit: 80))' is not a sysctl key") }
+            guard !value.isEmpty, value.utf8.count <= 4096, !value.contains(where: { $0.isNewline }) else {
+                throw .damaged("the value of \(name) is not one a sysctl holds")
+            }
+        }
+        for (interface, mtu) in snapshot.mtus {
+            guard InterfaceName.isValid(interface) else { throw .damaged("'\(PeerText.sanitized(interface, limit: 80))' is not an interface name") }
+            guard LinkSettings.mtuRange.contains(mtu) else { throw .damaged("MTU \(mtu) for \(interface) is not an MTU") }
+        }
+        return snapshot
+    }
+
+    public func encoded() -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        // Encoding plain strings and integers cannot fail.
+        return ((try? Array(encoder.encode(self))) ?? []) + [UInt8(ascii: "\n")]
+    }
+
+    private static func summary(of error: any Error) -> String {
+        switch error as? DecodingError {
+        case .dataCorrupted: return "invalid JSON"
+        case .keyNotFound(let key, _): return "no \(key.stringValue)"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "wrong type at \(context.codingPath.map(\.stringValue).joined(separator: "."))"
+        default: return "\(error)"
+        }
+    }
+}
+
+/// A snapshot file that cannot be trusted.
+public enum SnapshotDecodingError: Error, Equatable, CustomStringConvertible {
+    case damaged(String)
+    case newerFormat(Int)
+
+    public var description: String {
+        switch self {
+        case .damaged(let what): return "damaged snapshot: \(what)"
+        case .newerFormat(let format): return "snapshot format \(format) is newer than this nettune understands; use the nettune that wrote it"
+        }
     }
 }

@@ -3,68 +3,46 @@ import SystemPackage
 
 /// Snapshots on disk, one file per network namespace: `<dir>/netns-<inode>.json`.
 public struct SnapshotStore: Sendable {
-    public static let defaultDirectory = "/var/lib/nettune"
+    public static let defaultDirectory: FilePath = "/var/lib/nettune"
+    /// A snapshot holds a few dozen values; anything larger is not one.
+    static let sizeLimit = 256 << 10
 
-    public let directory: String
+    public let directory: FilePath
 
-    public init(directory: String) {
+    public init(directory: FilePath) {
         self.directory = directory
     }
 
-    public func path(for inode: UInt64) -> String { "\(directory)/netns-\(inode).json" }
-
-    /// Where `nettune confirm` leaves its answer for a running `nettune try`.
-    public func confirmationPath(for inode: UInt64) -> String { "\(directory)/netns-\(inode).confirm" }
+    public func path(for inode: UInt64) -> String { directory.appending("netns-\(inode).json").string }
 
     public func load(inode: UInt64) throws -> Snapshot? {
         let file = path(for: inode)
-        let text: String
+        let bytes: [UInt8]
         do {
-            text = try TextFile.read(file)
+            bytes = try TextFile.readBytes(FilePath(file), limit: Self.sizeLimit)
         } catch {
-            if error == .noSuchFileOrDirectory { return nil }
+            if error.errno == .noSuchFileOrDirectory { return nil }
             throw StateError(path: file, message: "cannot read the snapshot: \(error)")
         }
+        let snapshot: Snapshot
         do {
-            let snapshot = try JSONDecoder().decode(Snapshot.self, from: Data(text.utf8))
-            guard snapshot.format <= Snapshot.currentFormat else {
-                throw StateError(path: file, message: "snapshot format \(snapshot.format) is newer than this nettune understands; use the nettune that wrote it")
-            }
-            return snapshot
-        } catch let error as StateError {
-            throw error
+            snapshot = try Snapshot.decode(bytes)
         } catch {
-            throw StateError(path: file, message: "the snapshot is damaged (\(error)); inspect it, restore values by hand, then delete it")
+            throw StateError(path: file, message: "\(error); inspect it, restore the values by hand, then delete it")
         }
+        guard snapshot.netnsInode == inode else {
+            throw StateError(path: file, message: "the snapshot belongs to network namespace net:[\(snapshot.netnsInode)], not this one (net:[\(inode)]); it was copied or the namespace was recreated: restore its values by hand, then delete it")
+        }
+        return snapshot
     }
 
-    /// Writes atomically: a temporary file in the same directory, fsync, rename,
-    /// fsync of the directory — a crash leaves the old snapshot or the new one.
+    /// Written atomically (see `AtomicFile`): a crash leaves the old snapshot or the new one.
     public func save(_ snapshot: Snapshot) throws {
-        try createDirectory()
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let bytes = Array(try encoder.encode(snapshot)) + [UInt8(ascii: "\n")]
-        let final = path(for: snapshot.netnsInode)
-        let temporary = "\(directory)/.netns-\(snapshot.netnsInode).json.\(getpid()).tmp"
+        let file = FilePath(path(for: snapshot.netnsInode))
         do {
-            let fd = try FileDescriptor.open(FilePath(temporary), .writeOnly,
-                                             options: [.create, .truncate], permissions: [.ownerReadWrite])
-            do {
-                _ = try fd.writeAll(bytes)
-                guard fsync(fd.rawValue) == 0 else { throw Errno(rawValue: errno) }
-                try fd.close()
-            } catch {
-                try? fd.close()
-                throw error
-            }
-            guard rename(temporary, final) == 0 else { throw Errno(rawValue: errno) }
-            let dir = try FileDescriptor.open(FilePath(directory), .readOnly)
-            _ = fsync(dir.rawValue)
-            try? dir.close()
+            try AtomicFile.write(snapshot.encoded(), to: file, permissions: [.ownerReadWrite])
         } catch {
-            _ = unlink(temporary)
-            throw StateError(path: final, message: "cannot save the snapshot: \(error)" + Self.hint(error))
+            throw StateError(path: file.string, message: "cannot save the snapshot: \(error)" + StateError.privilegeHint(error))
         }
     }
 
@@ -74,27 +52,24 @@ public struct SnapshotStore: Sendable {
             throw StateError(path: file, message: "cannot delete the snapshot: \(Errno(rawValue: errno))")
         }
     }
-
-    func createDirectory() throws {
-        var path = ""
-        for component in directory.split(separator: "/") {
-            path += "/" + component
-            if mkdir(path, 0o755) != 0 && errno != EEXIST {
-                let error = Errno(rawValue: errno)
-                throw StateError(path: directory, message: "cannot create the state directory: \(error)" + Self.hint(error))
-            }
-        }
-    }
-
-    private static func hint(_ error: any Error) -> String {
-        guard let errno = error as? Errno, errno == .permissionDenied || errno == .notPermitted || errno == .readOnlyFileSystem else { return "" }
-        return "; run with sudo, or choose another place with --state-dir or NETTUNE_STATE_DIR"
-    }
 }
 
 /// A problem with nettune's own state files.
 public struct StateError: Error, Equatable, CustomStringConvertible {
     public var path: String
     public var message: String
+
+    public init(path: String, message: String) {
+        self.path = path
+        self.message = message
+    }
+
     public var description: String { "\(path): \(message)" }
+
+    /// What to do when the state directory is not writable.
+    static func privilegeHint(_ error: any Error) -> String {
+        let errno = (error as? FileError)?.errno ?? (error as? Errno)
+        guard let errno, errno == .permissionDenied || errno == .notPermitted || errno == .readOnlyFileSystem else { return "" }
+        return "; run with sudo, or keep state elsewhere (NETTUNE_STATE_DIR)"
+    }
 }

@@ -1,49 +1,112 @@
 import Glibc
+import SystemPackage
 
-/// The handshake between `nettune try` and `nettune confirm` in one namespace:
-/// `try` leaves a marker holding its pid while it waits; `confirm` checks that a
-/// live `try` is waiting and then creates the confirmation file it polls for.
-public struct TryMarker {
-    public let snapshots: SnapshotStore
+/// The handshake between a waiting `nettune try` and `nettune confirm` in one
+/// namespace. `try` holds the namespace lock while it waits, so the two meet in a
+/// small record of their own, `netns-<inode>.try` (the waiting pid and a state),
+/// changed only under an flock of `netns-<inode>.try.lock`:
+///
+/// - `confirm` turns `waiting` into `confirmed`;
+/// - `try`, at its timeout or on a signal, turns `waiting` into `reverting`.
+///
+/// Whichever comes first wins, and the other sees it: a `confirm` racing the
+/// timeout never says "kept" for a profile that `try` is taking back.
+public struct TryMarker: Sendable {
+    public enum State: String, Sendable { case waiting, confirmed, reverting }
+
+    public let directory: FilePath
     public let namespace: UInt64
 
-    public init(snapshots: SnapshotStore, namespace: UInt64) {
-        self.snapshots = snapshots
+    public init(directory: FilePath, namespace: UInt64) {
+        self.directory = directory
         self.namespace = namespace
     }
 
-    public var markerPath: String { "\(snapshots.directory)/netns-\(namespace).try" }
-    public var confirmationPath: String { snapshots.confirmationPath(for: namespace) }
+    public var markerPath: FilePath { directory.appending("netns-\(namespace).try") }
+    var lockPath: FilePath { directory.appending("netns-\(namespace).try.lock") }
 
     /// Called by `try` before it waits.
     public func begin() throws {
-        try snapshots.createDirectory()
-        _ = unlink(confirmationPath)
-        try write(markerPath, "\(getpid())\n")
+        try withLock { try write(.waiting, pid: getpid()) }
     }
 
     /// Called by `try` when it is done, whatever the outcome.
     public func end() {
-        _ = unlink(markerPath)
-        _ = unlink(confirmationPath)
+        _ = unlink(markerPath.string)
     }
 
-    /// Called by `confirm`.
+    /// The recorded state, for `try`'s wait loop (reads are atomic: the record is
+    /// replaced by rename).
+    public func state() -> State? { read()?.state }
+
+    /// `try`'s decision to take the change back. Returns false when a confirmation
+    /// came first: then the profile stays.
+    public func claimRevert() throws -> Bool {
+        try withLock {
+            if read()?.state == .confirmed { return false }
+            try write(.reverting, pid: getpid())
+            return true
+        }
+    }
+
+    /// Called by `confirm`, or by `try` itself for Enter on its terminal.
     public func confirm() throws {
-        guard let text = try? TextFile.read(markerPath), let pid = Int32(text.trimmingWhitespace()),
-              kill(pid, 0) == 0 || errno == EPERM else {
-            throw StateError(path: markerPath, message: "no `nettune try` is waiting in this network namespace (net:[\(namespace)]); nothing to confirm")
+        try withLock {
+            guard let record = read(), kill(record.pid, 0) == 0 || errno == EPERM else {
+                throw TryConfirmError.nothingWaiting(namespace: namespace)
+            }
+            switch record.state {
+            case .waiting: try write(.confirmed, pid: record.pid)
+            case .confirmed: return
+            case .reverting: throw TryConfirmError.tooLate(namespace: namespace, pid: record.pid)
+            }
         }
-        try write(confirmationPath, "confirmed\n")
     }
 
-    private func write(_ path: String, _ text: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
-        guard fd >= 0 else {
-            throw StateError(path: path, message: "cannot write: \(String(cString: strerror(errno))); run with sudo or use the same --state-dir as `nettune try`")
+    private func read() -> (pid: Int32, state: State)? {
+        guard let text = try? TextFile.read(markerPath, limit: 4096) else { return nil }
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
+        guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, let state = State(rawValue: String(fields[1])) else { return nil }
+        return (pid, state)
+    }
+
+    private func write(_ state: State, pid: Int32) throws {
+        do {
+            try AtomicFile.write(Array("\(pid) \(state.rawValue)\n".utf8), to: markerPath, permissions: [.ownerReadWrite])
+        } catch {
+            throw StateError(path: markerPath.string, message: "cannot record the try's state: \(error)")
         }
-        defer { close(fd) }
-        let bytes = Array(text.utf8)
-        _ = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+    }
+
+    private func withLock<T>(_ body: () throws -> T) throws -> T {
+        do { try AtomicFile.makeDirectories(directory) } catch {
+            throw StateError(path: directory.string, message: "\(error)" + StateError.privilegeHint(error))
+        }
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(lockPath, .readWrite, options: [.create, .closeOnExec], permissions: [.ownerReadWrite])
+        } catch {
+            throw StateError(path: lockPath.string, message: "cannot open: \(error)" + StateError.privilegeHint(error))
+        }
+        defer { try? fd.close() }
+        // Held for a read and a rename: waiting for it is waiting for microseconds.
+        do { try Syscall.call { flock(fd.rawValue, LOCK_EX) } } catch {
+            throw StateError(path: lockPath.string, message: "cannot lock: \(error)")
+        }
+        return try body()
+    }
+}
+
+public enum TryConfirmError: Error, Equatable, CustomStringConvertible {
+    case nothingWaiting(namespace: UInt64)
+    case tooLate(namespace: UInt64, pid: Int32)
+
+    public var description: String {
+        switch self {
+        case .nothingWaiting(let namespace):
+            return "no `nettune try` is waiting in this network namespace (net:[\(namespace)]); nothing to confirm"
+        case .tooLate(_, let pid):
+            return "too late: `nettune try` (pid \(pid)) has already started reverting; the change is not kept"
+        }
     }
 }

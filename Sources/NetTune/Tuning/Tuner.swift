@@ -1,4 +1,12 @@
+import Glibc
+
 /// apply, revert and verify for one network namespace: plan, snapshot, execute.
+///
+/// Every workflow that writes (`apply(_:interface:)`, `revert()`, and the `try` and
+/// A/B workflows built on the primitives below) holds the namespace's
+/// `NamespaceLock` from before it reads the live values until it has written the
+/// snapshot and the settings; the primitives take the lock as a parameter, so they
+/// cannot be called without it.
 public struct Tuner<Store: SysctlStore, Links: LinkController> {
     public var store: Store
     public var links: Links
@@ -10,11 +18,19 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
     public var isPrivileged: () -> Bool
     /// Seconds since the epoch, for the snapshot's timestamp.
     public var now: () -> Int
+    /// What this process is doing, written into the lock file for others to read.
+    public var holder: String
+    /// How long to wait for another nettune to finish with this namespace.
+    public var lockWait: Duration
+    /// Told once when the lock is held by someone else and we wait.
+    public var onLockWait: (NamespaceLock.Holder?) -> Void
 
     public init(store: Store, links: Links, snapshots: SnapshotStore, namespace: UInt64,
                 bootConfig: BootSysctlConfig = .system,
                 isPrivileged: @escaping () -> Bool = Privileges.hasNetAdmin,
-                now: @escaping () -> Int = { Int(time(nil)) }) {
+                now: @escaping () -> Int = { Int(time(nil)) },
+                holder: String = "nettune", lockWait: Duration = .seconds(10),
+                onLockWait: @escaping (NamespaceLock.Holder?) -> Void = { _ in }) {
         self.store = store
         self.links = links
         self.snapshots = snapshots
@@ -22,17 +38,60 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         self.bootConfig = bootConfig
         self.isPrivileged = isPrivileged
         self.now = now
+        self.holder = holder
+        self.lockWait = lockWait
+        self.onLockWait = onLockWait
     }
 
+    /// What applying `profile` would change now. Reads only.
     public func plan(_ profile: Profile, interface: String? = nil) throws -> Plan {
         try Planner(store: store, links: links, bootConfig: bootConfig).plan(profile, interface: interface)
     }
 
-    /// Applies a plan all-or-nothing. The snapshot is saved before the first write;
-    /// if a change fails, the earlier ones are undone and the snapshot file is put
-    /// back as it was.
+    /// Takes this namespace's lock (see `NamespaceLock`).
+    public func lock(interruption: Interruption? = nil) throws -> NamespaceLock {
+        try NamespaceLock.acquire(directory: snapshots.directory, namespace: namespace, holder: holder,
+                                  wait: lockWait, interruption: interruption, waiting: onLockWait)
+    }
+
+    // MARK: Workflows
+
+    /// `nettune apply`: under the lock, plans against the live values and applies
+    /// the plan all-or-nothing.
     @discardableResult
-    public func apply(_ plan: Plan) throws -> AppliedPlan {
+    public func apply(_ profile: Profile, interface: String? = nil) throws -> AppliedPlan {
+        // Unprivileged and nothing to do is fine; unprivileged with changes is refused
+        // before the lock file (under /var/lib) is even opened.
+        if !isPrivileged() {
+            let plan = try plan(profile, interface: interface)
+            guard plan.changes.isEmpty else { throw PrivilegeError(action: "applying profile '\(plan.profile)'") }
+            return AppliedPlan(plan: plan, previousSnapshot: nil)
+        }
+        let lock = try lock()
+        return try apply(try plan(profile, interface: interface), holding: lock)
+    }
+
+    /// `nettune revert`: restores the snapshot all-or-nothing, then deletes it.
+    @discardableResult
+    public func revert() throws -> Plan {
+        try requirePrivilege("reverting")
+        let lock = try lock()
+        let (_, plan) = try revertPlan()
+        try TuningExecutor(store: store, links: links).execute(plan.changes)
+        try snapshots.delete(inode: namespace)
+        withExtendedLifetime(lock) {}
+        return plan
+    }
+
+    // MARK: Primitives (the caller holds the lock)
+
+    /// Applies a plan all-or-nothing. The snapshot is saved before the first write.
+    /// If a change fails and every earlier one is undone, the snapshot file is put
+    /// back as it was. If undoing also fails, the new snapshot stays: it holds the
+    /// original of every key the plan touched, the ones still changed among them,
+    /// so `nettune revert` can finish the job.
+    @discardableResult
+    public func apply(_ plan: Plan, holding lock: NamespaceLock) throws -> AppliedPlan {
         guard !plan.changes.isEmpty else { return AppliedPlan(plan: plan, previousSnapshot: nil) }
         try requirePrivilege("applying profile '\(plan.profile)'")
         let previous = try snapshots.load(inode: namespace)
@@ -42,15 +101,17 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         do {
             try TuningExecutor(store: store, links: links).execute(plan.changes)
         } catch {
-            restoreSnapshotFile(previous)
+            if error.rollbackFailures.isEmpty { restoreSnapshotFile(previous) }
             throw error
         }
         return AppliedPlan(plan: plan, previousSnapshot: previous)
     }
 
-    /// Takes back exactly what `apply` did (for `try`): the changes in reverse, and
-    /// the snapshot file as it was before — an earlier apply's snapshot survives.
-    public func undo(_ applied: AppliedPlan) throws {
+    /// Takes back exactly what `apply` did (for `try` and the A/B test): the changes
+    /// in reverse, then the snapshot file as it was before — an earlier apply's
+    /// snapshot survives. If undoing fails, the snapshot stays as it is, with the
+    /// originals of everything the plan changed.
+    public func undo(_ applied: AppliedPlan, holding lock: NamespaceLock) throws {
         guard !applied.plan.changes.isEmpty else { return }
         try TuningExecutor(store: store, links: links).execute(applied.plan.changes.reversed().map(\.inverse))
         restoreSnapshotFile(applied.previousSnapshot)
@@ -90,17 +151,7 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         return (snapshot, Plan(profile: label, changes: changes, unchanged: unchanged, warnings: warnings))
     }
 
-    /// Restores the snapshot all-or-nothing, then deletes it.
-    @discardableResult
-    public func revert() throws -> Plan {
-        let (_, plan) = try revertPlan()
-        try requirePrivilege("reverting")
-        try TuningExecutor(store: store, links: links).execute(plan.changes)
-        try snapshots.delete(inode: namespace)
-        return plan
-    }
-
-    private func requirePrivilege(_ action: String) throws(PrivilegeError) {
+    func requirePrivilege(_ action: String) throws(PrivilegeError) {
         guard isPrivileged() else { throw PrivilegeError(action: action) }
     }
 }
@@ -110,6 +161,11 @@ public struct AppliedPlan: Equatable, Sendable {
     public var plan: Plan
     /// The snapshot file's content before this apply; nil when there was none.
     public var previousSnapshot: Snapshot?
+
+    public init(plan: Plan, previousSnapshot: Snapshot?) {
+        self.plan = plan
+        self.previousSnapshot = previousSnapshot
+    }
 }
 
 /// Writing needs CAP_NET_ADMIN.
@@ -126,7 +182,3 @@ public struct NoSnapshotError: Error, Equatable, CustomStringConvertible {
         "no snapshot for this network namespace (net:[\(namespace)]) at \(path): nettune has not applied a profile here, or it was already reverted"
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#endif

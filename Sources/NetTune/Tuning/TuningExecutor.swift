@@ -16,6 +16,8 @@ public struct TuningExecutor<Store: SysctlStore, Links: LinkController> {
                 try perform(change)
                 done.append(change)
             } catch {
+                // A value the kernel took but changed was still written: undo it too.
+                if let sysctlError = error as? SysctlError, case .keptOtherValue = sysctlError.detail { done.append(change) }
                 var rollbackFailures: [ApplyError.RollbackFailure] = []
                 for made in done.reversed() {
                     do {
@@ -33,6 +35,13 @@ public struct TuningExecutor<Store: SysctlStore, Links: LinkController> {
         switch change.target {
         case .sysctl(let key):
             try store.write(key, value: change.to)
+            // The kernel parses what it understands and may silently keep less (a
+            // single-value key given "1 2" keeps 1): what it kept must be what we wrote.
+            let kept = try store.read(key)
+            guard let kept, SysctlValue.equivalent(kept, change.to) else {
+                throw SysctlError(.write, key: key, value: change.to, errno: .invalidArgument,
+                                  detail: .keptOtherValue(kept ?? "nothing"))
+            }
         case .mtu(let interface):
             guard let mtu = Int(change.to) else {
                 throw PlanError(.mtuOutOfRange, "'\(change.to)' is not an MTU")

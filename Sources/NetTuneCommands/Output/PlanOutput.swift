@@ -4,18 +4,24 @@ import NetTune
 enum PlanOutput {
     enum Outcome: String, Encodable {
         case dryRun = "dry-run", applied, nothingToDo = "nothing-to-do", reverted, undone, confirmed
+        /// `try`, before it applies: the plan only (never in JSON).
+        case trying
     }
 
     static func warn(_ warnings: [TuningWarning]) {
         for warning in warnings { StandardError.print("warning: \(warning)") }
     }
 
-    static func render(_ plan: Plan, outcome: Outcome, snapshot: String?) -> String {
+    /// - Parameter earlier: the snapshot that was there before this apply, if any:
+    ///   revert goes back to *its* values.
+    static func render(_ plan: Plan, outcome: Outcome, snapshot: String?, earlier: Snapshot? = nil) -> String {
         var out = ""
         let count = plan.changes.count
         switch outcome {
         case .reverted:
             out += "Reverting \(plan.profile): \(count) change\(count == 1 ? "" : "s")\n"
+        case .trying:
+            out += "Trying profile \(plan.profile): \(count) change\(count == 1 ? "" : "s")\n"
         default:
             out += "Profile \(plan.profile): \(count) change\(count == 1 ? "" : "s")\n"
         }
@@ -29,7 +35,12 @@ enum PlanOutput {
         case .nothingToDo:
             out += "Nothing to change: the live values already match.\n"
         case .applied:
-            out += "Applied. `nettune revert` restores the values before nettune's first apply"
+            if let earlier, !earlier.profiles.isEmpty {
+                out += "Applied on top of \(earlier.profiles.joined(separator: ", ")). `nettune revert` restores the values from before "
+                out += "\(earlier.profiles[0]) was applied, for every setting changed since"
+            } else {
+                out += "Applied. `nettune revert` restores the values it replaced"
+            }
             out += snapshot.map { " (snapshot: \($0))" } ?? ""
             out += ".\n"
         case .reverted:
@@ -38,6 +49,8 @@ enum PlanOutput {
             out += "The changes were undone.\n"
         case .confirmed:
             out += "Confirmed: the profile stays applied. `nettune revert` restores the earlier values.\n"
+        case .trying:
+            break
         }
         return out
     }

@@ -83,7 +83,7 @@ enum ProbeTable {
         return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(time)))
     }
 
-    static func progressLine(_ stage: ProbeRunner.Stage, _ progress: ProbeProgress) -> String {
+    static func progressLine(_ stage: ProbeStage, _ progress: ProbeProgress) -> String {
         let label: String
         switch stage {
         case .warmup: label = "warm-up"

@@ -99,6 +99,14 @@ final class RunningCommand {
     /// `ip netns exec` both exec).
     func kill() { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
 
+    /// Sends any signal: SIGSTOP makes a peer that stops reading, SIGCONT ends that.
+    func signal(_ number: Int32) { _ = Glibc.kill(process.processIdentifier, number) }
+
+    var hasExited: Bool { !process.isRunning }
+
+    /// What it has written to stderr so far.
+    var stderrSoFar: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
+
     func wait() throws -> CommandResult {
         process.waitUntilExit()
         defer {

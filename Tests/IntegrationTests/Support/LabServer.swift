@@ -6,6 +6,12 @@ extension Lab {
     /// Runs `body` while `nettune serve --json` listens in the lab's B namespace;
     /// returns the body's value and the server's JSON-lines log.
     func withServer<T>(_ extra: [String] = [], _ body: () throws -> T) throws -> (value: T, log: [[String: Any]]) {
+        try withServer(extra) { (_: RunningCommand) in try body() }
+    }
+
+    /// The same, with the server's process at hand (to stop it, as a peer that
+    /// stops reading).
+    func withServer<T>(_ extra: [String] = [], _ body: (RunningCommand) throws -> T) throws -> (value: T, log: [[String: Any]]) {
         let server = try Command.start(["ip", "netns", "exec", nsB, TestEnvironment.binary, "serve",
                                         "--port", Self.probePort, "--json"] + extra)
         var stopped = false
@@ -14,7 +20,8 @@ extension Lab {
             if try run(in: nsB, ["ss", "-Hltn", "sport = :\(Self.probePort)"]).stdout.contains(Self.probePort) { break }
             Thread.sleep(forTimeInterval: 0.05)
         }
-        let value = try body()
+        let value = try body(server)
+        server.signal(SIGCONT)
         server.terminate()
         stopped = true
         let log = try server.wait().stdout.split(separator: "\n").compactMap {

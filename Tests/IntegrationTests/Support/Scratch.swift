@@ -21,4 +21,10 @@ struct Scratch {
     func files(in subdirectory: String) -> [String] {
         ((try? FileManager.default.contentsOfDirectory(atPath: path + "/" + subdirectory)) ?? []).sorted()
     }
+
+    /// nettune's state files in a state directory, without the lock files that
+    /// stay there by design (a lock is the flock on the file, not the file).
+    func stateFiles(in subdirectory: String) -> [String] {
+        files(in: subdirectory).filter { !$0.hasSuffix(".lock") }
+    }
 }

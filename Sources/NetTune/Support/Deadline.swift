@@ -1,0 +1,77 @@
+import Glibc
+import SystemPackage
+
+/// When a blocking operation must give up, and what can end it sooner. Every wait
+/// on a socket, a lock or a person goes through `Deadline.wait`, so a timeout and a
+/// signal end an operation the same way.
+public struct Deadline: Sendable {
+    /// nil: no time limit (only the interruption ends the wait).
+    public var instant: ContinuousClock.Instant?
+    public var interruption: Interruption?
+
+    public init(_ instant: ContinuousClock.Instant?, interruption: Interruption? = nil) {
+        self.instant = instant
+        self.interruption = interruption
+    }
+
+    public static func after(_ duration: Duration, interruption: Interruption? = nil) -> Deadline {
+        Deadline(ContinuousClock.now + duration, interruption: interruption)
+    }
+
+    /// The same interruption, with whichever time limit comes first.
+    public func capped(at other: ContinuousClock.Instant) -> Deadline {
+        Deadline(instant.map { min($0, other) } ?? other, interruption: interruption)
+    }
+
+    public func capped(after duration: Duration) -> Deadline { capped(at: .now + duration) }
+
+    public var hasPassed: Bool { instant.map { ContinuousClock.now >= $0 } ?? false }
+
+    /// Throws `Interrupted` if a signal has arrived.
+    public func checkInterruption() throws(Interrupted) {
+        try interruption?.check()
+    }
+
+    /// Waits until `fd` reports one of `events`.
+    /// - Returns: true when the descriptor is ready (or has an error or hang-up the
+    ///   next call on it will report), false when the deadline passed first.
+    /// - Throws: `Interrupted` on a signal, `Errno` when poll itself fails.
+    public func wait(for events: Int16, on fd: Int32) throws -> Bool {
+        while true {
+            try checkInterruption()
+            var fds = [pollfd(fd: fd, events: events, revents: 0)]
+            if let interruption { fds.append(pollfd(fd: interruption.fd, events: Int16(POLLIN), revents: 0)) }
+            let ready = try Syscall.call { () -> Int32 in
+                let timeout: Int32
+                if let instant {
+                    let left = instant - ContinuousClock.now
+                    if left <= .zero { return 0 }
+                    timeout = Int32(clamping: left.millisecondsRoundedUp)
+                } else {
+                    timeout = -1
+                }
+                return poll(&fds, nfds_t(fds.count), timeout)
+            }
+            if fds[0].revents != 0 { return true }
+            if ready == 0 && hasPassed { return false }
+            // Otherwise the interruption fired (checked at the top) or poll woke early.
+        }
+    }
+
+    /// Waits until the deadline or the interruption, whichever comes first.
+    /// - Throws: `Interrupted`.
+    public func sleep() throws {
+        // poll ignores a negative descriptor: this waits on the interruption alone.
+        _ = try wait(for: 0, on: -1)
+    }
+}
+
+extension Duration {
+    /// Whole milliseconds, rounded up so a wait never ends just before its deadline.
+    var millisecondsRoundedUp: Int64 {
+        let (seconds, attoseconds) = components
+        let (ms, overflow) = seconds.multipliedReportingOverflow(by: 1000)
+        if overflow { return seconds < 0 ? Int64.min : Int64.max }
+        return ms &+ (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,117 @@
+import Glibc
+import Synchronization
+import SystemPackage
+
+/// The first signal received since `Interruption.install`, 0 for none. A C signal
+/// handler cannot capture context, so this and the pipe's write end are globals,
+/// set before the handlers are installed; the handler only does async-signal-safe
+/// things with them (an atomic store and a write).
+private let receivedSignal = Atomic<Int32>(0)
+nonisolated(unsafe) private var interruptionWriteEnd: Int32 = -1
+
+/// Ctrl-C, `kill` and a closed terminal turned into a condition every wait can see.
+///
+/// Once a signal arrives the pipe's read end stays readable (the byte is never
+/// taken out), so a `poll` anywhere — a send stalled on a full socket, a wait for a
+/// reply, the wait for confirmation — returns at once and the operation ends
+/// through the same path as a timeout, which reverts what must be reverted.
+public final class Interruption: Sendable {
+    /// Readable once the process is interrupted.
+    public let fd: Int32
+    private let writeEnd: Int32
+    private let signals: [Int32]
+
+    /// The signals that end a measurement or a `try` wait.
+    public static let terminating: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+
+    private init(readEnd: Int32, writeEnd: Int32, signals: [Int32]) {
+        fd = readEnd
+        self.writeEnd = writeEnd
+        self.signals = signals
+    }
+
+    /// Catches `signals` from now on (one `Interruption` per process at a time).
+    public static func install(_ signals: [Int32] = terminating) throws(Errno) -> Interruption {
+        let interruption = try makePipe(signals: signals)
+        receivedSignal.store(0, ordering: .sequentiallyConsistent)
+        interruptionWriteEnd = interruption.writeEnd
+        for number in signals {
+            var action = sigaction()
+            action.__sigaction_handler.sa_handler = { number in
+                _ = receivedSignal.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
+                var byte = UInt8(truncatingIfNeeded: number)
+                _ = write(interruptionWriteEnd, &byte, 1)
+            }
+            sigemptyset(&action.sa_mask)
+            action.sa_flags = 0
+            sigaction(number, &action, nil)
+        }
+        // A blocked signal would never reach the handler.
+        SignalMask.unblockTermination()
+        return interruption
+    }
+
+    /// An interruption no signal triggers, only `trigger` (tests, and callers that
+    /// want a deadline but no signal handling).
+    public static func manual() throws(Errno) -> Interruption {
+        try makePipe(signals: [])
+    }
+
+    private static func makePipe(signals: [Int32]) throws(Errno) -> Interruption {
+        var ends: [Int32] = [0, 0]
+        try Syscall.call { pipe(&ends) }
+        for end in ends {
+            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
+            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+        }
+        return Interruption(readEnd: ends[0], writeEnd: ends[1], signals: signals)
+    }
+
+    deinit {
+        for number in signals { Glibc.signal(number, SIG_DFL) }
+        if !signals.isEmpty { interruptionWriteEnd = -1 }
+        close(fd)
+        close(writeEnd)
+    }
+
+    /// Marks the interruption as if `signal` had arrived.
+    public func trigger(_ signal: Int32) {
+        manualSignal.withLock { if $0 == 0 { $0 = signal } }
+        var byte = UInt8(truncatingIfNeeded: signal)
+        _ = write(writeEnd, &byte, 1)
+    }
+
+    private let manualSignal = Mutex<Int32>(0)
+
+    /// The signal that interrupted, or nil while none has.
+    public var signal: Int32? {
+        let manual = manualSignal.withLock { $0 }
+        if manual != 0 { return manual }
+        guard !signals.isEmpty else { return nil }
+        let number = receivedSignal.load(ordering: .sequentiallyConsistent)
+        return number == 0 ? nil : number
+    }
+
+    /// Throws `Interrupted` once a signal has arrived.
+    public func check() throws(Interrupted) {
+        if let signal { throw Interrupted(signal: signal) }
+    }
+}
+
+/// An operation ended by a signal. Commands exit with 128 + the signal's number,
+/// as shells report a process killed by it.
+public struct Interrupted: Error, Equatable, CustomStringConvertible {
+    public var signal: Int32
+    public init(signal: Int32) { self.signal = signal }
+    public var exitCode: Int32 { 128 + signal }
+    public var description: String {
+        let name: String
+        switch signal {
+        case SIGINT: name = "SIGINT"
+        case SIGTERM: name = "SIGTERM"
+        case SIGHUP: name = "SIGHUP"
+        default: name = "signal \(signal)"
+        }
+        return "interrupted (\(name))"
+    }
+}

@@ -1,0 +1,13 @@
+/// A progress line on a terminal's stderr, redrawn in place; nothing at all when
+/// stderr is not a terminal, so piped and logged runs stay clean.
+struct ProgressLine {
+    let enabled = StandardError.isTerminal
+
+    func show(_ text: String) {
+        if enabled { StandardError.write("\r\u{1B}[K" + text) }
+    }
+
+    func clear() {
+        if enabled { StandardError.write("\r\u{1B}[K") }
+    }
+}
