@@ -15,7 +15,7 @@ SHAREDIR = $(DESTDIR)$(PREFIX)/share
 MANDIR = $(SHAREDIR)/man/man1
 UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
 
-.PHONY: all build release test demo deps man completions install uninstall bench clean
+.PHONY: all build release test demo deps man completions install uninstall bench fuzz clean
 
 all: release
 
@@ -38,6 +38,11 @@ demo: release
 
 bench: release
 	bench/vs-iperf3
+
+# Each fuzz target for FUZZ_SECONDS (default 60) on its seed corpus (Fuzz/Corpus).
+FUZZ_SECONDS ?= 60
+fuzz:
+	scripts/fuzz $(FUZZ_SECONDS)
 
 # The man page and completions are generated from the argument parser, not written by hand.
 man:
@@ -72,4 +77,4 @@ uninstall:
 	rm -f $(UNITDIR)/nettune-serve.service $(UNITDIR)/nettune-apply@.service
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz

@@ -12,8 +12,6 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Typed file descriptors and Errno for /proc/sys and socket syscalls.
         .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
-        // TOML parsing for profiles (toml++ underneath), with line numbers in errors.
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         // libnl-3 / libnl-route-3 headers; linked through pkg-config.
@@ -28,7 +26,6 @@ let package = Package(
             dependencies: [
                 "CNetlink",
                 .product(name: "SystemPackage", package: "swift-system"),
-                .product(name: "TOMLKit", package: "TOMLKit"),
             ]
         ),
         // One file per subcommand; parsing and rendering only.
@@ -42,7 +39,8 @@ let package = Package(
         .executableTarget(name: "nettune", dependencies: ["NetTune", "NetTuneCommands"]),
         .testTarget(name: "NetTuneTests", dependencies: ["NetTune", "NetTuneCommands"]),
         // Runs the built `nettune` binary inside throw-away network namespaces.
-        .testTarget(name: "IntegrationTests", dependencies: ["nettune"]),
+        // (NetTune for its socket types and wire format: the tests play hostile peers.)
+        .testTarget(name: "IntegrationTests", dependencies: ["nettune", "NetTune"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -89,21 +89,19 @@ extension NetTuneCommand {
             let progress = ProgressLine()
             let result: ABResult
             do {
-                result = try test.run { step in
+                result = try progress.around { try test.run { step in
                     switch step {
                     case .planned(let plan): PlanOutput.warn(plan.warnings)
                     case .warmup: progress.show("warm-up …")
                     case .run(let pair, let side):
                         progress.show("pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(resolved.name))") …")
                     }
-                }
+                } }
             } catch let error as ABTestError {
-                progress.clear()
                 StandardError.print("error: \(error)")
                 if case .interrupted(_, let signal) = error { throw ExitCode(128 + signal) }
                 throw ExitCode(1)
             }
-            progress.clear()
             if output.json {
                 print(try JSONOutput.encode(ABJSON(result)))
             } else {

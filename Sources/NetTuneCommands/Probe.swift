@@ -53,16 +53,13 @@ extension NetTuneCommand {
             let progress = ProgressLine()
             let outcome: ProbeWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
             do {
-                outcome = try workflow.run { stage, step in progress.show(ProbeTable.progressLine(stage, step)) }
+                outcome = try progress.around {
+                    try workflow.run { stage, step in progress.show(ProbeTable.progressLine(stage, step)) }
+                }
             } catch let error as Interrupted {
-                progress.clear()
                 StandardError.print("\(error): the probe was stopped")
                 throw ExitCode(error.exitCode)
-            } catch let error as ProbeRefusedError where error.reply.status == .unauthorized {
-                progress.clear()
-                throw CommandError("\(error); pass the server's secret with --token or NETTUNE_TOKEN")
             }
-            progress.clear()
             if let problem = outcome.historyProblem { StandardError.print("warning: \(problem)") }
             if output.json {
                 var json = ProbeJSON(outcome.report, multipleMethods: methods != nil)

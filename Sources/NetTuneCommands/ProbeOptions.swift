@@ -26,7 +26,7 @@ struct ProbeOptions: ParsableArguments {
             transform: Parse.positiveDuration)
     var time: TimeSpanArgument?
 
-    @Option(name: .long, help: ArgumentHelp("Give up on a transfer in which nothing moves for this long (default: 10s).", valueName: "duration"),
+    @Option(name: .long, help: ArgumentHelp("Give up when the peer takes no data, or gives no answer, for this long (default: 10s).", valueName: "duration"),
             transform: Parse.positiveDuration)
     var stallTimeout = TimeSpanArgument(.seconds(10))
 
@@ -61,6 +61,6 @@ struct ProbeOptions: ParsableArguments {
         }
         return ProbeRequest(endpoint: peer, payload: payload, bufferSize: buffer.bytes, duration: time?.duration,
                             interval: interval, congestion: congestion, token: Array((secret ?? "").utf8),
-                            stallTimeout: stallTimeout.duration)
+                            replyTimeout: stallTimeout.duration, stallTimeout: stallTimeout.duration)
     }
 }

@@ -50,15 +50,15 @@ extension NetTuneCommand {
             let progress = ProgressLine()
             let outcome: RecommendWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
             do {
-                outcome = try RecommendWorkflow(runner: runner).run(name: name) { stage, step in
-                    progress.show("measuring: " + ProbeTable.progressLine(stage, step))
+                outcome = try progress.around {
+                    try RecommendWorkflow(runner: runner).run(name: name) { stage, step in
+                        progress.show("measuring: " + ProbeTable.progressLine(stage, step))
+                    }
                 }
             } catch let error as Interrupted {
-                progress.clear()
                 StandardError.print("\(error): nothing was written")
                 throw ExitCode(error.exitCode)
             }
-            progress.clear()
 
             var path: FilePath?
             if let write {

@@ -7,15 +7,19 @@ extension NetTuneCommand {
             abstract: "Restore the values nettune replaced in this network namespace.",
             discussion: """
                 Puts back every value recorded before nettune's first apply here \
-                (all-or-nothing), then deletes the snapshot. Exits 1 when there is no \
-                snapshot, unless --if-applied.
+                (all-or-nothing), then deletes the snapshot. With --profile, puts back \
+                only the values that profile changed first and keeps the rest. Exits 1 \
+                when there is nothing to revert, unless --if-applied.
                 """
         )
 
         @Flag(name: .long, help: "Print what would be restored and change nothing.")
         var dryRun = false
 
-        @Flag(name: .long, help: "Succeed quietly when nothing was applied (for service units).")
+        @Option(name: .long, help: ArgumentHelp("Revert only what this applied profile changed first.", valueName: "name"))
+        var profile: String?
+
+        @Flag(name: .long, help: "Succeed quietly when nothing (or not that profile) was applied, as service units need.")
         var ifApplied = false
 
         @OptionGroup var state: StateOptions
@@ -25,8 +29,14 @@ extension NetTuneCommand {
             let tuner = try SystemTuner.make(state: state)
             let plan: Plan
             do {
-                plan = dryRun ? try tuner.revertPlan().plan : try tuner.revert()
-            } catch let error as NoSnapshotError where ifApplied {
+                if dryRun {
+                    plan = try profile.map { try tuner.revertPlan(profile: $0).plan } ?? tuner.revertPlan().plan
+                } else if let profile {
+                    plan = try tuner.revert(profile: profile)
+                } else {
+                    plan = try tuner.revert()
+                }
+            } catch where ifApplied && (error is NoSnapshotError || error is ProfileNotAppliedError) {
                 if !output.json { StandardError.print("nothing to revert: \(error)") }
                 return
             }

@@ -52,8 +52,7 @@ extension NetTuneCommand {
                 options.size = SizeArgument(4 << 20)
                 options.warmup = SizeArgument(0)
                 options.stallTimeout = TimeSpanArgument(.seconds(5))
-                var request = try options.request(to: peer)
-                request.replyTimeout = .seconds(10)
+                let request = try options.request(to: peer)
                 peerCheck = ProbePeerCheck(transport: ProbeClient(request, interruption: interruption), links: tuner.links,
                                            interruption: interruption)
             }
@@ -63,7 +62,7 @@ extension NetTuneCommand {
             let countdown = ProgressLine()
             let result: TryWorkflow<ProcSysStore, NetlinkLinkController>.Result
             do {
-                result = try workflow.run { event in
+                result = try countdown.around { try workflow.run { event in
                     switch event {
                     case .planned(let plan):
                         // The plan first, so the person knows what they are asked to keep.
@@ -79,13 +78,11 @@ extension NetTuneCommand {
                     case .tick(let left):
                         countdown.show("reverting in \(Int(left.seconds.rounded())) s … ")
                     }
-                }
+                } }
             } catch let error as TryUndoError {
-                countdown.clear()
                 StandardError.print("error: \(error)")
                 throw ExitCode(2)
             }
-            countdown.clear()
             switch result.outcome {
             case .nothingToDo:
                 report(result.plan, .nothingToDo)

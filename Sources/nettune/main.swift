@@ -3,4 +3,4 @@ import NetTuneCommands
 
 SignalMask.unblockTermination()
 SignalMask.ignoreBrokenPipe()
-NetTuneCommand.main()
+NetTuneCommand.runMain()

@@ -314,3 +314,37 @@ import Testing
         #expect((#expect(throws: StateError.self) { try store.load(inode: 4) })?.message.contains("not a regular file") == true)
     }
 }
+
+@Suite struct RevertOneProfileTests {
+    @Test func onlyTheSettingsAProfileChangedFirstAreRestored() throws {
+        let f = try WorkflowFixture()
+        let wmem = Profile(name: "w", description: "d", sysctls: [.tcpWmem: "4096 65536 8388608"])
+        let both = Profile(name: "b", description: "d", sysctls: [.tcpWmem: "4096 32768 8388608", .tcpMtuProbing: "1"])
+        try f.tuner.apply(wmem)
+        try f.tuner.apply(both)
+        // b changed tcp_mtu_probing first; tcp_wmem's original belongs to w.
+        let plan = try f.tuner.revert(profile: "b")
+        #expect(plan.changes.map(\.target) == [.sysctl(.tcpMtuProbing)])
+        #expect(f.store.values[.tcpMtuProbing] == "0")
+        #expect(f.store.values[.tcpWmem] == "4096 32768 8388608")
+        let rest = try #require(f.snapshot)
+        #expect(rest.profiles == ["w"])
+        #expect(rest.sysctls.keys.sorted() == ["net.ipv4.tcp_wmem"])
+        try f.tuner.revert(profile: "w")
+        #expect(f.store.values == f.original)
+        #expect(f.snapshot == nil)
+        #expect(throws: NoSnapshotError.self) { try f.tuner.revert(profile: "w") }
+    }
+
+    @Test func aProfileThatIsNotAppliedIsNamedAsSuch() throws {
+        let f = try WorkflowFixture()
+        try f.tuner.apply(f.restore)
+        let error = #expect(throws: ProfileNotAppliedError.self) { try f.tuner.revert(profile: "jumbo") }
+        #expect(error?.description == "profile 'jumbo' is not applied in this network namespace; applied: restore")
+    }
+
+    @Test func snapshotsWithoutOwnersCountAsTheFirstProfiles() throws {
+        let snapshot = try Snapshot.decode(Array(#"{"format": 1, "netns_inode": 5, "created": 0, "profiles": ["a", "b"], "sysctls": {"net.ipv4.tcp_wmem": "1 2 3"}, "mtus": {}}"#.utf8))
+        #expect(snapshot.owner(of: .sysctl(.tcpWmem)) == "a")
+    }
+}

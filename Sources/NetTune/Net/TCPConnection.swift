@@ -17,10 +17,10 @@ public final class TCPConnection: Sendable {
     init(adopting fd: Int32, endpoint: Endpoint) {
         self.fd = fd
         self.endpoint = endpoint
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+        Syscall.setNonBlocking(fd, true)
     }
 
-    deinit { close(fd) }
+    deinit { Syscall.close(fd) }
 
     /// Connects to the first address that accepts before the deadline.
     public static func connect(to endpoint: Endpoint, deadline: Deadline) throws -> TCPConnection {
@@ -99,7 +99,7 @@ public final class TCPConnection: Sendable {
 
     /// Ends our direction of the stream (FIN); the peer can still answer.
     public func shutdownWrite() {
-        shutdown(fd, Int32(SHUT_WR))
+        _ = try? Syscall.call { shutdown(fd, Int32(SHUT_WR)) }
     }
 
     public var localAddress: SocketAddress? { SocketAddress.local(of: fd) }
@@ -111,16 +111,14 @@ public final class TCPConnection: Sendable {
     public var receiveBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_RCVBUF) ?? 0) }
 
     func intOption(_ level: Int32, _ name: Int32) -> Int32? {
-        var value: Int32 = 0
-        var length = socklen_t(MemoryLayout<Int32>.size)
-        return getsockopt(fd, level, name, &value, &length) == 0 ? value : nil
+        Syscall.socketOption(fd, level, name)
     }
 
     /// The congestion control algorithm of this socket (TCP_CONGESTION).
     public var congestionControl: String? {
         var name = [CChar](repeating: 0, count: 32)
         var length = socklen_t(name.count)
-        guard getsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, &name, &length) == 0 else { return nil }
+        guard (try? Syscall.call({ getsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, &name, &length) })) != nil else { return nil }
         return String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 

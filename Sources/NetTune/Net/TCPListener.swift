@@ -22,30 +22,32 @@ public final class TCPListener: Sendable {
         }
         var lastError = ListenError(what: "port \(port)", errno: .addressNotAvailable)
         for candidate in candidates {
-            let fd = socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
-            guard fd >= 0 else {
-                lastError = ListenError(what: candidate.description, errno: Errno(rawValue: errno))
+            let fd: Int32
+            do {
+                fd = try Syscall.call { socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+            } catch {
+                lastError = ListenError(what: candidate.description, errno: error)
                 continue
             }
-            var one: Int32 = 1
-            var zero: Int32 = 0
-            setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
-            if candidate.family == AF_INET6 && host == nil {
-                setsockopt(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, &zero, socklen_t(MemoryLayout<Int32>.size))
-            }
-            let bound = candidate.withSockaddr { bind(fd, $0, $1) } == 0 && listen(fd, backlog) == 0
-            if bound {
+            do {
+                try Syscall.setSocketOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+                if candidate.family == AF_INET6 && host == nil {
+                    try Syscall.setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0)
+                }
+                try Syscall.call { candidate.withSockaddr { bind(fd, $0, $1) } }
+                try Syscall.call { listen(fd, backlog) }
                 self.fd = fd
                 self.address = SocketAddress.local(of: fd) ?? candidate
                 return
+            } catch {
+                lastError = ListenError(what: candidate.description, errno: error)
+                Syscall.close(fd)
             }
-            lastError = ListenError(what: candidate.description, errno: Errno(rawValue: errno))
-            close(fd)
         }
         throw lastError
     }
 
-    deinit { close(fd) }
+    deinit { Syscall.close(fd) }
 
     public var port: UInt16 { address.port }
 
@@ -74,9 +76,9 @@ public struct ListenError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         if let detail { return "cannot listen on \(what): \(detail)" }
         switch errno {
-        case .addressInUse: return "cannot listen on \(what): the port is in use (another `nettune serve`?); choose another with --port"
-        case .permissionDenied: return "cannot listen on \(what): ports below 1024 need root; choose another with --port"
-        case .addressNotAvailable: return "cannot listen on \(what): no such local address; check --bind"
+        case .addressInUse: return "cannot listen on \(what): the port is in use (another `nettune serve`?)"
+        case .permissionDenied: return "cannot listen on \(what): ports below 1024 need root"
+        case .addressNotAvailable: return "cannot listen on \(what): no such local address"
         default: return "cannot listen on \(what): \(errno)"
         }
     }

@@ -28,7 +28,7 @@ final class TransferWait {
 
     /// Makes `fd` blocking with the slice as its send and receive timeout.
     func prepare(socket fd: Int32) {
-        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
+        Syscall.setNonBlocking(fd, false)
         let (seconds, attoseconds) = Self.slice.components
         var value = timeval(tv_sec: Int(seconds), tv_usec: Int(attoseconds / 1_000_000_000_000))
         for option in [SO_SNDTIMEO, SO_RCVTIMEO] {

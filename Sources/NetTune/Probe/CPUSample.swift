@@ -17,7 +17,7 @@ public struct CPUSample: Equatable, Sendable {
 
     public static func now() -> CPUSample {
         var usage = rusage()
-        getrusage(RUSAGE_SELF.rawValue, &usage)
+        _ = try? Syscall.call { getrusage(RUSAGE_SELF.rawValue, &usage) }
         let text = (try? TextFile.read("/proc/stat")) ?? ""
         let host = HostCPU(procStat: text) ?? HostCPU(busy: 0, softirq: 0, total: 0)
         return CPUSample(

@@ -41,7 +41,7 @@ final class Drainer {
 
     deinit {
         buffer.deallocate()
-        if devNull >= 0 { close(devNull) }
+        if devNull >= 0 { Syscall.close(devNull) }
     }
 
     /// Receives and discards up to `limit` bytes, waiting for the first of them.

@@ -15,13 +15,14 @@ final class KernelPipe {
         try Syscall.call { pipe(&ends) }
         readEnd = ends[0]
         writeEnd = ends[1]
-        _ = fcntl(writeEnd, Int32(CNL_F_SETPIPE_SZ), 1 << 20)
-        capacity = Int(max(fcntl(writeEnd, Int32(CNL_F_GETPIPE_SZ)), 65536))
+        let fd = ends[1]
+        _ = try? Syscall.call { fcntl(fd, Int32(CNL_F_SETPIPE_SZ), 1 << 20) }
+        capacity = Int(max((try? Syscall.call { fcntl(fd, Int32(CNL_F_GETPIPE_SZ)) }) ?? 0, 65536))
     }
 
     deinit {
-        close(readEnd)
-        close(writeEnd)
+        Syscall.close(readEnd)
+        Syscall.close(writeEnd)
     }
 
     static let spliceFlags = UInt32(CNL_SPLICE_F_MOVE | CNL_SPLICE_F_MORE)

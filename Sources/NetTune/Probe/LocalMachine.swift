@@ -79,7 +79,7 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
 
     public static func kernelRelease() -> String {
         var name = utsname()
-        guard uname(&name) == 0 else { return "unknown" }
+        guard (try? Syscall.call { uname(&name) }) != nil else { return "unknown" }
         return withUnsafeBytes(of: name.release) { raw in
             String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
         }

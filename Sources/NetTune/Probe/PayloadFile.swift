@@ -11,10 +11,10 @@ public struct PayloadFile: Sendable, Equatable {
     /// The user's file, which must be a regular, readable, non-empty file.
     public static func existing(_ path: String) throws(PayloadError) -> PayloadFile {
         var info = stat()
-        guard stat(path, &info) == 0 else { throw .unusable(path: path, reason: "\(Errno(rawValue: errno))") }
+        do { try Syscall.call { stat(path, &info) } } catch { throw .unusable(path: path, reason: "\(error)") }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw .unusable(path: path, reason: "not a regular file") }
         guard info.st_size > 0 else { throw .unusable(path: path, reason: "the file is empty") }
-        guard access(path, R_OK) == 0 else { throw .unusable(path: path, reason: "not readable") }
+        guard (try? Syscall.call { access(path, R_OK) }) != nil else { throw .unusable(path: path, reason: "not readable") }
         return PayloadFile(path: path, size: Int(info.st_size))
     }
 

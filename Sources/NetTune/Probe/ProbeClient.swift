@@ -23,7 +23,7 @@ public struct ProbeRequest: Sendable {
 
     public init(endpoint: Endpoint, payload: PayloadFile, bufferSize: Int = 128 << 10, duration: Duration? = nil,
                 interval: Duration? = nil, congestion: String? = nil, token: [UInt8] = [],
-                connectTimeout: Duration = .seconds(5), replyTimeout: Duration = .seconds(30),
+                connectTimeout: Duration = .seconds(5), replyTimeout: Duration = .seconds(10),
                 stallTimeout: Duration = .seconds(10)) {
         self.endpoint = endpoint
         self.payload = payload
@@ -43,8 +43,8 @@ public struct ProbeRequest: Sendable {
 
     /// The most a run of `bytes` (or a timed run) may take before it is abandoned,
     /// however steadily a trickling peer keeps it moving.
-    public func timeLimit(bytes: Int) -> Duration {
-        if let duration, bytes == payload.size { return duration + stallTimeout + replyTimeout }
+    public func timeLimit(bytes: Int, timed: Bool) -> Duration {
+        if timed, let duration { return duration + stallTimeout + replyTimeout }
         let seconds = min(Double(bytes) * 8 / Self.minimumRate, TimeSpan.maximum.seconds)
         return .seconds(60) + .milliseconds(Int64(seconds * 1000))
     }
@@ -122,7 +122,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
         let data = try TCPConnection.connect(to: Endpoint(host: dataHost, port: ready.dataPort),
                                              deadline: .after(request.connectTimeout, interruption: interruption))
         if let congestion = request.congestion { try data.setCongestionControl(congestion) }
-        let runDeadline = Deadline.after(request.timeLimit(bytes: Int(clamping: total)), interruption: interruption)
+        let runDeadline = Deadline.after(request.timeLimit(bytes: Int(clamping: total), timed: timed), interruption: interruption)
         let wait = TransferWait(deadline: runDeadline, stallTimeout: request.stallTimeout)
         let sender = try FileSender(method: method, file: file.rawValue, socket: data.fd, bufferSize: request.bufferSize, wait: wait)
 

@@ -145,11 +145,11 @@ struct ProbeSession {
         }
         event.method = header.method
         if let token = configuration.token, !constantTimeEqual(token, header.token) {
-            return refuse(&event, .unauthorized, "the token was not accepted (give the server's --token or NETTUNE_TOKEN)")
+            return refuse(&event, .unauthorized, "the token was not accepted")
         }
         let timed = header.flags.contains(.timed)
         if !timed && header.length > configuration.maxBytes {
-            return refuse(&event, .tooLarge, "a payload of \(ByteCount(Int(clamping: header.length))) is more than this server accepts (--max-bytes \(ByteCount(Int(clamping: configuration.maxBytes))))")
+            return refuse(&event, .tooLarge, "a payload of \(ByteCount(Int(clamping: header.length))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))")
         }
 
         // 2. A data listener opened now, so its sockets see the current tcp_rmem.
@@ -284,7 +284,7 @@ struct ProbeSession {
             }
             received += UInt64(n)
             if !exact && received > limit {
-                failure = "the client sent more than this server accepts (--max-bytes \(ByteCount(Int(clamping: limit))))"
+                failure = "the client sent more than this server accepts (its limit is \(ByteCount(Int(clamping: limit))))"
                 break
             }
         }

@@ -39,6 +39,7 @@ public final class Interruption: Sendable {
             var action = sigaction()
             action.__sigaction_handler.sa_handler = { number in
                 _ = receivedSignal.compareExchange(expected: 0, desired: number, ordering: .sequentiallyConsistent)
+                // Raw write(2), not `Syscall`: only async-signal-safe calls belong here.
                 var byte = UInt8(truncatingIfNeeded: number)
                 _ = write(interruptionWriteEnd, &byte, 1)
             }
@@ -61,8 +62,8 @@ public final class Interruption: Sendable {
         var ends: [Int32] = [0, 0]
         try Syscall.call { pipe(&ends) }
         for end in ends {
-            _ = fcntl(end, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(end, F_SETFL, fcntl(end, F_GETFL) | O_NONBLOCK)
+            _ = try? Syscall.call { fcntl(end, F_SETFD, FD_CLOEXEC) }
+            Syscall.setNonBlocking(end, true)
         }
         return Interruption(readEnd: ends[0], writeEnd: ends[1], signals: signals)
     }
@@ -70,15 +71,15 @@ public final class Interruption: Sendable {
     deinit {
         for number in signals { Glibc.signal(number, SIG_DFL) }
         if !signals.isEmpty { interruptionWriteEnd = -1 }
-        close(fd)
-        close(writeEnd)
+        Syscall.close(fd)
+        Syscall.close(writeEnd)
     }
 
     /// Marks the interruption as if `signal` had arrived.
     public func trigger(_ signal: Int32) {
         manualSignal.withLock { if $0 == 0 { $0 = signal } }
         var byte = UInt8(truncatingIfNeeded: signal)
-        _ = write(writeEnd, &byte, 1)
+        _ = try? Syscall.call { write(writeEnd, &byte, 1) }
     }
 
     private let manualSignal = Mutex<Int32>(0)

@@ -27,6 +27,33 @@ extension Syscall {
     }
 }
 
+extension Syscall {
+    /// close(2) exactly once: on Linux the descriptor is gone even when close
+    /// reports EINTR, so retrying could close someone else's.
+    static func close(_ fd: Int32) {
+        _ = Glibc.close(fd)
+    }
+
+    /// Sets or clears O_NONBLOCK.
+    static func setNonBlocking(_ fd: Int32, _ on: Bool) {
+        guard let flags = try? call({ fcntl(fd, F_GETFL) }) else { return }
+        _ = try? call { fcntl(fd, F_SETFL, on ? flags | O_NONBLOCK : flags & ~O_NONBLOCK) }
+    }
+
+    /// An integer socket option, or nil when the kernel has none to give.
+    static func socketOption(_ fd: Int32, _ level: Int32, _ name: Int32) -> Int32? {
+        var value: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard (try? call({ getsockopt(fd, level, name, &value, &length) })) != nil else { return nil }
+        return value
+    }
+
+    static func setSocketOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) throws(Errno) {
+        var value = value
+        try call { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) }
+    }
+}
+
 extension Errno {
     /// swift-system's calls throw untyped errors that are always `Errno`; this
     /// recovers it without a force cast.

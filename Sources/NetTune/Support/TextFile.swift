@@ -26,8 +26,8 @@ public enum TextFile {
         }
         defer { try? fd.close() }
         var info = stat()
-        guard fstat(fd.rawValue, &info) == 0 else {
-            throw FileError(path: path, reason: .system(operation: "stat", errno: Errno(rawValue: errno)))
+        do { try Syscall.call { fstat(fd.rawValue, &info) } } catch {
+            throw FileError(path: path, reason: .system(operation: "stat", errno: error))
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, reason: .notRegular) }
         var bytes: [UInt8] = []
@@ -48,7 +48,7 @@ public enum TextFile {
 
     public static func exists(_ path: String) -> Bool {
         var info = stat()
-        return stat(path, &info) == 0
+        return (try? Syscall.call { stat(path, &info) }) != nil
     }
 
     /// Names in a directory (not `.`/`..`), sorted; empty when it does not exist.

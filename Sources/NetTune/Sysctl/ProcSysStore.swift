@@ -43,7 +43,7 @@ public struct ProcSysStore: SysctlStore, Sendable {
 
     private func mode(of key: SysctlKey) -> mode_t? {
         var info = stat()
-        guard stat(path(of: key).string, &info) == 0 else { return nil }
+        guard (try? Syscall.call { stat(path(of: key).string, &info) }) != nil else { return nil }
         return info.st_mode
     }
 

@@ -54,7 +54,7 @@ public struct SysctlError: Error, CustomStringConvertible, Equatable {
         case .invalidArgument:
             return "\(what) failed: the kernel refused the value (EINVAL); check its range and format"
         case .readOnlyFileSystem:
-            return "\(what) failed: /proc/sys is mounted read-only here (a container?); run on the host or with --privileged"
+            return "\(what) failed: /proc/sys is mounted read-only here (a container?); run on the host or in a privileged container"
         default:
             return "\(what) failed: \(errno)"
         }

@@ -39,13 +39,13 @@ public final class NamespaceLock: Sendable {
         do {
             try AtomicFile.makeDirectories(directory)
         } catch {
-            throw StateError(path: path.string, message: "cannot create the state directory: \(error)")
+            throw StateError(path: path.string, message: "cannot create the state directory: \(error)", cause: error)
         }
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(path, .readWrite, options: [.create, .closeOnExec], permissions: [.ownerReadWrite])
         } catch {
-            throw StateError(path: path.string, message: "cannot open the lock file: \(error)" + StateError.privilegeHint(error))
+            throw StateError(path: path.string, message: "cannot open the lock file: \(error)", cause: error)
         }
         let deadline = Deadline.after(wait, interruption: interruption)
         var told = false

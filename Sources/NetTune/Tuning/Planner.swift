@@ -40,7 +40,7 @@ public struct Planner<Store: SysctlStore, Links: LinkController> {
             } else if let route = try links.defaultRouteInterface() {
                 name = route
             } else {
-                throw PlanError(.noInterface, "profile '\(profile.name)' sets an MTU for the default-route interface, but this network namespace has no default route; name one with --interface")
+                throw PlanError(.noInterface, "profile '\(profile.name)' sets an MTU for the default-route interface, but this network namespace has no default route; name the interface")
             }
             guard let link = all.named(name) else {
                 throw UnknownInterfaceError(name: name, existing: all.map(\.name))

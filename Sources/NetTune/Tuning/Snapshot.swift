@@ -17,33 +17,84 @@ public struct Snapshot: Codable, Equatable, Sendable {
     public var sysctls: [String: String]
     /// Original MTUs by interface name.
     public var mtus: [String: Int]
+    /// Which profile recorded each original ("net.ipv4.tcp_wmem", "mtu:eth0"), so
+    /// one profile's changes can be taken back alone. Older snapshots lack it:
+    /// their originals count as the first profile's.
+    public var owners: [String: String]
 
-    public init(netnsInode: UInt64, created: Int, profiles: [String] = [], sysctls: [String: String] = [:], mtus: [String: Int] = [:]) {
+    public init(netnsInode: UInt64, created: Int, profiles: [String] = [], sysctls: [String: String] = [:],
+                mtus: [String: Int] = [:], owners: [String: String] = [:]) {
         format = Self.currentFormat
         self.netnsInode = netnsInode
         self.created = created
         self.profiles = profiles
         self.sysctls = sysctls
         self.mtus = mtus
+        self.owners = owners
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, netnsInode = "netns_inode", created, profiles, sysctls, mtus
+        case format, netnsInode = "netns_inode", created, profiles, sysctls, mtus, owners
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        format = try container.decode(Int.self, forKey: .format)
+        netnsInode = try container.decode(UInt64.self, forKey: .netnsInode)
+        created = try container.decode(Int.self, forKey: .created)
+        profiles = try container.decode([String].self, forKey: .profiles)
+        sysctls = try container.decode([String: String].self, forKey: .sysctls)
+        mtus = try container.decode([String: Int].self, forKey: .mtus)
+        owners = try container.decodeIfPresent([String: String].self, forKey: .owners) ?? [:]
+    }
+
+    static func ownerKey(_ target: Change.Target) -> String {
+        switch target {
+        case .sysctl(let key): return key.name
+        case .mtu(let interface): return "mtu:\(interface)"
+        }
+    }
+
+    /// The profile that recorded `target`'s original.
+    public func owner(of target: Change.Target) -> String? {
+        owners[Self.ownerKey(target)] ?? profiles.first
     }
 
     /// Records the current values of everything `changes` touches, keeping any
     /// original already recorded.
     public mutating func record(_ changes: [Change], profile: String) {
         for change in changes {
+            var recorded = false
             switch change.target {
             case .sysctl(let key):
-                if sysctls[key.name] == nil { sysctls[key.name] = change.from }
+                if sysctls[key.name] == nil {
+                    sysctls[key.name] = change.from
+                    recorded = true
+                }
             case .mtu(let interface):
-                if mtus[interface] == nil, let mtu = Int(change.from) { mtus[interface] = mtu }
+                if mtus[interface] == nil, let mtu = Int(change.from) {
+                    mtus[interface] = mtu
+                    recorded = true
+                }
             }
+            if recorded { owners[Self.ownerKey(change.target)] = profile }
         }
         profiles.append(profile)
     }
+
+    /// Forgets what `profile` recorded, after it was reverted alone.
+    public mutating func forget(_ profile: String, targets: [Change.Target]) {
+        for target in targets {
+            switch target {
+            case .sysctl(let key): sysctls[key.name] = nil
+            case .mtu(let interface): mtus[interface] = nil
+            }
+            owners[Self.ownerKey(target)] = nil
+        }
+        profiles.removeAll { $0 == profile }
+    }
+
+    public var isEmpty: Bool { sysctls.isEmpty && mtus.isEmpty }
 }
 
 extension Snapshot {
@@ -64,6 +115,9 @@ extension Snapshot {
             guard !value.isEmpty, value.utf8.count <= 4096, !value.contains(where: { $0.isNewline }) else {
                 throw .damaged("the value of \(name) is not one a sysctl holds")
             }
+        }
+        for (target, owner) in snapshot.owners where target.utf8.count > 256 || owner.utf8.count > 256 {
+            throw .damaged("owner record '\(PeerText.sanitized(target, limit: 80))' is not one nettune writes")
         }
         for (interface, mtu) in snapshot.mtus {
             guard InterfaceName.isValid(interface) else { throw .damaged("'\(PeerText.sanitized(interface, limit: 80))' is not an interface name") }

@@ -42,7 +42,7 @@ public struct SnapshotStore: Sendable {
         do {
             try AtomicFile.write(snapshot.encoded(), to: file, permissions: [.ownerReadWrite])
         } catch {
-            throw StateError(path: file.string, message: "cannot save the snapshot: \(error)" + StateError.privilegeHint(error))
+            throw StateError(path: file.string, message: "cannot save the snapshot: \(error)", cause: error)
         }
     }
 
@@ -58,18 +58,22 @@ public struct SnapshotStore: Sendable {
 public struct StateError: Error, Equatable, CustomStringConvertible {
     public var path: String
     public var message: String
+    /// The state directory is not writable for this user: sudo, or another place.
+    public var isPermissionProblem: Bool
 
-    public init(path: String, message: String) {
+    public init(path: String, message: String, cause: (any Error)? = nil) {
         self.path = path
         self.message = message
+        isPermissionProblem = cause.map(Self.isPermissionProblem) ?? false
     }
 
-    public var description: String { "\(path): \(message)" }
+    public var description: String {
+        "\(path): \(message)" + (isPermissionProblem ? "; run with sudo, or keep the state elsewhere" : "")
+    }
 
-    /// What to do when the state directory is not writable.
-    static func privilegeHint(_ error: any Error) -> String {
+    static func isPermissionProblem(_ error: any Error) -> Bool {
         let errno = (error as? FileError)?.errno ?? (error as? Errno)
-        guard let errno, errno == .permissionDenied || errno == .notPermitted || errno == .readOnlyFileSystem else { return "" }
-        return "; run with sudo, or keep state elsewhere (NETTUNE_STATE_DIR)"
+        guard let errno else { return false }
+        return errno == .permissionDenied || errno == .notPermitted || errno == .readOnlyFileSystem
     }
 }

@@ -80,13 +80,13 @@ public struct TryMarker: Sendable {
 
     private func withLock<T>(_ body: () throws -> T) throws -> T {
         do { try AtomicFile.makeDirectories(directory) } catch {
-            throw StateError(path: directory.string, message: "\(error)" + StateError.privilegeHint(error))
+            throw StateError(path: directory.string, message: "\(error)", cause: error)
         }
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(lockPath, .readWrite, options: [.create, .closeOnExec], permissions: [.ownerReadWrite])
         } catch {
-            throw StateError(path: lockPath.string, message: "cannot open: \(error)" + StateError.privilegeHint(error))
+            throw StateError(path: lockPath.string, message: "cannot open: \(error)", cause: error)
         }
         defer { try? fd.close() }
         // Held for a read and a rename: waiting for it is waiting for microseconds.

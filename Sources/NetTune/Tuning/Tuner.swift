@@ -83,6 +83,34 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         return plan
     }
 
+    /// `nettune revert --profile NAME`: restores only the originals that `profile`
+    /// recorded (the settings it changed first), all-or-nothing, and forgets them;
+    /// the snapshot goes when nothing is left in it. For a unit that applied one
+    /// profile among several (`nettune-apply@NAME.service`).
+    @discardableResult
+    public func revert(profile: String) throws -> Plan {
+        try requirePrivilege("reverting")
+        let lock = try lock()
+        let (snapshot, plan) = try revertPlan(profile: profile)
+        try TuningExecutor(store: store, links: links).execute(plan.changes)
+        var rest = snapshot
+        rest.forget(profile, targets: (plan.changes + plan.unchanged).map(\.target))
+        if rest.isEmpty { try snapshots.delete(inode: namespace) } else { try snapshots.save(rest) }
+        withExtendedLifetime(lock) {}
+        return plan
+    }
+
+    /// What `revert(profile:)` would do.
+    public func revertPlan(profile: String) throws -> (snapshot: Snapshot, plan: Plan) {
+        let (snapshot, whole) = try revertPlan()
+        guard snapshot.profiles.contains(profile) else {
+            throw ProfileNotAppliedError(profile: profile, applied: snapshot.profiles)
+        }
+        let mine = { (change: Change) in snapshot.owner(of: change.target) == profile }
+        return (snapshot, Plan(profile: profile, changes: whole.changes.filter(mine), unchanged: whole.unchanged.filter(mine),
+                               warnings: whole.warnings))
+    }
+
     // MARK: Primitives (the caller holds the lock)
 
     /// Applies a plan all-or-nothing. The snapshot is saved before the first write.
@@ -172,6 +200,16 @@ public struct AppliedPlan: Equatable, Sendable {
 public struct PrivilegeError: Error, Equatable, CustomStringConvertible {
     public var action: String
     public var description: String { "\(action) needs root (CAP_NET_ADMIN) — run with sudo; nothing was changed" }
+}
+
+/// `revert --profile` for a profile the snapshot does not list.
+public struct ProfileNotAppliedError: Error, Equatable, CustomStringConvertible {
+    public var profile: String
+    public var applied: [String]
+    public var description: String {
+        "profile '\(profile)' is not applied in this network namespace"
+            + (applied.isEmpty ? "" : "; applied: " + applied.joined(separator: ", "))
+    }
 }
 
 /// `revert` with nothing to revert.

@@ -10,4 +10,10 @@ struct ProgressLine {
     func clear() {
         if enabled { StandardError.write("\r\u{1B}[K") }
     }
+
+    /// Runs `body`, which shows progress here, and clears the line however it ends.
+    func around<T>(_ body: () throws -> T) rethrows -> T {
+        defer { clear() }
+        return try body()
+    }
 }

@@ -1,0 +1,159 @@
+import Foundation
+import Glibc
+import NetTune
+import Testing
+
+/// Peers that stop reading, stop answering, or trickle: every such wait ends at
+/// its deadline, a signal ends it at once, and a profile under test is taken back.
+@Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
+struct StallIntegrationTests {
+    /// A "server" on loopback that answers the probe header with a data port,
+    /// accepts the data connection, and then never reads from it.
+    final class SilentSink: @unchecked Sendable {
+        let control: TCPListener
+        private var kept: [TCPConnection] = []
+        private let lock = NSLock()
+
+        init() throws {
+            control = try TCPListener(host: "127.0.0.1", port: 0)
+            let data = try TCPListener(host: "127.0.0.1", port: 0)
+            let thread = Thread { [self] in
+                guard let client = try? control.accept(deadline: .after(.seconds(30))) else { return }
+                _ = try? client.receiveSome(limit: 512, deadline: .after(.seconds(5)))
+                var ready = ProbeReply(kind: .ready, status: .ok)
+                ready.dataPort = data.port
+                try? client.sendAll(ready.encoded(), deadline: .after(.seconds(5)))
+                guard let connection = try? data.accept(deadline: .after(.seconds(10))) else { return }
+                lock.withLock { kept += [client, connection] }
+            }
+            thread.start()
+        }
+
+        var endpoint: String { "127.0.0.1:\(control.port)" }
+    }
+
+    @Test func aProbeToAPeerThatStopsReadingEndsAtTheStallTimeout() throws {
+        try Scratch.with { scratch in
+            let sink = try SilentSink()
+            let started = Date()
+            let result = try Command.run([TestEnvironment.binary, "probe", sink.endpoint, "--size", "64MiB", "--warmup", "0",
+                                          "--runs", "1", "--stall-timeout", "2s", "--cache-dir", scratch.path],
+                                         environment: TestEnvironment.isolatedEnvironment)
+            #expect(result.status == 1, "\(result.stderr)")
+            #expect(result.stderr.contains("the peer stopped taking data: nothing moved for 2 s"), "\(result.stderr)")
+            #expect(Date().timeIntervalSince(started) < 10)
+        }
+    }
+
+    @Test func ctrlCEndsAProbeStuckOnAPeerThatStopsReading() throws {
+        try Scratch.with { scratch in
+            let sink = try SilentSink()
+            let probing = try Command.start([TestEnvironment.binary, "probe", sink.endpoint, "--size", "64MiB", "--warmup", "0",
+                                             "--runs", "1", "--stall-timeout", "600s", "--cache-dir", scratch.path])
+            // Once the sender has filled every buffer it is blocked: interrupt it then.
+            Thread.sleep(forTimeInterval: 1)
+            let interrupted = Date()
+            probing.interrupt()
+            let result = try probing.wait()
+            #expect(Date().timeIntervalSince(interrupted) < 2)
+            #expect(result.status == 130, "\(result.stderr)")
+            #expect(result.stderr.contains("interrupted (SIGINT)"), "\(result.stderr)")
+        }
+    }
+
+    /// The A/B test's B run against a server that stops (SIGSTOP): it ends at the
+    /// stall timeout with A back in place, not hanging with B applied.
+    @Test(arguments: [false, true])
+    func aServerThatStopsDuringTheBRunLeavesA(interrupt: Bool) throws {
+        try Scratch.with { scratch in
+            try scratch.write("raise.toml", CompareIntegrationTests.raiseBuffers)
+            try Lab.with { lab in
+                let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
+                _ = try lab.withServer { server in
+                    let comparing = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
+                                                       "--probe", "\(lab.addrB):9000", "--pairs", "3", "--time", "3s",
+                                                       "--warmup", "0", "--stall-timeout", "2s", "--profiles", scratch.path,
+                                                       "--cache-dir", scratch.path, "--state-dir", scratch.path + "/state"])
+                    var sawB = false
+                    for _ in 0..<500 where !sawB {
+                        sawB = (try? lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")) == "4096 1048576 16777216"
+                        Thread.sleep(forTimeInterval: 0.02)
+                    }
+                    #expect(sawB)
+                    // Let the B run's transfer get going, then stop the server.
+                    Thread.sleep(forTimeInterval: 0.5)
+                    server.signal(SIGSTOP)
+                    let stopped = Date()
+                    if interrupt {
+                        Thread.sleep(forTimeInterval: 0.3)
+                        comparing.interrupt()
+                    }
+                    let result = try comparing.wait()
+                    #expect(Date().timeIntervalSince(stopped) < (interrupt ? 2 : 8))
+                    #expect(result.status == (interrupt ? 130 : 1), "\(result.stderr)")
+                    #expect(result.stderr.contains("the original values (A) are in place"), "\(result.stderr)")
+                    server.signal(SIGCONT)
+                }
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
+                #expect(scratch.stateFiles(in: "state").isEmpty)
+            }
+        }
+    }
+
+    /// A client that sends its header a byte at a time, or its payload a byte at a
+    /// time, is dropped at the header timeout or the probe's time limit; the server
+    /// goes on serving.
+    @Test func aTricklingClientCannotHoldTheServer() throws {
+        try Scratch.with { scratch in
+            let server = try Command.start([TestEnvironment.binary, "serve", "--bind", "127.0.0.1", "--port", "0",
+                                            "--idle-timeout", "2s", "--max-duration", "3s", "--json"])
+            defer { server.terminate(); _ = try? server.wait() }
+            var port: UInt16?
+            for _ in 0..<100 where port == nil {
+                if let range = server.stderrSoFar.range(of: "127.0.0.1:") {
+                    port = UInt16(server.stderrSoFar[range.upperBound...].prefix { $0.isNumber })
+                }
+                if port == nil { Thread.sleep(forTimeInterval: 0.05) }
+            }
+            let endpoint = Endpoint(host: "127.0.0.1", port: try #require(port))
+
+            // 1. The header, one byte a second.
+            let header = ProbeHeader(method: .sendfile, length: 1 << 20).encoded()
+            let started = Date()
+            let dripping = try TCPConnection.connect(to: endpoint, deadline: .after(.seconds(5)))
+            var dropped = false
+            for byte in header {
+                if (try? dripping.sendAll([byte], deadline: .after(.seconds(1)))) == nil { dropped = true; break }
+                if let answer = try? dripping.receiveSome(limit: 1, deadline: .after(.seconds(1))), answer.isEmpty { dropped = true; break }
+            }
+            #expect(dropped)
+            #expect(Date().timeIntervalSince(started) < 9)
+
+            // 2. A timed probe's payload, one byte at a time, each just inside the idle timeout.
+            let timed = ProbeHeader(method: .sendfile, flags: .timed, length: UInt64.max).encoded()
+            let control = try TCPConnection.connect(to: endpoint, deadline: .after(.seconds(5)))
+            try control.sendAll(timed, deadline: .after(.seconds(5)))
+            let readyBytes = try control.receiveSome(limit: 1024, deadline: .after(.seconds(5)))
+            let ready = try #require(try ProbeReply.decode(readyBytes)?.reply)
+            let data = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: ready.dataPort), deadline: .after(.seconds(5)))
+            let dataStarted = Date()
+            var cut = false
+            while Date().timeIntervalSince(dataStarted) < 15 && !cut {
+                if (try? data.sendAll([0], deadline: .after(.seconds(1)))) == nil { cut = true }
+                if let answer = try? control.receiveSome(limit: 1024, deadline: .after(.seconds(1))) {
+                    cut = true
+                    let reply = try ProbeReply.decode(answer)?.reply
+                    #expect(reply?.status == .failed)
+                    #expect(reply?.message.contains("too slow") == true, "\(reply?.message ?? "")")
+                }
+            }
+            #expect(cut)
+            #expect(Date().timeIntervalSince(dataStarted) < 8)
+
+            // 3. A real probe still gets through.
+            let probe = try Command.run([TestEnvironment.binary, "probe", endpoint.description, "--size", "4MiB", "--warmup", "0",
+                                         "--runs", "1", "--cache-dir", scratch.path], environment: TestEnvironment.isolatedEnvironment)
+            #expect(probe.status == 0, "\(probe.stderr)")
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Glibc
+@testable import NetTune
+
+/// A probe transport without a network: each run's throughput is a function of
+/// the live (fake) sysctls, so a workflow's A and B runs see the tuning they ran
+/// under. It can be told to fail, or to be interrupted, at a given run.
+final class FakeTransport: ProbeTransport, @unchecked Sendable {
+    let peer = Endpoint(host: "10.0.0.2", port: 9000)
+    let store: FakeSysctlStore
+    /// bit/s for a tcp_wmem value; anything not listed runs at `otherRate`.
+    var rates: [String: Double]
+    var otherRate: Double
+    /// A small deterministic wobble, so intervals have a spread.
+    private var wobble = [1.0, 0.99, 1.01, 1.005, 0.995]
+
+    /// Run numbers (1-based, every call counts, warm-up included) that fail or are interrupted.
+    var failAt: Set<Int> = []
+    var interruptAt: Set<Int> = []
+    var interruption: Interruption?
+    /// Called at the start of each run with its number.
+    var onRun: ((Int) throws -> Void)?
+    private(set) var runs = 0
+    private(set) var limits: [Int?] = []
+
+    init(store: FakeSysctlStore, rates: [String: Double], otherRate: Double = 1e9) {
+        self.store = store
+        self.rates = rates
+        self.otherRate = otherRate
+    }
+
+    func run(_ method: ProbeMethod, limit: Int?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun {
+        runs += 1
+        limits.append(limit)
+        try onRun?(runs)
+        if interruptAt.contains(runs) {
+            interruption?.trigger(SIGINT)
+            throw Interrupted(signal: SIGINT)
+        }
+        if failAt.contains(runs) { throw ProbeFailedError(endpoint: peer, message: "the peer closed the connection early") }
+        let base = store.values[.tcpWmem].flatMap { rates[$0] } ?? otherRate
+        let rate = base * wobble[runs % wobble.count]
+        let bytes = UInt64(limit ?? 64 << 20)
+        let cpu = CPUUsage(userSeconds: 0.01, systemSeconds: 0.02, hostBusySeconds: 0.05, hostSoftirqSeconds: 0.01, hostTotalSeconds: 1)
+        let result = RunResult(method: method, bytes: bytes, seconds: Double(bytes) * 8 / rate, sender: cpu, receiver: cpu,
+                               tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0,
+                               receiveBufferBytes: 0)
+        return ProbeRun(result: result, localAddress: "10.0.0.1", remoteAddress: nil)
+    }
+}

@@ -1,0 +1,314 @@
+import Foundation
+import Glibc
+import SystemPackage
+import Testing
+@testable import NetTune
+
+/// The fixtures every workflow test shares: fake sysctls and links, a real state
+/// directory, and a tuner over them.
+struct WorkflowFixture {
+    static let starved = "4096 4096 4096"
+    static let normal = "4096 16384 4194304"
+    let original: [SysctlKey: String] = [.tcpWmem: starved, .tcpRmem: "4096 131072 6291456", .tcpMtuProbing: "0"]
+    let store: FakeSysctlStore
+    let links: FakeLinkController
+    let state: TemporaryDirectory
+    var tuner: Tuner<FakeSysctlStore, FakeLinkController>
+    let transport: FakeTransport
+
+    init() throws {
+        store = FakeSysctlStore(original)
+        links = FakeLinkController([LinkInfo(index: 2, name: "veth0", mtu: 1500, minMTU: 68, maxMTU: 65535, adminUp: true)],
+                                   defaultRoute: "veth0")
+        links.addresses = ["10.0.0.1": "veth0"]
+        state = try TemporaryDirectory()
+        tuner = Tuner(store: store, links: links, snapshots: SnapshotStore(directory: FilePath(state.path)), namespace: 42,
+                      bootConfig: .none, isPrivileged: { true }, now: { 0 }, holder: "test", lockWait: .zero)
+        transport = FakeTransport(store: store, rates: [Self.starved: 0.5e9, Self.normal: 1e9])
+    }
+
+    var machine: LocalMachine<FakeSysctlStore, FakeLinkController> {
+        LocalMachine(store: store, links: links, sysfsNet: FilePath(state.path + "/nosys"), kernel: "test", snapshots: nil, namespace: nil)
+    }
+
+    let restore = Profile(name: "restore", description: "d", sysctls: [.tcpWmem: normal])
+    let jumbo = Profile(name: "jumbo", description: "d", link: LinkSettings(mtu: 9000))
+
+    var snapshot: Snapshot? { (try? tuner.snapshots.load(inode: 42)) ?? nil }
+}
+
+@Suite struct ABTestTests {
+    func test(_ f: WorkflowFixture, pairs: Int = 3, warmup: Int = 0, finally: ABTest<FakeSysctlStore, FakeLinkController>.Finally = .keepB,
+              interruption: Interruption? = nil) -> ABTest<FakeSysctlStore, FakeLinkController> {
+        ABTest(tuner: f.tuner, profile: f.restore, transport: f.transport, machine: f.machine,
+               payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: pairs, warmupBytes: warmup,
+               finally: finally, interruption: interruption)
+    }
+
+    @Test func aBetterProfileIsKeptWithItsInterval() throws {
+        let f = try WorkflowFixture()
+        var steps: [String] = []
+        let result = try test(f, warmup: 1 << 20).run { step in
+            switch step {
+            case .planned(let plan): steps.append("plan \(plan.changes.count)")
+            case .warmup: steps.append("warmup")
+            case .run(let pair, let side): steps.append("\(pair)\(side.rawValue)")
+            }
+        }
+        #expect(steps == ["plan 1", "warmup", "1a", "1b", "2a", "2b", "3a", "3b"])
+        #expect(result.verdict == .better)
+        let ratio = try #require(result.throughput?.ratio)
+        #expect(ratio > 1.9 && ratio < 2.1)
+        #expect(result.keptB)
+        #expect(f.store.values[.tcpWmem] == WorkflowFixture.normal)
+        #expect(f.transport.limits.first == 1 << 20)
+        // A's runs ran starved, B's normal.
+        #expect(result.a.runs.allSatisfy { $0.throughputBitsPerSecond < 0.6e9 })
+        #expect(result.b.runs.allSatisfy { $0.throughputBitsPerSecond > 0.9e9 })
+        #expect(f.snapshot?.sysctls["net.ipv4.tcp_wmem"] == WorkflowFixture.starved)
+    }
+
+    @Test func notBetterIsRevertedWhenAsked() throws {
+        let f = try WorkflowFixture()
+        f.transport.rates = [:]   // the same rate whatever the tuning
+        let result = try test(f, finally: .revertIfNotBetter).run()
+        #expect(result.verdict == .noDifference)
+        #expect(!result.keptB)
+        #expect(f.store.values == f.original)
+        #expect(f.snapshot == nil)
+    }
+
+    /// A signal during any run — the warm-up, an A run, a B run, the last one — ends
+    /// the comparison with A in place and the snapshot file as it was.
+    @Test(arguments: 1...7)
+    func aSignalDuringAnyRunLeavesA(run: Int) throws {
+        let f = try WorkflowFixture()
+        let interruption = try Interruption.manual()
+        f.transport.interruption = interruption
+        f.transport.interruptAt = [run]
+        let error = #expect(throws: ABTestError.self) { try test(f, warmup: 1 << 20, interruption: interruption).run() }
+        guard case .interrupted(_, let signal) = error else {
+            Issue.record("expected an interruption, got \(String(describing: error))")
+            return
+        }
+        #expect(signal == SIGINT)
+        #expect(f.store.values == f.original)
+        #expect(f.snapshot == nil)
+        #expect(f.transport.runs == run)
+    }
+
+    /// A signal that arrives between runs (the run itself completed) is seen before
+    /// the next step — including after the very last run, where it used to leave B.
+    @Test(arguments: 1...6)
+    func aSignalBetweenRunsLeavesA(run: Int) throws {
+        let f = try WorkflowFixture()
+        let interruption = try Interruption.manual()
+        f.transport.onRun = { if $0 == run { interruption.trigger(SIGTERM) } }
+        let error = #expect(throws: ABTestError.self) { try test(f, interruption: interruption).run() }
+        guard case .interrupted(_, let signal) = error else {
+            Issue.record("expected an interruption, got \(String(describing: error))")
+            return
+        }
+        #expect(signal == SIGTERM)
+        #expect(f.store.values == f.original)
+        #expect(f.snapshot == nil)
+    }
+
+    @Test(arguments: 1...6)
+    func aFailedRunLeavesA(run: Int) throws {
+        let f = try WorkflowFixture()
+        f.transport.failAt = [run]
+        let error = #expect(throws: ABTestError.self) { try test(f).run() }
+        #expect(error?.description.contains("the original values (A) are in place") == true)
+        #expect(f.store.values == f.original)
+        #expect(f.snapshot == nil)
+    }
+
+    @Test func failingToGoBackToAKeepsTheSnapshotAndSaysSo() throws {
+        let f = try WorkflowFixture()
+        // Write calls: 0 applies B, 1 would undo it.
+        f.store.failingWriteCalls = [1]
+        let error = #expect(throws: ABTestError.self) { try test(f).run() }
+        #expect(error?.description.contains("run `nettune revert`") == true)
+        #expect(f.snapshot?.sysctls["net.ipv4.tcp_wmem"] == WorkflowFixture.starved)
+    }
+
+    @Test func theNamespaceIsLockedWhileItRuns() throws {
+        let f = try WorkflowFixture()
+        var busy: [Bool] = []
+        f.transport.onRun = { _ in busy.append((try? f.tuner.lock()) == nil) }
+        _ = try test(f, pairs: 2).run()
+        #expect(busy == [true, true, true, true])
+        #expect((try? f.tuner.lock()) != nil)
+    }
+
+    @Test func nothingToCompareAndBadPairCountsAreRefusedBeforeAnyRun() throws {
+        let f = try WorkflowFixture()
+        f.store.values[.tcpWmem] = WorkflowFixture.normal
+        #expect((#expect(throws: ABTestError.self) { try test(f).run() })?.description.contains("nothing to compare") == true)
+        #expect(throws: ABTestError.self) { try test(f, pairs: 1).run() }
+        #expect(throws: ABTestError.self) { try test(f, pairs: Int.max).run() }
+        #expect(f.transport.runs == 0)
+    }
+}
+
+@Suite struct TryWorkflowTests {
+    struct FakePeerCheck: PeerChecking {
+        var peer = Endpoint(host: "10.0.0.2", port: 9000)
+        var result: Result<PeerCheckReport, any Error>
+        func check(after plan: Plan) throws -> PeerCheckReport { try result.get() }
+    }
+
+    func workflow(_ f: WorkflowFixture, timeout: Duration = .milliseconds(300), peer: (any PeerChecking)? = nil,
+                  interruption: Interruption? = nil) -> TryWorkflow<FakeSysctlStore, FakeLinkController> {
+        TryWorkflow(tuner: f.tuner, profile: f.jumbo, timeout: timeout, peerCheck: peer, terminal: nil, interruption: interruption)
+    }
+
+    @Test func unconfirmedItRevertsAtTheTimeout() throws {
+        let f = try WorkflowFixture()
+        var sawMTU: Int?
+        var events: [String] = []
+        let result = try workflow(f).run { event in
+            switch event {
+            case .planned: events.append("planned")
+            case .waiting:
+                events.append("waiting")
+                sawMTU = f.links.current[0].mtu
+            default: break
+            }
+        }
+        #expect(events == ["planned", "waiting"])
+        #expect(sawMTU == 9000)
+        #expect(result.outcome == .reverted(.timedOut))
+        #expect(f.links.current[0].mtu == 1500)
+        #expect(f.snapshot == nil)
+        #expect(!FileManager.default.fileExists(atPath: f.state.path + "/netns-42.try"))
+    }
+
+    @Test func aConfirmationKeepsIt() throws {
+        let f = try WorkflowFixture()
+        let flow = workflow(f, timeout: .seconds(30))
+        let result = try flow.run { event in
+            if case .waiting = event { try? flow.marker.confirm() }
+        }
+        #expect(result.outcome == .kept(by: "nettune confirm"))
+        #expect(f.links.current[0].mtu == 9000)
+        #expect(f.snapshot?.mtus == ["veth0": 1500])
+    }
+
+    @Test func aSignalWhileWaitingReverts() throws {
+        let f = try WorkflowFixture()
+        let interruption = try Interruption.manual()
+        let result = try workflow(f, timeout: .seconds(30), interruption: interruption).run { event in
+            if case .tick = event { interruption.trigger(SIGHUP) }
+        }
+        #expect(result.outcome == .reverted(.interrupted(signal: SIGHUP)))
+        #expect(f.links.current[0].mtu == 1500)
+    }
+
+    @Test func aFailedPeerCheckRevertsBeforeWaiting() throws {
+        let f = try WorkflowFixture()
+        let failure = PeerCheckError(peer: Endpoint(host: "10.0.0.2", port: 9000),
+                                     failure: .dontFragmentLost(size: 9000, attempts: 3, host: "10.0.0.2"))
+        var waited = false
+        let result = try workflow(f, timeout: .seconds(30), peer: FakePeerCheck(result: .failure(failure))).run { event in
+            if case .waiting = event { waited = true }
+        }
+        #expect(result.outcome == .reverted(.peerCheckFailed(failure)))
+        #expect(!waited)
+        #expect(f.links.current[0].mtu == 1500)
+        #expect(f.snapshot == nil)
+    }
+
+    @Test func aSignalDuringThePeerCheckReverts() throws {
+        let f = try WorkflowFixture()
+        let result = try workflow(f, peer: FakePeerCheck(result: .failure(Interrupted(signal: SIGINT)))).run()
+        #expect(result.outcome == .reverted(.interrupted(signal: SIGINT)))
+        #expect(f.links.current[0].mtu == 1500)
+    }
+
+    @Test func aPassedPeerCheckIsReportedThenItWaits() throws {
+        let f = try WorkflowFixture()
+        let report = PeerCheckReport(bytes: 4 << 20, seconds: 0.01, pmtu: 9000, dontFragment: (9000, 0.001))
+        var checked: PeerCheckReport?
+        let result = try workflow(f, peer: FakePeerCheck(result: .success(report))).run { event in
+            if case .peerChecked(let r) = event { checked = r }
+        }
+        #expect(checked == report)
+        #expect(result.outcome == .reverted(.timedOut))
+    }
+
+    /// Whoever marks the record first wins: a confirm after try claimed the revert
+    /// is told it is too late, and try reverts.
+    @Test func aConfirmAfterTheRevertWasClaimedIsTooLate() throws {
+        let f = try WorkflowFixture()
+        let flow = workflow(f)
+        var lateConfirm: (any Error)?
+        let result = try flow.run { event in
+            if case .waiting = event {
+                // try has begun; pretend its timeout fired and it claimed the revert.
+                _ = try? flow.marker.claimRevert()
+                do { try flow.marker.confirm() } catch { lateConfirm = error }
+            }
+        }
+        #expect(result.outcome == .reverted(.timedOut))
+        #expect(lateConfirm as? TryConfirmError == .tooLate(namespace: 42, pid: getpid()))
+    }
+
+    @Test func aFailedUndoSaysRunRevert() throws {
+        let f = try WorkflowFixture()
+        f.links.failOnSetMTUCall = 1   // call 0 applies, call 1 would undo
+        let error = #expect(throws: TryUndoError.self) { try workflow(f).run() }
+        #expect(error?.description.contains("run `nettune revert`") == true)
+        #expect(f.snapshot?.mtus == ["veth0": 1500])
+    }
+
+    @Test func nothingToDoChangesNothing() throws {
+        let f = try WorkflowFixture()
+        f.links.current[0].mtu = 9000
+        let result = try workflow(f).run()
+        #expect(result.outcome == .nothingToDo)
+        #expect(f.links.setMTUCalls == 0)
+    }
+}
+
+@Suite struct ProbeWorkflowTests {
+    @Test func resultsAreRecordedAndComparedWithTheBaseline() throws {
+        let f = try WorkflowFixture()
+        let history = HistoryStore(path: FilePath(f.state.path + "/history.jsonl"))
+        func probe() throws -> ProbeWorkflow<FakeSysctlStore, FakeLinkController>.Outcome {
+            let runner = ProbeRunner(transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+                                     methods: [.sendfile], runs: 3, warmupBytes: 0)
+            return try ProbeWorkflow(runner: runner, history: history, now: { 100 }).run()
+        }
+        let first = try probe()
+        #expect(first.baseline == nil)
+        #expect(first.report.egressInterface == "veth0")
+        f.store.values[.tcpWmem] = WorkflowFixture.normal
+        let second = try probe()
+        let change = try #require(second.baseline)
+        #expect(change.throughputRatio > 1.9)
+        #expect(try history.entries().count == 2)
+    }
+
+    @Test func anUnwritableHistoryDoesNotLoseTheMeasurement() throws {
+        let f = try WorkflowFixture()
+        try f.state.write("file", "x")
+        let runner = ProbeRunner(transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+                                 methods: [.sendfile], runs: 1, warmupBytes: 0)
+        let outcome = try ProbeWorkflow(runner: runner, history: HistoryStore(path: FilePath(f.state.path + "/file/history.jsonl")),
+                                        now: { 0 }).run()
+        #expect(outcome.report.runs.count == 1)
+        #expect(outcome.historyProblem?.contains("could not add the result") == true)
+    }
+
+    @Test func absurdRunCountsAreRefused() throws {
+        let f = try WorkflowFixture()
+        for runs in [0, -1, Int.max] {
+            let runner = ProbeRunner(transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 1),
+                                     methods: [.sendfile, .splice], runs: runs, warmupBytes: 0)
+            #expect(throws: ProbeCampaignError.self) { try runner.run() }
+        }
+        #expect(f.transport.runs == 0)
+    }
+}
