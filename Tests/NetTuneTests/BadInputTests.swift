@@ -130,6 +130,11 @@ import Testing
         "version = 1\ndescription = \"x\"\ninclude = [" + includes.map { "\"\($0)\"" }.joined(separator: ", ") + "]\n"
     }
 
+    @Test func aHistoryThatIsNotAFileIsRefused() {
+        let error = #expect(throws: FileError.self) { try HistoryStore(path: "/dev/zero").entries() }
+        #expect(error?.reason == .notRegular)
+    }
+
     @Test func deepIncludeChainsStopAtTheLimit() throws {
         let dir = try TemporaryDirectory()
         for i in 0..<100 { try dir.write("p\(i).toml", profile(includes: i == 99 ? [] : ["p\(i + 1)"])) }

@@ -86,4 +86,22 @@ import Testing
         #expect(help.contains("USAGE: nettune try <profile> [--timeout <duration>] [--peer <host:port>] [--interface <name>] [--token <secret>] [--profiles <dir> ...] [--state-dir <dir>] [--lock-wait <duration>] [--json]"))
         #expect(help.contains("(default: 30s)"))
     }
+
+    /// After an apply on top of an earlier profile, revert goes back further than
+    /// this apply: the message says what revert will restore.
+    @Test func anApplyOnTopSaysWhatRevertRestores() {
+        let plan = Plan(profile: "wan", changes: [Change(.sysctl(.tcpRmem), from: "1 2 3", to: "4 5 6")])
+        let alone = PlanOutput.render(plan, outcome: .applied, snapshot: "/s.json")
+        #expect(alone.contains("Applied. `nettune revert` restores the values it replaced (snapshot: /s.json)."))
+        let earlier = Snapshot(netnsInode: 1, created: 0, profiles: ["lan", "jumbo"])
+        let onTop = PlanOutput.render(plan, outcome: .applied, snapshot: "/s.json", earlier: earlier)
+        #expect(onTop.contains("Applied on top of lan, jumbo. `nettune revert` restores the values from before lan was applied"))
+    }
+
+    @Test func recommendHelpStatesItsOwnDefaults() {
+        let help = NetTuneCommand.helpMessage(for: NetTuneCommand.Recommend.self, columns: 200)
+        #expect(help.contains("64 MiB unless --size or --time say otherwise"))
+        #expect(help.contains("(default: /etc/nettune/profiles)"))
+        #expect(!help.contains("default: 230MiB)"))
+    }
 }
