@@ -41,6 +41,10 @@ extension NetTuneCommand {
         @Flag(name: .long, help: "With --probe: keep the profile only if its throughput is significantly better.")
         var revertIfWorse = false
 
+        @Option(name: .long, help: ArgumentHelp("With --probe: measure sending, receiving or both (default: the directions the profile's changes act on).", valueName: "send|receive|both"),
+                transform: Parse.direction)
+        var direction: ProbeDirection?
+
         @OptionGroup(title: "Probe options (with --probe)") var probeOptions: ProbeOptions
         @OptionGroup var profiles: ProfileOptions
         @OptionGroup var state: StateOptions
@@ -85,16 +89,19 @@ extension NetTuneCommand {
             let test = ABTest(tuner: tuner, profile: resolved, interface: interface,
                               transport: ProbeClient(request, interruption: interruption),
                               machine: SystemTuner.machine(state: state), payload: request.payload, method: probeOptions.method,
-                              pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally, interruption: interruption)
+                              pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally,
+                              directions: direction.map { $0.ways }, streams: probeOptions.parallel, interruption: interruption)
             let progress = ProgressLine()
             let result: ABResult
             do {
                 result = try progress.around { try test.run { step in
                     switch step {
-                    case .planned(let plan): PlanOutput.warn(plan.warnings)
+                    case .planned(let plan, let choice):
+                        PlanOutput.warn(plan.warnings)
+                        if let warning = choice.warning { StandardError.print("warning: \(warning)") }
                     case .warmup: progress.show("warm-up …")
-                    case .run(let pair, let side):
-                        progress.show("pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(resolved.name))") …")
+                    case .run(let pair, let side, let way):
+                        progress.show("pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(resolved.name))"), \(ProbeTable.describe(way)) …")
                     }
                 } }
             } catch let error as ABTestError {

@@ -62,6 +62,15 @@ enum Parse {
         return MethodList(methods: methods)
     }
 
+    static func direction(_ text: String) throws -> ProbeDirection {
+        switch text {
+        case "send": return .send
+        case "receive": return .receive
+        case "both": return .both
+        default: throw ArgumentProblem("'\(text)' is not a direction; use send, receive or both")
+        }
+    }
+
     /// A count in `range`, e.g. runs or pairs.
     static func count(_ range: ClosedRange<Int>) -> @Sendable (String) throws -> Int {
         { text in

@@ -20,9 +20,11 @@ enum CommandHints {
         case let error as PlanError where error.kind == .noInterface:
             return " with --interface"
         case let error as ProbeRefusedError:
-            switch error.reply.status {
+            switch error.refusal.status {
             case .unauthorized: return "; pass the server's secret with --token or NETTUNE_TOKEN"
             case .tooLarge: return "; ask for less with --size or --time"
+            case .tooManyStreams: return "; use fewer with --parallel"
+            case .busy: return "; wait longer with --queue-timeout, or try again later"
             default: return nil
             }
         case PayloadError.cacheFailed:

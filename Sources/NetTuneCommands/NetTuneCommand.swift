@@ -1,4 +1,5 @@
 import ArgumentParser
+import NetTune
 
 /// `nettune`: see your TCP tuning, change it safely, and measure whether it helped.
 public struct NetTuneCommand: ParsableCommand {
@@ -15,8 +16,4 @@ public struct NetTuneCommand: ParsableCommand {
     )
 
     public init() {}
-}
-
-enum NetTuneVersion {
-    static let current = "0.1.0"
 }

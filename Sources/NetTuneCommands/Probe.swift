@@ -22,6 +22,12 @@ extension NetTuneCommand {
 
         @OptionGroup var probe: ProbeOptions
 
+        @Flag(name: [.customShort("R"), .long], help: "Receive instead: the server sends, this machine drains (iperf3's -R).")
+        var reverse = false
+
+        @Flag(name: .long, help: "Send and receive at once, one set of streams each way.")
+        var bidir = false
+
         @Option(name: .long, help: ArgumentHelp("Compare several methods, runs interleaved, e.g. sendfile,splice,readwrite.", valueName: "list"),
                 transform: Parse.methods)
         var methods: MethodList?
@@ -41,12 +47,18 @@ extension NetTuneCommand {
 
         static var maximumRuns: Int { ProbeRunner<ProcSysStore, NetlinkLinkController>.maximumRuns }
 
+        func validate() throws {
+            if reverse && bidir { throw ValidationError("give either --reverse or --bidir") }
+        }
+
+        var direction: ProbeDirection { bidir ? .both : (reverse ? .receive : .send) }
+
         func run() throws {
             let interruption = try Interruption.install()
-            let request = try probe.request(to: peer, interval: interval?.duration)
+            let request = try probe.request(to: peer, interval: interval?.duration, direction: direction)
             let runner = ProbeRunner(transport: ProbeClient(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                                      payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,
-                                     warmupBytes: probe.warmup.bytes)
+                                     warmupBytes: probe.warmup.bytes, streams: probe.parallel)
             let store = HistoryStore(path: try history.map { try AtomicFile.absolute($0) }
                 ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
             let workflow = ProbeWorkflow(runner: runner, history: store, now: { Int(Date().timeIntervalSince1970) })

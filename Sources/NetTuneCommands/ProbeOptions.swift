@@ -40,13 +40,25 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Where the random payload file is cached (default: $XDG_CACHE_HOME/nettune or ~/.cache/nettune).", valueName: "dir"))
     var cacheDir: String?
 
+    @Option(name: [.customShort("P"), .long], help: ArgumentHelp("Streams in each direction, 1–128, as iperf3's -P (default: 1).", valueName: "n"),
+            transform: Parse.count(1...ProbeWire.maxStreams))
+    var parallel = 1
+
+    @Option(name: .long, help: ArgumentHelp("How long to wait in the server's queue while others measure (default: 2min).", valueName: "duration"),
+            transform: Parse.duration)
+    var queueTimeout = TimeSpanArgument(.seconds(120))
+
+    @Option(name: .long, help: ArgumentHelp("How this machine discards what it receives: trunc, splice, recv (default: trunc).", valueName: "method"))
+    var drain: DrainMethod = .default
+
     func validate() throws {
         if file != nil && size != nil { throw ValidationError("give either --file or --size, not both") }
     }
 
     /// The request, with the payload made or checked. `defaultSize` is what
     /// `--size` means when it is not given.
-    func request(to peer: Endpoint, interval: Duration? = nil, defaultSize: Int = ProbeOptions.defaultSize) throws -> ProbeRequest {
+    func request(to peer: Endpoint, interval: Duration? = nil, direction: ProbeDirection = .send,
+                 defaultSize: Int = ProbeOptions.defaultSize) throws -> ProbeRequest {
         let environment = ProcessInfo.processInfo.environment
         let payload: PayloadFile
         if let file {
@@ -61,6 +73,7 @@ struct ProbeOptions: ParsableArguments {
         }
         return ProbeRequest(endpoint: peer, payload: payload, bufferSize: buffer.bytes, duration: time?.duration,
                             interval: interval, congestion: congestion, token: Array((secret ?? "").utf8),
-                            replyTimeout: stallTimeout.duration, stallTimeout: stallTimeout.duration)
+                            replyTimeout: stallTimeout.duration, stallTimeout: stallTimeout.duration, direction: direction,
+                            streams: parallel, queueTimeout: queueTimeout.duration, drain: drain)
     }
 }

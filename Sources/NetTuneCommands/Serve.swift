@@ -7,15 +7,17 @@ extension NetTuneCommand {
         static let configuration = CommandConfiguration(
             abstract: "Receive probes: the other end of `nettune probe`.",
             discussion: """
-                Accepts one probe at a time (another client meanwhile gets a "busy" reply), \
-                opens a fresh data listener for each probe so the receive buffer follows the \
-                current net.ipv4.tcp_rmem, discards the payload without writing it anywhere, \
-                and answers with its own measurements. It survives bad headers, oversized \
-                claims, stalled and vanished clients, and goes on serving. Needs no privileges.
+                Every connection of a probe comes to the one port. Measures one probe at a \
+                time and queues up to --queue more in order (a client beyond that is told \
+                "busy"). Before each probe it opens a fresh listener on the same port, so the \
+                receive buffer follows the current net.ipv4.tcp_rmem. It discards what it \
+                receives, sends its --file (or random bytes) to clients that receive, and \
+                answers with its own measurements. It survives bad headers, oversized claims, \
+                stalled and vanished clients, and goes on serving. Needs no privileges.
                 """
         )
 
-        @Option(name: .long, help: "TCP port of the control connection.")
+        @Option(name: .long, help: "The TCP port every connection of a probe comes to.")
         var port: UInt16 = 9000
 
         @Option(name: .long, help: ArgumentHelp("Listen on this local address only (default: all).", valueName: "addr"))
@@ -23,6 +25,24 @@ extension NetTuneCommand {
 
         @Flag(name: .long, help: "Exit after one completed probe.")
         var once = false
+
+        @Option(name: .long, help: ArgumentHelp("Clients that may wait while a probe runs; 0 refuses them as busy (default: 8).", valueName: "n"),
+                transform: Parse.count(0...1000))
+        var queue = 8
+
+        @Option(name: .long, help: ArgumentHelp("Streams a probe may open in each direction, 1–128 (default: 128).", valueName: "n"),
+                transform: Parse.count(1...ProbeWire.maxStreams))
+        var maxStreams = ProbeWire.maxStreams
+
+        @Option(name: .long, help: ArgumentHelp("Send this file to clients that receive (default: random bytes made once in --cache-dir).", valueName: "path"))
+        var file: String?
+
+        @Option(name: .long, help: ArgumentHelp("Size of the random payload sent to receiving clients (default: 256MiB).", valueName: "size"),
+                transform: Parse.positiveSize)
+        var payloadSize = SizeArgument(256 << 20)
+
+        @Option(name: .long, help: ArgumentHelp("Where the random payload is cached (default: $XDG_CACHE_HOME/nettune or ~/.cache/nettune).", valueName: "dir"))
+        var cacheDir: String?
 
         @Option(name: .long, help: ArgumentHelp("Refuse probes that declare more than this (default: 64GiB).", valueName: "size"), transform: Parse.positiveSize)
         var maxBytes = SizeArgument(64 << 30)
@@ -52,11 +72,22 @@ extension NetTuneCommand {
             if secret == nil, let fromEnvironment = ProcessInfo.processInfo.environment["NETTUNE_TOKEN"], !fromEnvironment.isEmpty {
                 secret = try Parse.token(fromEnvironment)
             }
+            let environment = ProcessInfo.processInfo.environment
+            let payload: ServerPayload
+            if let file {
+                payload = .file(try PayloadFile.existing(file))
+            } else {
+                payload = .cache(directory: try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment),
+                                 size: payloadSize.bytes)
+            }
+            let machine = LocalMachine.system(snapshots: nil)
             let server = try ProbeServer(.init(bind: bind, port: port, maxBytes: UInt64(maxBytes.bytes),
                                                idleTimeout: idleTimeout.duration, maxDuration: maxDuration.duration,
-                                               token: secret.map { Array($0.utf8) }, drain: drain, once: once))
+                                               token: secret.map { Array($0.utf8) }, drain: drain, once: once, queueLimit: queue,
+                                               maxStreams: maxStreams, payload: payload,
+                                               tuning: { machine.tuningState(localAddress: $0) }))
             let json = output.json
-            StandardError.print("nettune serve: listening on \(server.address) (drain: \(drain.rawValue)\(secret == nil ? "" : ", token required"))")
+            StandardError.print("nettune serve: listening on \(server.address) (drain: \(drain.rawValue), queue \(queue)\(secret == nil ? "" : ", token required"))")
             try server.run { event in
                 if json {
                     // Written straight to the descriptor: a JSON-lines reader sees each

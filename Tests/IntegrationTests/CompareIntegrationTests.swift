@@ -16,25 +16,28 @@ struct CompareIntegrationTests {
         try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any], "\(result.stderr)")
     }
 
+    /// A starved sender on the unshaped veth: its 4 KiB buffer cannot hold one
+    /// window. The gain is real but noisy on two shared CPUs (starved runs vary
+    /// 6–20 Gbit/s here), so the runs are timed (1 s each) and the bar is modest.
     @Test func restoringAStarvedSendBufferIsBetterAndTheDiagnosisSaysWhy() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
                 let result = try lab.withServer {
-                    try lab.nettune(in: lab.nsA, ["apply", "kernel-default", "--probe", "\(lab.addrB):9000", "--pairs", "5",
-                                                  "--size", "64MiB", "--warmup", "8MiB", "--cache-dir", scratch.path,
+                    try lab.nettune(in: lab.nsA, ["apply", "kernel-default", "--probe", "\(lab.addrB):9000", "--pairs", "6",
+                                                  "--size", "64MiB", "--time", "1s", "--warmup", "8MiB", "--cache-dir", scratch.path,
                                                   "--state-dir", scratch.path + "/state", "--json"])
                 }.value
                 #expect(result.status == 0, "\(result.stderr)")
                 let report = try decode(result)
-                let comparison = try #require(report["comparison"] as? [String: Any])
+                let comparison = try #require((report["comparisons"] as? [String: Any])?["send"] as? [String: Any])
                 #expect(comparison["verdict"] as? String == "better")
-                #expect((comparison["throughput_ratio"] as? Double ?? 0) > 1.3)
+                #expect((comparison["throughput_ratio"] as? Double ?? 0) > 1.15)
                 let ci = try #require(comparison["throughput_ci"] as? [Double])
                 #expect(ci.count == 2 && ci[0] > 1 && ci[0] <= ci[1])
-                #expect(comparison["pairs"] as? Int == 5)
+                #expect(comparison["pairs"] as? Int == 6)
                 let a = try #require(report["a"] as? [String: Any]), b = try #require(report["b"] as? [String: Any])
-                #expect((a["runs"] as? [Any])?.count == 5)
+                #expect((a["runs"] as? [Any])?.count == 6)
                 #expect(((a["diagnosis"] as? [String: Any])?["bottleneck"] as? String) == "send-buffer")
                 #expect(((b["diagnosis"] as? [String: Any])?["bottleneck"] as? String) != "send-buffer")
                 // B stays applied, and revert returns to the starved original.
@@ -59,7 +62,7 @@ struct CompareIntegrationTests {
                 }.value
                 #expect(result.status == 0, "\(result.stderr)")
                 let report = try decode(result)
-                let comparison = try #require(report["comparison"] as? [String: Any])
+                let comparison = try #require((report["comparisons"] as? [String: Any])?["send"] as? [String: Any])
                 #expect(comparison["verdict"] as? String == "no-difference")
                 let ci = try #require(comparison["throughput_ci"] as? [Double])
                 #expect(ci[0] <= 1 && 1 <= ci[1])

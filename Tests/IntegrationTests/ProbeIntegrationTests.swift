@@ -115,24 +115,25 @@ struct ProbeIntegrationTests {
                     let after = try probe(lab, scratch, ["--size", "512KiB", "--runs", "1"])
                     return (garbage, oversize, stall, after)
                 }
-                #expect(results.0.stdout == "NTPR", "the garbage client gets a probe reply, not silence")
+                #expect(results.0.stdout == "NTP2", "the garbage client gets a probe reply, not silence")
                 #expect(results.1.status != 0)
-                #expect(results.1.stderr.contains("refused the probe: a payload of 2 MiB is more than this server accepts"))
+                #expect(results.1.stderr.contains("refused the probe: a transfer of 2 MiB is more than this server accepts (its limit is 1 MiB)"))
                 #expect(results.2.status == 0)
                 #expect(results.3.status == 0, "\(results.3.stderr)")
                 let outcomes = log.map { "\($0["outcome"] ?? "?"): \($0["message"] ?? "")" }
                 #expect(log.contains { ($0["message"] as? String)?.contains("bad magic") == true }, "\(outcomes)")
-                #expect(log.contains { ($0["message"] as? String)?.contains("no complete header") == true }, "\(outcomes)")
+                #expect(log.contains { ($0["message"] as? String)?.contains("no probe request within") == true }, "\(outcomes)")
                 #expect(log.contains { $0["outcome"] as? String == "failed" && $0["method"] as? String == "sendfile" }, "\(outcomes)")
                 #expect(log.last?["outcome"] as? String == "completed")
             }
         }
     }
 
+    /// With the queue switched off (`--queue 0`), a second client is told "busy".
     @Test func aSecondClientIsToldBusyAndTheFirstIsUnaffected() throws {
         try Scratch.with { scratch in
             try Lab.with(rateA: "100mbit") { lab in
-                let (results, _) = try lab.withServer() {
+                let (results, _) = try lab.withServer(["--queue", "0"]) {
                     let first = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
                                                    "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
                                                    "--size", "1MiB", "--time", "2s", "--runs", "1", "--json"])

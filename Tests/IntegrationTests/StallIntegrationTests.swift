@@ -7,29 +7,29 @@ import Testing
 /// its deadline, a signal ends it at once, and a profile under test is taken back.
 @Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
 struct StallIntegrationTests {
-    /// A "server" on loopback that answers the probe header with a data port,
-    /// accepts the data connection, and then never reads from it.
+    /// A "server" on loopback that answers the probe's request, accepts its data
+    /// connection, gives the start signal, and then never reads.
     final class SilentSink: @unchecked Sendable {
-        let control: TCPListener
+        let listener: TCPListener
         private var kept: [TCPConnection] = []
         private let lock = NSLock()
 
         init() throws {
-            control = try TCPListener(host: "127.0.0.1", port: 0)
-            let data = try TCPListener(host: "127.0.0.1", port: 0)
+            listener = try TCPListener(host: "127.0.0.1", port: 0)
             let thread = Thread { [self] in
-                guard let client = try? control.accept(deadline: .after(.seconds(30))) else { return }
-                _ = try? client.receiveSome(limit: 512, deadline: .after(.seconds(5)))
-                var ready = ProbeReply(kind: .ready, status: .ok)
-                ready.dataPort = data.port
-                try? client.sendAll(ready.encoded(), deadline: .after(.seconds(5)))
-                guard let connection = try? data.accept(deadline: .after(.seconds(10))) else { return }
-                lock.withLock { kept += [client, connection] }
+                guard let client = try? listener.accept(deadline: .after(.seconds(30))) else { return }
+                _ = try? client.receiveSome(limit: 4096, deadline: .after(.seconds(5)))
+                let session = SessionID.random()
+                try? client.sendAll(ProbeMessage.ready(session: session, streams: 1, tuning: TuningState()).encoded(), deadline: .after(.seconds(5)))
+                guard let data = try? listener.accept(deadline: .after(.seconds(10))) else { return }
+                _ = try? data.receiveSome(limit: 64, deadline: .after(.seconds(5)))
+                try? client.sendAll(ProbeMessage.go.encoded(), deadline: .after(.seconds(5)))
+                lock.withLock { kept += [client, data] }
             }
             thread.start()
         }
 
-        var endpoint: String { "127.0.0.1:\(control.port)" }
+        var endpoint: String { "127.0.0.1:\(listener.port)" }
     }
 
     @Test func aProbeToAPeerThatStopsReadingEndsAtTheStallTimeout() throws {
@@ -117,12 +117,13 @@ struct StallIntegrationTests {
             }
             let endpoint = Endpoint(host: "127.0.0.1", port: try #require(port))
 
-            // 1. The header, one byte a second.
-            let header = ProbeHeader(method: .sendfile, length: 1 << 20).encoded()
+            // 1. The request, one byte a second.
+            let request = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: 1 << 20,
+                                                                   duration: nil, queueWait: .zero, token: [], software: "test")).encoded()
             let started = Date()
             let dripping = try TCPConnection.connect(to: endpoint, deadline: .after(.seconds(5)))
             var dropped = false
-            for byte in header {
+            for byte in request {
                 if (try? dripping.sendAll([byte], deadline: .after(.seconds(1)))) == nil { dropped = true; break }
                 if let answer = try? dripping.receiveSome(limit: 1, deadline: .after(.seconds(1))), answer.isEmpty { dropped = true; break }
             }
@@ -130,25 +131,35 @@ struct StallIntegrationTests {
             #expect(Date().timeIntervalSince(started) < 9)
 
             // 2. A timed probe's payload, one byte at a time, each just inside the idle timeout.
-            let timed = ProbeHeader(method: .sendfile, flags: .timed, length: UInt64.max).encoded()
+            let timed = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: nil,
+                                                                 duration: .seconds(2), queueWait: .zero, token: [], software: "test")).encoded()
             let control = try TCPConnection.connect(to: endpoint, deadline: .after(.seconds(5)))
             try control.sendAll(timed, deadline: .after(.seconds(5)))
             let readyBytes = try control.receiveSome(limit: 1024, deadline: .after(.seconds(5)))
-            let ready = try #require(try ProbeReply.decode(readyBytes)?.reply)
-            let data = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: ready.dataPort), deadline: .after(.seconds(5)))
+            guard case .ready(let session, _, _)? = try ProbeMessage.decode(readyBytes)?.message else {
+                Issue.record("no ready: \(readyBytes)")
+                return
+            }
+            let data = try TCPConnection.connect(to: endpoint, deadline: .after(.seconds(5)))
+            try data.sendAll(ProbeMessage.data(session: session, stream: 0).encoded(), deadline: .after(.seconds(5)))
+            let goBytes = try control.receiveSome(limit: 1024, deadline: .after(.seconds(5)))
+            #expect(try ProbeMessage.decode(goBytes)?.message == .go)
             let dataStarted = Date()
             var cut = false
             while Date().timeIntervalSince(dataStarted) < 15 && !cut {
                 if (try? data.sendAll([0], deadline: .after(.seconds(1)))) == nil { cut = true }
                 if let answer = try? control.receiveSome(limit: 1024, deadline: .after(.seconds(1))) {
                     cut = true
-                    let reply = try ProbeReply.decode(answer)?.reply
-                    #expect(reply?.status == .failed)
-                    #expect(reply?.message.contains("too slow") == true, "\(reply?.message ?? "")")
+                    guard case .result(let result)? = try ProbeMessage.decode(answer)?.message else {
+                        Issue.record("not a result: \(answer)")
+                        break
+                    }
+                    #expect(!result.ok)
+                    #expect(result.message.contains("too slow"), "\(result.message)")
                 }
             }
             #expect(cut)
-            #expect(Date().timeIntervalSince(dataStarted) < 8)
+            #expect(Date().timeIntervalSince(dataStarted) < 9)
 
             // 3. A real probe still gets through.
             let probe = try Command.run([TestEnvironment.binary, "probe", endpoint.description, "--size", "4MiB", "--warmup", "0",

@@ -212,19 +212,19 @@ import Testing
         #expect(PeerText.sanitized(String(repeating: "a", count: 5000)).count == 513)
     }
 
-    private func reply(user: UInt64 = 10_000_000, system: UInt64 = 20_000_000, busy: UInt64 = 500_000_000,
-                       softirq: UInt64 = 100_000_000, total: UInt64 = 2_000_000_000) -> ProbeReply {
-        var reply = ProbeReply(kind: .result, status: .ok)
-        reply.cpuUserNanoseconds = user
-        reply.cpuSystemNanoseconds = system
-        reply.hostBusyNanoseconds = busy
-        reply.hostSoftirqNanoseconds = softirq
-        reply.hostTotalNanoseconds = total
-        return reply
+    private func result(user: UInt64 = 10_000_000, system: UInt64 = 20_000_000, busy: UInt64 = 500_000_000,
+                        softirq: UInt64 = 100_000_000, total: UInt64 = 2_000_000_000) -> ResultMessage {
+        var result = ResultMessage(ok: true)
+        result.cpuUserNanoseconds = user
+        result.cpuSystemNanoseconds = system
+        result.hostBusyNanoseconds = busy
+        result.hostSoftirqNanoseconds = softirq
+        result.hostTotalNanoseconds = total
+        return result
     }
 
-    @Test func plausibleReceiverFiguresPass() throws {
-        let cpu = try ReceiverFigures.cpu(of: reply(), elapsed: 1.0, endpoint: Endpoint(host: "h", port: 1))
+    @Test func plausibleServerFiguresPass() throws {
+        let cpu = try PeerFigures.cpu(of: result(), elapsed: 1.0, endpoint: Endpoint(host: "h", port: 1))
         #expect(cpu.processSeconds == 0.03)
     }
 
@@ -234,12 +234,29 @@ import Testing
         (UInt64(0), UInt64(0), UInt64(5_000_000_000), UInt64(2_000_000_000)),                                 // busy above total
         (UInt64(0), UInt64(0), UInt64(0), UInt64.max),                                                        // a million CPUs
     ])
-    func impossibleReceiverFiguresAreRefused(user: UInt64, system: UInt64, busy: UInt64, total: UInt64) {
+    func impossibleServerFiguresAreRefused(user: UInt64, system: UInt64, busy: UInt64, total: UInt64) {
         let error = #expect(throws: ProbeFailedError.self) {
-            try ReceiverFigures.cpu(of: reply(user: user, system: system, busy: busy, softirq: 0, total: total), elapsed: 1.0,
-                                    endpoint: Endpoint(host: "h", port: 1))
+            try PeerFigures.cpu(of: result(user: user, system: system, busy: busy, softirq: 0, total: total), elapsed: 1.0,
+                                endpoint: Endpoint(host: "h", port: 1))
         }
         #expect(error?.message.contains("impossible figures") == true)
+    }
+
+    @Test func aStreamMustMoveWhatTheServerSaysAndWithinTheRun() throws {
+        let endpoint = Endpoint(host: "h", port: 1)
+        let report = StreamReport(index: 0, direction: .send, bytes: 1000, nanoseconds: 500_000_000, receiveBuffer: 0, sendBuffer: 0, tcpInfo: nil)
+        #expect(try PeerFigures.stream(report, moved: 1000, localSeconds: 0.6, elapsed: 0.6, direction: .send, endpoint: endpoint).seconds == 0.5)
+        #expect(throws: ProbeFailedError.self) {
+            try PeerFigures.stream(report, moved: 999, localSeconds: 0.6, elapsed: 0.6, direction: .send, endpoint: endpoint)
+        }
+        var late = report
+        late.nanoseconds = 5_000_000_000
+        #expect(throws: ProbeFailedError.self) {
+            try PeerFigures.stream(late, moved: 1000, localSeconds: 0.6, elapsed: 0.6, direction: .send, endpoint: endpoint)
+        }
+        // A receive stream is timed here, where its bytes arrived.
+        let out = StreamReport(index: 1, direction: .receive, bytes: 1000, nanoseconds: 100, receiveBuffer: 0, sendBuffer: 0, tcpInfo: nil)
+        #expect(try PeerFigures.stream(out, moved: 1000, localSeconds: 0.7, elapsed: 0.8, direction: .receive, endpoint: endpoint).seconds == 0.7)
     }
 }
 

@@ -67,10 +67,47 @@ import Testing
         var f = Fixture()
         f.throughput = 0.41e9
         f.rwndLimited = 360_000
-        let d = Diagnoser.diagnose(f.run, context: lan)
+        // The receiver's tcp_rmem 4096 4096 4096, as the server reports it.
+        let starved = DiagnosisContext(interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4096, senderName: "this machine", receiverName: "the server")
+        let d = Diagnoser.diagnose(f.run, context: starved)
         #expect(d.bottleneck == .receiveWindow)
         #expect(d.evidence.contains { $0.contains("receive window 36 %") })
-        #expect(d.advice.contains("tcp_rmem"))
+        #expect(d.advice.contains("raise tcp_rmem's max on the server (its tcp_rmem max is 4 KiB)"))
+        // No restart: every probe gets a fresh listener.
+        #expect(!d.advice.contains("restart"))
+    }
+
+    /// A window that fills although the receiver could grow it far past the BDP:
+    /// the receiving process is the limit, not its buffer.
+    @Test func aFullWindowWithRoomToGrowIsTheReceiversSpeed() {
+        var f = Fixture()
+        f.rwndLimited = 600_000
+        let d = Diagnoser.diagnose(f.run, context: lan)
+        #expect(d.bottleneck == .receiverCPU)
+        #expect(d.advice.contains("did not read fast enough"))
+    }
+
+    /// With the path's rate known, the BDP comes from it, not from a throughput the
+    /// window already cut — so the advice says how large the window must be.
+    @Test func theBDPComesFromThePathWhenTheWindowIsTheLimit() {
+        var f = Fixture()
+        f.throughput = 0.31e9      // 4 MiB per 100 ms
+        f.minRTT = 100_000
+        f.rwndLimited = 800_000
+        let context = DiagnosisContext(shapingRate: 1e9, interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4 << 20)
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(d.bottleneck == .receiveWindow)
+        #expect(d.evidence.first == "BDP = min RTT 100.0 ms × 956 Mbit/s (the path's rate) = 11.4 MiB")
+        #expect(d.advice.contains("so a max of at least 22.8 MiB lets one stream fill it"))
+    }
+
+    @Test func mtuAdviceStartsFromTheMTUInUse() {
+        var f = Fixture()
+        f.throughput = 95.6e6
+        let at1500 = Diagnoser.diagnose(f.run, context: DiagnosisContext(shapingRate: 100e6, mtu: 1500))
+        #expect(at1500.advice.contains("MTU 9000 (from 1500) would add at most 5 % of goodput"))
+        let at9000 = Diagnoser.diagnose(f.run, context: DiagnosisContext(shapingRate: 100e6, mtu: 9000))
+        #expect(at9000.advice.contains("The MTU is already 9000: nothing to gain there."))
     }
 
     @Test func sendBufferByTheKernelsCounter() {
@@ -88,7 +125,7 @@ import Testing
         let d = Diagnoser.diagnose(f.run, context: DiagnosisContext(tcpWmemMax: 4096))
         #expect(d.bottleneck == .sendBuffer)
         #expect(d.evidence.contains("SO_SNDBUF 4 KiB against cwnd × MSS = 260.2 KiB"))
-        #expect(d.advice.contains("its max is now 4 KiB"))
+        #expect(d.advice.contains("its tcp_wmem max is 4 KiB"))
     }
 
     @Test func senderAndReceiverCPU() {
@@ -112,7 +149,7 @@ import Testing
         let d = Diagnoser.diagnose(Fixture().run, context: lan)
         #expect(d.bottleneck == .unknown)
         // BDP = 50 µs × 10 Gbit/s = 62.5 KB, far below 4 MiB.
-        #expect(d.evidence.first == "BDP = min RTT 50 µs × 10 Gbit/s = 61 KiB")
+        #expect(d.evidence.first == "BDP = min RTT 50 µs × 10 Gbit/s (measured) = 61 KiB")
         #expect(d.advice.contains("raising buffers cannot help"))
     }
 

@@ -6,8 +6,10 @@ import Glibc
 /// under. It can be told to fail, or to be interrupted, at a given run.
 final class FakeTransport: ProbeTransport, @unchecked Sendable {
     let peer = Endpoint(host: "10.0.0.2", port: 9000)
+    var direction: ProbeDirection = .send
     let store: FakeSysctlStore
-    /// bit/s for a tcp_wmem value; anything not listed runs at `otherRate`.
+    /// bit/s for a tcp_wmem value (sending) or tcp_rmem value (receiving);
+    /// anything not listed runs at `otherRate`.
     var rates: [String: Double]
     var otherRate: Double
     /// A small deterministic wobble, so intervals have a spread.
@@ -21,6 +23,7 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
     var onRun: ((Int) throws -> Void)?
     private(set) var runs = 0
     private(set) var limits: [Int?] = []
+    private(set) var directions: [ProbeDirection] = []
 
     init(store: FakeSysctlStore, rates: [String: Double], otherRate: Double = 1e9) {
         self.store = store
@@ -28,22 +31,25 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
         self.otherRate = otherRate
     }
 
-    func run(_ method: ProbeMethod, limit: Int?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun {
+    func run(_ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun {
         runs += 1
         limits.append(limit)
+        let way = direction ?? self.direction
+        directions.append(way)
         try onRun?(runs)
         if interruptAt.contains(runs) {
             interruption?.trigger(SIGINT)
             throw Interrupted(signal: SIGINT)
         }
         if failAt.contains(runs) { throw ProbeFailedError(endpoint: peer, message: "the peer closed the connection early") }
-        let base = store.values[.tcpWmem].flatMap { rates[$0] } ?? otherRate
+        let base = store.values[way == .receive ? .tcpRmem : .tcpWmem].flatMap { rates[$0] } ?? otherRate
         let rate = base * wobble[runs % wobble.count]
         let bytes = UInt64(limit ?? 64 << 20)
         let cpu = CPUUsage(userSeconds: 0.01, systemSeconds: 0.02, hostBusySeconds: 0.05, hostSoftirqSeconds: 0.01, hostTotalSeconds: 1)
-        let result = RunResult(method: method, bytes: bytes, seconds: Double(bytes) * 8 / rate, sender: cpu, receiver: cpu,
-                               tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0,
-                               receiveBufferBytes: 0)
-        return ProbeRun(result: result, localAddress: "10.0.0.1", remoteAddress: nil)
+        let results = way.ways.map { one in
+            RunResult(method: method, direction: one, bytes: bytes, seconds: Double(bytes) * 8 / rate, sender: cpu, receiver: cpu,
+                      tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
+        }
+        return ProbeRun(results: results, localAddress: "10.0.0.1", remoteAddress: nil, remote: TuningState(tcpRmem: "4096 131072 6291456"))
     }
 }

@@ -1,95 +1,177 @@
 import Testing
 @testable import NetTune
 
-@Suite struct ProbeHeaderTests {
-    let header = ProbeHeader(method: .splice, flags: .timed, length: 241_172_480, token: Array("s3cret".utf8))
+@Suite struct ProbeMessageTests {
+    static let session = SessionID(bytes: Array(1...16))
+    static var info: TCPInfo {
+        var info = TCPInfo(kernelBytes: [])
+        info.state = 1
+        info.busyMicroseconds = 900_000
+        info.rwndLimitedMicroseconds = 300_000
+        info.sndbufLimitedMicroseconds = 0
+        info.bytesRetransmitted = 4344
+        info.deliveryRate = 117_000_000
+        info.bytesAcked = 241_172_480
+        info.totalRetransmits = 3
+        info.rttMicroseconds = 100_250
+        info.minRTTMicroseconds = 100_040
+        info.sndCwnd = 8300
+        info.sndMSS = 1448
+        info.pmtu = 1500
+        return info
+    }
 
-    @Test func roundTrips() throws {
-        let bytes = header.encoded()
-        #expect(bytes.count == ProbeWire.headerFixedSize + 6)
-        let decoded = try #require(try ProbeHeader.decode(bytes))
-        #expect(decoded.header == header)
+    static var all: [ProbeMessage] {
+        var result = ResultMessage(ok: true, message: "fine ✓")
+        result.cpuUserNanoseconds = 1
+        result.cpuSystemNanoseconds = 2
+        result.hostBusyNanoseconds = 3
+        result.hostSoftirqNanoseconds = 4
+        result.hostTotalNanoseconds = 5
+        result.streams = [
+            StreamReport(index: 0, direction: .send, bytes: 120_586_240, nanoseconds: 1_000_000_000, receiveBuffer: 131072,
+                         sendBuffer: 16384, tcpInfo: nil),
+            StreamReport(index: 1, direction: .receive, bytes: 120_586_240, nanoseconds: 999_000_000, receiveBuffer: 131072,
+                         sendBuffer: 4_194_304, tcpInfo: info),
+        ]
+        return [
+            .request(ProbeRequestMessage(direction: .both, method: .splice, streams: 4, length: 241_172_480, duration: nil,
+                                         queueWait: .seconds(120), token: Array("s3cret".utf8), software: "nettune 0.1.0")),
+            .request(ProbeRequestMessage(direction: .receive, method: .readwrite, streams: 128, length: nil, duration: .seconds(10),
+                                         queueWait: .zero, token: [], software: "")),
+            .queued(position: 2, waiting: 3),
+            .ready(session: session, streams: 8, tuning: TuningState(tcpWmem: "4096 16384 4194304", tcpRmem: "4096 4096 4096",
+                                                                      wmemMax: 212992, rmemMax: 212992, congestion: "bbr", mtu: 1500,
+                                                                      interface: "eth0", kernel: "6.18.44", version: "0.1.0",
+                                                                      shapingRate: 100_000_000, linkSpeed: 1_000_000_000)),
+            .refused(RefusedMessage(status: .busy, message: "busy: another probe is running")),
+            .result(result),
+            .result(ResultMessage(ok: false, message: "the client stalled")),
+            .data(session: session, stream: 255),
+            .go,
+        ]
+    }
+
+    @Test(arguments: Array(all.indices))
+    func roundTrips(index: Int) throws {
+        let message = Self.all[index]
+        let bytes = message.encoded()
+        let decoded = try #require(try ProbeMessage.decode(bytes))
+        #expect(decoded.message == message)
         #expect(decoded.size == bytes.count)
-        // Bytes after the header are not part of it.
-        #expect(try ProbeHeader.decode(bytes + [1, 2, 3])?.size == bytes.count)
+        // What follows a message is not part of it.
+        #expect(try ProbeMessage.decode(bytes + [0x4E, 0x54])?.size == bytes.count)
+    }
+
+    /// Every proper prefix of every message asks for more bytes; none is an error.
+    @Test(arguments: Array(all.indices))
+    func everyTruncationNeedsMore(index: Int) throws {
+        let bytes = Self.all[index].encoded()
+        for length in 0..<bytes.count {
+            #expect(try ProbeMessage.decode(Array(bytes.prefix(length))) == nil, "prefix of \(length) bytes")
+        }
+    }
+
+    /// A frame whose payload is cut short (its length field lying) is malformed.
+    @Test(arguments: Array(all.indices))
+    func aPayloadShorterThanItsFieldsIsMalformed(index: Int) throws {
+        var bytes = Self.all[index].encoded()
+        guard bytes.count > ProbeWire.frameHeaderSize else { return }
+        bytes.removeLast()
+        let length = UInt16(bytes.count - ProbeWire.frameHeaderSize)
+        bytes[6] = UInt8(length >> 8)
+        bytes[7] = UInt8(length & 0xFF)
+        #expect(throws: ProbeWireError.self) { try ProbeMessage.decode(bytes) }
     }
 
     @Test func layoutIsBigEndianAsDocumented() {
-        let bytes = ProbeHeader(method: .sendfile, length: 0x0102_0304_0506_0708).encoded()
-        #expect(Array(bytes[0..<4]) == Array("NTPB".utf8))
-        #expect(bytes[4] == 1)
-        #expect(bytes[5] == 1)
-        #expect(Array(bytes[6..<8]) == [0, 0])
-        #expect(Array(bytes[8..<16]) == [1, 2, 3, 4, 5, 6, 7, 8])
-        #expect(Array(bytes[16..<18]) == [0, 0])
-    }
-
-    /// Every proper prefix of a valid header asks for more bytes; none is an error.
-    @Test func everyTruncationNeedsMore() throws {
-        let bytes = header.encoded()
-        for length in 0..<bytes.count {
-            #expect(try ProbeHeader.decode(Array(bytes.prefix(length))) == nil, "prefix of \(length) bytes")
-        }
+        let bytes = ProbeMessage.queued(position: 0x0102, waiting: 0x0304).encoded()
+        #expect(bytes == Array("NTP2".utf8) + [2, 0, 0, 4, 1, 2, 3, 4])
+        let request = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: 0x0102_0304_0506_0708,
+                                                               duration: nil, queueWait: .seconds(1), token: [], software: "")).encoded()
+        #expect(Array(request[8..<14]) == [1, 1, 0, 1, 0, 0])
+        #expect(Array(request[14..<22]) == [1, 2, 3, 4, 5, 6, 7, 8])
+        #expect(Array(request[22..<30]) == [0, 0, 0, 0, 0, 0, 0x03, 0xE8])
     }
 
     @Test func garbageIsRefusedAtTheFirstWrongByte() {
-        #expect(throws: ProbeWireError.badMagic) { try ProbeHeader.decode(Array("GET / HTTP/1.1\r\n".utf8)) }
-        #expect(throws: ProbeWireError.badMagic) { try ProbeHeader.decode([0x4E]  + [0]) }
-        #expect(throws: ProbeWireError.badMagic) { try ProbeHeader.decode([0xFF]) }
+        #expect(throws: ProbeWireError.badMagic) { try ProbeMessage.decode(Array("GET / HTTP/1.1\r\n".utf8)) }
+        #expect(throws: ProbeWireError.badMagic) { try ProbeMessage.decode([0x4E, 0]) }
+        #expect(throws: ProbeWireError.badMagic) { try ProbeMessage.decode([0xFF]) }
     }
 
-    @Test func badFieldsAreRefusedOneByOne() {
-        var bytes = header.encoded()
-        bytes[4] = 9
-        #expect(throws: ProbeWireError.unsupportedVersion(9)) { try ProbeHeader.decode(Array(bytes.prefix(5))) }
-
-        bytes = header.encoded()
-        bytes[5] = 7
-        #expect(throws: ProbeWireError.unknownMethod(7)) { try ProbeHeader.decode(bytes) }
-
-        bytes = header.encoded()
-        bytes[6] = 0x80
-        #expect(throws: ProbeWireError.unknownFlags(0x8001)) { try ProbeHeader.decode(bytes) }
-
-        bytes = header.encoded()
-        bytes[16] = 0x01  // token length 256 + 6
-        #expect(throws: ProbeWireError.tokenTooLong(262)) { try ProbeHeader.decode(bytes) }
-    }
-
-    @Test func hostileLengthsAreJustNumbers() throws {
-        let huge = ProbeHeader(method: .readwrite, length: .max).encoded()
-        #expect(try ProbeHeader.decode(huge)?.header.length == .max)
-    }
-}
-
-@Suite struct ProbeReplyTests {
-    @Test func roundTrips() throws {
-        var reply = ProbeReply(kind: .result, status: .ok, message: "fine ✓")
-        reply.dataPort = 40001
-        reply.bytes = 241_172_480
-        reply.receiveNanoseconds = 123_456_789
-        reply.cpuUserNanoseconds = 1
-        reply.cpuSystemNanoseconds = 2
-        reply.hostBusyNanoseconds = 3
-        reply.hostSoftirqNanoseconds = 4
-        reply.hostTotalNanoseconds = 5
-        reply.receiveBuffer = 131072
-        let bytes = reply.encoded()
-        #expect(bytes.count == ProbeWire.replyFixedSize + "fine ✓".utf8.count)
-        #expect(try ProbeReply.decode(bytes)?.reply == reply)
-        for length in 0..<bytes.count {
-            #expect(try ProbeReply.decode(Array(bytes.prefix(length))) == nil)
+    /// Version 1 (nettune 0.1) is recognised by its own magic, from either side.
+    @Test func anOlderPeerIsNamedAsSuch() throws {
+        #expect(throws: ProbeWireError.versionMismatch(peerVersion: 1, peerIsServer: false)) {
+            try ProbeMessage.decode(Array("NTPB".utf8) + [1, 1, 0, 0])
         }
+        #expect(throws: ProbeWireError.versionMismatch(peerVersion: 1, peerIsServer: true)) {
+            try ProbeMessage.decode(LegacyWire.refusal("x"))
+        }
+        #expect(try ProbeMessage.decode(Array("NTPB".utf8)) == nil)   // the version byte decides
+        let text = ProbeWireError.versionMismatch(peerVersion: 1, peerIsServer: true).description
+        #expect(text == "the server speaks probe protocol 1, this nettune speaks 2: upgrade nettune on the server")
+        // The refusal a version-1 client receives decodes with version 1's layout.
+        let refusal = LegacyWire.refusal("upgrade the client")
+        #expect(refusal.count == LegacyWire.replyFixedSize + 18)
+        #expect(Array(refusal[0..<5]) == Array("NTPR".utf8) + [1])
     }
 
-    @Test func refusesWhatIsNotAReply() {
-        #expect(throws: ProbeWireError.badMagic) { try ProbeReply.decode(Array("SSH-2.0-OpenSSH".utf8)) }
-        var bytes = ProbeReply(kind: .ready, status: .ok).encoded()
-        bytes[5] = 99
-        #expect(throws: ProbeWireError.malformedReply("kind 99")) { try ProbeReply.decode(bytes) }
-        bytes = ProbeReply(kind: .ready, status: .ok).encoded()
-        bytes[10] = 0xFF
-        #expect(throws: ProbeWireError.self) { try ProbeReply.decode(bytes) }
+    @Test func hostileValuesAreRefusedOneByOne() throws {
+        func field(_ message: ProbeMessage, _ offset: Int, _ value: UInt8) -> [UInt8] {
+            var bytes = message.encoded()
+            bytes[ProbeWire.frameHeaderSize + offset] = value
+            return bytes
+        }
+        let request = Self.all[0]
+        #expect(throws: ProbeWireError.malformed("direction 9")) { try ProbeMessage.decode(field(request, 0, 9)) }
+        #expect(throws: ProbeWireError.unknownMethod(7)) { try ProbeMessage.decode(field(request, 1, 7)) }
+        #expect(throws: ProbeWireError.malformed("0 streams (1–128)")) {
+            var bytes = field(request, 2, 0)
+            bytes[ProbeWire.frameHeaderSize + 3] = 0
+            return try ProbeMessage.decode(bytes)
+        }
+        #expect(throws: ProbeWireError.malformed("1028 streams (1–128)")) { try ProbeMessage.decode(field(request, 2, 4)) }
+        #expect(throws: ProbeWireError.unknownFlags(0x8000)) { try ProbeMessage.decode(field(request, 4, 0x80)) }
+        var unknown = ProbeMessage.go.encoded()
+        unknown[4] = 99
+        #expect(throws: ProbeWireError.unknownMessage(99)) { try ProbeMessage.decode(unknown) }
+        var huge = ProbeMessage.go.encoded()
+        huge[6] = 0xFF
+        #expect(throws: ProbeWireError.malformed("a payload of 65280 bytes")) { try ProbeMessage.decode(huge) }
+        var extra = ProbeMessage.go.encoded()
+        extra[7] = 1
+        #expect(throws: ProbeWireError.malformed("go has 1 bytes too many")) { try ProbeMessage.decode(extra + [0]) }
+        // A zero-length or zero-duration probe asks for nothing.
+        let empty = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: 0, duration: nil,
+                                                             queueWait: .zero, token: [], software: "")).encoded()
+        #expect(throws: ProbeWireError.malformed("a probe of 0 bytes")) { try ProbeMessage.decode(empty) }
+        // Control characters in a server's tuning text are refused, not printed.
+        let sneaky = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState(kernel: "6.1\u{1B}[2J")).encoded()
+        #expect(throws: ProbeWireError.self) { try ProbeMessage.decode(sneaky) }
+        // Numbers where numbers belong.
+        var badMTU = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState(mtu: 1500)).encoded()
+        badMTU[badMTU.count - 4] = UInt8(ascii: "x")
+        #expect(throws: ProbeWireError.malformed("attribute 6 is not a number")) { try ProbeMessage.decode(badMTU) }
+    }
+
+    @Test func unknownTuningAttributesAreSkipped() throws {
+        var bytes = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState()).encoded()
+        bytes[bytes.count - 1] = 1   // one attribute
+        bytes += [200, 3] + Array("new".utf8)
+        bytes[7] += 5
+        guard case .ready(_, _, let tuning)? = try ProbeMessage.decode(bytes)?.message else {
+            Issue.record("not ready")
+            return
+        }
+        #expect(tuning == TuningState())
+    }
+
+    @Test func streamsTakeTheirShareWithTheRemainderToTheFirst() {
+        #expect(ProbeClient.share(of: 10, stream: 0, streams: 3) == 4)
+        #expect(ProbeClient.share(of: 10, stream: 2, streams: 3) == 3)
+        #expect(ProbeClient.share(of: 1, stream: 0, streams: 128) == 1)
+        #expect(ProbeClient.share(of: 1, stream: 5, streams: 128) == 0)
     }
 
     @Test func tokensCompareByValue() {

@@ -50,14 +50,14 @@ struct WorkflowFixture {
         var steps: [String] = []
         let result = try test(f, warmup: 1 << 20).run { step in
             switch step {
-            case .planned(let plan): steps.append("plan \(plan.changes.count)")
+            case .planned(let plan, let choice): steps.append("plan \(plan.changes.count) \(choice.directions)")
             case .warmup: steps.append("warmup")
-            case .run(let pair, let side): steps.append("\(pair)\(side.rawValue)")
+            case .run(let pair, let side, _): steps.append("\(pair)\(side.rawValue)")
             }
         }
-        #expect(steps == ["plan 1", "warmup", "1a", "1b", "2a", "2b", "3a", "3b"])
+        #expect(steps == ["plan 1 [NetTune.ProbeDirection.send]", "warmup", "1a", "1b", "2a", "2b", "3a", "3b"])
         #expect(result.verdict == .better)
-        let ratio = try #require(result.throughput?.ratio)
+        let ratio = try #require(result.comparisons[.send]?.throughput?.ratio)
         #expect(ratio > 1.9 && ratio < 2.1)
         #expect(result.keptB)
         #expect(f.store.values[.tcpWmem] == WorkflowFixture.normal)
@@ -149,6 +149,61 @@ struct WorkflowFixture {
         #expect(throws: ABTestError.self) { try test(f, pairs: 1).run() }
         #expect(throws: ABTestError.self) { try test(f, pairs: Int.max).run() }
         #expect(f.transport.runs == 0)
+    }
+}
+
+@Suite struct DirectionTests {
+    func test(_ f: WorkflowFixture, _ profile: Profile, directions: [ProbeDirection]? = nil,
+              finally: ABTest<FakeSysctlStore, FakeLinkController>.Finally = .keepB) -> ABTest<FakeSysctlStore, FakeLinkController> {
+        ABTest(tuner: f.tuner, profile: profile, transport: f.transport, machine: f.machine,
+               payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: 3, warmupBytes: 0,
+               finally: finally, directions: directions, interruption: nil)
+    }
+
+    let rmem = Profile(name: "rmem", description: "d", sysctls: [.tcpRmem: "4096 131072 33554432"])
+
+    /// A tcp_rmem change acts on what this machine receives: that is what is measured.
+    @Test func aReceiveBufferChangeIsMeasuredReceiving() throws {
+        let f = try WorkflowFixture()
+        f.store.values[.tcpRmem] = "4096 4096 4096"
+        f.transport.rates = ["4096 4096 4096": 0.4e9, "4096 131072 33554432": 1e9]
+        let result = try test(f, rmem).run()
+        #expect(result.choice.directions == [.receive])
+        #expect(result.choice.reasons == ["net.ipv4.tcp_rmem sizes what this machine receives: measured receiving"])
+        #expect(Set(f.transport.directions) == [.receive])
+        #expect(result.comparisons[.receive]?.verdict == .better)
+        #expect(result.comparisons[.send] == nil)
+        #expect(result.verdict == .better)
+    }
+
+    @Test func anMTUChangeIsMeasuredBothWays() throws {
+        let f = try WorkflowFixture()
+        let result = try test(f, f.jumbo).run()
+        #expect(result.choice.directions == [.send, .receive])
+        #expect(f.transport.directions.count == 12)   // 3 pairs × A, B × both ways
+        #expect(result.a.runs.count == 6)
+    }
+
+    @Test func forcingADirectionAProfileCannotAffectIsSaid() throws {
+        let choice = DirectionChoice(plan: Plan(profile: "rmem", changes: [Change(.sysctl(.tcpRmem), from: "1 2 3", to: "4 5 6")]),
+                                     forced: [.send])
+        #expect(choice.directions == [.send])
+        #expect(choice.warning == "the profile changes only what acts receiving: measuring sending cannot show its effect")
+        #expect(DirectionChoice(plan: Plan(profile: "x", changes: [Change(.sysctl(.tcpRmem), from: "1 2 3", to: "4 5 6")]),
+                                forced: [.both]).warning == nil)
+    }
+
+    /// Better only when some direction is better and none is worse.
+    @Test func oneWorseDirectionMakesTheWholeWorseAndIsNotKept() throws {
+        let f = try WorkflowFixture()
+        let both = Profile(name: "both", description: "d", sysctls: [.tcpWmem: WorkflowFixture.normal, .tcpRmem: "4096 8192 8192"])
+        f.transport.rates = [WorkflowFixture.starved: 0.5e9, WorkflowFixture.normal: 1e9, "4096 131072 6291456": 1e9, "4096 8192 8192": 0.3e9]
+        let result = try test(f, both, finally: .revertIfNotBetter).run()
+        #expect(result.comparisons[.send]?.verdict == .better)
+        #expect(result.comparisons[.receive]?.verdict == .worse)
+        #expect(result.verdict == .worse)
+        #expect(!result.keptB)
+        #expect(f.store.values == f.original)
     }
 }
 

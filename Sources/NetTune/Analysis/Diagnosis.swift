@@ -16,24 +16,45 @@ public struct Diagnosis: Equatable, Sendable {
     public var advice: String
 }
 
-/// Facts about the sending machine a diagnosis needs besides the run itself.
+/// Facts about both ends a diagnosis needs besides the run itself, arranged by
+/// role: the sender's egress and send buffer, the receiver's receive buffer.
 public struct DiagnosisContext: Equatable, Sendable {
-    /// The egress interface's shaping rate (tbf/htb), bit/s.
+    /// The sender's egress shaping rate (tbf/htb), bit/s.
     public var shapingRate: Double?
-    /// The egress interface's link speed, bit/s, where the driver reports one.
+    /// The sender's egress link speed, bit/s, where a physical driver reports one.
     public var linkSpeed: Double?
     public var interface: String?
-    /// This machine's `tcp_wmem` / `tcp_rmem` maxima.
+    /// The sender's `tcp_wmem` max and the receiver's `tcp_rmem` max.
     public var tcpWmemMax: Int?
     public var tcpRmemMax: Int?
+    /// The sender's egress MTU, for the MTU advice.
+    public var mtu: Int?
+    /// Who is who, as the advice names them ("this machine", "the server").
+    public var senderName: String
+    public var receiverName: String
 
     public init(shapingRate: Double? = nil, linkSpeed: Double? = nil, interface: String? = nil,
-                tcpWmemMax: Int? = nil, tcpRmemMax: Int? = nil) {
+                tcpWmemMax: Int? = nil, tcpRmemMax: Int? = nil, mtu: Int? = nil,
+                senderName: String = "the sender", receiverName: String = "the receiver") {
         self.shapingRate = shapingRate
         self.linkSpeed = linkSpeed
         self.interface = interface
         self.tcpWmemMax = tcpWmemMax
         self.tcpRmemMax = tcpRmemMax
+        self.mtu = mtu
+        self.senderName = senderName
+        self.receiverName = receiverName
+    }
+
+    /// The roles in one direction of a probe between this machine and a server.
+    public init(direction: ProbeDirection, local: TuningState, remote: TuningState?) {
+        let sending = direction == .receive ? remote : local
+        let receiving = direction == .receive ? local : remote
+        self.init(shapingRate: sending?.shapingRate.map(Double.init), linkSpeed: sending?.linkSpeed.map(Double.init),
+                  interface: sending?.interface, tcpWmemMax: sending?.tcpWmemMax, tcpRmemMax: receiving?.tcpRmemMax,
+                  mtu: sending?.mtu,
+                  senderName: direction == .receive ? "the server" : "this machine",
+                  receiverName: direction == .receive ? "this machine" : "the server")
     }
 }
 
@@ -50,18 +71,21 @@ public enum Diagnoser {
         let info = run.tcpInfo
         let mss = Double(info.sndMSS > 0 ? info.sndMSS : 1448)
         var evidence: [String] = []
-
-        // Bandwidth-delay product from the minimum RTT: the bytes in flight needed.
         let minRTT = Double(info.minRTTMicroseconds ?? info.rttMicroseconds) / 1e6
-        let bdp = Int(minRTT * throughput / 8)
-        let bdpText = "BDP = min RTT \(Self.microseconds(minRTT)) × \(BitRate(bitsPerSecond: throughput)) = \(ByteCount(bdp))"
-        evidence.append(bdpText)
-        let bufferVerdict = Self.bufferVerdict(bdp: bdp, context: context)
+        // The link's rate, where something real sets one: a shaper, or a physical
+        // link speed the transfer did not exceed (veth reports 10 Gbit/s).
+        let ceilings = [context.shapingRate, context.linkSpeed].compactMap { $0 }.filter { $0 > 0 && throughput <= $0 * 1.1 }
+        let pathRate = ceilings.min()
+
+        // Bandwidth-delay product: the bytes in flight the path needs. From the
+        // path's rate where it is known: the throughput may already be cut by the
+        // very window being judged.
+        let bdpRate = pathRate.map { $0 * mss / (mss + 66) } ?? throughput
+        let bdp = Int(minRTT * bdpRate / 8)
+        evidence.append("BDP = min RTT \(Self.microseconds(minRTT)) × \(BitRate(bitsPerSecond: bdpRate))\(pathRate == nil ? " (measured)" : " (the path's rate)") = \(ByteCount(bdp))")
 
         // 1. The link's rate.
-        // A reported speed the transfer exceeded is not a real limit (veth reports 10 Gbit/s).
-        let ceilings = [context.shapingRate, context.linkSpeed].compactMap { $0 }.filter { $0 > 0 && throughput <= $0 * 1.1 }
-        if let rate = ceilings.min() {
+        if let rate = pathRate {
             let goodput = rate * mss / (mss + 66)
             let share = throughput / goodput
             let what = context.shapingRate == rate ? "the \(BitRate(bitsPerSecond: rate)) shaper" : "the \(BitRate(bitsPerSecond: rate)) link"
@@ -69,19 +93,28 @@ public enum Diagnoser {
                                    BitRate(bitsPerSecond: goodput).description, what, context.interface ?? "the egress interface"))
             if share >= linkShare {
                 return Diagnosis(bottleneck: .linkRate, evidence: evidence, advice:
-                    "The link's rate is the limit: buffer tuning cannot make this faster (\(bufferVerdict)), and MTU 9000 would add at most 4 % of goodput.")
+                    "The link's rate is the limit: buffer tuning cannot make this faster (\(bufferVerdict(bdp: bdp, context: context))). \(mtuAdvice(context))")
             }
         }
 
-        // 2. The receiver's window, 3. our send buffer (TCP_INFO's own accounting).
+        // 2. The receiver's window, 3. the send buffer (TCP_INFO's own accounting).
         if let busy = info.busyMicroseconds, busy > 0 {
             let rwnd = Double(info.rwndLimitedMicroseconds ?? 0) / Double(busy)
             let sndbuf = Double(info.sndbufLimitedMicroseconds ?? 0) / Double(busy)
             let busyShare = Double(busy) / (run.seconds * 1e6)
-            evidence.append(String(format: "limited by the receive window %.0f %% and the send buffer %.0f %% of busy time; busy %.0f %% of the transfer", rwnd * 100, sndbuf * 100, min(busyShare, 1) * 100))
+            evidence.append(String(format: "limited by the receive window %.0f %% and the send buffer %.0f %% of busy time; busy %.0f %% of the transfer", rwnd * 100, sndbuf * 100, min(busyShare, 1) * 100)
+                + " (\(run.tcpInfoFrom == .local ? "this machine's" : "the server's") TCP_INFO)")
+            // A window that fills although the receiver may grow it far past the BDP
+            // means the receiving process does not read fast enough, not a small buffer.
+            if rwnd >= limitedShare, let rmem = context.tcpRmemMax, rmem >= 4 * max(bdp, 64 << 10) {
+                return Diagnosis(bottleneck: .receiverCPU, evidence: evidence + ["tcp_rmem max \(ByteCount(rmem)) on \(context.receiverName), far above the BDP"], advice:
+                    "The receiving process (\(context.receiverName)) did not read fast enough: its window filled although tcp_rmem lets it grow to \(ByteCount(rmem)). A faster receiver, or fewer streams, helps; buffers do not.")
+            }
             if rwnd >= limitedShare {
+                let current = context.tcpRmemMax.map { " (its tcp_rmem max is \(ByteCount($0)))" } ?? ""
                 return Diagnosis(bottleneck: .receiveWindow, evidence: evidence, advice:
-                    "The receiver's window held the sender back: raise tcp_rmem's max on the receiver (then restart its server, whose listener keeps the old buffer). \(bufferVerdict.capitalizedFirst).")
+                    "The receiver's window held the sender back: raise tcp_rmem's max on \(context.receiverName)\(current)"
+                    + windowGain(bdp: bdp, pathKnown: pathRate != nil, buffer: context.tcpRmemMax) + ".")
             }
             // A socket buffer that cannot hold one congestion window of data is
             // send-buffer bound even when tcpi_sndbuf_limited stays 0 (seen on this
@@ -90,8 +123,10 @@ public enum Diagnoser {
             let starved = run.sendBufferBytes > 0 && Double(run.sendBufferBytes) < window
             if sndbuf >= limitedShare || starved {
                 evidence.append("SO_SNDBUF \(ByteCount(run.sendBufferBytes)) against cwnd × MSS = \(ByteCount(Int(window)))")
+                let current = context.tcpWmemMax.map { " (its tcp_wmem max is \(ByteCount($0)))" } ?? ""
                 return Diagnosis(bottleneck: .sendBuffer, evidence: evidence, advice:
-                    "The send buffer held the sender back: raise tcp_wmem (its default and max) on the sender\(context.tcpWmemMax.map { "; its max is now \(ByteCount($0))" } ?? "").")
+                    "The send buffer held the sender back: raise tcp_wmem (its default and max) on \(context.senderName)\(current)"
+                    + windowGain(bdp: bdp, pathKnown: pathRate != nil, buffer: context.tcpWmemMax) + ".")
             }
         }
 
@@ -102,18 +137,29 @@ public enum Diagnoser {
         if senderCore >= cpuShare || receiverCore >= cpuShare {
             let sender = senderCore >= receiverCore
             return Diagnosis(bottleneck: sender ? .senderCPU : .receiverCPU, evidence: evidence, advice:
-                "The \(sender ? "sender" : "receiver")'s CPU is the limit: a cheaper method (sendfile instead of a small-buffer read/write loop) or a larger MTU helps more than buffers (\(bufferVerdict)).")
+                "The \(sender ? "sender" : "receiver")'s CPU (\(sender ? context.senderName : context.receiverName)) is the limit: a cheaper method (sendfile instead of a small-buffer read/write loop) or a larger MTU helps more than buffers (\(bufferVerdict(bdp: bdp, context: context))).")
         }
 
         // 5. Loss.
         let retransmitShare = run.bytes > 0 ? Double(info.totalRetransmits) * mss / Double(run.bytes) : 0
-        if retransmitShare > 0.05 {
-            evidence.append(String(format: "%d retransmitted segments, %.1f %% of the data", Int(info.totalRetransmits), retransmitShare * 100))
+        if retransmitShare > 0.05 || (retransmitShare > 0.001 && minRTT > 0.005) {
+            evidence.append(String(format: "%d retransmitted segments, %.2f %% of the data", Int(info.totalRetransmits), retransmitShare * 100))
             return Diagnosis(bottleneck: .loss, evidence: evidence, advice:
-                "Many segments were retransmitted: look for drops (a shaper's queue, a bad cable, Wi-Fi) before tuning buffers.")
+                "Segments were lost and retransmitted: look for drops (a shaper's queue, a bad cable, Wi-Fi) before tuning buffers; larger buffers do not make a lossy path faster.")
         }
         return Diagnosis(bottleneck: .unknown, evidence: evidence, advice:
-            "No single limit stands out. \(bufferVerdict.capitalizedFirst).")
+            "No single limit stands out. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst).")
+    }
+
+    /// What a larger window can give, when the window is the limit.
+    static func windowGain(bdp: Int, pathKnown: Bool, buffer: Int?) -> String {
+        guard pathKnown else {
+            return "; the path's rate is not known here, so how much it gains shows only by measuring (apply --probe)"
+        }
+        // The receive side gives half its buffer to the window (tcp_adv_win_scale 1).
+        let needed = bdp * 2
+        if let buffer, buffer >= needed { return "; the BDP of \(ByteCount(bdp)) fits, so look for the setting that caps it (SO_RCVBUF/SO_SNDBUF set by the application?)" }
+        return "; the path's BDP is \(ByteCount(bdp)), so a max of at least \(ByteCount(needed)) lets one stream fill it"
     }
 
     static func bufferVerdict(bdp: Int, context: DiagnosisContext) -> String {
@@ -125,6 +171,16 @@ public enum Diagnoser {
             return "the BDP of \(ByteCount(bdp)) exceeds tcp_wmem's max of \(ByteCount(wmem)), so larger buffers can help"
         }
         return "the BDP of \(ByteCount(bdp)) is close to tcp_wmem's max of \(ByteCount(wmem)); larger buffers may help a little"
+    }
+
+    /// What jumbo frames could add, from the MTU in use (Ethernet framing 38 bytes,
+    /// TCP/IP headers with timestamps 52).
+    static func mtuAdvice(_ context: DiagnosisContext) -> String {
+        let current = context.mtu ?? 1500
+        guard current < 9000 else { return "The MTU is already \(current): nothing to gain there." }
+        let efficiency = { (mtu: Double) in (mtu - 52) / (mtu + 38) }
+        let gain = (efficiency(9000) / efficiency(Double(current)) - 1) * 100
+        return String(format: "MTU 9000 (from %d) would add at most %.0f %% of goodput, and only where every hop carries it.", current, gain)
     }
 
     static func microseconds(_ seconds: Double) -> String {

@@ -2,7 +2,7 @@ import CNetlink
 import Glibc
 
 /// Interfaces of the current network namespace, through libnl-route-3.
-public struct NetlinkLinkController: LinkController {
+public struct NetlinkLinkController: LinkController, Sendable {
     public init() {}
 
     public func links() throws -> [LinkInfo] {

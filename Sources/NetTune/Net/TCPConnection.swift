@@ -102,6 +102,11 @@ public final class TCPConnection: Sendable {
         _ = try? Syscall.call { shutdown(fd, Int32(SHUT_WR)) }
     }
 
+    /// Ends both directions: a thread blocked on this socket returns at once.
+    public func shutdownBoth() {
+        _ = try? Syscall.call { shutdown(fd, Int32(SHUT_RDWR)) }
+    }
+
     public var localAddress: SocketAddress? { SocketAddress.local(of: fd) }
     public var remoteAddress: SocketAddress? { SocketAddress.remote(of: fd) }
 

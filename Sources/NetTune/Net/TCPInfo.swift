@@ -24,6 +24,9 @@ public struct TCPInfo: Equatable, Sendable {
     public var bytesSent: UInt64?
     public var bytesRetransmitted: UInt64?
     public var sndWnd: UInt32?
+    /// The kernel's estimate of the delivery rate, bytes/s (Linux ≥ 4.9): what the
+    /// path carried, which the diagnosis uses when the window cut the throughput.
+    public var deliveryRate: UInt64?
 
     /// Size of the kernel structure this decoder knows (Linux 6.x: 232 bytes or more).
     static let requestSize = 256
@@ -52,6 +55,7 @@ public struct TCPInfo: Equatable, Sendable {
         bytesSent = u64(200)
         bytesRetransmitted = u64(208)
         sndWnd = u32(228)
+        deliveryRate = u64(160)
     }
 
     /// TCP_ESTABLISHED.

@@ -8,8 +8,9 @@ public final class TCPListener: Sendable {
     public let address: SocketAddress
 
     /// Binds `host` (nil: all addresses, IPv6 dual-stack where available) and `port`
-    /// (0: the kernel picks one).
-    public init(host: String?, port: UInt16, backlog: Int32 = 16) throws(ListenError) {
+    /// (0: the kernel picks one). With `reusePort`, a second listener can take the
+    /// same port while this one still holds it (SO_REUSEPORT, same user only).
+    public init(host: String?, port: UInt16, backlog: Int32 = 64, reusePort: Bool = false) throws(ListenError) {
         let candidates: [SocketAddress]
         if let host {
             do {
@@ -31,6 +32,7 @@ public final class TCPListener: Sendable {
             }
             do {
                 try Syscall.setSocketOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
+                if reusePort { try Syscall.setSocketOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
                 if candidate.family == AF_INET6 && host == nil {
                     try Syscall.setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0)
                 }
@@ -50,6 +52,11 @@ public final class TCPListener: Sendable {
     deinit { Syscall.close(fd) }
 
     public var port: UInt16 { address.port }
+
+    /// A connection already waiting, without waiting for one.
+    public func acceptWaiting() throws -> TCPConnection? {
+        try accept(deadline: Deadline(.now))
+    }
 
     /// Waits for a connection until the deadline (nil when it passes first).
     public func accept(deadline: Deadline) throws -> TCPConnection? {

@@ -30,18 +30,6 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
         return (try? links.links())?.named(name)
     }
 
-    /// The sender's side of the story as it is now: shaper, link speed, buffer maxima.
-    public func context(link: LinkInfo?) -> DiagnosisContext {
-        let wmem = (try? store.read(.tcpWmem)).flatMap { $0 }.flatMap { try? TCPBufferTriple(parsing: $0) }
-        let rmem = (try? store.read(.tcpRmem)).flatMap { $0 }.flatMap { try? TCPBufferTriple(parsing: $0) }
-        // sysfs reports Mbit/s, or -1 / an error when the driver does not know. A
-        // virtual device (veth, tun, bridge: no `device` link) reports a made-up
-        // speed, 10 Gbit/s for veth, which limits nothing.
-        let speed = link.flatMap(physicalSpeed(of:))
-        return DiagnosisContext(shapingRate: link?.qdisc?.rateBitsPerSecond.map { Double($0) }, linkSpeed: speed,
-                                interface: link?.name, tcpWmemMax: wmem?.max, tcpRmemMax: rmem?.max)
-    }
-
     /// The driver's link speed in bit/s, for physical devices only.
     func physicalSpeed(of link: LinkInfo) -> Double? {
         let directory = sysfsNet.appending(link.name)
@@ -52,15 +40,25 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
         return megabits * 1e6
     }
 
-    /// A report of `runs` with this machine's environment as it is now.
-    public func report(peer: Endpoint, payload: PayloadFile, methods: [ProbeMethod], runs: [RunResult],
-                       localAddress: String?) -> ProbeReport {
+    /// This machine's tuning toward a peer reached from `localAddress`, as a probe
+    /// reports it (and the server sends it).
+    public func tuningState(localAddress: String?) -> TuningState {
         let link = egressLink(localAddress: localAddress)
-        var report = ProbeReport(peer: peer, methods: methods, payloadBytes: payload.size, payloadPath: payload.path,
-                                 kernel: kernel, congestion: runs.first?.congestion, egressInterface: link?.name,
-                                 mtu: link?.mtu, runs: runs)
-        report.context = context(link: link)
-        return report
+        func value(_ key: SysctlKey) -> String? { (try? store.read(key)) ?? nil }
+        return TuningState(tcpWmem: value(.tcpWmem), tcpRmem: value(.tcpRmem), wmemMax: value(.coreWmemMax).flatMap { Int($0) },
+                           rmemMax: value(.coreRmemMax).flatMap { Int($0) }, congestion: value(.tcpCongestionControl),
+                           mtu: link?.mtu, interface: link?.name, kernel: kernel, version: NetTuneVersion.current,
+                           shapingRate: link?.qdisc?.rateBitsPerSecond.flatMap { Int(exactly: $0) },
+                           linkSpeed: link.flatMap(physicalSpeed(of:)).map { Int($0) })
+    }
+
+    /// A report of `runs` with this machine's environment as it is now.
+    public func report(peer: Endpoint, payload: PayloadFile, methods: [ProbeMethod], direction: ProbeDirection, streams: Int,
+                       runs: [RunResult], localAddress: String?, remote: TuningState?) -> ProbeReport {
+        let local = tuningState(localAddress: localAddress)
+        return ProbeReport(peer: peer, methods: methods, direction: direction, streams: streams, payloadBytes: payload.size,
+                           payloadPath: payload.path, kernel: kernel, congestion: runs.first?.congestion,
+                           egressInterface: local.interface, mtu: local.mtu, runs: runs, local: local, remote: remote)
     }
 
     /// The tuning the report's runs ran under, for the history.
@@ -92,3 +90,5 @@ extension LocalMachine where Store == ProcSysStore, Links == NetlinkLinkControll
         LocalMachine(store: ProcSysStore(), links: NetlinkLinkController(), snapshots: snapshots)
     }
 }
+
+extension LocalMachine: Sendable where Store: Sendable, Links: Sendable {}

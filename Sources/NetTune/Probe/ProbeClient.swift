@@ -1,15 +1,19 @@
+import Foundation
+import Dispatch
 import Glibc
+import Synchronization
 import SystemPackage
 
 /// What to send, where, and how.
 public struct ProbeRequest: Sendable {
     public var endpoint: Endpoint
+    /// The file this machine sends (send streams); receive streams use the server's.
     public var payload: PayloadFile
     /// The read/write buffer of the readwrite method.
     public var bufferSize: Int
     /// With a duration, the payload is sent again and again until it is up.
     public var duration: Duration?
-    /// With an interval, acknowledged bytes are sampled at each boundary.
+    /// With an interval, acknowledged (or received) bytes are sampled at each boundary.
     public var interval: Duration?
     /// Per-socket congestion control (TCP_CONGESTION).
     public var congestion: String?
@@ -17,14 +21,22 @@ public struct ProbeRequest: Sendable {
     public var connectTimeout: Duration
     /// How long to wait for each of the server's answers.
     public var replyTimeout: Duration
-    /// A transfer in which nothing moves for this long has stalled: the peer
-    /// stopped reading.
+    /// A transfer in which nothing moves for this long has stalled.
     public var stallTimeout: Duration
+    /// Send, receive (the server sends), or both at once.
+    public var direction: ProbeDirection
+    /// Streams in each direction.
+    public var streams: Int
+    /// How long to wait in the server's queue when another probe is running.
+    public var queueTimeout: Duration
+    /// How this machine discards what it receives.
+    public var drain: DrainMethod
 
     public init(endpoint: Endpoint, payload: PayloadFile, bufferSize: Int = 128 << 10, duration: Duration? = nil,
                 interval: Duration? = nil, congestion: String? = nil, token: [UInt8] = [],
                 connectTimeout: Duration = .seconds(5), replyTimeout: Duration = .seconds(10),
-                stallTimeout: Duration = .seconds(10)) {
+                stallTimeout: Duration = .seconds(10), direction: ProbeDirection = .send, streams: Int = 1,
+                queueTimeout: Duration = .seconds(120), drain: DrainMethod = .default) {
         self.endpoint = endpoint
         self.payload = payload
         self.bufferSize = bufferSize
@@ -35,14 +47,18 @@ public struct ProbeRequest: Sendable {
         self.connectTimeout = connectTimeout
         self.replyTimeout = replyTimeout
         self.stallTimeout = stallTimeout
+        self.direction = direction
+        self.streams = streams
+        self.queueTimeout = queueTimeout
+        self.drain = drain
     }
 
     /// Slower than this, a transfer is not worth waiting for: it bounds a sized
     /// run's time (230 MiB at 1 Mbit/s is 32 minutes).
     public static let minimumRate = 1e6
 
-    /// The most a run of `bytes` (or a timed run) may take before it is abandoned,
-    /// however steadily a trickling peer keeps it moving.
+    /// The most a run of `bytes` per direction (or a timed run) may take before it
+    /// is abandoned, however steadily a trickling peer keeps it moving.
     public func timeLimit(bytes: Int, timed: Bool) -> Duration {
         if timed, let duration { return duration + stallTimeout + replyTimeout }
         let seconds = min(Double(bytes) * 8 / Self.minimumRate, TimeSpan.maximum.seconds)
@@ -53,36 +69,55 @@ public struct ProbeRequest: Sendable {
 /// Progress of the run in flight, for a terminal line.
 public struct ProbeProgress: Sendable {
     public var method: ProbeMethod
-    public var sentBytes: UInt64
+    /// Bytes the receivers have: acknowledged to this machine, or received by it.
+    public var bytes: UInt64
     public var totalBytes: UInt64?
     public var elapsed: Duration
+    /// While waiting in the server's queue: the position (1 = next).
+    public var queuePosition: Int?
 }
 
 /// One run as the transport saw it.
 public struct ProbeRun: Sendable, Equatable {
-    public var result: RunResult
+    /// One result per direction measured (two with `--bidir`).
+    public var results: [RunResult]
     /// The local address the connection used: which interface it left by.
     public var localAddress: String?
     /// The peer's address the connection reached.
     public var remoteAddress: SocketAddress?
+    /// The server's tuning, as it reported it.
+    public var remote: TuningState?
 
-    public init(result: RunResult, localAddress: String?, remoteAddress: SocketAddress? = nil) {
-        self.result = result
+    public init(results: [RunResult], localAddress: String?, remoteAddress: SocketAddress? = nil, remote: TuningState? = nil) {
+        self.results = results
         self.localAddress = localAddress
         self.remoteAddress = remoteAddress
+        self.remote = remote
     }
+
+    /// The first direction's result.
+    public var result: RunResult { results[0] }
 }
 
 /// Whatever carries a probe to its peer: `ProbeClient` on a real network, a fake
 /// in the workflows' unit tests.
 public protocol ProbeTransport {
     var peer: Endpoint { get }
-    /// One transfer. `limit` sends only that many bytes (a warm-up or a peer check).
+    /// The directions its runs measure.
+    var direction: ProbeDirection { get }
+    /// One run. `limit` moves only that many bytes per direction (a warm-up or a
+    /// peer check); `direction` overrides the transport's own.
     /// - Throws: `Interrupted` when a signal ends it; other errors say what failed.
-    func run(_ method: ProbeMethod, limit: Int?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun
+    func run(_ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun
 }
 
-/// The sending end of one probe.
+extension ProbeTransport {
+    public func run(_ method: ProbeMethod, limit: Int?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun {
+        try run(method, limit: limit, direction: nil, progress: progress)
+    }
+}
+
+/// The client end of a probe, protocol version 2.
 public struct ProbeClient: ProbeTransport, Sendable {
     public let request: ProbeRequest
     /// A signal ends the run in flight at once (through `Interrupted`).
@@ -94,165 +129,417 @@ public struct ProbeClient: ProbeTransport, Sendable {
     }
 
     public var peer: Endpoint { request.endpoint }
+    public var direction: ProbeDirection { request.direction }
 
-    /// Sizes of the chunks handed to the sender between clock checks: small enough
-    /// for interval sampling, large enough that the checks cost nothing.
+    /// Sizes of the chunks handed to a sender between clock checks: small enough
+    /// for a timed run to end on time, large enough that the checks cost nothing.
     static let chunkSize = 4 << 20
 
-    public func run(_ method: ProbeMethod, limit: Int? = nil, progress: ((ProbeProgress) -> Void)? = nil) throws -> ProbeRun {
-        let file: FileDescriptor
-        do {
-            file = try FileDescriptor.open(FilePath(request.payload.path), .readOnly, options: [.closeOnExec])
-        } catch {
-            throw PayloadError.unusable(path: request.payload.path, reason: "\(error)")
-        }
-        defer { try? file.close() }
+    public func run(_ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
+                    progress: ((ProbeProgress) -> Void)? = nil) throws -> ProbeRun {
+        let direction = direction ?? request.direction
         let timed = request.duration != nil && limit == nil
-        let total = UInt64(limit ?? request.payload.size)
-        func answerDeadline() -> Deadline { .after(request.replyTimeout, interruption: interruption) }
+        let perDirection = UInt64(limit ?? request.payload.size)
+        let message = ProbeRequestMessage(
+            direction: direction, method: method, streams: request.streams, length: timed ? nil : perDirection,
+            duration: timed ? request.duration : nil, queueWait: request.queueTimeout, token: request.token,
+            software: "nettune \(NetTuneVersion.current)")
+        func deadline(_ duration: Duration) -> Deadline { .after(duration, interruption: interruption) }
 
-        // Control connection: header, then "ready" with a fresh data port.
-        let control = try TCPConnection.connect(to: request.endpoint, deadline: .after(request.connectTimeout, interruption: interruption))
-        let header = ProbeHeader(method: method, flags: timed ? .timed : [], length: timed ? UInt64.max : total, token: request.token)
-        try control.sendAll(header.encoded(), deadline: answerDeadline())
-        let ready = try readReply(control, deadline: answerDeadline())
-        guard ready.kind == .ready else { throw ProbeRefusedError(endpoint: request.endpoint, reply: ready) }
+        // 1. Control: the request, the queue, "ready".
+        let control = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout))
+        let reader = MessageReader(connection: control, endpoint: request.endpoint)
+        try control.sendAll(ProbeMessage.request(message).encoded(), deadline: deadline(request.replyTimeout))
+        let queueEnd = ContinuousClock.now + request.queueTimeout + request.replyTimeout
+        var session: SessionID?
+        var remote = TuningState()
+        while session == nil {
+            // While queued the server says so whenever the position changes, and at
+            // least every few seconds; a silent server is a stalled one.
+            let wait = deadline(request.replyTimeout).capped(at: queueEnd)
+            switch try reader.next(deadline: wait, waiting: "the server's answer") {
+            case .queued(let position, _):
+                progress?(ProbeProgress(method: method, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: position))
+            case .ready(let id, let streams, let tuning):
+                guard streams == message.connections else {
+                    throw ProbeFailedError(endpoint: request.endpoint, message: "the server offered \(streams) streams, not the \(message.connections) asked for")
+                }
+                session = id
+                remote = tuning
+            case .refused(let refused):
+                throw ProbeRefusedError(endpoint: request.endpoint, refusal: refused)
+            default:
+                throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) broke the protocol: a message out of turn")
+            }
+        }
+        guard let session else { throw ProbeFailedError(endpoint: request.endpoint, message: "no session") }
 
-        let dataHost = control.remoteAddress?.host ?? request.endpoint.host
-        let data = try TCPConnection.connect(to: Endpoint(host: dataHost, port: ready.dataPort),
-                                             deadline: .after(request.connectTimeout, interruption: interruption))
-        if let congestion = request.congestion { try data.setCongestionControl(congestion) }
-        let runDeadline = Deadline.after(request.timeLimit(bytes: Int(clamping: total), timed: timed), interruption: interruption)
-        let wait = TransferWait(deadline: runDeadline, stallTimeout: request.stallTimeout)
-        let sender = try FileSender(method: method, file: file.rawValue, socket: data.fd, bufferSize: request.bufferSize, wait: wait)
+        // 2. Data connections, all to the same port, each introduced by the session.
+        let host = control.remoteAddress?.host ?? request.endpoint.host
+        var connections: [TCPConnection] = []
+        for index in 0..<message.connections {
+            let data = try TCPConnection.connect(to: Endpoint(host: host, port: request.endpoint.port),
+                                                 deadline: deadline(request.connectTimeout))
+            if let congestion = request.congestion { try data.setCongestionControl(congestion) }
+            try data.sendAll(ProbeMessage.data(session: session, stream: index).encoded(), deadline: deadline(request.replyTimeout))
+            connections.append(data)
+        }
+        guard case .go = try reader.next(deadline: deadline(request.replyTimeout), waiting: "the start signal") else {
+            throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) broke the protocol: expected the start signal")
+        }
 
-        // The measured window starts at the first payload byte.
+        // 3. The transfer: one thread per stream, this one samples and watches.
+        let file = direction == .receive ? nil : try openPayload()
+        defer { try? file?.close() }
+        let runDeadline = deadline(request.timeLimit(bytes: Int(clamping: perDirection), timed: timed))
         let clock = ContinuousClock()
-        let startInfo = try data.tcpInfo()
-        let ackedAtStart = startInfo.bytesAcked ?? 0
         let startCPU = CPUSample.now()
         let start = clock.now
-        var sent: UInt64 = 0
-        var intervals: [Interval] = []
-        var nextBoundary = request.interval.map { start + $0 }
-        var lastBoundary = start
-        var ackedAtLastBoundary = ackedAtStart
+        let streams = StreamSet(count: message.connections)
+        let workers = DispatchGroup()
+        for (index, connection) in connections.enumerated() {
+            let way = message.direction(ofStream: index)
+            let share = Self.share(of: perDirection, stream: index % request.streams, streams: request.streams)
+            workers.enter()
+            let work = StreamWork(index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
+                                  timed: timed, duration: request.duration, start: start, deadline: runDeadline,
+                                  stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain)
+            Thread.detachNewThread {
+                let outcome = way == .send ? work.send(streams) : work.receive(streams)
+                streams.finish(index, outcome)
+                workers.leave()
+            }
+        }
+        var sampler = IntervalSampler(interval: request.interval, start: start, connections: connections, message: message, streams: streams)
         var lastProgress = start
-        let fileSize = request.payload.size
-        var offset = 0
-
-        sendLoop: while true {
-            if timed {
-                if let duration = request.duration, clock.now - start >= duration { break sendLoop }
-            } else if sent >= total {
-                break sendLoop
+        while workers.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+            if interruption?.signal != nil || streams.failed {
+                // Unblock every stream at once: each sees its socket shut and ends.
+                for connection in connections { connection.shutdownBoth() }
             }
-            let remainingInFile = fileSize - offset
-            let count = min(Self.chunkSize, remainingInFile, timed ? Int.max : Int(total - sent))
-            try sender.send(offset: offset, count: count)
-            sent += UInt64(count)
-            offset += count
-            if offset >= fileSize { offset = 0 }
-
             let now = clock.now
-            if let boundary = nextBoundary, now >= boundary, let interval = request.interval {
-                let acked = try data.tcpInfo().bytesAcked ?? 0
-                intervals.append(Interval(start: (lastBoundary - start).seconds, end: (now - start).seconds,
-                                          bytes: acked &- ackedAtLastBoundary))
-                ackedAtLastBoundary = acked
-                lastBoundary = now
-                nextBoundary = boundary + interval * Int((now - boundary).seconds / interval.seconds + 1)
-            }
+            sampler.sample(at: now)
             if let progress, now - lastProgress >= .milliseconds(250) {
-                progress(ProbeProgress(method: method, sentBytes: sent, totalBytes: timed ? nil : total, elapsed: now - start))
+                progress(ProbeProgress(method: method, bytes: sampler.total, totalBytes: timed ? nil : perDirection * UInt64(direction.ways.count),
+                                       elapsed: now - start, queuePosition: nil))
                 lastProgress = now
             }
         }
+        try interruption?.check()
+        let outcomes = try streams.outcomes()
 
-        // End of payload: FIN on the data connection, then the receiver's count,
-        // which comes once the receiver has drained what is still in flight.
-        data.shutdownWrite()
-        let reply = try readReply(control, deadline: runDeadline.capped(after: request.replyTimeout + request.stallTimeout))
+        // 4. The server's figures, once it has drained and sent everything.
+        let reply = try reader.next(deadline: runDeadline.capped(after: request.replyTimeout + request.stallTimeout), waiting: "the result")
         let end = clock.now
         let endCPU = CPUSample.now()
-        let info = try data.tcpInfo()
-        guard reply.kind == .result, reply.status == .ok else {
+        guard case .result(let result) = reply else {
+            throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) broke the protocol: expected the result")
+        }
+        guard result.ok else {
             throw ProbeFailedError(endpoint: request.endpoint,
-                                   message: reply.message.isEmpty ? "the transfer failed" : "the server says: " + PeerText.sanitized(reply.message))
+                                   message: result.message.isEmpty ? "the transfer failed" : "the server says: " + PeerText.sanitized(result.message))
         }
-        guard reply.bytes == sent else {
-            throw ProbeFailedError(endpoint: request.endpoint, message: "the receiver counted \(reply.bytes) bytes, but \(sent) were sent")
+        sampler.sample(at: end, final: true)
+        let elapsed = (end - start).seconds
+        let serverCPU = try PeerFigures.cpu(of: result, elapsed: elapsed, endpoint: request.endpoint)
+        let localCPU = endCPU.since(startCPU)
+
+        var results: [RunResult] = []
+        for way in direction.ways {
+            var streamResults: [StreamResult] = []
+            var senderInfos: [(TCPInfo, sendBuffer: Int)] = []
+            for (index, connection) in connections.enumerated() where message.direction(ofStream: index) == way {
+                let outcome = outcomes[index]
+                guard let report = result.streams.first(where: { $0.index == index && $0.direction == way }) else {
+                    throw ProbeFailedError(endpoint: request.endpoint, message: "the server's result lacks stream \(index)")
+                }
+                let stream = try PeerFigures.stream(report, moved: outcome.bytes, localSeconds: outcome.seconds, elapsed: elapsed,
+                                                    direction: way, endpoint: request.endpoint)
+                let info: TCPInfo?
+                let sendBuffer: Int
+                let receiveBuffer: Int
+                if way == .send {
+                    info = try connection.tcpInfo()
+                    sendBuffer = connection.sendBufferBytes
+                    receiveBuffer = Int(report.receiveBuffer)
+                } else {
+                    info = report.tcpInfo
+                    sendBuffer = Int(report.sendBuffer)
+                    receiveBuffer = connection.receiveBufferBytes
+                }
+                if let info { senderInfos.append((info, sendBuffer)) }
+                streamResults.append(StreamResult(index: index, bytes: stream.bytes, seconds: stream.seconds, tcpInfo: info,
+                                                  sendBufferBytes: sendBuffer, receiveBufferBytes: receiveBuffer))
+            }
+            let (info, sendBuffer) = RunResult.aggregate(senderInfos)
+            results.append(RunResult(
+                method: method, direction: way, bytes: streamResults.reduce(0) { $0 + $1.bytes },
+                seconds: streamResults.map(\.seconds).max() ?? 0,
+                sender: way == .send ? localCPU : serverCPU, receiver: way == .send ? serverCPU : localCPU,
+                tcpInfo: info, tcpInfoFrom: way == .send ? .local : .peer, streams: streamResults,
+                intervals: sampler.intervals(way), congestion: connections.first?.congestionControl ?? remote.congestion,
+                sendBufferBytes: sendBuffer, receiveBufferBytes: streamResults.map(\.receiveBufferBytes).min() ?? 0))
         }
-        let seconds = (end - start).seconds
-        if request.interval != nil {
-            let acked = info.bytesAcked ?? ackedAtLastBoundary
-            intervals.append(Interval(start: (lastBoundary - start).seconds, end: seconds, bytes: acked &- ackedAtLastBoundary))
-        }
-        let receiverCPU = try ReceiverFigures.cpu(of: reply, elapsed: seconds, endpoint: request.endpoint)
-        let result = RunResult(
-            method: method, bytes: reply.bytes, seconds: seconds, sender: endCPU.since(startCPU), receiver: receiverCPU,
-            tcpInfo: info, intervals: intervals, congestion: data.congestionControl,
-            sendBufferBytes: data.sendBufferBytes, receiveBufferBytes: Int(reply.receiveBuffer))
-        return ProbeRun(result: result, localAddress: control.localAddress?.host, remoteAddress: control.remoteAddress)
+        return ProbeRun(results: results, localAddress: control.localAddress?.host, remoteAddress: control.remoteAddress, remote: remote)
     }
 
-    private func readReply(_ control: TCPConnection, deadline: Deadline) throws -> ProbeReply {
-        var bytes: [UInt8] = []
+    private func openPayload() throws -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(FilePath(request.payload.path), .readOnly, options: [.closeOnExec])
+        } catch {
+            throw PayloadError.unusable(path: request.payload.path, reason: "\(error)")
+        }
+    }
+
+    /// Stream `index`'s part of `total` bytes: equal shares, the remainder to the first.
+    static func share(of total: UInt64, stream index: Int, streams: Int) -> UInt64 {
+        let count = UInt64(max(1, streams))
+        return total / count + (index == 0 ? total % count : 0)
+    }
+}
+
+/// What one stream moved, as this machine saw it.
+struct StreamOutcome: Sendable {
+    var bytes: UInt64
+    /// For a receive stream: start to its last byte here.
+    var seconds: Double
+}
+
+/// The streams' shared state: what each moved so far (for progress), and how each ended.
+final class StreamSet: Sendable {
+    // Updated once per chunk (at most a few MiB): a lock costs nothing at that rate.
+    private let counters: Mutex<[UInt64]>
+    private let ended = Mutex<[Int: Result<StreamOutcome, SendableError>]>([:])
+
+    init(count: Int) {
+        counters = Mutex([UInt64](repeating: 0, count: count))
+    }
+
+    func add(_ count: Int, to index: Int) {
+        counters.withLock { $0[index] &+= UInt64(count) }
+    }
+
+    func moved(_ index: Int) -> UInt64 { counters.withLock { $0[index] } }
+
+    func finish(_ index: Int, _ outcome: Result<StreamOutcome, any Error>) {
+        ended.withLock { $0[index] = outcome.mapError(SendableError.init) }
+    }
+
+    var failed: Bool {
+        ended.withLock { $0.values.contains { if case .failure = $0 { return true } else { return false } } }
+    }
+
+    /// Every stream's outcome, in order, or why the transfer failed: a signal
+    /// first (it is why the others were cut off), then the first real cause rather
+    /// than the closed sockets of the streams cut off after it.
+    func outcomes() throws -> [StreamOutcome] {
+        let all = ended.withLock { $0 }.sorted { $0.key < $1.key }
+        let causes = all.compactMap { entry -> (any Error)? in
+            if case .failure(let box) = entry.value { return box.underlying } else { return nil }
+        }
+        if let interrupted = causes.first(where: { $0 is Interrupted }) { throw interrupted }
+        if let cause = causes.first(where: { !StreamWork.isCutOff($0) }) ?? causes.first { throw cause }
+        return all.map { entry in
+            if case .success(let outcome) = entry.value { return outcome }
+            return StreamOutcome(bytes: 0, seconds: 0)
+        }
+    }
+}
+
+/// An error carried across threads. Errors here are value types from this
+/// library (and `Errno`).
+struct SendableError: Error, @unchecked Sendable {
+    let underlying: any Error
+    init(_ underlying: any Error) { self.underlying = underlying }
+}
+
+/// One stream's transfer, on its own thread.
+struct StreamWork: @unchecked Sendable {
+    let index: Int
+    let connection: TCPConnection
+    let file: Int32?
+    let method: ProbeMethod
+    /// Bytes to move (sized), or the bound of a timed run.
+    let bytes: UInt64
+    let timed: Bool
+    let duration: Duration?
+    let start: ContinuousClock.Instant
+    let deadline: Deadline
+    let stallTimeout: Duration
+    let bufferSize: Int
+    let drain: DrainMethod
+
+    func send(_ streams: StreamSet) -> Result<StreamOutcome, any Error> {
+        Result { () throws -> StreamOutcome in
+            guard let file else { throw PayloadError.unusable(path: "-", reason: "no payload") }
+            var info = stat()
+            try Syscall.call { fstat(file, &info) }
+            let fileSize = Int(info.st_size)
+            let wait = TransferWait(deadline: deadline, stallTimeout: stallTimeout)
+            let sender = try FileSender(method: method, file: file, socket: connection.fd, bufferSize: bufferSize, wait: wait)
+            var sent: UInt64 = 0
+            var offset = 0
+            let clock = ContinuousClock()
+            while timed ? clock.now - start < (duration ?? .zero) : sent < bytes {
+                let count = min(ProbeClient.chunkSize, fileSize - offset, timed ? Int.max : Int(clamping: bytes - sent))
+                try sender.send(offset: offset, count: count)
+                sent += UInt64(count)
+                streams.add(count, to: index)
+                offset += count
+                if offset >= fileSize { offset = 0 }
+            }
+            connection.shutdownWrite()
+            return StreamOutcome(bytes: sent, seconds: (clock.now - start).seconds)
+        }
+    }
+
+    func receive(_ streams: StreamSet) -> Result<StreamOutcome, any Error> {
+        Result { () throws -> StreamOutcome in
+            let wait = TransferWait(deadline: deadline, stallTimeout: stallTimeout)
+            let drainer = try Drainer(method: drain, socket: connection.fd, wait: wait)
+            var received: UInt64 = 0
+            var last = ContinuousClock.now
+            while true {
+                let n = try drainer.drain(limit: 1 << 20)
+                if n == 0 { break }
+                received += UInt64(n)
+                streams.add(n, to: index)
+                last = .now
+            }
+            // Our FIN tells the server every byte arrived: it reads its TCP_INFO then.
+            connection.shutdownWrite()
+            return StreamOutcome(bytes: received, seconds: (last - start).seconds)
+        }
+    }
+
+    /// The failure of a stream whose socket was shut because another stream failed.
+    static func isCutOff(_ error: any Error) -> Bool {
+        let errno = (error as? SendError)?.errno ?? (error as? Errno)
+        return errno == .brokenPipe || errno == .connectionReset || errno == .badFileDescriptor || errno == .socketNotConnected
+    }
+}
+
+/// Acknowledged (send) and received (receive) bytes at each interval boundary,
+/// per direction, summed over streams.
+struct IntervalSampler {
+    let interval: Duration?
+    let start: ContinuousClock.Instant
+    let connections: [TCPConnection]
+    let message: ProbeRequestMessage
+    let streams: StreamSet
+    private var next: ContinuousClock.Instant?
+    private var last: ContinuousClock.Instant
+    private var previous: [ProbeDirection: UInt64] = [:]
+    private var collected: [ProbeDirection: [Interval]] = [:]
+    private(set) var total: UInt64 = 0
+
+    init(interval: Duration?, start: ContinuousClock.Instant, connections: [TCPConnection], message: ProbeRequestMessage, streams: StreamSet) {
+        self.interval = interval
+        self.start = start
+        self.connections = connections
+        self.message = message
+        self.streams = streams
+        next = interval.map { start + $0 }
+        last = start
+    }
+
+    /// What the receivers have now in `way`: for a stream this machine sends, what
+    /// the peer acknowledged (not what was handed to the kernel, which runs ahead of
+    /// the link); for one it receives, what arrived.
+    func current(_ way: ProbeDirection) -> UInt64 {
+        var sum: UInt64 = 0
+        for (index, connection) in connections.enumerated() where message.direction(ofStream: index) == way {
+            if way == .send {
+                sum &+= (try? connection.tcpInfo().bytesAcked).flatMap { $0 } ?? 0
+            } else {
+                sum &+= streams.moved(index)
+            }
+        }
+        return sum
+    }
+
+    mutating func sample(at now: ContinuousClock.Instant, final: Bool = false) {
+        let ways = message.direction.ways
+        total = ways.reduce(0) { $0 &+ current($1) }
+        guard let interval, let boundary = next, now >= boundary || final else { return }
+        for way in ways {
+            let value = current(way)
+            collected[way, default: []].append(Interval(start: (last - start).seconds, end: (now - start).seconds,
+                                                        bytes: value &- previous[way, default: 0]))
+            previous[way] = value
+        }
+        last = now
+        next = boundary + interval * Int((now - boundary).seconds / interval.seconds + 1)
+    }
+
+    func intervals(_ way: ProbeDirection) -> [Interval] { collected[way] ?? [] }
+}
+
+/// Reads whole protocol messages from a control connection.
+final class MessageReader {
+    let connection: TCPConnection
+    let endpoint: Endpoint
+    private var buffer: [UInt8] = []
+
+    init(connection: TCPConnection, endpoint: Endpoint) {
+        self.connection = connection
+        self.endpoint = endpoint
+    }
+
+    func next(deadline: Deadline, waiting what: String) throws -> ProbeMessage {
         while true {
+            let decoded: (message: ProbeMessage, size: Int)?
             do {
-                if let (reply, _) = try ProbeReply.decode(bytes) { return reply }
+                decoded = try ProbeMessage.decode(buffer)
             } catch {
-                throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) is not a nettune probe server: \(error)")
+                throw Self.failure(error, endpoint: endpoint)
+            }
+            if let decoded {
+                buffer.removeFirst(decoded.size)
+                return decoded.message
             }
             let more: [UInt8]
             do {
-                more = try control.receiveSome(limit: 4096, deadline: deadline)
+                more = try connection.receiveSome(limit: 16 << 10, deadline: deadline)
             } catch let error as ConnectionError where error.errno == .timedOut {
-                throw ProbeFailedError(endpoint: request.endpoint, message: "no answer from \(request.endpoint) within the time allowed")
+                throw ProbeFailedError(endpoint: endpoint, message: "no answer from \(endpoint) within the time allowed (waiting for \(what))")
             }
             if more.isEmpty {
-                throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) closed the connection early")
+                throw ProbeFailedError(endpoint: endpoint, message: "\(endpoint) closed the connection early (waiting for \(what))")
             }
-            bytes += more
+            buffer += more
         }
     }
 }
 
-/// The receiver's figures are another machine's claims: each is checked against
-/// what is physically possible before nettune prints it or bases a diagnosis on it.
-enum ReceiverFigures {
-    /// More CPUs than any machine that would run `nettune serve`.
-    static let maximumCPUs = 4096.0
-
-    static func cpu(of reply: ProbeReply, elapsed: Double, endpoint: Endpoint) throws -> CPUUsage {
-        let usage = CPUUsage(
-            userSeconds: Double(reply.cpuUserNanoseconds) / 1e9, systemSeconds: Double(reply.cpuSystemNanoseconds) / 1e9,
-            hostBusySeconds: Double(reply.hostBusyNanoseconds) / 1e9, hostSoftirqSeconds: Double(reply.hostSoftirqNanoseconds) / 1e9,
-            hostTotalSeconds: Double(reply.hostTotalNanoseconds) / 1e9)
-        // The receiver's window lies inside ours; a clock tick of slack.
-        let window = elapsed + 0.05
-        var impossible: [String] = []
-        if usage.hostTotalSeconds > window * maximumCPUs { impossible.append("host CPU time \(usage.hostTotalSeconds) s in \(window) s") }
-        if usage.hostBusySeconds > usage.hostTotalSeconds + 0.05 { impossible.append("busy time above the host's total") }
-        if usage.hostSoftirqSeconds > usage.hostBusySeconds + 0.05 { impossible.append("softirq time above busy time") }
-        // One process cannot use more than every CPU for the whole window.
-        // (Host time counts in ticks: a tick per CPU of slack.)
-        let processLimit = usage.hostTotalSeconds > 0 ? usage.hostTotalSeconds * 1.02 + 0.05 : window * maximumCPUs
-        if usage.processSeconds > min(processLimit, window * maximumCPUs) {
-            impossible.append("process CPU \(usage.processSeconds) s in a \(String(format: "%.3f", elapsed)) s transfer")
+extension MessageReader {
+    static func failure(_ error: ProbeWireError, endpoint: Endpoint) -> any Error {
+        switch error {
+        case .versionMismatch: return ProbeVersionMismatch(endpoint: endpoint, detail: error)
+        default: return ProbeProtocolError(endpoint: endpoint, detail: error)
         }
-        guard impossible.isEmpty else {
-            throw ProbeFailedError(endpoint: endpoint, message: "\(endpoint) reported impossible figures (\(impossible.joined(separator: "; "))): not trusted")
-        }
-        return usage
     }
 }
 
-/// The server said no: busy, a bad token, a payload too large, a bad header.
+/// The server said no: busy, a bad token, a request too large, another version.
 public struct ProbeRefusedError: Error, CustomStringConvertible, Equatable {
     public var endpoint: Endpoint
-    public var reply: ProbeReply
-    public var description: String { "\(endpoint) refused the probe: \(PeerText.sanitized(reply.message))" }
+    public var refusal: RefusedMessage
+    public var description: String { "\(endpoint) refused the probe: \(PeerText.sanitized(refusal.message))" }
+}
+
+/// The peer speaks another version of the probe protocol.
+public struct ProbeVersionMismatch: Error, CustomStringConvertible, Equatable {
+    public var endpoint: Endpoint
+    public var detail: ProbeWireError
+    public var description: String { "\(endpoint): \(detail)" }
+}
+
+/// The peer sent bytes that are not the probe protocol.
+public struct ProbeProtocolError: Error, CustomStringConvertible, Equatable {
+    public var endpoint: Endpoint
+    public var detail: ProbeWireError
+    public var description: String { "\(endpoint) does not speak nettune's probe protocol: \(detail)" }
 }
 
 /// The transfer did not complete.

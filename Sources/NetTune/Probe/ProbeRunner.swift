@@ -11,9 +11,12 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
     public var runs: Int
     /// Bytes of the untimed warm-up transfer (0: none).
     public var warmupBytes: Int
+    /// Streams in each direction, for the report.
+    public var streams: Int
 
     public init(transport: any ProbeTransport, machine: LocalMachine<Store, Links>, payload: PayloadFile,
-                methods: [ProbeMethod], runs: Int, warmupBytes: Int) {
+                methods: [ProbeMethod], runs: Int, warmupBytes: Int, streams: Int = 1) {
+        self.streams = streams
         self.transport = transport
         self.machine = machine
         self.payload = payload
@@ -31,16 +34,19 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         }
         var results: [RunResult] = []
         var localAddress: String?
+        var remote: TuningState?
         let total = runs * methods.count
         for round in 0..<runs {
             for (i, method) in methods.enumerated() {
                 let index = round * methods.count + i + 1
                 let run = try transport.run(method, limit: nil) { progress?(.run(index: index, of: total), $0) }
-                results.append(run.result)
+                results += run.results
                 localAddress = localAddress ?? run.localAddress
+                remote = remote ?? run.remote
             }
         }
-        return machine.report(peer: transport.peer, payload: payload, methods: methods, runs: results, localAddress: localAddress)
+        return machine.report(peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
+                              streams: streams, runs: results, localAddress: localAddress, remote: remote)
     }
 }
 

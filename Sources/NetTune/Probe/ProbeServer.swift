@@ -1,33 +1,48 @@
+import Dispatch
 import Foundation
+import Glibc
 import Synchronization
 import SystemPackage
 
-/// `nettune serve`: the receiving end of probes, one at a time.
+/// `nettune serve`: the other end of probes, on one port, one probe at a time
+/// with a queue for the rest.
 ///
-/// Each probe uses two connections, as iperf3 does: the control connection carries
-/// the header and the replies; the payload arrives on a data connection to a
-/// listener opened *for that probe*. An accepted socket inherits its receive buffer
+/// Every connection — a probe's control connection and each of its data
+/// connections — comes to the one listening port, as with iperf3, so a firewall
+/// that opens the port is enough. An accepted socket inherits its receive buffer
 /// from its listener, so a listener opened before a `tcp_rmem` change would hide
-/// the change; a fresh one per probe always reflects the current setting.
-public struct ProbeServer: Sendable {
+/// the change: before each probe starts, the server opens a fresh listener on the
+/// same port (SO_REUSEPORT), takes what the old one holds and closes it, and only
+/// then tells the client to connect its data streams.
+public final class ProbeServer: Sendable {
     public struct Configuration: Sendable {
         public var bind: String?
         public var port: UInt16
         public var maxBytes: UInt64
         /// A client that moves nothing for this long is dropped.
         public var idleTimeout: Duration
-        /// The whole header must arrive within this: a client dripping one byte at a
-        /// time cannot hold the server.
+        /// A connection's first message must arrive within this: a client dripping one
+        /// byte at a time cannot hold a slot.
         public var headerTimeout: Duration
-        /// The longest a timed probe may run (its header does not say how long).
+        /// The longest a timed probe may run.
         public var maxDuration: Duration
         public var token: [UInt8]?
         public var drain: DrainMethod
         public var once: Bool
+        /// Clients that may wait while one probe runs (0: refuse them as busy).
+        public var queueLimit: Int
+        /// Streams a probe may open in each direction.
+        public var maxStreams: Int
+        /// What the server sends when a client receives.
+        public var payload: ServerPayload
+        /// This machine's tuning toward a client reached from a local address.
+        public var tuning: @Sendable (String?) -> TuningState
 
         public init(bind: String? = nil, port: UInt16 = 9000, maxBytes: UInt64 = 64 << 30, idleTimeout: Duration = .seconds(10),
-                    headerTimeout: Duration = .seconds(5), maxDuration: Duration = .seconds(600),
-                    token: [UInt8]? = nil, drain: DrainMethod = .default, once: Bool = false) {
+                    headerTimeout: Duration = .seconds(5), maxDuration: Duration = .seconds(600), token: [UInt8]? = nil,
+                    drain: DrainMethod = .default, once: Bool = false, queueLimit: Int = 8, maxStreams: Int = ProbeWire.maxStreams,
+                    payload: ServerPayload = .cache(directory: "/tmp/nettune-cache", size: 256 << 20),
+                    tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() }) {
             self.bind = bind
             self.port = port
             self.maxBytes = maxBytes
@@ -37,12 +52,16 @@ public struct ProbeServer: Sendable {
             self.token = token
             self.drain = drain
             self.once = once
+            self.queueLimit = queueLimit
+            self.maxStreams = maxStreams
+            self.payload = payload
+            self.tuning = tuning
         }
 
-        /// How long a probe of `length` bytes may take: at the minimum rate, plus
-        /// the time to notice a stall.
-        func timeLimit(length: UInt64, timed: Bool) -> Duration {
-            if timed { return maxDuration }
+        /// How long a probe of `length` bytes per direction may take: at the minimum
+        /// rate, plus the time to notice a stall.
+        func timeLimit(length: UInt64, duration: Duration?) -> Duration {
+            if let duration { return min(duration, maxDuration) + idleTimeout * 2 }
             let seconds = min(Double(length) * 8 / ProbeRequest.minimumRate, TimeSpan.maximum.seconds)
             return idleTimeout + .seconds(10) + .milliseconds(Int64(seconds * 1000))
         }
@@ -52,243 +71,243 @@ public struct ProbeServer: Sendable {
     public struct Event: Sendable, Equatable {
         public enum Outcome: Sendable, Equatable {
             case completed
-            case refused(ProbeReply.Status, String)
+            case refused(RefusedMessage.Status, String)
             case failed(String)
         }
         public var peer: String
         public var method: ProbeMethod?
+        public var direction: ProbeDirection?
+        public var streams: Int
         public var outcome: Outcome
-        public var bytes: UInt64
+        /// Bytes the server received and sent, over all streams.
+        public var bytesReceived: UInt64
+        public var bytesSent: UInt64
         public var seconds: Double
         public var cpu: CPUUsage?
         public var receiveBuffer: Int
+        /// How long the client waited in the queue.
+        public var queuedSeconds: Double
+
+        init(peer: String) {
+            self.peer = peer
+            streams = 0
+            outcome = .completed
+            bytesReceived = 0
+            bytesSent = 0
+            seconds = 0
+            receiveBuffer = 0
+            queuedSeconds = 0
+        }
     }
 
     public let configuration: Configuration
-    private let listener: TCPListener
+    /// Where the server listens.
+    public let address: SocketAddress
+    /// The first listener, handed to `run`: once a fresh one replaces it, nothing
+    /// may keep it open (a listener left in the SO_REUSEPORT group would take
+    /// connections nobody accepts).
+    private let initial: Mutex<TCPListener?>
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
-        listener = try TCPListener(host: configuration.bind, port: configuration.port)
+        let listener = try TCPListener(host: configuration.bind, port: configuration.port, reusePort: true)
+        address = listener.address
+        initial = Mutex(listener)
     }
 
-    /// Where the server listens.
-    public var address: SocketAddress { listener.address }
-
-    /// Serves until killed, or, with `once`, until one probe has been handled.
+    /// Serves until killed, or, with `once`, until one probe has completed.
     public func run(log: @escaping @Sendable (Event) -> Void) throws {
-        let busy = Mutex(false)
-        let handled = Mutex(false)
-        let workers = DispatchGroup()
-        while !(configuration.once && handled.withLock { $0 }) {
-            guard let client = try listener.accept(deadline: .after(.milliseconds(200))) else { continue }
-            let claimed = busy.withLock { isBusy -> Bool in
-                if isBusy { return false }
-                isBusy = true
-                return true
-            }
-            guard claimed else {
-                // Answered on this thread: the running probe is not disturbed.
-                refuse(client, .busy, "busy: another probe is running; try again when it finishes")
-                log(Event(peer: client.endpoint.description, method: nil, outcome: .refused(.busy, "busy"), bytes: 0, seconds: 0, cpu: nil, receiveBuffer: 0))
-                continue
-            }
-            workers.enter()
-            let configuration = self.configuration
-            Thread.detachNewThread {
-                // Free the server before the final reply goes out: a client that starts
-                // its next run the moment it has our answer must not be told "busy".
-                let event = ProbeSession(configuration: configuration, control: client).run { completed in
-                    if completed { handled.withLock { $0 = true } }
-                    busy.withLock { $0 = false }
-                }
-                log(event)
-                workers.leave()
-            }
-            if configuration.once { workers.wait() }
+        guard var listener = initial.withLock({ $0.take() }) else {
+            throw ListenError(what: address.description, errno: .alreadyInProcess, detail: "this server is already running")
         }
-        workers.wait()
+        let shared = ServerShared(configuration: configuration, log: log)
+        let handlers = DispatchGroup()
+        while !(configuration.once && shared.completedOne) {
+            if shared.rotationRequested {
+                listener = rotate(listener, shared: shared, handlers: handlers)
+            }
+            let ready = try Deadline.after(.milliseconds(200)).waitReadable([listener.fd, shared.wake.fd])
+            if ready.contains(1) { shared.wake.drain() }
+            while let connection = try listener.acceptWaiting() {
+                dispatch(connection, shared: shared, handlers: handlers)
+            }
+        }
+        handlers.wait()
     }
 
-    private func refuse(_ client: TCPConnection, _ status: ProbeReply.Status, _ message: String) {
-        try? client.sendAll(ProbeReply(kind: .refused, status: status, message: message).encoded(), deadline: .after(.seconds(1)))
+    /// A fresh listener on the same port, so the next probe's data connections get
+    /// the receive buffer `tcp_rmem` gives now. The old one's waiting connections
+    /// are taken first; it is closed before the probe's client is told to connect.
+    private func rotate(_ old: TCPListener, shared: ServerShared, handlers: DispatchGroup) -> TCPListener {
+        defer { shared.rotated() }
+        guard let fresh = try? TCPListener(host: configuration.bind, port: old.port, reusePort: true) else { return old }
+        while let connection = try? old.acceptWaiting() {
+            dispatch(connection, shared: shared, handlers: handlers)
+        }
+        return fresh
+    }
+
+    private func dispatch(_ connection: TCPConnection, shared: ServerShared, handlers: DispatchGroup) {
+        guard shared.admitHandler() else { return }   // too many at once: dropped (closed)
+        handlers.enter()
+        Thread.detachNewThread {
+            ConnectionHandler(shared: shared, connection: connection).run()
+            shared.handlerDone()
+            handlers.leave()
+        }
     }
 }
 
-/// One probe on the server: header, fresh data listener, drain, result.
-struct ProbeSession {
+/// Where the bytes come from when the server sends.
+public enum ServerPayload: Sendable {
+    /// The operator's file (`serve --file`).
+    case file(PayloadFile)
+    /// Random bytes of this size, made once in this cache directory.
+    case cache(directory: FilePath, size: Int)
+
+    func resolve() throws -> PayloadFile {
+        switch self {
+        case .file(let file): return file
+        case .cache(let directory, let size): return try PayloadFile.cached(size: size, directory: directory)
+        }
+    }
+}
+
+/// What the accept loop and every connection handler share.
+final class ServerShared: Sendable {
     let configuration: ProbeServer.Configuration
-    let control: TCPConnection
+    let log: @Sendable (ProbeServer.Event) -> Void
+    let queue: ProbeQueue
+    let registry = SessionRegistry()
+    /// Lets a probe ask the accept loop for a fresh listener and be woken when done.
+    let wake: WakePipe
+    private let rotation = Mutex<(requested: Bool, generation: Int)>((false, 0))
+    private let completed = Mutex(false)
+    private let handlerCount = Mutex(0)
+    /// Connection handlers at once: enough for a full queue of probes with all
+    /// their streams, while a flood of idle connections cannot exhaust threads.
+    static let maxHandlers = 1024
 
-    /// - Parameter finishing: called once, just before the last reply is sent, with
-    ///   whether the probe completed.
-    func run(finishing: (Bool) -> Void) -> ProbeServer.Event {
-        var finished = false
-        func finish(_ completed: Bool) {
-            if !finished { finishing(completed) }
-            finished = true
-        }
-        defer { finish(false) }
-        var event = ProbeServer.Event(peer: control.endpoint.description, method: nil, outcome: .completed,
-                                      bytes: 0, seconds: 0, cpu: nil, receiveBuffer: 0)
-        let replyDeadline = { Deadline.after(configuration.idleTimeout) }
-
-        // 1. The header, validated field by field, all of it within the header timeout.
-        let header: ProbeHeader
-        do {
-            header = try readHeader(deadline: .after(configuration.headerTimeout))
-        } catch let error as ProbeWireError {
-            return refuse(&event, .badRequest, "bad probe header: \(error)")
-        } catch {
-            event.outcome = .failed("no complete header within \(TimeSpan.format(configuration.headerTimeout)): \(error)")
-            return event
-        }
-        event.method = header.method
-        if let token = configuration.token, !constantTimeEqual(token, header.token) {
-            return refuse(&event, .unauthorized, "the token was not accepted")
-        }
-        let timed = header.flags.contains(.timed)
-        if !timed && header.length > configuration.maxBytes {
-            return refuse(&event, .tooLarge, "a payload of \(ByteCount(Int(clamping: header.length))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))")
-        }
-
-        // 2. A data listener opened now, so its sockets see the current tcp_rmem.
-        let dataListener: TCPListener
-        do {
-            dataListener = try TCPListener(host: control.localAddress?.host, port: 0, backlog: 1)
-        } catch {
-            return refuse(&event, .failed, "server could not open a data port: \(error)")
-        }
-        var ready = ProbeReply(kind: .ready, status: .ok)
-        ready.dataPort = dataListener.port
-        do { try control.sendAll(ready.encoded(), deadline: replyDeadline()) } catch {
-            event.outcome = .failed("client went away before the transfer: \(error)")
-            return event
-        }
-        let data: TCPConnection
-        do {
-            guard let accepted = try acceptFromSamePeer(dataListener) else {
-                event.outcome = .failed("the client did not open the data connection within \(TimeSpan.format(configuration.idleTimeout))")
-                return event
-            }
-            data = accepted
-        } catch {
-            event.outcome = .failed("accepting the data connection failed: \(error)")
-            return event
-        }
-        event.receiveBuffer = data.receiveBufferBytes
-
-        // 3. Drain, timing from the first byte to the last.
-        let limit = timed ? min(header.length, configuration.maxBytes) : header.length
-        let outcome = drain(data, limit: limit, exact: !timed,
-                            deadline: .after(configuration.timeLimit(length: limit, timed: timed)))
-        event.bytes = outcome.bytes
-        event.seconds = outcome.seconds
-        event.cpu = outcome.cpu
-        if let failure = outcome.failure {
-            event.outcome = .failed(failure)
-            var reply = ProbeReply(kind: .result, status: .failed, message: failure)
-            reply.bytes = outcome.bytes
-            finish(false)
-            try? control.sendAll(reply.encoded(), deadline: replyDeadline())
-            return event
-        }
-
-        // 4. The result.
-        var result = ProbeReply(kind: .result, status: .ok)
-        result.bytes = outcome.bytes
-        result.receiveNanoseconds = UInt64(outcome.seconds * 1e9)
-        if let cpu = outcome.cpu {
-            result.cpuUserNanoseconds = UInt64(cpu.userSeconds * 1e9)
-            result.cpuSystemNanoseconds = UInt64(cpu.systemSeconds * 1e9)
-            result.hostBusyNanoseconds = UInt64(cpu.hostBusySeconds * 1e9)
-            result.hostSoftirqNanoseconds = UInt64(cpu.hostSoftirqSeconds * 1e9)
-            result.hostTotalNanoseconds = UInt64(cpu.hostTotalSeconds * 1e9)
-        }
-        result.receiveBuffer = UInt32(clamping: event.receiveBuffer)
-        finish(true)
-        do { try control.sendAll(result.encoded(), deadline: replyDeadline()) } catch {
-            event.outcome = .failed("could not send the result: \(error)")
-        }
-        return event
+    init(configuration: ProbeServer.Configuration, log: @escaping @Sendable (ProbeServer.Event) -> Void) {
+        self.configuration = configuration
+        self.log = log
+        queue = ProbeQueue(limit: configuration.queueLimit)
+        wake = WakePipe()
     }
 
-    private func refuse(_ event: inout ProbeServer.Event, _ status: ProbeReply.Status, _ message: String) -> ProbeServer.Event {
-        // The refusal is the last reply: `run`'s deferred finish happens after it,
-        // which is fine — a refused client does not start a transfer right away.
-        try? control.sendAll(ProbeReply(kind: .refused, status: status, message: message).encoded(), deadline: .after(.seconds(1)))
-        event.outcome = .refused(status, message)
-        return event
+    var completedOne: Bool { completed.withLock { $0 } }
+    func markCompleted() {
+        completed.withLock { $0 = true }
+        wake.signal()
     }
 
-    private func readHeader(deadline: Deadline) throws -> ProbeHeader {
-        var bytes: [UInt8] = []
-        while true {
-            if let (header, _) = try ProbeHeader.decode(bytes) { return header }
-            let more = try control.receiveSome(limit: ProbeWire.headerFixedSize + ProbeWire.maxTokenLength - bytes.count, deadline: deadline)
-            if more.isEmpty { throw ConnectionError(endpoint: control.endpoint, operation: "reading the header", errno: .connectionReset) }
-            bytes += more
+    var rotationRequested: Bool { rotation.withLock { $0.requested } }
+
+    /// Asks for a fresh listener and waits until the old one is closed.
+    func rotateListener() {
+        let generation = rotation.withLock { state -> Int in
+            state.requested = true
+            return state.generation
+        }
+        wake.signal()
+        let deadline = ContinuousClock.now + .seconds(2)
+        while rotation.withLock({ $0.generation == generation }) && ContinuousClock.now < deadline {
+            try? Deadline.after(.milliseconds(5)).sleep()
         }
     }
 
-    /// Only the client that sent the header may connect; anything else is closed.
-    private func acceptFromSamePeer(_ listener: TCPListener) throws -> TCPConnection? {
-        let deadline = Deadline.after(configuration.idleTimeout)
-        while let connection = try listener.accept(deadline: deadline) {
-            if connection.endpoint.host == control.endpoint.host { return connection }
-        }
-        return nil
+    func rotated() {
+        rotation.withLock { $0 = (false, $0.generation + 1) }
     }
 
-    struct DrainOutcome {
-        var bytes: UInt64
-        var seconds: Double
-        var cpu: CPUUsage?
-        var failure: String?
+    func admitHandler() -> Bool {
+        handlerCount.withLock { count in
+            guard count < Self.maxHandlers else { return false }
+            count += 1
+            return true
+        }
     }
 
-    private func drain(_ data: TCPConnection, limit: UInt64, exact: Bool, deadline: Deadline) -> DrainOutcome {
-        let wait = TransferWait(deadline: deadline, stallTimeout: configuration.idleTimeout)
-        let drainer: Drainer
-        do {
-            drainer = try Drainer(method: configuration.drain, socket: data.fd, wait: wait)
-        } catch {
-            return DrainOutcome(bytes: 0, seconds: 0, cpu: nil, failure: "cannot set up draining: \(error)")
-        }
-        // Wait for the first byte before starting the clock and the CPU counters.
-        guard (try? deadline.capped(after: configuration.idleTimeout).wait(for: Int16(POLLIN), on: data.fd)) == true else {
-            return DrainOutcome(bytes: 0, seconds: 0, cpu: nil, failure: "the client sent no data for \(TimeSpan.format(configuration.idleTimeout))")
-        }
-        let clock = ContinuousClock()
-        let startCPU = CPUSample.now()
-        let start = clock.now
-        var received: UInt64 = 0
-        var failure: String?
-        while !exact || received < limit {
-            let n: Int
-            do {
-                // One byte beyond a timed limit shows the client sent too much.
-                n = try drainer.drain(limit: Int(clamping: limit - min(received, limit) + (exact ? 0 : 1)))
-            } catch let timeout as TransferTimeout {
-                failure = timeout.kind == .stalled
-                    ? "the client stalled: no data for \(TimeSpan.format(configuration.idleTimeout)) after \(ByteCount(Int(clamping: received)))"
-                    : "the client was too slow: \(ByteCount(Int(clamping: received))) in the \(TimeSpan.format(deadline.instant.map { $0 - start } ?? .zero)) a probe of this size may take"
-                break
-            } catch {
-                failure = "receiving failed after \(ByteCount(Int(clamping: received))): \(error)"
-                break
-            }
-            if n == 0 {
-                if exact { failure = "the client closed early after \(ByteCount(Int(clamping: received))) of \(ByteCount(Int(clamping: limit)))" }
-                break
-            }
-            received += UInt64(n)
-            if !exact && received > limit {
-                failure = "the client sent more than this server accepts (its limit is \(ByteCount(Int(clamping: limit))))"
-                break
+    func handlerDone() { handlerCount.withLock { $0 -= 1 } }
+}
+
+/// A pipe one thread writes to wake another's poll.
+final class WakePipe: Sendable {
+    private let ends: (read: Int32, write: Int32)
+
+    init() {
+        var fds: [Int32] = [-1, -1]
+        if (try? Syscall.call({ pipe(&fds) })) != nil {
+            for fd in fds {
+                _ = try? Syscall.call { fcntl(fd, F_SETFD, FD_CLOEXEC) }
+                Syscall.setNonBlocking(fd, true)
             }
         }
-        let seconds = (clock.now - start).seconds
-        return DrainOutcome(bytes: received, seconds: seconds, cpu: CPUSample.now().since(startCPU), failure: failure)
+        ends = (fds[0], fds[1])
+    }
+
+    deinit {
+        Syscall.close(ends.read)
+        Syscall.close(ends.write)
+    }
+
+    var fd: Int32 { ends.read }
+
+    func signal() {
+        var byte: UInt8 = 1
+        _ = try? Syscall.call { write(ends.write, &byte, 1) }
+    }
+
+    func drain() {
+        var bytes = [UInt8](repeating: 0, count: 64)
+        while let n = try? Syscall.call({ read(ends.read, &bytes, bytes.count) }), n > 0 {}
+    }
+}
+
+/// One accepted connection: its first message says what it is.
+struct ConnectionHandler {
+    let shared: ServerShared
+    let connection: TCPConnection
+
+    var configuration: ProbeServer.Configuration { shared.configuration }
+
+    func run() {
+        let reader = MessageReader(connection: connection, endpoint: connection.endpoint)
+        let first: ProbeMessage
+        do {
+            first = try reader.next(deadline: .after(configuration.headerTimeout), waiting: "the first message")
+        } catch is ProbeVersionMismatch {
+            // An older nettune: tell it, in its own format, which versions each side speaks.
+            try? connection.sendAll(LegacyWire.refusal("this server speaks probe protocol \(ProbeWire.version) (nettune \(NetTuneVersion.current)); upgrade nettune on the client"),
+                                    deadline: .after(.seconds(1)))
+            var event = ProbeServer.Event(peer: connection.endpoint.description)
+            event.outcome = .refused(.versionMismatch, "a client speaking probe protocol 1")
+            shared.log(event)
+            return
+        } catch let error as ProbeProtocolError {
+            // Not a nettune client: say so in our protocol (a person trying `nc` sees
+            // it), then hang up.
+            try? connection.sendAll(ProbeMessage.refused(RefusedMessage(status: .badRequest, message: "not a nettune probe: \(error.detail)")).encoded(),
+                                    deadline: .after(.seconds(1)))
+            var event = ProbeServer.Event(peer: connection.endpoint.description)
+            event.outcome = .refused(.badRequest, "not a nettune probe: \(error.detail)")
+            shared.log(event)
+            return
+        } catch {
+            var event = ProbeServer.Event(peer: connection.endpoint.description)
+            event.outcome = .failed("no probe request within \(TimeSpan.format(configuration.headerTimeout)): \(error)")
+            shared.log(event)
+            return
+        }
+        switch first {
+        case .request(let request):
+            shared.log(ServerSession(shared: shared, control: connection, reader: reader, request: request).run())
+        case .data(let session, let stream):
+            shared.registry.deliver(connection, session: session, stream: stream)
+        default:
+            var event = ProbeServer.Event(peer: connection.endpoint.description)
+            event.outcome = .failed("a connection that began with a message out of turn")
+            shared.log(event)
+        }
     }
 }

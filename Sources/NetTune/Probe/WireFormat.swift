@@ -1,181 +1,535 @@
-/// The probe's wire format. All integers are big-endian.
+/// The probe's wire protocol, version 2. All integers are big-endian.
 ///
-/// Control connection, client → server, the header:
+/// Every connection goes to the server's one port and every message is a frame:
 ///
-///     0  magic "NTPB"     4 bytes
-///     4  version          u8   (1)
-///     5  method           u8   1 sendfile, 2 splice, 3 readwrite (informational)
-///     6  flags            u16  bit 0: timed — `length` is a limit, the payload ends at EOF
-///     8  length           u64  payload bytes
-///    16  token length     u16  0–255
-///    18  token            bytes
+///     0  magic "NTP2"   4 bytes
+///     4  type           u8
+///     5  reserved       u8   (0)
+///     6  length         u16  payload bytes, at most 16 KiB
+///     8  payload
 ///
-/// Server → client, replies (`ProbeReply`): "ready" with the data port, "refused"
-/// with a reason, and after the payload the "result" with the receiver's figures.
+/// A control connection starts with `request`; the server answers `queued` (as
+/// often as the position changes), then `ready` or `refused`. The client opens
+/// the data connections, each starting with `data`; the server answers `go` on
+/// the control connection when all are there, the transfer runs, and the server
+/// ends with `result`. The README documents every field.
 public enum ProbeWire {
-    public static let version: UInt8 = 1
-    static let headerMagic: [UInt8] = Array("NTPB".utf8)
-    static let replyMagic: [UInt8] = Array("NTPR".utf8)
-    public static let headerFixedSize = 18
-    public static let replyFixedSize = 72
+    public static let version: UInt8 = 2
+    static let magic: [UInt8] = Array("NTP2".utf8)
+    public static let frameHeaderSize = 8
+    public static let maxPayload = 16 << 10
     public static let maxTokenLength = 255
     public static let maxMessageLength = 1024
+    public static let maxStreams = 128
+    public static let sessionIDLength = 16
 }
 
-/// What a client asks for.
-public struct ProbeHeader: Equatable, Sendable {
-    public struct Flags: OptionSet, Sendable {
-        public let rawValue: UInt16
-        public init(rawValue: UInt16) { self.rawValue = rawValue }
-        /// The payload runs until the sender closes; `length` is an upper bound.
-        public static let timed = Flags(rawValue: 1 << 0)
-        static let known: Flags = [.timed]
+/// Which way bytes flow, seen from the client.
+public enum ProbeDirection: UInt8, Sendable, Codable, CaseIterable {
+    /// The client sends, the server receives.
+    case send = 1
+    /// The server sends, the client receives (iperf3's `-R`).
+    case receive = 2
+    /// Both at once (`--bidir`).
+    case both = 3
+
+    /// The one-way directions this covers.
+    public var ways: [ProbeDirection] { self == .both ? [.send, .receive] : [self] }
+}
+
+/// A 16-byte random session identifier, so a data connection finds its probe.
+public struct SessionID: Hashable, Sendable, CustomStringConvertible {
+    public let bytes: [UInt8]
+
+    public init(bytes: [UInt8]) { self.bytes = bytes }
+
+    public static func random() -> SessionID {
+        var generator = SystemRandomNumberGenerator()
+        return SessionID(bytes: (0..<ProbeWire.sessionIDLength).map { _ in UInt8.random(in: 0...255, using: &generator) })
     }
 
-    public var method: ProbeMethod
-    public var flags: Flags
-    public var length: UInt64
-    public var token: [UInt8]
+    public var description: String { bytes.map { String($0, radix: 16).leftPadded(to: 2) }.joined() }
+}
 
-    public init(method: ProbeMethod, flags: Flags = [], length: UInt64, token: [UInt8] = []) {
-        self.method = method
-        self.flags = flags
-        self.length = length
-        self.token = token
+/// One of the two ends' tuning, as it sends it: the diagnosis can then say "the
+/// receiver's tcp_rmem max is 4 KiB" instead of guessing, and the history's
+/// fingerprint covers both ends. Absent fields are unknown, never invented.
+public struct TuningState: Equatable, Sendable, Codable {
+    public var tcpWmem: String?
+    public var tcpRmem: String?
+    public var wmemMax: Int?
+    public var rmemMax: Int?
+    public var congestion: String?
+    public var mtu: Int?
+    public var interface: String?
+    public var kernel: String?
+    public var version: String?
+    /// The egress interface's shaping rate (tbf/htb) and the driver's link speed, bit/s.
+    public var shapingRate: Int?
+    public var linkSpeed: Int?
+
+    public init(tcpWmem: String? = nil, tcpRmem: String? = nil, wmemMax: Int? = nil, rmemMax: Int? = nil, congestion: String? = nil,
+                mtu: Int? = nil, interface: String? = nil, kernel: String? = nil, version: String? = nil,
+                shapingRate: Int? = nil, linkSpeed: Int? = nil) {
+        self.tcpWmem = tcpWmem
+        self.tcpRmem = tcpRmem
+        self.wmemMax = wmemMax
+        self.rmemMax = rmemMax
+        self.congestion = congestion
+        self.mtu = mtu
+        self.interface = interface
+        self.kernel = kernel
+        self.version = version
+        self.shapingRate = shapingRate
+        self.linkSpeed = linkSpeed
     }
 
-    public func encoded() -> [UInt8] {
-        var out = ProbeWire.headerMagic
-        out.append(ProbeWire.version)
-        out.append(method.code)
-        out.appendBigEndian(flags.rawValue)
-        out.appendBigEndian(length)
-        let token = Array(self.token.prefix(ProbeWire.maxTokenLength))
-        out.appendBigEndian(UInt16(token.count))
-        out += token
+    enum CodingKeys: String, CodingKey {
+        case tcpWmem = "tcp_wmem", tcpRmem = "tcp_rmem", wmemMax = "wmem_max", rmemMax = "rmem_max", congestion, mtu, interface
+        case kernel, version, shapingRate = "shaping_rate_bps", linkSpeed = "link_speed_bps"
+    }
+
+    /// Unknown values are written as null, never left out: JSON readers can rely on every key.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(tcpWmem, forKey: .tcpWmem)
+        try container.encode(tcpRmem, forKey: .tcpRmem)
+        try container.encode(wmemMax, forKey: .wmemMax)
+        try container.encode(rmemMax, forKey: .rmemMax)
+        try container.encode(congestion, forKey: .congestion)
+        try container.encode(mtu, forKey: .mtu)
+        try container.encode(interface, forKey: .interface)
+        try container.encode(kernel, forKey: .kernel)
+        try container.encode(version, forKey: .version)
+        try container.encode(shapingRate, forKey: .shapingRate)
+        try container.encode(linkSpeed, forKey: .linkSpeed)
+    }
+
+    public var tcpWmemMax: Int? { tcpWmem.flatMap { try? TCPBufferTriple(parsing: $0) }?.max }
+    public var tcpRmemMax: Int? { tcpRmem.flatMap { try? TCPBufferTriple(parsing: $0) }?.max }
+
+    /// Attribute ids on the wire; unknown ids are skipped, so either end may add some.
+    enum Attribute: UInt8, CaseIterable {
+        case tcpWmem = 1, tcpRmem, wmemMax, rmemMax, congestion, mtu, kernel, version, interface, shapingRate, linkSpeed
+    }
+
+    func attributes() -> [(Attribute, String)] {
+        var out: [(Attribute, String)] = []
+        func add(_ attribute: Attribute, _ value: String?) { if let value { out.append((attribute, value)) } }
+        add(.tcpWmem, tcpWmem)
+        add(.tcpRmem, tcpRmem)
+        add(.wmemMax, wmemMax.map(String.init))
+        add(.rmemMax, rmemMax.map(String.init))
+        add(.congestion, congestion)
+        add(.mtu, mtu.map(String.init))
+        add(.kernel, kernel)
+        add(.version, version)
+        add(.interface, interface)
+        add(.shapingRate, shapingRate.map(String.init))
+        add(.linkSpeed, linkSpeed.map(String.init))
         return out
     }
 
-    /// Decodes a header from the front of `bytes`, field by field.
-    /// - Returns: the header and how many bytes it used, or nil when more bytes are
-    ///   needed (a truncated header is never an error until the connection ends).
-    public static func decode(_ bytes: [UInt8]) throws(ProbeWireError) -> (header: ProbeHeader, size: Int)? {
-        // Check the magic and version as soon as they arrive, so garbage is refused
-        // without waiting for a full header.
-        for (i, byte) in bytes.prefix(4).enumerated() where byte != ProbeWire.headerMagic[i] {
-            throw .badMagic
+    mutating func set(_ attribute: Attribute, _ value: String) throws(ProbeWireError) {
+        func number() throws(ProbeWireError) -> Int {
+            guard let number = Int(value), number >= 0 else { throw .malformed("attribute \(attribute.rawValue) is not a number") }
+            return number
         }
-        if bytes.count > 4, bytes[4] != ProbeWire.version { throw .unsupportedVersion(bytes[4]) }
-        guard bytes.count >= ProbeWire.headerFixedSize else { return nil }
-        guard let method = ProbeMethod(code: bytes[5]) else { throw .unknownMethod(bytes[5]) }
-        let flags = Flags(rawValue: bytes.readBigEndian(UInt16.self, at: 6))
-        guard flags.isSubset(of: .known) else { throw .unknownFlags(flags.rawValue) }
-        let length = bytes.readBigEndian(UInt64.self, at: 8)
-        let tokenLength = Int(bytes.readBigEndian(UInt16.self, at: 16))
-        guard tokenLength <= ProbeWire.maxTokenLength else { throw .tokenTooLong(tokenLength) }
-        let size = ProbeWire.headerFixedSize + tokenLength
-        guard bytes.count >= size else { return nil }
-        let token = Array(bytes[ProbeWire.headerFixedSize..<size])
-        return (ProbeHeader(method: method, flags: flags, length: length, token: token), size)
+        func triple() throws(ProbeWireError) -> String {
+            guard (try? TCPBufferTriple(parsing: value)) != nil else { throw .malformed("attribute \(attribute.rawValue) is not a buffer triple") }
+            return value
+        }
+        switch attribute {
+        case .tcpWmem: tcpWmem = try triple()
+        case .tcpRmem: tcpRmem = try triple()
+        case .wmemMax: wmemMax = try number()
+        case .rmemMax: rmemMax = try number()
+        case .congestion: congestion = value
+        case .mtu: mtu = try number()
+        case .kernel: kernel = value
+        case .version: version = value
+        case .interface: interface = value
+        case .shapingRate: shapingRate = try number()
+        case .linkSpeed: linkSpeed = try number()
+        }
     }
 }
 
-/// What a server answers.
-public struct ProbeReply: Equatable, Sendable {
-    public enum Kind: UInt8, Sendable {
-        case ready = 1, result = 2, refused = 3
+/// What the client asks for.
+public struct ProbeRequestMessage: Equatable, Sendable {
+    public var direction: ProbeDirection
+    /// How the sending end moves its file into the socket.
+    public var method: ProbeMethod
+    /// Streams in each direction, 1–128.
+    public var streams: Int
+    /// Bytes in each direction (sized), or nil with a duration.
+    public var length: UInt64?
+    public var duration: Duration?
+    /// How long the client will wait in the server's queue (zero: not at all).
+    public var queueWait: Duration
+    public var token: [UInt8]
+    public var software: String
+
+    public init(direction: ProbeDirection, method: ProbeMethod, streams: Int, length: UInt64?, duration: Duration?,
+                queueWait: Duration, token: [UInt8], software: String) {
+        self.direction = direction
+        self.method = method
+        self.streams = streams
+        self.length = length
+        self.duration = duration
+        self.queueWait = queueWait
+        self.token = token
+        self.software = software
     }
 
+    /// Data connections the client opens.
+    public var connections: Int { streams * direction.ways.count }
+
+    /// The direction of data connection `index`: the send streams come first.
+    public func direction(ofStream index: Int) -> ProbeDirection {
+        direction == .both ? (index < streams ? .send : .receive) : direction
+    }
+}
+
+/// A server's answer that the client's probe cannot run.
+public struct RefusedMessage: Equatable, Sendable {
     public enum Status: UInt8, Sendable {
-        case ok = 0, busy = 1, badRequest = 2, tooLarge = 3, unauthorized = 4, failed = 5
+        case busy = 1, badRequest = 2, tooLarge = 3, unauthorized = 4, failed = 5, tooManyStreams = 6, versionMismatch = 7
     }
-
-    public var kind: Kind
     public var status: Status
-    /// With `ready`: the port of the fresh data listener.
-    public var dataPort: UInt16 = 0
-    /// With `result`: what the receiver measured.
-    public var bytes: UInt64 = 0
-    public var receiveNanoseconds: UInt64 = 0
+    public var message: String
+
+    public init(status: Status, message: String) {
+        self.status = status
+        self.message = message
+    }
+}
+
+/// The server's side of one stream, in its result.
+public struct StreamReport: Equatable, Sendable {
+    public var index: Int
+    public var direction: ProbeDirection
+    /// What the server received (send streams) or sent (receive streams).
+    public var bytes: UInt64
+    /// From `go` to the server's last byte of this stream.
+    public var nanoseconds: UInt64
+    public var receiveBuffer: UInt32
+    public var sendBuffer: UInt32
+    /// The server's TCP_INFO, for the streams it sent.
+    public var tcpInfo: TCPInfo?
+
+    public init(index: Int, direction: ProbeDirection, bytes: UInt64, nanoseconds: UInt64, receiveBuffer: UInt32,
+                sendBuffer: UInt32, tcpInfo: TCPInfo?) {
+        self.index = index
+        self.direction = direction
+        self.bytes = bytes
+        self.nanoseconds = nanoseconds
+        self.receiveBuffer = receiveBuffer
+        self.sendBuffer = sendBuffer
+        self.tcpInfo = tcpInfo
+    }
+}
+
+/// The server's figures after a probe.
+public struct ResultMessage: Equatable, Sendable {
+    public var ok: Bool
+    public var message: String
     public var cpuUserNanoseconds: UInt64 = 0
     public var cpuSystemNanoseconds: UInt64 = 0
     public var hostBusyNanoseconds: UInt64 = 0
     public var hostSoftirqNanoseconds: UInt64 = 0
-    /// All CPUs' time over the window (busy + idle): the denominator for host %.
     public var hostTotalNanoseconds: UInt64 = 0
-    /// SO_RCVBUF of the data socket as accepted (read, never set).
-    public var receiveBuffer: UInt32 = 0
-    public var message: String = ""
+    public var streams: [StreamReport] = []
 
-    public init(kind: Kind, status: Status, message: String = "") {
-        self.kind = kind
-        self.status = status
+    public init(ok: Bool, message: String = "") {
+        self.ok = ok
         self.message = message
+    }
+}
+
+/// One message of protocol version 2.
+public enum ProbeMessage: Equatable, Sendable {
+    case request(ProbeRequestMessage)
+    case queued(position: Int, waiting: Int)
+    case ready(session: SessionID, streams: Int, tuning: TuningState)
+    case refused(RefusedMessage)
+    case result(ResultMessage)
+    case data(session: SessionID, stream: Int)
+    case go
+
+    enum Kind: UInt8 { case request = 1, queued, ready, refused, result, data, go }
+
+    var kind: Kind {
+        switch self {
+        case .request: return .request
+        case .queued: return .queued
+        case .ready: return .ready
+        case .refused: return .refused
+        case .result: return .result
+        case .data: return .data
+        case .go: return .go
+        }
     }
 
     public func encoded() -> [UInt8] {
-        var out = ProbeWire.replyMagic
-        out.append(ProbeWire.version)
-        out.append(kind.rawValue)
-        out.append(status.rawValue)
-        out.append(0)
-        out.appendBigEndian(dataPort)
-        let text = Array(message.utf8.prefix(ProbeWire.maxMessageLength))
-        out.appendBigEndian(UInt16(text.count))
-        for value in [bytes, receiveNanoseconds, cpuUserNanoseconds, cpuSystemNanoseconds,
-                      hostBusyNanoseconds, hostSoftirqNanoseconds, hostTotalNanoseconds] {
-            out.appendBigEndian(value)
+        var payload: [UInt8] = []
+        switch self {
+        case .request(let r):
+            payload.append(r.direction.rawValue)
+            payload.append(r.method.code)
+            payload.appendBigEndian(UInt16(clamping: r.streams))
+            payload.appendBigEndian(UInt16(r.duration == nil ? 0 : 1))
+            payload.appendBigEndian(r.length ?? 0)
+            payload.appendBigEndian(UInt32(clamping: r.duration?.millisecondsRoundedUp ?? 0))
+            payload.appendBigEndian(UInt32(clamping: r.queueWait.millisecondsRoundedUp))
+            payload.appendShortBytes(Array(r.token.prefix(ProbeWire.maxTokenLength)))
+            payload.appendShortBytes(Array(r.software.utf8.prefix(255)))
+        case .queued(let position, let waiting):
+            payload.appendBigEndian(UInt16(clamping: position))
+            payload.appendBigEndian(UInt16(clamping: waiting))
+        case .ready(let session, let streams, let tuning):
+            payload += session.bytes
+            payload.appendBigEndian(UInt16(clamping: streams))
+            let attributes = tuning.attributes()
+            payload.append(UInt8(attributes.count))
+            for (attribute, value) in attributes {
+                payload.append(attribute.rawValue)
+                payload.appendShortBytes(Array(value.utf8.prefix(255)))
+            }
+        case .refused(let refused):
+            payload.append(refused.status.rawValue)
+            payload.appendText(refused.message)
+        case .result(let result):
+            payload.append(result.ok ? 0 : 1)
+            payload.appendText(result.message)
+            for value in [result.cpuUserNanoseconds, result.cpuSystemNanoseconds, result.hostBusyNanoseconds,
+                          result.hostSoftirqNanoseconds, result.hostTotalNanoseconds] {
+                payload.appendBigEndian(value)
+            }
+            payload.appendBigEndian(UInt16(clamping: result.streams.count))
+            for stream in result.streams.prefix(ProbeWire.maxStreams * 2) { payload += StreamReport.encode(stream) }
+        case .data(let session, let stream):
+            payload += session.bytes
+            payload.appendBigEndian(UInt16(clamping: stream))
+        case .go:
+            break
         }
-        out.appendBigEndian(receiveBuffer)
-        out += text
+        var out = ProbeWire.magic
+        out.append(kind.rawValue)
+        out.append(0)
+        out.appendBigEndian(UInt16(payload.count))
+        return out + payload
+    }
+
+    /// Decodes the message at the front of `bytes`.
+    /// - Returns: the message and its size, or nil while more bytes are needed
+    ///   (a truncated frame is never an error until the connection ends).
+    /// - Throws: `ProbeWireError` for bytes that are not, and cannot become, a message.
+    public static func decode(_ bytes: [UInt8]) throws(ProbeWireError) -> (message: ProbeMessage, size: Int)? {
+        // The magic is checked as soon as it arrives, so garbage is refused early —
+        // and an older peer is recognised by its own magic and version byte.
+        if bytes.count >= 4, LegacyWire.isLegacy(bytes.prefix(4)) {
+            guard bytes.count >= 5 else { return nil }
+            throw .versionMismatch(peerVersion: bytes[4], peerIsServer: bytes[3] == UInt8(ascii: "R"))
+        }
+        for (i, byte) in bytes.prefix(4).enumerated() where byte != ProbeWire.magic[i] { throw .badMagic }
+        guard bytes.count >= ProbeWire.frameHeaderSize else { return nil }
+        guard let kind = Kind(rawValue: bytes[4]) else { throw .unknownMessage(bytes[4]) }
+        let length = Int(bytes.readBigEndian(UInt16.self, at: 6))
+        guard length <= ProbeWire.maxPayload else { throw .malformed("a payload of \(length) bytes") }
+        let size = ProbeWire.frameHeaderSize + length
+        guard bytes.count >= size else { return nil }
+        var reader = ByteReader(Array(bytes[ProbeWire.frameHeaderSize..<size]), what: "\(kind)")
+        let message = try decodePayload(kind, &reader)
+        guard reader.isAtEnd else { throw .malformed("\(kind) has \(reader.remaining) bytes too many") }
+        return (message, size)
+    }
+
+    private static func decodePayload(_ kind: Kind, _ reader: inout ByteReader) throws(ProbeWireError) -> ProbeMessage {
+        switch kind {
+        case .request:
+            let rawDirection = try reader.u8()
+            guard let direction = ProbeDirection(rawValue: rawDirection) else { throw .malformed("direction \(rawDirection)") }
+            let rawMethod = try reader.u8()
+            guard let method = ProbeMethod(code: rawMethod) else { throw .unknownMethod(rawMethod) }
+            let streams = Int(try reader.u16())
+            guard (1...ProbeWire.maxStreams).contains(streams) else { throw .malformed("\(streams) streams (1–\(ProbeWire.maxStreams))") }
+            let flags = try reader.u16()
+            guard flags & ~1 == 0 else { throw .unknownFlags(flags) }
+            let length = try reader.u64()
+            let durationMs = try reader.u32()
+            let queueMs = try reader.u32()
+            let token = try reader.shortBytes()
+            let software = try reader.shortText()
+            let timed = flags & 1 != 0
+            guard timed ? durationMs > 0 : length > 0 else { throw .malformed(timed ? "a timed probe of 0 ms" : "a probe of 0 bytes") }
+            return .request(ProbeRequestMessage(
+                direction: direction, method: method, streams: streams, length: timed ? nil : length,
+                duration: timed ? .milliseconds(Int64(durationMs)) : nil, queueWait: .milliseconds(Int64(queueMs)),
+                token: token, software: software))
+        case .queued:
+            return .queued(position: Int(try reader.u16()), waiting: Int(try reader.u16()))
+        case .ready:
+            let session = SessionID(bytes: try reader.bytes(ProbeWire.sessionIDLength))
+            let streams = Int(try reader.u16())
+            guard (1...ProbeWire.maxStreams * 2).contains(streams) else { throw .malformed("\(streams) streams") }
+            var tuning = TuningState()
+            for _ in 0..<(try reader.u8()) {
+                let id = try reader.u8()
+                let value = try reader.shortText()
+                if let attribute = TuningState.Attribute(rawValue: id) { try tuning.set(attribute, value) }
+            }
+            return .ready(session: session, streams: streams, tuning: tuning)
+        case .refused:
+            let rawStatus = try reader.u8()
+            guard let status = RefusedMessage.Status(rawValue: rawStatus) else { throw .malformed("status \(rawStatus)") }
+            return .refused(RefusedMessage(status: status, message: try reader.text()))
+        case .result:
+            let status = try reader.u8()
+            guard status <= 1 else { throw .malformed("status \(status)") }
+            var result = ResultMessage(ok: status == 0, message: try reader.text())
+            result.cpuUserNanoseconds = try reader.u64()
+            result.cpuSystemNanoseconds = try reader.u64()
+            result.hostBusyNanoseconds = try reader.u64()
+            result.hostSoftirqNanoseconds = try reader.u64()
+            result.hostTotalNanoseconds = try reader.u64()
+            let count = Int(try reader.u16())
+            guard count <= ProbeWire.maxStreams * 2 else { throw .malformed("\(count) streams") }
+            for _ in 0..<count { result.streams.append(try StreamReport.decode(&reader)) }
+            return .result(result)
+        case .data:
+            let session = SessionID(bytes: try reader.bytes(ProbeWire.sessionIDLength))
+            let stream = Int(try reader.u16())
+            guard stream < ProbeWire.maxStreams * 2 else { throw .malformed("stream \(stream)") }
+            return .data(session: session, stream: stream)
+        case .go:
+            return .go
+        }
+    }
+}
+
+extension StreamReport {
+    static func encode(_ stream: StreamReport) -> [UInt8] {
+        var out: [UInt8] = []
+        out.appendBigEndian(UInt16(clamping: stream.index))
+        out.append(stream.direction.rawValue)
+        out.append(stream.tcpInfo == nil ? 0 : 1)
+        out.appendBigEndian(stream.bytes)
+        out.appendBigEndian(stream.nanoseconds)
+        out.appendBigEndian(stream.receiveBuffer)
+        out.appendBigEndian(stream.sendBuffer)
+        let info = stream.tcpInfo
+        for value in [info?.busyMicroseconds, info?.rwndLimitedMicroseconds, info?.sndbufLimitedMicroseconds,
+                      info?.bytesRetransmitted, info?.deliveryRate, info?.bytesAcked] {
+            out.appendBigEndian(value ?? 0)
+        }
+        for value in [info?.totalRetransmits, info?.rttMicroseconds, info?.minRTTMicroseconds, info?.sndCwnd,
+                      info?.sndMSS, info?.pmtu] {
+            out.appendBigEndian(value ?? 0)
+        }
         return out
     }
 
-    /// - Returns: the reply and its size, or nil when more bytes are needed.
-    public static func decode(_ bytes: [UInt8]) throws(ProbeWireError) -> (reply: ProbeReply, size: Int)? {
-        for (i, byte) in bytes.prefix(4).enumerated() where byte != ProbeWire.replyMagic[i] {
-            throw .badMagic
+    static func decode(_ reader: inout ByteReader) throws(ProbeWireError) -> StreamReport {
+        let index = Int(try reader.u16())
+        let rawDirection = try reader.u8()
+        guard let direction = ProbeDirection(rawValue: rawDirection), direction != .both else {
+            throw .malformed("stream direction \(rawDirection)")
         }
-        if bytes.count > 4, bytes[4] != ProbeWire.version { throw .unsupportedVersion(bytes[4]) }
-        guard bytes.count >= ProbeWire.replyFixedSize else { return nil }
-        guard let kind = Kind(rawValue: bytes[5]) else { throw .malformedReply("kind \(bytes[5])") }
-        guard let status = Status(rawValue: bytes[6]) else { throw .malformedReply("status \(bytes[6])") }
-        let messageLength = Int(bytes.readBigEndian(UInt16.self, at: 10))
-        guard messageLength <= ProbeWire.maxMessageLength else { throw .malformedReply("message of \(messageLength) bytes") }
-        let size = ProbeWire.replyFixedSize + messageLength
-        guard bytes.count >= size else { return nil }
-        var reply = ProbeReply(kind: kind, status: status,
-                               message: String(decoding: bytes[ProbeWire.replyFixedSize..<size], as: UTF8.self))
-        reply.dataPort = bytes.readBigEndian(UInt16.self, at: 8)
-        reply.bytes = bytes.readBigEndian(UInt64.self, at: 12)
-        reply.receiveNanoseconds = bytes.readBigEndian(UInt64.self, at: 20)
-        reply.cpuUserNanoseconds = bytes.readBigEndian(UInt64.self, at: 28)
-        reply.cpuSystemNanoseconds = bytes.readBigEndian(UInt64.self, at: 36)
-        reply.hostBusyNanoseconds = bytes.readBigEndian(UInt64.self, at: 44)
-        reply.hostSoftirqNanoseconds = bytes.readBigEndian(UInt64.self, at: 52)
-        reply.hostTotalNanoseconds = bytes.readBigEndian(UInt64.self, at: 60)
-        reply.receiveBuffer = bytes.readBigEndian(UInt32.self, at: 68)
-        return (reply, size)
+        let hasInfo = try reader.u8()
+        guard hasInfo <= 1 else { throw .malformed("TCP_INFO flag \(hasInfo)") }
+        var report = StreamReport(index: index, direction: direction, bytes: try reader.u64(), nanoseconds: try reader.u64(),
+                                  receiveBuffer: try reader.u32(), sendBuffer: try reader.u32(), tcpInfo: nil)
+        var info = TCPInfo(kernelBytes: [])
+        info.busyMicroseconds = try reader.u64()
+        info.rwndLimitedMicroseconds = try reader.u64()
+        info.sndbufLimitedMicroseconds = try reader.u64()
+        info.bytesRetransmitted = try reader.u64()
+        info.deliveryRate = try reader.u64()
+        info.bytesAcked = try reader.u64()
+        info.totalRetransmits = try reader.u32()
+        info.rttMicroseconds = try reader.u32()
+        info.minRTTMicroseconds = try reader.u32()
+        info.sndCwnd = try reader.u32()
+        info.sndMSS = try reader.u32()
+        info.pmtu = try reader.u32()
+        info.state = 1
+        if hasInfo == 1 { report.tcpInfo = info }
+        return report
     }
 }
 
 public enum ProbeWireError: Error, Equatable, CustomStringConvertible {
     case badMagic
-    case unsupportedVersion(UInt8)
+    /// The peer speaks another version of the protocol (`peerVersion`).
+    case versionMismatch(peerVersion: UInt8, peerIsServer: Bool)
+    case unknownMessage(UInt8)
     case unknownMethod(UInt8)
     case unknownFlags(UInt16)
-    case tokenTooLong(Int)
-    case malformedReply(String)
+    case malformed(String)
 
     public var description: String {
         switch self {
         case .badMagic: return "not a nettune probe (bad magic)"
-        case .unsupportedVersion(let v): return "probe protocol version \(v) is not supported (this nettune speaks \(ProbeWire.version))"
+        case .versionMismatch(let version, let peerIsServer):
+            let peer = peerIsServer ? "the server" : "the client"
+            let upgrade = version < ProbeWire.version ? "upgrade nettune on \(peer)" : "upgrade this nettune"
+            return "\(peer) speaks probe protocol \(version), this nettune speaks \(ProbeWire.version): \(upgrade)"
+        case .unknownMessage(let kind): return "unknown message type \(kind)"
         case .unknownMethod(let m): return "unknown method code \(m)"
         case .unknownFlags(let f): return "unknown flags 0x\(String(f, radix: 16))"
-        case .tokenTooLong(let n): return "token of \(n) bytes (at most \(ProbeWire.maxTokenLength))"
-        case .malformedReply(let what): return "malformed reply (\(what))"
+        case .malformed(let what): return "malformed message (\(what))"
         }
+    }
+}
+
+/// Reads a payload front to back; running past its end is a malformed message.
+struct ByteReader {
+    let bytes: [UInt8]
+    let what: String
+    var offset = 0
+
+    init(_ bytes: [UInt8], what: String) {
+        self.bytes = bytes
+        self.what = what
+    }
+
+    var remaining: Int { bytes.count - offset }
+    var isAtEnd: Bool { offset == bytes.count }
+
+    mutating func bytes(_ count: Int) throws(ProbeWireError) -> [UInt8] {
+        guard count >= 0, remaining >= count else { throw .malformed("\(what) ends early") }
+        defer { offset += count }
+        return Array(bytes[offset..<offset + count])
+    }
+
+    mutating func integer<T: FixedWidthInteger>(_: T.Type) throws(ProbeWireError) -> T {
+        let raw = try bytes(MemoryLayout<T>.size)
+        return raw.readBigEndian(T.self, at: 0)
+    }
+
+    mutating func u8() throws(ProbeWireError) -> UInt8 { try integer(UInt8.self) }
+    mutating func u16() throws(ProbeWireError) -> UInt16 { try integer(UInt16.self) }
+    mutating func u32() throws(ProbeWireError) -> UInt32 { try integer(UInt32.self) }
+    mutating func u64() throws(ProbeWireError) -> UInt64 { try integer(UInt64.self) }
+
+    /// A u8 length, then that many bytes.
+    mutating func shortBytes() throws(ProbeWireError) -> [UInt8] { try bytes(Int(try u8())) }
+
+    /// A u8 length, then UTF-8 without control characters.
+    mutating func shortText() throws(ProbeWireError) -> String { try checked(try shortBytes()) }
+
+    /// A u16 length (at most `maxMessageLength`), then UTF-8 text.
+    mutating func text() throws(ProbeWireError) -> String {
+        let length = Int(try u16())
+        guard length <= ProbeWire.maxMessageLength else { throw .malformed("a text of \(length) bytes") }
+        return String(decoding: try bytes(length), as: UTF8.self)
+    }
+
+    private func checked(_ raw: [UInt8]) throws(ProbeWireError) -> String {
+        let text = String(decoding: raw, as: UTF8.self)
+        guard text.unicodeScalars.allSatisfy(PeerText.isSafe) else { throw .malformed("control characters in \(what)") }
+        return text
     }
 }
 
@@ -189,6 +543,17 @@ extension Array where Element == UInt8 {
         var value: T = 0
         for byte in self[offset..<offset + MemoryLayout<T>.size] { value = value << 8 | T(byte) }
         return value
+    }
+
+    mutating func appendShortBytes(_ bytes: [UInt8]) {
+        append(UInt8(bytes.count))
+        self += bytes
+    }
+
+    mutating func appendText(_ text: String) {
+        let bytes = Array(text.utf8.prefix(ProbeWire.maxMessageLength))
+        appendBigEndian(UInt16(bytes.count))
+        self += bytes
     }
 }
 

@@ -58,6 +58,28 @@ public struct Deadline: Sendable {
         }
     }
 
+    /// Waits until any of `fds` is readable.
+    /// - Returns: the indices of the ready ones; empty when the deadline passed first.
+    public func waitReadable(_ fds: [Int32]) throws -> [Int] {
+        while true {
+            try checkInterruption()
+            var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
+            if let interruption { polled.append(pollfd(fd: interruption.fd, events: Int16(POLLIN), revents: 0)) }
+            let ready = try Syscall.call { () -> Int32 in
+                var timeout: Int32 = -1
+                if let instant {
+                    let left = instant - ContinuousClock.now
+                    if left <= .zero { return 0 }
+                    timeout = Int32(clamping: left.millisecondsRoundedUp)
+                }
+                return poll(&polled, nfds_t(polled.count), timeout)
+            }
+            let indices = polled.prefix(fds.count).indices.filter { polled[$0].revents != 0 }
+            if !indices.isEmpty { return indices }
+            if ready == 0 && hasPassed { return [] }
+        }
+    }
+
     /// Waits until the deadline or the interruption, whichever comes first.
     /// - Throws: `Interrupted`.
     public func sleep() throws {

@@ -22,6 +22,10 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
     public var pairs: Int
     public var warmupBytes: Int
     public var finally: Finally
+    /// The directions to measure; nil: those the profile's changes can affect.
+    public var directions: [ProbeDirection]?
+    /// Streams in each direction, for the report.
+    public var streams: Int
     /// A signal ends the comparison at once, with A in place.
     public var interruption: Interruption?
 
@@ -29,7 +33,8 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
 
     public init(tuner: Tuner<Store, Links>, profile: Profile, interface: String? = nil, transport: any ProbeTransport,
                 machine: LocalMachine<Store, Links>, payload: PayloadFile, method: ProbeMethod, pairs: Int,
-                warmupBytes: Int, finally: Finally, interruption: Interruption?) {
+                warmupBytes: Int, finally: Finally, directions: [ProbeDirection]? = nil, streams: Int = 1,
+                interruption: Interruption?) {
         self.tuner = tuner
         self.profile = profile
         self.interface = interface
@@ -40,14 +45,17 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         self.pairs = pairs
         self.warmupBytes = warmupBytes
         self.finally = finally
+        self.directions = directions
+        self.streams = streams
         self.interruption = interruption
     }
 
     public enum Step: Sendable {
-        /// The plan, computed under the lock, before anything is changed.
-        case planned(Plan)
+        /// The plan, computed under the lock, before anything is changed; the
+        /// directions measured and why.
+        case planned(Plan, DirectionChoice)
         case warmup
-        case run(pair: Int, side: Side)
+        case run(pair: Int, side: Side, direction: ProbeDirection)
     }
 
     public enum Side: String, Sendable { case a, b }
@@ -58,17 +66,20 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         let lock = try tuner.lock(interruption: interruption)
         let plan = try tuner.plan(profile, interface: interface)
         guard !plan.changes.isEmpty else { throw ABTestError.nothingToCompare(plan.profile) }
-        progress(.planned(plan))
+        let choice = DirectionChoice(plan: plan, forced: directions)
+        progress(.planned(plan, choice))
 
         var aRuns: [RunResult] = []
         var bRuns: [RunResult] = []
         var localAddress: String?
-        var contextB: DiagnosisContext?
+        var remote: TuningState?
+        var localB: TuningState?
 
-        func probe() throws -> RunResult {
-            let run = try transport.run(method, limit: nil, progress: nil)
+        func probe(_ direction: ProbeDirection) throws -> [RunResult] {
+            let run = try transport.run(method, limit: nil, direction: direction, progress: nil)
             localAddress = localAddress ?? run.localAddress
-            return run.result
+            remote = remote ?? run.remote
+            return run.results
         }
         func failure(_ error: any Error, pairsDone: Int) -> ABTestError {
             if let interrupted = error as? Interrupted { return .interrupted(pairsDone: pairsDone, signal: interrupted.signal) }
@@ -77,15 +88,17 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
 
         if warmupBytes > 0 {
             progress(.warmup)
-            do { _ = try transport.run(method, limit: min(warmupBytes, payload.size), progress: nil) } catch {
+            do { _ = try transport.run(method, limit: min(warmupBytes, payload.size), direction: choice.directions[0], progress: nil) } catch {
                 throw failure(error, pairsDone: 0)
             }
         }
         for pair in 1...pairs {
             do {
-                try interruption?.check()
-                progress(.run(pair: pair, side: .a))
-                aRuns.append(try probe())
+                for direction in choice.directions {
+                    try interruption?.check()
+                    progress(.run(pair: pair, side: .a, direction: direction))
+                    aRuns += try probe(direction)
+                }
                 try interruption?.check()
             } catch {
                 throw failure(error, pairsDone: pair - 1)
@@ -93,9 +106,12 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
 
             let applied = try tuner.apply(plan, holding: lock)
             do {
-                progress(.run(pair: pair, side: .b))
-                bRuns.append(try probe())
-                if contextB == nil { contextB = machine.context(link: machine.egressLink(localAddress: localAddress)) }
+                for direction in choice.directions {
+                    try interruption?.check()
+                    progress(.run(pair: pair, side: .b, direction: direction))
+                    bRuns += try probe(direction)
+                }
+                if localB == nil { localB = machine.tuningState(localAddress: localAddress) }
             } catch {
                 try undo(applied, lock)
                 throw failure(error, pairsDone: pair - 1)
@@ -105,15 +121,29 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         // A signal during the last run is still a signal: A stays.
         do { try interruption?.check() } catch { throw failure(error, pairsDone: pairs) }
 
-        // Built now, in state A, so A's diagnosis sees A's buffer limits.
-        let reportA = machine.report(peer: transport.peer, payload: payload, methods: [method], runs: aRuns, localAddress: localAddress)
-        var reportB = machine.report(peer: transport.peer, payload: payload, methods: [method], runs: bRuns, localAddress: localAddress)
-        if let contextB { reportB.context = contextB }
+        // Built now, in state A, so A's diagnosis sees A's tuning; B's sees B's.
+        let measured: ProbeDirection = choice.directions.count > 1 ? .both : choice.directions[0]
+        let reportA = machine.report(peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
+                                     runs: aRuns, localAddress: localAddress, remote: remote)
+        var reportB = machine.report(peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
+                                     runs: bRuns, localAddress: localAddress, remote: remote)
+        if let localB {
+            reportB.local = localB
+            reportB.mtu = localB.mtu
+        }
 
-        let throughput = Comparison(a: aRuns.map(\.throughputBitsPerSecond), b: bRuns.map(\.throughputBitsPerSecond))
-        let sender = Comparison(a: aRuns.map(\.senderCPUSecondsPerGiB), b: bRuns.map(\.senderCPUSecondsPerGiB))
-        let receiver = Comparison(a: aRuns.map(\.receiverCPUSecondsPerGiB), b: bRuns.map(\.receiverCPUSecondsPerGiB))
-        let verdict = throughput?.verdict() ?? .noDifference
+        var comparisons: [ProbeDirection: DirectionComparison] = [:]
+        for direction in choice.directions {
+            let a = aRuns.filter { $0.direction == direction }
+            let b = bRuns.filter { $0.direction == direction }
+            let throughput = Comparison(a: a.map(\.throughputBitsPerSecond), b: b.map(\.throughputBitsPerSecond))
+            comparisons[direction] = DirectionComparison(
+                throughput: throughput,
+                senderCPU: Comparison(a: a.map(\.senderCPUSecondsPerGiB), b: b.map(\.senderCPUSecondsPerGiB)),
+                receiverCPU: Comparison(a: a.map(\.receiverCPUSecondsPerGiB), b: b.map(\.receiverCPUSecondsPerGiB)),
+                verdict: throughput?.verdict() ?? .noDifference)
+        }
+        let verdict = ABResult.overall(comparisons.values.map(\.verdict))
 
         let keep: Bool
         switch finally {
@@ -122,8 +152,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         case .revertIfNotBetter: keep = verdict == .better
         }
         if keep { try tuner.apply(plan, holding: lock) }
-        return ABResult(plan: plan, a: reportA, b: reportB, throughput: throughput, senderCPU: sender,
-                        receiverCPU: receiver, verdict: verdict, keptB: keep)
+        return ABResult(plan: plan, choice: choice, a: reportA, b: reportB, comparisons: comparisons, verdict: verdict, keptB: keep)
     }
 
     private func undo(_ applied: AppliedPlan, _ lock: NamespaceLock) throws {
@@ -133,18 +162,66 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
     }
 }
 
-/// What an A/B comparison found and left behind.
-public struct ABResult: Sendable, Equatable {
-    public var plan: Plan
-    public var a: ProbeReport
-    public var b: ProbeReport
-    /// B/A of throughput, and of CPU-seconds per GiB on each end.
+/// Which ways to measure a profile, and why: a change can only show where it acts.
+public struct DirectionChoice: Equatable, Sendable {
+    public var directions: [ProbeDirection]
+    /// One line per reason ("tcp_rmem sizes what this machine receives").
+    public var reasons: [String]
+    /// Said when a forced direction cannot show what the profile changes.
+    public var warning: String?
+
+    public init(plan: Plan, forced: [ProbeDirection]?) {
+        var affected: Set<ProbeDirection> = []
+        var reasons: [String] = []
+        for change in plan.changes {
+            switch change.target {
+            case .sysctl(let key) where key == .tcpWmem || key == .coreWmemMax:
+                affected.insert(.send)
+                reasons.append("\(key) sizes what this machine sends: measured sending")
+            case .sysctl(let key) where key == .tcpRmem || key == .coreRmemMax:
+                affected.insert(.receive)
+                reasons.append("\(key) sizes what this machine receives: measured receiving")
+            default:
+                affected.formUnion([.send, .receive])
+                reasons.append("\(change.target) acts both ways: measured both")
+            }
+        }
+        let order: [ProbeDirection] = [.send, .receive]
+        let chosen = forced.map { $0.flatMap(\.ways) } ?? order.filter(affected.contains)
+        directions = order.filter(chosen.contains)
+        self.reasons = forced == nil ? reasons : ["directions chosen with --direction"]
+        let missed = affected.subtracting(directions)
+        warning = forced != nil && !missed.isEmpty && Set(directions).isDisjoint(with: affected)
+            ? "the profile changes only what acts \(missed.map { $0 == .send ? "sending" : "receiving" }.sorted().joined(separator: " and ")): measuring \(directions.map { $0 == .send ? "sending" : "receiving" }.joined(separator: " and ")) cannot show its effect"
+            : nil
+    }
+}
+
+/// One direction's comparison: B/A of throughput and of CPU-seconds per GiB.
+public struct DirectionComparison: Equatable, Sendable {
     public var throughput: Comparison?
     public var senderCPU: Comparison?
     public var receiverCPU: Comparison?
     public var verdict: Comparison.Verdict
+}
+
+/// What an A/B comparison found and left behind.
+public struct ABResult: Sendable, Equatable {
+    public var plan: Plan
+    public var choice: DirectionChoice
+    public var a: ProbeReport
+    public var b: ProbeReport
+    public var comparisons: [ProbeDirection: DirectionComparison]
+    /// Better only when some direction is better and none is worse.
+    public var verdict: Comparison.Verdict
     /// Whether the profile is applied now.
     public var keptB: Bool
+
+    static func overall(_ verdicts: [Comparison.Verdict]) -> Comparison.Verdict {
+        if verdicts.contains(.worse) { return .worse }
+        if verdicts.contains(.better) { return .better }
+        return .noDifference
+    }
 }
 
 public enum ABTestError: Error, Equatable, CustomStringConvertible {

@@ -6,31 +6,48 @@ enum ABOutput {
     static func render(_ result: ABResult) -> String {
         let a = result.a, b = result.b
         let method = a.methods.first?.rawValue ?? "?"
-        var out = "A/B: current (A) against profile \(result.plan.profile) (B): \(result.throughput?.pairs ?? 0) pairs of \(method) \(ByteCount(a.payloadBytes)) to \(a.peer), interleaved A B A B …\n"
-        out += "Changes in B: " + result.plan.changes.map(\.description).joined(separator: "; ") + "\n\n"
+        let pairs = result.comparisons.values.compactMap { $0.throughput?.pairs }.max() ?? 0
+        var out = "A/B: current (A) against profile \(result.plan.profile) (B): \(pairs) pairs of \(method) \(ByteCount(a.payloadBytes)) to \(a.peer), interleaved A B A B …\n"
+        out += "Changes in B: " + result.plan.changes.map(\.description).joined(separator: "; ") + "\n"
+        out += "Measured \(result.choice.directions.map(ProbeTable.describe).joined(separator: " and ")): "
+            + result.choice.reasons.joined(separator: "; ") + "\n\n"
         var rows = [["", "A (median)", "B (median)", "B/A", "95 % CI", ""]]
-        func row(_ label: String, _ values: (RunResult) -> Double, _ comparison: Comparison?, format: (Double) -> String, higherIsBetter: Bool) {
-            let medianA = Statistics.median(a.runs.map(values)).map(format) ?? "-"
-            let medianB = Statistics.median(b.runs.map(values)).map(format) ?? "-"
-            guard let c = comparison else {
-                rows.append([label, medianA, medianB, "-", "-", ""])
-                return
+        for direction in result.choice.directions {
+            guard let comparison = result.comparisons[direction] else { continue }
+            let runsA = a.runs.filter { $0.direction == direction }, runsB = b.runs.filter { $0.direction == direction }
+            let suffix = result.choice.directions.count > 1 ? " " + ProbeTable.arrow(direction) : ""
+            func row(_ label: String, _ values: (RunResult) -> Double, _ c: Comparison?, format: (Double) -> String, higherIsBetter: Bool) {
+                let medianA = Statistics.median(runsA.map(values)).map(format) ?? "-"
+                let medianB = Statistics.median(runsB.map(values)).map(format) ?? "-"
+                guard let c else {
+                    rows.append([label + suffix, medianA, medianB, "-", "-", ""])
+                    return
+                }
+                rows.append([label + suffix, medianA, medianB, String(format: "%.3f×", c.ratio),
+                             String(format: "[%.3f, %.3f]", c.lower, c.upper), describe(c.verdict(higherIsBetter: higherIsBetter))])
             }
-            rows.append([label, medianA, medianB, String(format: "%.3f×", c.ratio),
-                         String(format: "[%.3f, %.3f]", c.lower, c.upper), describe(c.verdict(higherIsBetter: higherIsBetter))])
+            row("throughput", \.throughputBitsPerSecond, comparison.throughput, format: { BitRate(bitsPerSecond: $0).description }, higherIsBetter: true)
+            row("sender CPU-s/GiB", \.senderCPUSecondsPerGiB, comparison.senderCPU, format: { String(format: "%.3f", $0) }, higherIsBetter: false)
+            row("receiver CPU-s/GiB", \.receiverCPUSecondsPerGiB, comparison.receiverCPU, format: { String(format: "%.3f", $0) }, higherIsBetter: false)
         }
-        row("throughput", \.throughputBitsPerSecond, result.throughput, format: { BitRate(bitsPerSecond: $0).description }, higherIsBetter: true)
-        row("sender CPU-s/GiB", \.senderCPUSecondsPerGiB, result.senderCPU, format: { String(format: "%.3f", $0) }, higherIsBetter: false)
-        row("receiver CPU-s/GiB", \.receiverCPUSecondsPerGiB, result.receiverCPU, format: { String(format: "%.3f", $0) }, higherIsBetter: false)
         out += TextTable.render(rows, indent: "")
         for (label, report) in [("A", a), ("B", b)] {
-            guard let method = report.methods.first, let diagnosis = report.diagnosis(of: method) else { continue }
-            out += "\nDiagnosis \(label): \(diagnosis.bottleneck.rawValue)\n"
-            for fact in diagnosis.evidence { out += "  - \(fact)\n" }
-            out += "  \(diagnosis.advice)\n"
+            guard let method = report.methods.first else { continue }
+            for direction in result.choice.directions {
+                guard let diagnosis = report.diagnosis(of: method, direction: direction) else { continue }
+                let which = result.choice.directions.count > 1 ? " (\(ProbeTable.describe(direction)))" : ""
+                out += "\nDiagnosis \(label)\(which): \(diagnosis.bottleneck.rawValue)\n"
+                for fact in diagnosis.evidence { out += "  - \(fact)\n" }
+                out += "  \(diagnosis.advice)\n"
+            }
         }
         out += "\nVerdict: \(describe(result.verdict)) in throughput"
-        if let c = result.throughput { out += String(format: " (B/A %.3f×, 95 %% CI [%.3f, %.3f])", c.ratio, c.lower, c.upper) }
+        let parts = result.choice.directions.compactMap { direction -> String? in
+            guard let c = result.comparisons[direction]?.throughput else { return nil }
+            let name = result.choice.directions.count > 1 ? ProbeTable.describe(direction) + " " : ""
+            return String(format: "%@B/A %.3f×, 95 %% CI [%.3f, %.3f]", name, c.ratio, c.lower, c.upper)
+        }
+        if !parts.isEmpty { out += " (" + parts.joined(separator: "; ") + ")" }
         out += ".\n"
         out += result.keptB
             ? "Profile \(result.plan.profile) is applied; `nettune revert` restores the values before it.\n"
@@ -55,10 +72,23 @@ struct ABJSON: Encodable {
         @Nullable var summary: ProbeJSON.Summary?
         @Nullable var diagnosis: DiagnosisJSON?
 
+        var directions: [String: ProbeJSON.DirectionJSON]
+        var local: TuningState
+
         init(_ report: ProbeReport) {
             runs = report.runs.map(ProbeJSON.Run.init)
-            summary = report.methods.first.flatMap(report.summary(of:)).map(ProbeJSON.Summary.init)
-            diagnosis = report.methods.first.flatMap(report.diagnosis(of:)).map(DiagnosisJSON.init)
+            summary = report.methods.first.flatMap { report.summary(of: $0) }.map(ProbeJSON.Summary.init)
+            diagnosis = report.methods.first.flatMap { report.diagnosis(of: $0) }.map(DiagnosisJSON.init)
+            var perDirection: [String: ProbeJSON.DirectionJSON] = [:]
+            if let method = report.methods.first {
+                for way in report.directions {
+                    perDirection[ProbeJSON.name(way)] = ProbeJSON.DirectionJSON(
+                        summary: report.summary(of: method, direction: way).map(ProbeJSON.Summary.init),
+                        diagnosis: report.diagnosis(of: method, direction: way).map(DiagnosisJSON.init))
+                }
+            }
+            directions = perDirection
+            local = report.local
         }
     }
 
@@ -84,10 +114,19 @@ struct ABJSON: Encodable {
     var method: String
     var bytes: Int
     var changes: [PlanJSON.Setting]
+    var directions: [String]
+    var directionReasons: [String]
+    @Nullable var directionWarning: String?
     var a: Side
     var b: Side
-    var comparison: ComparisonJSON
+    var comparisons: [String: ComparisonJSON]
+    var verdict: String
     var final: String
+
+    enum CodingKeys: String, CodingKey {
+        case profile, peer, method, bytes, changes, directions, directionReasons = "direction_reasons"
+        case directionWarning = "direction_warning", a, b, comparisons, verdict, final
+    }
 
     init(_ result: ABResult) {
         profile = result.plan.profile
@@ -95,13 +134,21 @@ struct ABJSON: Encodable {
         method = result.a.methods.first?.rawValue ?? ""
         bytes = result.a.payloadBytes
         changes = result.plan.changes.map(PlanJSON.Setting.init)
+        directions = result.choice.directions.map(ProbeJSON.name)
+        directionReasons = result.choice.reasons
+        directionWarning = result.choice.warning
         a = Side(result.a)
         b = Side(result.b)
-        comparison = ComparisonJSON(
-            throughputRatio: result.throughput?.ratio, throughputCI: result.throughput.map { [$0.lower, $0.upper] },
-            senderCPURatio: result.senderCPU?.ratio, senderCPUCI: result.senderCPU.map { [$0.lower, $0.upper] },
-            receiverCPURatio: result.receiverCPU?.ratio, receiverCPUCI: result.receiverCPU.map { [$0.lower, $0.upper] },
-            verdict: result.verdict.rawValue, pairs: result.throughput?.pairs ?? 0)
+        var all: [String: ComparisonJSON] = [:]
+        for (direction, c) in result.comparisons {
+            all[ProbeJSON.name(direction)] = ComparisonJSON(
+                throughputRatio: c.throughput?.ratio, throughputCI: c.throughput.map { [$0.lower, $0.upper] },
+                senderCPURatio: c.senderCPU?.ratio, senderCPUCI: c.senderCPU.map { [$0.lower, $0.upper] },
+                receiverCPURatio: c.receiverCPU?.ratio, receiverCPUCI: c.receiverCPU.map { [$0.lower, $0.upper] },
+                verdict: c.verdict.rawValue, pairs: c.throughput?.pairs ?? 0)
+        }
+        comparisons = all
+        verdict = result.verdict.rawValue
         final = result.keptB ? "b" : "a"
     }
 }

@@ -23,6 +23,14 @@ struct ProbeJSON: Encodable {
         }
     }
 
+    static func name(_ direction: ProbeDirection) -> String {
+        switch direction {
+        case .send: return "send"
+        case .receive: return "receive"
+        case .both: return "both"
+        }
+    }
+
     struct TCPInfoJSON: Encodable {
         var retransmitsTotal: UInt32
         var rtt: UInt32
@@ -34,6 +42,7 @@ struct ProbeJSON: Encodable {
         @Nullable var rwndLimited: UInt64?
         @Nullable var sndbufLimited: UInt64?
         @Nullable var bytesRetransmitted: UInt64?
+        @Nullable var deliveryRate: UInt64?
 
         init(info: TCPInfo) {
             retransmitsTotal = info.totalRetransmits
@@ -46,12 +55,38 @@ struct ProbeJSON: Encodable {
             rwndLimited = info.rwndLimitedMicroseconds
             sndbufLimited = info.sndbufLimitedMicroseconds
             bytesRetransmitted = info.bytesRetransmitted
+            deliveryRate = info.deliveryRate.map { $0 * 8 }
         }
 
         enum CodingKeys: String, CodingKey {
             case retransmitsTotal = "retransmits_total", rtt = "rtt_us", minRTT = "min_rtt_us", sndMSS = "snd_mss", pmtu
             case sndCwnd = "snd_cwnd", busy = "busy_us", rwndLimited = "rwnd_limited_us", sndbufLimited = "sndbuf_limited_us"
-            case bytesRetransmitted = "bytes_retrans"
+            case bytesRetransmitted = "bytes_retrans", deliveryRate = "delivery_rate_bps"
+        }
+    }
+
+    struct StreamJSON: Encodable {
+        var index: Int
+        var bytes: UInt64
+        var seconds: Double
+        var throughputBitsPerSecond: Double
+        var sendBufferBytes: Int
+        var receiveBufferBytes: Int
+        @Nullable var tcpInfo: TCPInfoJSON?
+
+        init(_ stream: StreamResult) {
+            index = stream.index
+            bytes = stream.bytes
+            seconds = stream.seconds
+            throughputBitsPerSecond = stream.throughputBitsPerSecond
+            sendBufferBytes = stream.sendBufferBytes
+            receiveBufferBytes = stream.receiveBufferBytes
+            tcpInfo = stream.tcpInfo.map(TCPInfoJSON.init)
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case index, bytes, seconds, throughputBitsPerSecond = "throughput_bps", sendBufferBytes = "sndbuf_bytes"
+            case receiveBufferBytes = "rcvbuf_bytes", tcpInfo = "tcp_info"
         }
     }
 
@@ -64,6 +99,7 @@ struct ProbeJSON: Encodable {
 
     struct Run: Encodable {
         var method: String
+        var direction: String
         var bytes: UInt64
         var seconds: Double
         var throughputBitsPerSecond: Double
@@ -73,10 +109,14 @@ struct ProbeJSON: Encodable {
         var sender: CPU
         var receiver: CPU
         var tcpInfo: TCPInfoJSON
+        var tcpInfoFrom: String
+        var streams: [StreamJSON]
+        @Nullable var fairness: Double?
         var intervals: [IntervalJSON]
 
         init(_ run: RunResult) {
             method = run.method.rawValue
+            direction = ProbeJSON.name(run.direction)
             bytes = run.bytes
             seconds = run.seconds
             throughputBitsPerSecond = run.throughputBitsPerSecond
@@ -86,13 +126,16 @@ struct ProbeJSON: Encodable {
             sender = CPU(run.sender)
             receiver = CPU(run.receiver)
             tcpInfo = TCPInfoJSON(info: run.tcpInfo)
+            tcpInfoFrom = run.tcpInfoFrom.rawValue
+            streams = run.streams.map(StreamJSON.init)
+            fairness = run.fairness
             intervals = run.intervals.map { IntervalJSON(start: $0.start, end: $0.end, bytes: $0.bytes) }
         }
 
         enum CodingKeys: String, CodingKey {
-            case method, bytes, seconds, throughputBitsPerSecond = "throughput_bps", congestion
+            case method, direction, bytes, seconds, throughputBitsPerSecond = "throughput_bps", congestion
             case sendBufferBytes = "sndbuf_bytes", receiveBufferBytes = "rcvbuf_bytes", sender, receiver
-            case tcpInfo = "tcp_info", intervals
+            case tcpInfo = "tcp_info", tcpInfoFrom = "tcp_info_from", streams, fairness, intervals
         }
     }
 
@@ -111,8 +154,16 @@ struct ProbeJSON: Encodable {
         }
     }
 
+    /// Per direction: its summary and diagnosis.
+    struct DirectionJSON: Encodable {
+        @Nullable var summary: Summary?
+        @Nullable var diagnosis: DiagnosisJSON?
+    }
+
     var peer: String
     var method: String
+    var direction: String
+    var streams: Int
     var bytes: Int
     var file: String
     var kernel: String
@@ -124,11 +175,24 @@ struct ProbeJSON: Encodable {
     /// Only with --methods: left out otherwise.
     var methods: [String: Summary]?
     @Nullable var diagnosis: DiagnosisJSON?
+    var directions: [String: DirectionJSON]
+    var local: TuningState
+    @Nullable var remote: TuningState?
     @Nullable var baseline: BaselineJSON?
 
     init(_ report: ProbeReport, multipleMethods: Bool) {
         peer = report.peer.description
         method = report.methods.map(\.rawValue).joined(separator: ",")
+        direction = Self.name(report.direction)
+        streams = report.streams
+        local = report.local
+        remote = report.remote
+        var perDirection: [String: DirectionJSON] = [:]
+        for way in report.directions {
+            perDirection[Self.name(way)] = DirectionJSON(summary: report.summary(of: report.methods[0], direction: way).map(Summary.init),
+                                                          diagnosis: report.diagnosis(of: report.methods[0], direction: way).map(DiagnosisJSON.init))
+        }
+        directions = perDirection
         bytes = report.payloadBytes
         file = report.payloadPath
         kernel = report.kernel
@@ -146,8 +210,8 @@ struct ProbeJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case peer, method, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs, summary, methods
-        case diagnosis, baseline
+        case peer, method, direction, streams, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs
+        case summary, methods, diagnosis, directions, local, remote, baseline
     }
 }
 

@@ -4,28 +4,49 @@ import NetTune
 /// `nettune probe` for people: one column per method, medians with their spread.
 enum ProbeTable {
     static func render(_ report: ProbeReport) -> String {
-        var out = "Probe to \(report.peer): \(ByteCount(report.payloadBytes)) from \(report.payloadPath)\n"
+        var out = "Probe to \(report.peer): \(describe(report.direction))\(report.streams > 1 ? ", \(report.streams) streams each way" : "")"
+        out += report.direction == .receive ? " of the server's payload\n" : ", \(ByteCount(report.payloadBytes)) from \(report.payloadPath)\n"
         var environment = "Linux \(report.kernel)"
         if let congestion = report.congestion { environment += ", congestion \(congestion)" }
         if let egress = report.egressInterface { environment += ", egress \(egress)" + (report.mtu.map { " (MTU \($0))" } ?? "") }
-        out += environment + "\n\n"
-
-        var rows: [[String]] = [[""] + report.methods.map(\.rawValue)]
-        func row(_ label: String, _ cell: ([RunResult]) -> String) {
-            rows.append([label] + report.methods.map { cell(report.runs(of: $0)) })
+        out += environment + "\n"
+        if let remote = report.remote {
+            var server = "server: " + [remote.version.map { "nettune \($0)" }, remote.kernel.map { "Linux \($0)" },
+                                       remote.tcpRmem.map { "tcp_rmem \($0)" }, remote.tcpWmem.map { "tcp_wmem \($0)" }]
+                .compactMap { $0 }.joined(separator: ", ")
+            if let mtu = remote.mtu { server += ", MTU \(mtu)" }
+            out += server + "\n"
         }
-        let runsPerMethod = report.runs(of: report.methods[0]).count
+        out += "\n"
+
+        // One column per method and direction.
+        let columns = report.methods.flatMap { method in report.directions.map { (method, $0) } }
+        let twoWays = report.directions.count > 1
+        var rows: [[String]] = [[""] + columns.map { twoWays ? "\($0.0.rawValue) \(arrow($0.1))" : $0.0.rawValue }]
+        func row(_ label: String, _ cell: ([RunResult]) -> String) {
+            rows.append([label] + columns.map { cell(report.runs(of: $0.0, direction: $0.1)) })
+        }
+        let runsPerColumn = columns.first.map { report.runs(of: $0.0, direction: $0.1).count } ?? 0
         row("throughput") { runs in
             let values = runs.map(\.throughputBitsPerSecond)
             guard let median = Statistics.median(values) else { return "-" }
             return "\(BitRate(bitsPerSecond: median))  \(Int((median / 8 / 1e6).rounded())) MB/s"
         }
-        if runsPerMethod > 1 {
-            row("  spread (\(runsPerMethod) runs)") { runs in
+        if runsPerColumn > 1 {
+            row("  spread (\(runsPerColumn) runs)") { runs in
                 let values = runs.map(\.throughputBitsPerSecond)
                 guard let low = values.min(), let high = values.max() else { return "-" }
                 let cv = Statistics.coefficientOfVariation(values).map { String(format: ", CV %.1f %%", $0 * 100) } ?? ""
                 return "\(BitRate(bitsPerSecond: low).description)–\(BitRate(bitsPerSecond: high).description)\(cv)"
+            }
+        }
+        if report.streams > 1 {
+            row("  per stream") { runs in
+                guard let run = medianRun(runs) else { return "-" }
+                let rates = run.streams.map(\.throughputBitsPerSecond)
+                guard let low = rates.min(), let high = rates.max() else { return "-" }
+                let fairness = run.fairness.map { String(format: ", fairness %.3f", $0) } ?? ""
+                return "\(BitRate(bitsPerSecond: low).description)–\(BitRate(bitsPerSecond: high).description)\(fairness)"
             }
         }
         row("time per run") { runs in
@@ -46,22 +67,36 @@ enum ProbeTable {
         row("limited by") { runs in limitedBy(runs) }
         out += TextTable.render(rows, indent: "")
 
-        for method in report.methods {
-            let runs = report.runs(of: method)
+        for (method, direction) in columns {
+            let runs = report.runs(of: method, direction: direction)
             guard let chartRun = medianRun(runs), !chartRun.intervals.isEmpty else { continue }
-            out += "\n\(method.rawValue), per interval (run at the median): " + Sparkline.render(chartRun.intervals.map(\.bitsPerSecond))
+            out += "\n\(method.rawValue)\(twoWays ? " " + arrow(direction) : ""), per interval (run at the median): "
+                + Sparkline.render(chartRun.intervals.map(\.bitsPerSecond))
             if let peak = chartRun.intervals.map(\.bitsPerSecond).max() { out += "  peak \(BitRate(bitsPerSecond: peak))" }
             out += "\n"
         }
-        for method in report.methods {
-            guard let diagnosis = report.diagnosis(of: method) else { continue }
-            out += "\nDiagnosis (\(method.rawValue)): \(diagnosis.bottleneck.rawValue)\n"
+        for (method, direction) in columns {
+            guard let diagnosis = report.diagnosis(of: method, direction: direction) else { continue }
+            let tcpInfoFrom = report.runs(of: method, direction: direction).first?.tcpInfoFrom == .peer ? "the server's" : "this machine's"
+            out += "\nDiagnosis (\(method.rawValue)\(twoWays ? ", " + describe(direction) : ""), from \(tcpInfoFrom) TCP_INFO): \(diagnosis.bottleneck.rawValue)\n"
             for fact in diagnosis.evidence { out += "  - \(fact)\n" }
             out += "  \(diagnosis.advice)\n"
         }
         out += "\nCPU: % of one core and CPU-seconds per GiB from each process's getrusage (iperf3's meter);\n"
         out += "on veth and loopback the kernel charges network work to whichever end triggers it, so compare host busy too.\n"
         return out
+    }
+
+    static func describe(_ direction: ProbeDirection) -> String {
+        switch direction {
+        case .send: return "sending"
+        case .receive: return "receiving (the server sends)"
+        case .both: return "both ways at once"
+        }
+    }
+
+    static func arrow(_ direction: ProbeDirection) -> String {
+        direction == .send ? "(send)" : "(receive)"
     }
 
     /// "vs 2026-11-20 14:03 under kernel-default: throughput +3.1 % [−0.5, +6.8], no detectable difference"
@@ -89,9 +124,12 @@ enum ProbeTable {
         case .warmup: label = "warm-up"
         case .run(let index, let total): label = "run \(index)/\(total)"
         }
-        let rate = progress.elapsed > .zero ? BitRate(bitsPerSecond: Double(progress.sentBytes) * 8 / progress.elapsed.seconds).description : ""
-        let amount = progress.totalBytes.map { "\(ByteCount(Int(progress.sentBytes))) of \(ByteCount(Int($0)))" }
-            ?? "\(ByteCount(Int(progress.sentBytes))) in \(Int(progress.elapsed.seconds)) s"
+        if let position = progress.queuePosition {
+            return "\(label): queued at the server, position \(position) …"
+        }
+        let rate = progress.elapsed > .zero ? BitRate(bitsPerSecond: Double(progress.bytes) * 8 / progress.elapsed.seconds).description : ""
+        let amount = progress.totalBytes.map { "\(ByteCount(Int(clamping: progress.bytes))) of \(ByteCount(Int(clamping: $0)))" }
+            ?? "\(ByteCount(Int(clamping: progress.bytes))) in \(Int(progress.elapsed.seconds)) s"
         return "\(label) \(progress.method.rawValue): \(amount)  \(rate)"
     }
 

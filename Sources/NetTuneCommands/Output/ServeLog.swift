@@ -1,14 +1,19 @@
+import Foundation
 import NetTune
 
 /// One log line per client of `nettune serve`.
 enum ServeLog {
     static func line(_ event: ProbeServer.Event) -> String {
-        let method = event.method.map { " \($0.rawValue)" } ?? ""
+        var method = event.method.map { " \($0.rawValue)" } ?? ""
+        if let direction = event.direction { method += " " + (direction == .send ? "in" : direction == .receive ? "out" : "both ways") }
+        if event.streams > 1 { method += " ×\(event.streams)" }
         switch event.outcome {
         case .completed:
-            let rate = event.seconds > 0 ? BitRate(bitsPerSecond: Double(event.bytes) * 8 / event.seconds).description : "-"
-            let cpu = event.cpu.map { String(format: ", receiver CPU %.2f s", $0.processSeconds) } ?? ""
-            return "\(event.peer)\(method): \(ByteCount(Int(event.bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))"
+            let bytes = event.bytesReceived + event.bytesSent
+            let rate = event.seconds > 0 ? BitRate(bitsPerSecond: Double(bytes) * 8 / event.seconds).description : "-"
+            let cpu = event.cpu.map { String(format: ", server CPU %.2f s", $0.processSeconds) } ?? ""
+            let queued = event.queuedSeconds >= 0.5 ? String(format: " (queued %.1f s)", event.queuedSeconds) : ""
+            return "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(queued)"
         case .refused(_, let message):
             return "\(event.peer)\(method): refused: \(message)"
         case .failed(let message):
@@ -21,17 +26,28 @@ enum ServeLog {
 struct ServeEventJSON: Encodable {
     var peer: String
     @Nullable var method: String?
+    @Nullable var direction: String?
+    var streams: Int
     var outcome: String
     @Nullable var message: String?
+    /// Received plus sent.
     var bytes: UInt64
+    var bytesReceived: UInt64
+    var bytesSent: UInt64
     var seconds: Double
+    var queuedSeconds: Double
     var receiveBufferBytes: Int
 
     init(_ event: ProbeServer.Event) {
         peer = event.peer
         method = event.method?.rawValue
-        bytes = event.bytes
+        direction = event.direction.map(ProbeJSON.name)
+        streams = event.streams
+        bytes = event.bytesReceived + event.bytesSent
+        bytesReceived = event.bytesReceived
+        bytesSent = event.bytesSent
         seconds = event.seconds
+        queuedSeconds = event.queuedSeconds
         receiveBufferBytes = event.receiveBuffer
         switch event.outcome {
         case .completed: outcome = "completed"
@@ -41,8 +57,7 @@ struct ServeEventJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case peer, method, outcome, message, bytes, seconds, receiveBufferBytes = "rcvbuf_bytes"
+        case peer, method, direction, streams, outcome, message, bytes, bytesReceived = "bytes_received", bytesSent = "bytes_sent"
+        case seconds, queuedSeconds = "queued_s", receiveBufferBytes = "rcvbuf_bytes"
     }
 }
-
-import Foundation

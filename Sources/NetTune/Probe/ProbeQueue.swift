@@ -1,0 +1,103 @@
+import Synchronization
+
+/// One probe measures at a time — two at once would disturb each other — and up
+/// to `limit` more wait their turn in order, instead of being told "busy".
+final class ProbeQueue: Sendable {
+    struct Ticket: Hashable, Sendable { let id: Int }
+
+    private struct State {
+        var next = 0
+        var active: Ticket?
+        var waiting: [Ticket] = []
+    }
+
+    let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// A place in line, or nil when the line is full (and someone measures).
+    func join() -> Ticket? {
+        state.withLock { state in
+            let ticket = Ticket(id: state.next)
+            state.next += 1
+            if state.active == nil && state.waiting.isEmpty {
+                state.active = ticket
+                return ticket
+            }
+            guard state.waiting.count < limit else { return nil }
+            state.waiting.append(ticket)
+            return ticket
+        }
+    }
+
+    /// 0 once it is this ticket's turn (taking it), else its position (1 = next),
+    /// and how many wait in all.
+    func position(_ ticket: Ticket) -> (position: Int, waiting: Int) {
+        state.withLock { state in
+            if state.active == ticket { return (0, state.waiting.count) }
+            if state.active == nil, state.waiting.first == ticket {
+                state.waiting.removeFirst()
+                state.active = ticket
+                return (0, state.waiting.count)
+            }
+            let index = state.waiting.firstIndex(of: ticket) ?? state.waiting.count
+            return (index + 1, state.waiting.count)
+        }
+    }
+
+    /// Gives up a place, or ends the turn.
+    func leave(_ ticket: Ticket) {
+        state.withLock { state in
+            if state.active == ticket { state.active = nil }
+            state.waiting.removeAll { $0 == ticket }
+        }
+    }
+}
+
+/// Data connections on their way to the probe they belong to.
+final class SessionRegistry: Sendable {
+    private struct Pending {
+        var host: String
+        var expected: Int
+        var connections: [Int: TCPConnection] = [:]
+    }
+
+    private let sessions = Mutex<[SessionID: Pending]>([:])
+
+    func open(_ session: SessionID, host: String, expected: Int) {
+        sessions.withLock { $0[session] = Pending(host: host, expected: expected) }
+    }
+
+    /// Hands a data connection to its probe; a stranger's, a duplicate or an
+    /// unknown session's is dropped (closed).
+    func deliver(_ connection: TCPConnection, session: SessionID, stream: Int) {
+        sessions.withLock { sessions in
+            guard var pending = sessions[session], connection.endpoint.host == pending.host,
+                  stream < pending.expected, pending.connections[stream] == nil else { return }
+            pending.connections[stream] = connection
+            sessions[session] = pending
+        }
+    }
+
+    /// Waits until every data connection of `session` has arrived.
+    /// - Returns: them in stream order, or how many came when the deadline passed.
+    func collect(_ session: SessionID, deadline: Deadline) -> Result<[TCPConnection], CollectShortfall> {
+        defer { sessions.withLock { $0[session] = nil } }
+        while true {
+            let (arrived, expected) = sessions.withLock { ($0[session]?.connections ?? [:], $0[session]?.expected ?? 0) }
+            if arrived.count == expected {
+                return .success((0..<expected).compactMap { arrived[$0] })
+            }
+            if deadline.hasPassed { return .failure(CollectShortfall(arrived: arrived.count, expected: expected)) }
+            try? Deadline(min(ContinuousClock.now + .milliseconds(5), deadline.instant ?? .now)).sleep()
+        }
+    }
+
+    struct CollectShortfall: Error {
+        let arrived: Int
+        let expected: Int
+    }
+}
