@@ -28,9 +28,10 @@ extension NetTuneCommand {
                 print("No probe results in \(store.path) yet.")
                 return
             }
-            var rows = [["TIME", "PEER", "METHOD", "SIZE", "THROUGHPUT", "RUNS", "BOTTLENECK", "TUNING"]]
+            var rows = [["TIME", "PEER", "METHOD", "WAY", "SIZE", "THROUGHPUT", "RUNS", "BOTTLENECK", "TUNING"]]
             for entry in entries {
-                rows.append([ProbeTable.timestamp(entry.time), entry.peer, entry.method, ByteCount(entry.bytes).description,
+                let way = entry.direction + (entry.streams > 1 ? " ×\(entry.streams)" : "")
+                rows.append([ProbeTable.timestamp(entry.time), entry.peer, entry.method, way, ByteCount(entry.bytes).description,
                              Statistics.median(entry.throughputs).map { BitRate(bitsPerSecond: $0).description } ?? "-",
                              String(entry.throughputs.count), entry.bottleneck ?? "-",
                              "\(entry.fingerprint.label) (\(entry.fingerprintID))"])

@@ -66,3 +66,30 @@ extension FileHandle {
         try close()
     }
 }
+
+@Suite struct HistoryBothEndsTests {
+    let base = TuningFingerprint(sysctls: ["net.ipv4.tcp_wmem": "4096 16384 4194304"], interface: "eth0", mtu: 1500, kernel: "6.18",
+                                 peer: "10.0.0.2:9000", profiles: [])
+
+    /// A change on the server is a change against the baseline.
+    @Test func theServersTuningIsPartOfTheFingerprint() {
+        var a = base, b = base
+        a.remote = TuningState(tcpRmem: "4096 131072 6291456", version: "0.1.0")
+        b.remote = TuningState(tcpRmem: "4096 4096 4096", version: "0.1.0")
+        #expect(a.id != b.id)
+        // The server's software version alone is not tuning.
+        var c = a
+        c.remote?.version = "0.2.0"
+        #expect(a.id == c.id)
+        // Entries from before the server reported anything keep their id.
+        #expect(base.id == TuningFingerprint(sysctls: base.sysctls, interface: "eth0", mtu: 1500, kernel: "6.18",
+                                             peer: "10.0.0.2:9000", profiles: ["pi-lan"]).id)
+    }
+
+    @Test func oldEntriesReadAsSendingOneStream() throws {
+        let line = #"{"bytes":1,"fingerprint":{"interface":"eth0","kernel":"6.18","mtu":1500,"peer":"p","profiles":[],"sysctls":{}},"fingerprint_id":"x","method":"sendfile","peer":"p","receiver_cpu_s_per_gib":[1],"sender_cpu_s_per_gib":[1],"throughput_bps":[1],"time":1}"#
+        let entry = try JSONDecoder().decode(HistoryEntry.self, from: Data(line.utf8))
+        #expect(entry.direction == "send")
+        #expect(entry.streams == 1)
+    }
+}

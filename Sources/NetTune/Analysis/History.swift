@@ -12,20 +12,30 @@ public struct TuningFingerprint: Codable, Equatable, Sendable {
     public var peer: String
     /// Profiles nettune had applied in this namespace (from its snapshot), for a label.
     public var profiles: [String]
+    /// The server's tuning as it reported it: a change at the other end is a change
+    /// against the baseline too.
+    public var remote: TuningState?
 
-    public init(sysctls: [String: String], interface: String?, mtu: Int?, kernel: String, peer: String, profiles: [String]) {
+    public init(sysctls: [String: String], interface: String?, mtu: Int?, kernel: String, peer: String, profiles: [String],
+                remote: TuningState? = nil) {
         self.sysctls = sysctls
         self.interface = interface
         self.mtu = mtu
         self.kernel = kernel
         self.peer = peer
         self.profiles = profiles
+        self.remote = remote
     }
 
     /// A short stable id (FNV-1a over the canonical form; the label is not part of it).
     public var id: String {
         var text = sysctls.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ";")
         text += "|\(interface ?? "")|\(mtu.map(String.init) ?? "")|\(kernel)|\(peer)"
+        // Only what tunes the far end, not its software version: older entries have none.
+        if let remote {
+            text += "|remote:" + [remote.tcpWmem, remote.tcpRmem, remote.wmemMax.map(String.init), remote.rmemMax.map(String.init),
+                                  remote.congestion, remote.mtu.map(String.init), remote.kernel].map { $0 ?? "" }.joined(separator: ";")
+        }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
         return String(hash, radix: 16).leftPadded(to: 16).prefix(8).description
@@ -40,6 +50,9 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     public var time: Int
     public var peer: String
     public var method: String
+    /// "send" or "receive"; entries from before directions existed are "send".
+    public var direction: String
+    public var streams: Int
     public var bytes: Int
     public var fingerprint: TuningFingerprint
     public var fingerprintID: String
@@ -49,22 +62,40 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     public var bottleneck: String?
 
     enum CodingKeys: String, CodingKey {
-        case time, peer, method, bytes, fingerprint, fingerprintID = "fingerprint_id", throughputs = "throughput_bps"
+        case time, peer, method, direction, streams, bytes, fingerprint, fingerprintID = "fingerprint_id", throughputs = "throughput_bps"
         case senderCPUSecondsPerGiB = "sender_cpu_s_per_gib", receiverCPUSecondsPerGiB = "receiver_cpu_s_per_gib", bottleneck
     }
 
-    public init(report: ProbeReport, method: ProbeMethod, fingerprint: TuningFingerprint, time: Int) {
-        let runs = report.runs(of: method)
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        time = try container.decode(Int.self, forKey: .time)
+        peer = try container.decode(String.self, forKey: .peer)
+        method = try container.decode(String.self, forKey: .method)
+        direction = try container.decodeIfPresent(String.self, forKey: .direction) ?? "send"
+        streams = try container.decodeIfPresent(Int.self, forKey: .streams) ?? 1
+        bytes = try container.decode(Int.self, forKey: .bytes)
+        fingerprint = try container.decode(TuningFingerprint.self, forKey: .fingerprint)
+        fingerprintID = try container.decode(String.self, forKey: .fingerprintID)
+        throughputs = try container.decode([Double].self, forKey: .throughputs)
+        senderCPUSecondsPerGiB = try container.decode([Double].self, forKey: .senderCPUSecondsPerGiB)
+        receiverCPUSecondsPerGiB = try container.decode([Double].self, forKey: .receiverCPUSecondsPerGiB)
+        bottleneck = try container.decodeIfPresent(String.self, forKey: .bottleneck)
+    }
+
+    public init(report: ProbeReport, method: ProbeMethod, direction: ProbeDirection = .send, fingerprint: TuningFingerprint, time: Int) {
+        let runs = report.runs(of: method, direction: direction)
         self.time = time
         peer = report.peer.description
         self.method = method.rawValue
+        self.direction = direction == .receive ? "receive" : "send"
+        streams = report.streams
         bytes = report.payloadBytes
         self.fingerprint = fingerprint
         fingerprintID = fingerprint.id
         throughputs = runs.map(\.throughputBitsPerSecond)
         senderCPUSecondsPerGiB = runs.map(\.senderCPUSecondsPerGiB)
         receiverCPUSecondsPerGiB = runs.map(\.receiverCPUSecondsPerGiB)
-        bottleneck = report.diagnosis(of: method)?.bottleneck.rawValue
+        bottleneck = report.diagnosis(of: method, direction: direction)?.bottleneck.rawValue
     }
 }
 
@@ -116,19 +147,26 @@ public struct HistoryStore: Sendable {
         return text.split(separator: "\n").compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0.utf8)) }
     }
 
-    /// The latest entry for the same peer and method whose tuning differed.
+    /// The latest entry for the same peer, method, direction and streams whose tuning differed.
     public func baseline(for entry: HistoryEntry) throws -> HistoryEntry? {
-        try entries().last { $0.peer == entry.peer && $0.method == entry.method && $0.fingerprintID != entry.fingerprintID }
+        try entries().last {
+            $0.peer == entry.peer && $0.method == entry.method && $0.direction == entry.direction && $0.streams == entry.streams
+                && $0.fingerprintID != entry.fingerprintID
+        }
     }
 
-    /// Adds every method's runs of `report` and returns the first method's change
-    /// against its baseline, if there is one.
+    /// Adds every method's and direction's runs of `report` and returns the first
+    /// one's change against its baseline, if there is one.
     public func record(_ report: ProbeReport, fingerprint: TuningFingerprint, time: Int) throws -> BaselineChange? {
         var change: BaselineChange?
-        for (i, method) in report.methods.enumerated() {
-            let entry = HistoryEntry(report: report, method: method, fingerprint: fingerprint, time: time)
-            if i == 0, let baseline = try baseline(for: entry) { change = BaselineChange(current: entry, baseline: baseline) }
-            try append(entry)
+        var first = true
+        for method in report.methods {
+            for direction in report.directions {
+                let entry = HistoryEntry(report: report, method: method, direction: direction, fingerprint: fingerprint, time: time)
+                if first, let baseline = try baseline(for: entry) { change = BaselineChange(current: entry, baseline: baseline) }
+                first = false
+                try append(entry)
+            }
         }
         return change
     }

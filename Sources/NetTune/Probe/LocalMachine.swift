@@ -72,7 +72,7 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
             profiles = snapshot.profiles
         }
         return TuningFingerprint(sysctls: sysctls, interface: report.egressInterface, mtu: report.mtu,
-                                 kernel: report.kernel, peer: report.peer.description, profiles: profiles)
+                                 kernel: report.kernel, peer: report.peer.description, profiles: profiles, remote: report.remote)
     }
 
     public static func kernelRelease() -> String {
