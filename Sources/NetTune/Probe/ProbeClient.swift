@@ -155,8 +155,8 @@ public struct ProbeClient: ProbeTransport, Sendable {
         var remote = TuningState()
         while session == nil {
             // While queued the server says so whenever the position changes, and at
-            // least every few seconds; a silent server is a stalled one.
-            let wait = deadline(request.replyTimeout).capped(at: queueEnd)
+            // least every 2 s; a server silent for longer is a stalled one.
+            let wait = deadline(max(request.replyTimeout, .seconds(5))).capped(at: queueEnd)
             switch try reader.next(deadline: wait, waiting: "the server's answer") {
             case .queued(let position, _):
                 progress?(ProbeProgress(method: method, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: position))

@@ -141,7 +141,7 @@ struct ServerSession {
                                      deadline: .after(.seconds(1)))
                 return .gone("gave up in the queue after \(TimeSpan.format(request.queueWait))")
             }
-            if told != position || now - lastTold >= .seconds(3) {
+            if told != position || now - lastTold >= .seconds(2) {
                 guard (try? control.sendAll(ProbeMessage.queued(position: position, waiting: waiting).encoded(),
                                             deadline: .after(.seconds(2)))) != nil else { return .gone("the client left the queue") }
                 told = position
