@@ -5,6 +5,7 @@ let package = Package(
     name: "nettune",
     products: [
         .executable(name: "nettune", targets: ["nettune"]),
+        .executable(name: "nettune-delayline", targets: ["nettune-delayline"]),
         .library(name: "NetTune", targets: ["NetTune"]),
     ],
     dependencies: [
@@ -37,10 +38,13 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "nettune", dependencies: ["NetTune", "NetTuneCommands"]),
+        // The lab's long path: a fixed-delay, lossy link between two namespaces
+        // through TUN devices (this kernel has no netem). Started by lab/nslab.
+        .executableTarget(name: "nettune-delayline", dependencies: ["NetTune", "NetTuneCommands"]),
         .testTarget(name: "NetTuneTests", dependencies: ["NetTune", "NetTuneCommands"]),
         // Runs the built `nettune` binary inside throw-away network namespaces.
         // (NetTune for its socket types and wire format: the tests play hostile peers.)
-        .testTarget(name: "IntegrationTests", dependencies: ["nettune", "NetTune"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["nettune", "nettune-delayline", "NetTune"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,6 +1,6 @@
 // nettune's one C shim: the libnl headers it uses, static inline wrappers for
-// what Swift cannot import directly (function-like macros), and the splice(2)
-// declaration glibc hides behind _GNU_SOURCE. Nothing else is C.
+// what Swift cannot import directly (function-like macros, variadic ioctl), and
+// the declarations glibc hides behind _GNU_SOURCE. Nothing else is C.
 #ifndef NETTUNE_CNETLINK_SHIM_H
 #define NETTUNE_CNETLINK_SHIM_H
 
@@ -43,5 +43,37 @@ enum {
     CNL_F_SETPIPE_SZ = 1031,
     CNL_F_GETPIPE_SZ = 1032,
 };
+
+/* The lab's delay line: TUN devices. TUNSETIFF and TUNSETOFFLOAD are _IOW()
+ * macros and ioctl(2) is variadic, so neither reaches Swift; each wrapper makes
+ * exactly one ioctl and returns its result for Swift's Syscall layer to check. */
+#include <linux/if_tun.h>
+#include <sys/ioctl.h>
+#include <string.h>
+
+/// Attaches `fd` (an open /dev/net/tun) to the TUN device `name`, creating it.
+static inline int cnl_tun_set_interface(int fd, const char *name, int flags) {
+    struct ifreq request;
+    memset(&request, 0, sizeof request);
+    strncpy(request.ifr_name, name, IFNAMSIZ - 1);
+    request.ifr_flags = (short)flags;
+    return ioctl(fd, TUNSETIFF, &request);
+}
+
+/// Tells the kernel which offloads the reader handles (TUN_F_CSUM, TUN_F_TSO4 ...).
+static inline int cnl_tun_set_offload(int fd, unsigned int offloads) {
+    return ioctl(fd, TUNSETOFFLOAD, (unsigned long)offloads);
+}
+
+/// Lets this thread's sleeps end within `nanoseconds` of when asked (the default
+/// slack of 50 µs would add to every delayed packet). prctl(2) is variadic.
+#include <sys/prctl.h>
+static inline int cnl_set_timer_slack(unsigned long nanoseconds) {
+    return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL);
+}
+
+/* setns(2), to open a TUN device inside a lab namespace. */
+extern int setns(int fd, int nstype);
+enum { CNL_CLONE_NEWNET = 0x40000000 };
 
 #endif

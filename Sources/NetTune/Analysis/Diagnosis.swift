@@ -14,6 +14,38 @@ public struct Diagnosis: Equatable, Sendable {
     public var bottleneck: Bottleneck
     public var evidence: [String]
     public var advice: String
+    /// The bandwidth-delay product the evidence states, bytes.
+    public var bdpBytes: Int? = nil
+    /// The path's rate (a shaper, or a link speed the transfer did not exceed),
+    /// bit/s, where one is known; the BDP is from its goodput then, else from the
+    /// measured throughput.
+    public var pathRate: Double? = nil
+}
+
+/// The path a run crossed, as far as the two ends can tell.
+struct PathFacts {
+    /// Shaper or link rate, bit/s, where known.
+    var rate: Double?
+    /// What the BDP is computed from: the path's goodput, or the measured throughput.
+    var bdpRate: Double
+    var bdp: Int
+    var minRTT: Double
+    var mss: Double
+
+    init(_ run: RunResult, context: DiagnosisContext) {
+        let throughput = run.throughputBitsPerSecond
+        let info = run.tcpInfo
+        mss = Double(info.sndMSS > 0 ? info.sndMSS : 1448)
+        minRTT = Double(info.minRTTMicroseconds ?? info.rttMicroseconds) / 1e6
+        // The link's rate, where something real sets one: a shaper, or a physical
+        // link speed the transfer did not exceed (veth reports 10 Gbit/s).
+        rate = [context.shapingRate, context.linkSpeed].compactMap { $0 }.filter { $0 > 0 && throughput <= $0 * 1.1 }.min()
+        // Bandwidth-delay product: the bytes in flight the path needs. From the
+        // path's rate where it is known: the throughput may already be cut by the
+        // very window being judged.
+        bdpRate = rate.map { [mss] in $0 * mss / (mss + 66) } ?? throughput
+        bdp = Int(minRTT * bdpRate / 8)
+    }
 }
 
 /// Facts about both ends a diagnosis needs besides the run itself, arranged by
@@ -67,21 +99,22 @@ public enum Diagnoser {
     static let cpuShare = 0.9
 
     public static func diagnose(_ run: RunResult, context: DiagnosisContext) -> Diagnosis {
+        let path = PathFacts(run, context: context)
+        var diagnosis = classify(run, context: context, path: path)
+        diagnosis.bdpBytes = path.bdp
+        diagnosis.pathRate = path.rate
+        return diagnosis
+    }
+
+    static func classify(_ run: RunResult, context: DiagnosisContext, path: PathFacts) -> Diagnosis {
         let throughput = run.throughputBitsPerSecond
         let info = run.tcpInfo
-        let mss = Double(info.sndMSS > 0 ? info.sndMSS : 1448)
+        let mss = path.mss
+        let minRTT = path.minRTT
+        let pathRate = path.rate
+        let bdpRate = path.bdpRate
+        let bdp = path.bdp
         var evidence: [String] = []
-        let minRTT = Double(info.minRTTMicroseconds ?? info.rttMicroseconds) / 1e6
-        // The link's rate, where something real sets one: a shaper, or a physical
-        // link speed the transfer did not exceed (veth reports 10 Gbit/s).
-        let ceilings = [context.shapingRate, context.linkSpeed].compactMap { $0 }.filter { $0 > 0 && throughput <= $0 * 1.1 }
-        let pathRate = ceilings.min()
-
-        // Bandwidth-delay product: the bytes in flight the path needs. From the
-        // path's rate where it is known: the throughput may already be cut by the
-        // very window being judged.
-        let bdpRate = pathRate.map { $0 * mss / (mss + 66) } ?? throughput
-        let bdp = Int(minRTT * bdpRate / 8)
         evidence.append("BDP = min RTT \(Self.microseconds(minRTT)) × \(BitRate(bitsPerSecond: bdpRate))\(pathRate == nil ? " (measured)" : " (the path's rate)") = \(ByteCount(bdp))")
 
         // 1. The link's rate.

@@ -28,9 +28,11 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
         }
         let pmtu = report.runs.map { Int($0.tcpInfo.pmtu) }.min()
         let tcpMem = ((try? runner.machine.store.read(.tcpMem)) ?? nil).flatMap { try? TCPBufferTriple(parsing: $0) }
+        let diagnosis = report.diagnosis(of: runner.methods[0])
+        let mss = Double(report.runs.map(\.tcpInfo.sndMSS).filter { $0 > 0 }.min() ?? 1448)
         let recommendation = Recommender.recommend(
-            throughput: throughput, minRTTSeconds: Double(minRTT) / 1e6, pathMTU: pmtu, interfaceMTU: report.mtu,
-            interface: report.egressInterface, bottleneck: report.diagnosis(of: runner.methods[0])?.bottleneck ?? .unknown,
+            throughput: throughput, pathGoodput: diagnosis?.pathRate.map { $0 * mss / (mss + 66) }, minRTTSeconds: Double(minRTT) / 1e6, pathMTU: pmtu, interfaceMTU: report.mtu,
+            interface: report.egressInterface, bottleneck: diagnosis?.bottleneck ?? .unknown,
             memoryBytes: Recommender.memoryBytes(meminfo: try? TextFile.read(meminfo, limit: 64 << 10)), tcpMemPages: tcpMem)
         let toml = recommendation.toml(name: name, peer: report.peer, throughput: throughput)
         // What we print or write must be a valid profile.

@@ -36,15 +36,20 @@ public enum Recommender {
     static let headroom = 4
 
     /// - Parameters:
+    ///   - pathGoodput: what the path carries (a shaper's or link's rate less
+    ///     headers), bit/s, where known. A window-bound transfer measures less
+    ///     than the path can carry, and sizing from that would keep it bound.
     ///   - memoryBytes: the machine's RAM; one socket may not take more than 1/32 of it.
     ///   - tcpMemPages: `net.ipv4.tcp_mem` where visible; one socket is kept below its pressure threshold.
-    public static func recommend(throughput: Double, minRTTSeconds: Double, pathMTU: Int?, interfaceMTU: Int?,
+    public static func recommend(throughput: Double, pathGoodput: Double? = nil, minRTTSeconds: Double, pathMTU: Int?, interfaceMTU: Int?,
                                  interface: String?, bottleneck: Diagnosis.Bottleneck, memoryBytes: Int?,
                                  tcpMemPages: TCPBufferTriple?) -> Recommendation {
         var reasons: [String] = []
         var sysctls: [SysctlKey: String] = [:]
-        let bdp = Int(throughput * minRTTSeconds / 8)
-        reasons.append("Measured: \(BitRate(bitsPerSecond: throughput)) at a minimum RTT of \(Diagnoser.microseconds(minRTTSeconds)); BDP \(ByteCount(bdp)); bottleneck \(bottleneck.rawValue).")
+        let rate = max(throughput, pathGoodput ?? 0)
+        let bdp = Int(rate * minRTTSeconds / 8)
+        let source = rate > throughput ? "; the path carries \(BitRate(bitsPerSecond: rate))" : ""
+        reasons.append("Measured: \(BitRate(bitsPerSecond: throughput)) at a minimum RTT of \(Diagnoser.microseconds(minRTTSeconds))\(source); BDP \(ByteCount(bdp)); bottleneck \(bottleneck.rawValue).")
 
         var wanted = nextPowerOfTwo(max(bdp * headroom, 1))
         var caps: [(Int, String)] = []

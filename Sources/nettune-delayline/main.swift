@@ -1,0 +1,6 @@
+import NetTune
+import NetTuneCommands
+
+SignalMask.unblockTermination()
+SignalMask.ignoreBrokenPipe()
+DelayLineCommand.runMain()
