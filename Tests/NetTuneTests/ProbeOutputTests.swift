@@ -43,24 +43,28 @@ import Testing
               "congestion" : "bbr",
               "diagnosis" : {
                 "advice" : "The receiving process (the server) did not read fast enough: its window filled although tcp_rmem lets it grow to 6 MiB. A faster receiver, or fewer streams, helps; buffers do not.",
+                "bdp_bytes" : 10737,
                 "bottleneck" : "receiver-cpu",
                 "evidence" : [
                   "BDP = min RTT 20 µs × 4.29 Gbit/s (measured) = 10.5 KiB",
                   "limited by the receive window 50 % and the send buffer 0 % of busy time; busy 50 % of the transfer (this machine's TCP_INFO)",
                   "tcp_rmem max 6 MiB on the server, far above the BDP"
-                ]
+                ],
+                "path_rate_bps" : null
               },
               "direction" : "send",
               "directions" : {
                 "send" : {
                   "diagnosis" : {
                     "advice" : "The receiving process (the server) did not read fast enough: its window filled although tcp_rmem lets it grow to 6 MiB. A faster receiver, or fewer streams, helps; buffers do not.",
+                    "bdp_bytes" : 10737,
                     "bottleneck" : "receiver-cpu",
                     "evidence" : [
                       "BDP = min RTT 20 µs × 4.29 Gbit/s (measured) = 10.5 KiB",
                       "limited by the receive window 50 % and the send buffer 0 % of busy time; busy 50 % of the transfer (this machine's TCP_INFO)",
                       "tcp_rmem max 6 MiB on the server, far above the BDP"
-                    ]
+                    ],
+                    "path_rate_bps" : null
                   },
                   "summary" : {
                     "receiver_cpu_s_per_gib_median" : 0.75,
@@ -150,6 +154,7 @@ import Testing
                         "delivery_rate_bps" : 0,
                         "min_rtt_us" : 20,
                         "pmtu" : 1500,
+                        "reord_seen" : 0,
                         "retransmits_total" : 2,
                         "rtt_us" : 100,
                         "rwnd_limited_us" : 500000,
@@ -166,6 +171,7 @@ import Testing
                     "delivery_rate_bps" : 0,
                     "min_rtt_us" : 20,
                     "pmtu" : 1500,
+                    "reord_seen" : 0,
                     "retransmits_total" : 2,
                     "rtt_us" : 100,
                     "rwnd_limited_us" : 500000,

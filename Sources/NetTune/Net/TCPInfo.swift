@@ -27,6 +27,10 @@ public struct TCPInfo: Equatable, Sendable {
     /// The kernel's estimate of the delivery rate, bytes/s (Linux ≥ 4.9): what the
     /// path carried, which the diagnosis uses when the window cut the throughput.
     public var deliveryRate: UInt64?
+    /// Times the sender saw segments arrive out of order (SACK/DSACK evidence;
+    /// Linux ≥ 4.19): what a link that reorders shows. Read locally only; the
+    /// probe protocol does not carry it.
+    public var reorderingSeen: UInt32?
 
     /// Size of the kernel structure this decoder knows (Linux 6.x: 232 bytes or more).
     static let requestSize = 256
@@ -56,6 +60,7 @@ public struct TCPInfo: Equatable, Sendable {
         bytesRetransmitted = u64(208)
         sndWnd = u32(228)
         deliveryRate = u64(160)
+        reorderingSeen = u32(220)
     }
 
     /// TCP_ESTABLISHED.

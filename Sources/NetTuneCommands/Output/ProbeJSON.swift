@@ -43,6 +43,7 @@ struct ProbeJSON: Encodable {
         @Nullable var sndbufLimited: UInt64?
         @Nullable var bytesRetransmitted: UInt64?
         @Nullable var deliveryRate: UInt64?
+        @Nullable var reorderingSeen: UInt32?
 
         init(info: TCPInfo) {
             retransmitsTotal = info.totalRetransmits
@@ -56,12 +57,13 @@ struct ProbeJSON: Encodable {
             sndbufLimited = info.sndbufLimitedMicroseconds
             bytesRetransmitted = info.bytesRetransmitted
             deliveryRate = info.deliveryRate.map { $0 * 8 }
+            reorderingSeen = info.reorderingSeen
         }
 
         enum CodingKeys: String, CodingKey {
             case retransmitsTotal = "retransmits_total", rtt = "rtt_us", minRTT = "min_rtt_us", sndMSS = "snd_mss", pmtu
             case sndCwnd = "snd_cwnd", busy = "busy_us", rwndLimited = "rwnd_limited_us", sndbufLimited = "sndbuf_limited_us"
-            case bytesRetransmitted = "bytes_retrans", deliveryRate = "delivery_rate_bps"
+            case bytesRetransmitted = "bytes_retrans", deliveryRate = "delivery_rate_bps", reorderingSeen = "reord_seen"
         }
     }
 
@@ -215,16 +217,24 @@ struct ProbeJSON: Encodable {
     }
 }
 
-/// `"diagnosis": {"bottleneck", "evidence": [...], "advice"}`.
+/// `"diagnosis": {"bottleneck", "evidence": [...], "advice", "bdp_bytes", "path_rate_bps"}`.
 struct DiagnosisJSON: Encodable {
     var bottleneck: String
     var evidence: [String]
     var advice: String
+    @Nullable var bdpBytes: Int?
+    @Nullable var pathRate: Double?
 
     init(_ diagnosis: Diagnosis) {
         bottleneck = diagnosis.bottleneck.rawValue
         evidence = diagnosis.evidence
         advice = diagnosis.advice
+        bdpBytes = diagnosis.bdpBytes
+        pathRate = diagnosis.pathRate
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case bottleneck, evidence, advice, bdpBytes = "bdp_bytes", pathRate = "path_rate_bps"
     }
 }
 

@@ -18,6 +18,14 @@ enum TestEnvironment {
         return executable.deletingLastPathComponent().appendingPathComponent("nettune").path
     }()
 
+    /// The `nettune-delayline` built beside `nettune`, which lab/nslab runs for `--delay`.
+    static var delayLine: String {
+        URL(fileURLWithPath: binary).deletingLastPathComponent().appendingPathComponent("nettune-delayline").path
+    }
+
+    /// What lab/nslab is run with: the delay line of this build, never another.
+    static var labEnvironment: [String: String] { ["NSLAB_DELAYLINE": delayLine] }
+
     /// Where nettune keeps per-user state and caches during the tests, so they never
     /// add to the history or cache of whoever runs them.
     static let userStateDirectory: String = {

@@ -11,14 +11,21 @@ struct Lab {
     let addrA: String
     let addrB: String
 
-    /// Creates a lab, runs `body`, and deletes the lab whatever happens.
+    /// Creates a lab, runs `body`, and deletes the lab whatever happens. With
+    /// `delay`, the namespaces are joined by nettune-delayline instead of a veth.
     static func with<T>(rateA: String? = nil, rateB: String? = nil, mtu: Int? = nil,
+                        delay: String? = nil, loss: String? = nil, seed: Int? = nil,
                         _ body: (Lab) throws -> T) throws -> T {
         var arguments = [TestEnvironment.labScript, "up"]
         if let rateA { arguments += ["--rate-a", rateA] }
         if let rateB { arguments += ["--rate-b", rateB] }
         if let mtu { arguments += ["--mtu", String(mtu)] }
-        let output = try Command.check(arguments)
+        if let delay { arguments += ["--delay", delay] }
+        if let loss { arguments += ["--loss", loss] }
+        if let seed { arguments += ["--seed", String(seed)] }
+        let up = try Command.run(arguments, environment: TestEnvironment.labEnvironment)
+        guard up.succeeded else { throw CommandFailure(arguments: arguments, result: up) }
+        let output = up.stdout
         var vars: [String: String] = [:]
         for line in output.split(separator: "\n") {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
