@@ -160,4 +160,27 @@ import Testing
         let d = Diagnoser.diagnose(f.run, context: lan)
         #expect(d.advice.contains("exceeds tcp_wmem's max of 4 MiB, so larger buffers can help"))
     }
+
+    /// A 3 s run at 100 ms is 30 round trips; slow start takes about 10 of them to
+    /// reach an 11 MiB BDP, so the gap to the link is partly ramp-up.
+    @Test func aShortRunOnALongPathBlamesSlowStartNotBuffers() {
+        var f = Fixture()
+        f.throughput = 0.69e9
+        f.seconds = 3
+        f.minRTT = 100_000
+        f.busy = 3_000_000
+        f.cwnd = 5000
+        f.sendBuffer = 32 << 20
+        let context = DiagnosisContext(shapingRate: 1e9, interface: "eth0", tcpWmemMax: 64 << 20, tcpRmemMax: 64 << 20)
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(d.bottleneck == .unknown)
+        #expect(d.evidence.last == "the run lasted 30 round trips; slow start needs about 10 to reach the BDP")
+        #expect(d.advice.contains("A longer run (--time 10s) measures the steady state"))
+        #expect(d.bdpBytes == 11_955_652 || (d.bdpBytes ?? 0) > 11_000_000)
+        #expect(d.pathRate == 1e9)
+        // Long enough, and the same figures are no longer put down to slow start.
+        f.seconds = 60
+        f.busy = 60_000_000
+        #expect(!Diagnoser.diagnose(f.run, context: context).advice.contains("slow start"))
+    }
 }

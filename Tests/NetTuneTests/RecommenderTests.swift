@@ -26,6 +26,18 @@ import Testing
         #expect(parsed.sysctls[.tcpWmem] == "4096 131072 67108864")
     }
 
+    /// A window-bound run measures what the window allowed, not what the path
+    /// carries: sized from 173 Mbit/s the buffers would stay too small.
+    @Test func aWindowBoundRunIsSizedFromThePathNotTheMeasurement() throws {
+        let fromMeasurement = Recommender.recommend(throughput: 173e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
+                                                    interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
+        #expect(fromMeasurement.sysctls[.tcpWmem] == "4096 131072 16777216")
+        let fromPath = Recommender.recommend(throughput: 173e6, pathGoodput: 956e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
+                                             interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
+        #expect(fromPath.sysctls[.tcpWmem] == "4096 131072 67108864")
+        #expect(fromPath.reasons.first?.contains("the path carries 956 Mbit/s; BDP 11.4 MiB") == true, "\(fromPath.reasons)")
+    }
+
     @Test func memoryAndTcpMemCapTheBuffers() throws {
         let small = Recommender.recommend(throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,
                                           bottleneck: .unknown, memoryBytes: 512 << 20, tcpMemPages: nil)

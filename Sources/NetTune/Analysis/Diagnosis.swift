@@ -180,6 +180,17 @@ public enum Diagnoser {
             return Diagnosis(bottleneck: .loss, evidence: evidence, advice:
                 "Segments were lost and retransmitted: look for drops (a shaper's queue, a bad cable, Wi-Fi) before tuning buffers; larger buffers do not make a lossy path faster.")
         }
+        // 6. A run too short for slow start: each round trip doubles the window
+        // from 10 segments, so reaching the BDP takes log2(BDP / 10 MSS) of them.
+        if pathRate != nil, minRTT > 0, bdp > 0 {
+            let roundTrips = run.seconds / minRTT
+            let rampUp = log2(max(Double(bdp) / (10 * mss), 1)).rounded(.up)
+            if roundTrips < 10 * rampUp {
+                evidence.append(String(format: "the run lasted %.0f round trips; slow start needs about %.0f to reach the BDP", roundTrips, rampUp))
+                return Diagnosis(bottleneck: .unknown, evidence: evidence, advice:
+                    "No limit held this run back for long; part of the gap to the link's rate is slow start, a large share of so short a run on this path. A longer run (--time 10s) measures the steady state. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst).")
+            }
+        }
         return Diagnosis(bottleneck: .unknown, evidence: evidence, advice:
             "No single limit stands out. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst).")
     }
