@@ -87,7 +87,7 @@ extension NetTuneCommand {
             let request = try probeOptions.request(to: peer)
             let finally: ABTest<ProcSysStore, NetlinkLinkController>.Finally = revert ? .revert : (revertIfWorse ? .revertIfNotBetter : .keepB)
             let test = ABTest(tuner: tuner, profile: resolved, interface: interface,
-                              transport: ProbeClient(request, interruption: interruption),
+                              transport: ProbeTransports.client(request, interruption: interruption),
                               machine: SystemTuner.machine(state: state), payload: request.payload, method: probeOptions.method,
                               pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally,
                               directions: direction.map { $0.ways }, streams: probeOptions.parallel, interruption: interruption)

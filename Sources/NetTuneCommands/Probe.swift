@@ -56,7 +56,7 @@ extension NetTuneCommand {
         func run() throws {
             let interruption = try Interruption.install()
             let request = try probe.request(to: peer, interval: interval?.duration, direction: direction)
-            let runner = ProbeRunner(transport: ProbeClient(request, interruption: interruption), machine: SystemTuner.machine(state: state),
+            let runner = ProbeRunner(transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                                      payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,
                                      warmupBytes: probe.warmup.bytes, streams: probe.parallel)
             let store = HistoryStore(path: try history.map { try AtomicFile.absolute($0) }

@@ -68,7 +68,12 @@ struct ProbeOptions: ParsableArguments {
             payload = try PayloadFile.cached(size: size?.bytes ?? defaultSize, directory: directory)
         }
         var secret = token
-        if secret == nil, let fromEnvironment = environment["NETTUNE_TOKEN"], !fromEnvironment.isEmpty {
+        if peer.peerProtocol == .iperf3 {
+            // iperf3's own authentication (RSA, -u) is not nettune's token.
+            guard token == nil else {
+                throw ValidationError("--token is for nettune serve; an iperf3 server takes none (iperf3's RSA authentication is not supported)")
+            }
+        } else if secret == nil, let fromEnvironment = environment["NETTUNE_TOKEN"], !fromEnvironment.isEmpty {
             secret = try Parse.token(fromEnvironment)
         }
         return ProbeRequest(endpoint: peer, payload: payload, bufferSize: buffer.bytes, duration: time?.duration,

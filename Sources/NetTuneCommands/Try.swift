@@ -53,7 +53,7 @@ extension NetTuneCommand {
                 options.warmup = SizeArgument(0)
                 options.stallTimeout = TimeSpanArgument(.seconds(5))
                 let request = try options.request(to: peer)
-                peerCheck = ProbePeerCheck(transport: ProbeClient(request, interruption: interruption), links: tuner.links,
+                peerCheck = ProbePeerCheck(transport: ProbeTransports.client(request, interruption: interruption), links: tuner.links,
                                            interruption: interruption)
             }
             let terminal: Int32? = isatty(STDIN_FILENO) == 1 ? STDIN_FILENO : nil

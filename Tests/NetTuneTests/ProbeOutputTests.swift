@@ -92,6 +92,7 @@ import Testing
               "method" : "sendfile",
               "mtu" : 1500,
               "peer" : "10.0.0.2:9000",
+              "protocol" : "nettune",
               "remote" : {
                 "congestion" : "bbr",
                 "interface" : "eth0",
@@ -132,6 +133,7 @@ import Testing
                     "host_softirq_s" : 0.75,
                     "host_total_s" : 4
                   },
+                  "retransmits" : 2,
                   "seconds" : 2,
                   "sender" : {
                     "cpu_sys_s" : 0.5,

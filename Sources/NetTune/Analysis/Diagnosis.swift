@@ -99,6 +99,13 @@ public enum Diagnoser {
     static let cpuShare = 0.9
 
     public static func diagnose(_ run: RunResult, context: DiagnosisContext) -> Diagnosis {
+        // An iperf3 server sends without saying what held it back: no window, no
+        // RTT, no send buffer to judge. Nothing is guessed.
+        if run.tcpInfoFrom == .unavailable {
+            return Diagnosis(bottleneck: .unknown, evidence: [
+                "the sender is an iperf3 server, which reports bytes, CPU and retransmits (\(run.tcpInfo.totalRetransmits)) but not its TCP_INFO",
+            ], advice: "Measure this direction with `nettune serve` at the far end, or measure sending from this machine, to see what limits it.")
+        }
         let path = PathFacts(run, context: context)
         var diagnosis = classify(run, context: context, path: path)
         diagnosis.bdpBytes = path.bdp

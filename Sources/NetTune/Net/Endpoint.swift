@@ -1,16 +1,47 @@
 import Glibc
 
-/// `host:port`, `[ipv6]:port`: where a probe server listens.
+/// What a probe's peer speaks.
+public enum PeerProtocol: String, Sendable, Hashable, Codable {
+    /// `nettune serve`.
+    case nettune
+    /// Any iperf3 3.x server (`iperf3 -s`), written `iperf3://HOST[:PORT]`.
+    case iperf3
+}
+
+/// `host:port`, `[ipv6]:port`, `iperf3://host[:port]`: where a probe server listens.
 public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
+    public var peerProtocol: PeerProtocol
 
-    public init(host: String, port: UInt16) {
+    public init(host: String, port: UInt16, peerProtocol: PeerProtocol = .nettune) {
         self.host = host
         self.port = port
+        self.peerProtocol = peerProtocol
     }
 
     public init(parsing text: String) throws(EndpointError) {
+        let scheme = "iperf3://"
+        guard text.lowercased().hasPrefix(scheme) else {
+            try self.init(hostAndPort: text)
+            return
+        }
+        let rest = String(text.dropFirst(scheme.count))
+        let bracketed = rest.hasPrefix("[")
+        let hasPort = bracketed ? rest.contains("]:") : rest.contains(":")
+        if !hasPort {
+            guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@") else { throw .malformed(text) }
+            let host = bracketed ? String(rest.dropFirst().dropLast()) : rest
+            guard !host.isEmpty, !bracketed || rest.hasSuffix("]") else { throw .malformed(text) }
+            self.init(host: host, port: IperfWire.defaultPort, peerProtocol: .iperf3)
+        } else {
+            try self.init(hostAndPort: rest)
+            peerProtocol = .iperf3
+        }
+    }
+
+    private init(hostAndPort text: String) throws(EndpointError) {
+        peerProtocol = .nettune
         let host: Substring
         let portText: Substring
         if text.hasPrefix("[") {
@@ -30,7 +61,10 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
-    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+    public var description: String {
+        let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
+        return peerProtocol == .iperf3 ? "iperf3://" + address : address
+    }
 
     /// Socket addresses for this endpoint, from getaddrinfo (numeric or a name).
     public func resolve() throws(EndpointError) -> [SocketAddress] {
@@ -63,7 +97,7 @@ public enum EndpointError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .malformed(let text): return "'\(text)' is not HOST:PORT (write IPv6 addresses as [::1]:9000)"
+        case .malformed(let text): return "'\(text)' is not HOST:PORT or iperf3://HOST[:PORT] (write IPv6 addresses as [::1]:9000)"
         case .badPort(let text): return "'\(text)' has no valid port (1–65535)"
         case .unresolvable(let host, let reason): return "cannot resolve '\(host)': \(reason)"
         }

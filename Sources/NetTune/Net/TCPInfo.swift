@@ -31,6 +31,10 @@ public struct TCPInfo: Equatable, Sendable {
     /// Linux ≥ 4.19): what a link that reorders shows. Read locally only; the
     /// probe protocol does not carry it.
     public var reorderingSeen: UInt32?
+    /// Segments sent and not yet acknowledged, and bytes written but not yet sent:
+    /// both 0 once the peer has everything.
+    public var unacked: UInt32
+    public var notsentBytes: UInt32?
 
     /// Size of the kernel structure this decoder knows (Linux 6.x: 232 bytes or more).
     static let requestSize = 256
@@ -61,6 +65,8 @@ public struct TCPInfo: Equatable, Sendable {
         sndWnd = u32(228)
         deliveryRate = u64(160)
         reorderingSeen = u32(220)
+        unacked = u32(24) ?? 0
+        notsentBytes = u32(144)
     }
 
     /// TCP_ESTABLISHED.

@@ -48,12 +48,14 @@ public struct CPUSample: Equatable, Sendable {
 public struct CPUUsage: Equatable, Sendable, Codable {
     public var userSeconds: Double
     public var systemSeconds: Double
-    public var hostBusySeconds: Double
-    public var hostSoftirqSeconds: Double
+    /// Host-wide busy, softirq and total time; nil where the end does not report
+    /// them (an iperf3 peer reports its process's CPU only).
+    public var hostBusySeconds: Double?
+    public var hostSoftirqSeconds: Double?
     /// Busy + idle over all CPUs: the window × the number of CPUs.
-    public var hostTotalSeconds: Double
+    public var hostTotalSeconds: Double?
 
-    public init(userSeconds: Double, systemSeconds: Double, hostBusySeconds: Double, hostSoftirqSeconds: Double, hostTotalSeconds: Double) {
+    public init(userSeconds: Double, systemSeconds: Double, hostBusySeconds: Double?, hostSoftirqSeconds: Double?, hostTotalSeconds: Double?) {
         self.userSeconds = userSeconds
         self.systemSeconds = systemSeconds
         self.hostBusySeconds = hostBusySeconds
@@ -62,6 +64,12 @@ public struct CPUUsage: Equatable, Sendable, Codable {
     }
 
     public var processSeconds: Double { userSeconds + systemSeconds }
+
+    /// Busy and softirq shares of the host's total time, where reported.
+    public var hostShares: (busy: Double, softirq: Double)? {
+        guard let busy = hostBusySeconds, let softirq = hostSoftirqSeconds, let total = hostTotalSeconds, total > 0 else { return nil }
+        return (busy / total, softirq / total)
+    }
 }
 
 /// The first line of /proc/stat: cumulative ticks per state, summed over CPUs.

@@ -11,13 +11,15 @@ enum PeerFigures {
             hostTotalSeconds: Double(result.hostTotalNanoseconds) / 1e9)
         // The server's window lies inside ours; a clock tick of slack.
         let window = elapsed + 0.05
+        let hostTotal = Double(result.hostTotalNanoseconds) / 1e9
+        let hostBusy = Double(result.hostBusyNanoseconds) / 1e9
         var impossible: [String] = []
-        if usage.hostTotalSeconds > window * maximumCPUs { impossible.append("host CPU time \(usage.hostTotalSeconds) s in \(window) s") }
-        if usage.hostBusySeconds > usage.hostTotalSeconds + 0.05 { impossible.append("busy time above the host's total") }
-        if usage.hostSoftirqSeconds > usage.hostBusySeconds + 0.05 { impossible.append("softirq time above busy time") }
+        if hostTotal > window * maximumCPUs { impossible.append("host CPU time \(hostTotal) s in \(window) s") }
+        if hostBusy > hostTotal + 0.05 { impossible.append("busy time above the host's total") }
+        if Double(result.hostSoftirqNanoseconds) / 1e9 > hostBusy + 0.05 { impossible.append("softirq time above busy time") }
         // One process cannot use more than every CPU for the whole window (host time
         // counts in ticks: a tick per CPU of slack).
-        let processLimit = usage.hostTotalSeconds > 0 ? usage.hostTotalSeconds * 1.02 + 0.05 : window * maximumCPUs
+        let processLimit = hostTotal > 0 ? hostTotal * 1.02 + 0.05 : window * maximumCPUs
         if usage.processSeconds > min(processLimit, window * maximumCPUs) {
             impossible.append("process CPU \(usage.processSeconds) s in a \(String(format: "%.3f", elapsed)) s transfer")
         }

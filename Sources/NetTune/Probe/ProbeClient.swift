@@ -329,6 +329,8 @@ final class StreamSet: Sendable {
         ended.withLock { $0.values.contains { if case .failure = $0 { return true } else { return false } } }
     }
 
+    func isFinished(_ index: Int) -> Bool { ended.withLock { $0[index] != nil } }
+
     /// Every stream's outcome, in order, or why the transfer failed: a signal
     /// first (it is why the others were cut off), then the first real cause rather
     /// than the closed sockets of the streams cut off after it.
@@ -368,6 +370,9 @@ struct StreamWork: @unchecked Sendable {
     let stallTimeout: Duration
     let bufferSize: Int
     let drain: DrainMethod
+    /// Half-closes the socket when done: nettune's server reads to the end; an
+    /// iperf3 server is told the end on the control connection instead.
+    var closesWhenDone = true
 
     func send(_ streams: StreamSet) -> Result<StreamOutcome, any Error> {
         Result { () throws -> StreamOutcome in
@@ -388,7 +393,7 @@ struct StreamWork: @unchecked Sendable {
                 offset += count
                 if offset >= fileSize { offset = 0 }
             }
-            connection.shutdownWrite()
+            if closesWhenDone { connection.shutdownWrite() }
             return StreamOutcome(bytes: sent, seconds: (clock.now - start).seconds)
         }
     }
@@ -407,7 +412,7 @@ struct StreamWork: @unchecked Sendable {
                 last = .now
             }
             // Our FIN tells the server every byte arrived: it reads its TCP_INFO then.
-            connection.shutdownWrite()
+            if closesWhenDone { connection.shutdownWrite() }
             return StreamOutcome(bytes: received, seconds: (last - start).seconds)
         }
     }
@@ -485,6 +490,28 @@ final class MessageReader {
         self.connection = connection
         self.endpoint = endpoint
     }
+
+    /// The first `count` bytes, read if need be but left for `next` or `take`.
+    /// - Throws: when the peer closes or is silent before `count` arrive.
+    func peek(_ count: Int, deadline: Deadline) throws -> [UInt8] {
+        while buffer.count < count {
+            let more = try connection.receiveSome(limit: 16 << 10, deadline: deadline)
+            if more.isEmpty {
+                throw ProbeFailedError(endpoint: endpoint, message: "\(endpoint) closed the connection after \(buffer.count) bytes")
+            }
+            buffer += more
+        }
+        return Array(buffer.prefix(count))
+    }
+
+    /// Removes and returns up to `count` buffered bytes.
+    func take(_ count: Int) -> [UInt8] {
+        let taken = Array(buffer.prefix(count))
+        buffer.removeFirst(taken.count)
+        return taken
+    }
+
+    var bufferedCount: Int { buffer.count }
 
     func next(deadline: Deadline, waiting what: String) throws -> ProbeMessage {
         while true {

@@ -33,6 +33,18 @@ final class ProbeQueue: Sendable {
         }
     }
 
+    /// The turn at once, or nil: for clients that cannot wait in line (iperf3's
+    /// protocol has no "queued"), so they are told busy like iperf3 tells them.
+    func joinIfIdle() -> Ticket? {
+        state.withLock { state in
+            guard state.active == nil && state.waiting.isEmpty else { return nil }
+            let ticket = Ticket(id: state.next)
+            state.next += 1
+            state.active = ticket
+            return ticket
+        }
+    }
+
     /// 0 once it is this ticket's turn (taking it), else its position (1 = next),
     /// and how many wait in all.
     func position(_ ticket: Ticket) -> (position: Int, waiting: Int) {
@@ -99,5 +111,49 @@ final class SessionRegistry: Sendable {
     struct CollectShortfall: Error {
         let arrived: Int
         let expected: Int
+    }
+}
+
+/// The data connections of iperf3 tests on their way to their test: each starts
+/// with the test's cookie, and they are numbered in the order they arrive.
+final class IperfStreamRegistry: Sendable {
+    private struct Pending {
+        var host: String
+        var expected: Int
+        var connections: [(sequence: UInt64, connection: TCPConnection)] = []
+    }
+
+    enum Delivery { case delivered, unwanted, unknown }
+
+    private let tests = Mutex<[[UInt8]: Pending]>([:])
+
+    func open(_ cookie: [UInt8], host: String, expected: Int) {
+        tests.withLock { $0[cookie] = Pending(host: host, expected: expected) }
+    }
+
+    func close(_ cookie: [UInt8]) {
+        _ = tests.withLock { $0.removeValue(forKey: cookie) }
+    }
+
+    /// Hands a connection to the test whose cookie it began with.
+    func deliver(_ connection: TCPConnection, cookie: [UInt8], sequence: UInt64) -> Delivery {
+        tests.withLock { tests in
+            guard var pending = tests[cookie] else { return .unknown }
+            guard connection.endpoint.host == pending.host, pending.connections.count < pending.expected else { return .unwanted }
+            pending.connections.append((sequence, connection))
+            tests[cookie] = pending
+            return .delivered
+        }
+    }
+
+    /// Waits until every announced connection of the test has arrived.
+    /// - Returns: them in the order they were accepted (the client's order).
+    func collect(_ cookie: [UInt8], deadline: Deadline) -> Result<[TCPConnection], SessionRegistry.CollectShortfall> {
+        while true {
+            let (arrived, expected) = tests.withLock { ($0[cookie]?.connections ?? [], $0[cookie]?.expected ?? 0) }
+            if arrived.count == expected { return .success(arrived.sorted { $0.sequence < $1.sequence }.map(\.connection)) }
+            if deadline.hasPassed { return .failure(SessionRegistry.CollectShortfall(arrived: arrived.count, expected: expected)) }
+            try? Deadline(min(ContinuousClock.now + .milliseconds(5), deadline.instant ?? .now)).sleep()
+        }
     }
 }

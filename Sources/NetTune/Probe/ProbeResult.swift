@@ -25,8 +25,10 @@ public struct StreamResult: Sendable, Equatable {
 public enum ProbeEnd: String, Sendable, Codable {
     /// This machine, where nettune runs.
     case local
-    /// The server (or iperf3) at the other end.
+    /// The server at the other end.
     case peer
+    /// Nobody: the sender was an iperf3 server, which does not report TCP_INFO.
+    case unavailable = "none"
 }
 
 /// One direction of one measured run: one stream or several in parallel.

@@ -75,6 +75,8 @@ public final class ProbeServer: Sendable {
             case failed(String)
         }
         public var peer: String
+        /// What the client spoke: nettune's protocol or iperf3's.
+        public var peerProtocol: PeerProtocol = .nettune
         public var method: ProbeMethod?
         public var direction: ProbeDirection?
         public var streams: Int
@@ -150,8 +152,10 @@ public final class ProbeServer: Sendable {
     private func dispatch(_ connection: TCPConnection, shared: ServerShared, handlers: DispatchGroup) {
         guard shared.admitHandler() else { return }   // too many at once: dropped (closed)
         handlers.enter()
+        // The order connections were accepted in: iperf3 numbers a test's streams by it.
+        let sequence = shared.nextSequence()
         Thread.detachNewThread {
-            ConnectionHandler(shared: shared, connection: connection).run()
+            ConnectionHandler(shared: shared, connection: connection, sequence: sequence).run()
             shared.handlerDone()
             handlers.leave()
         }
@@ -179,6 +183,7 @@ final class ServerShared: Sendable {
     let log: @Sendable (ProbeServer.Event) -> Void
     let queue: ProbeQueue
     let registry = SessionRegistry()
+    let iperfRegistry = IperfStreamRegistry()
     /// Lets a probe ask the accept loop for a fresh listener and be woken when done.
     let wake: WakePipe
     private let rotation = Mutex<(requested: Bool, generation: Int)>((false, 0))
@@ -229,6 +234,9 @@ final class ServerShared: Sendable {
     }
 
     func handlerDone() { handlerCount.withLock { $0 -= 1 } }
+
+    private let sequence = Mutex<UInt64>(0)
+    func nextSequence() -> UInt64 { sequence.withLock { $0 += 1; return $0 } }
 }
 
 /// A pipe one thread writes to wake another's poll.
@@ -268,11 +276,27 @@ final class WakePipe: Sendable {
 struct ConnectionHandler {
     let shared: ServerShared
     let connection: TCPConnection
+    /// Its place in the accept order.
+    let sequence: UInt64
 
     var configuration: ProbeServer.Configuration { shared.configuration }
 
     func run() {
         let reader = MessageReader(connection: connection, endpoint: connection.endpoint)
+        // An iperf3 client's cookie, or nettune's frame ("NTP…"): the first bytes tell.
+        let head: [UInt8]
+        do {
+            head = try reader.peek(4, deadline: .after(configuration.headerTimeout))
+        } catch {
+            var event = ProbeServer.Event(peer: connection.endpoint.description)
+            event.outcome = .failed("no probe request within \(TimeSpan.format(configuration.headerTimeout)): \(error)")
+            shared.log(event)
+            return
+        }
+        if IperfWire.couldBeCookie(head[...]) {
+            runIperf(reader)
+            return
+        }
         let first: ProbeMessage
         do {
             first = try reader.next(deadline: .after(configuration.headerTimeout), waiting: "the first message")
@@ -308,6 +332,32 @@ struct ConnectionHandler {
             var event = ProbeServer.Event(peer: connection.endpoint.description)
             event.outcome = .failed("a connection that began with a message out of turn")
             shared.log(event)
+        }
+    }
+}
+
+extension ConnectionHandler {
+    /// An iperf3 connection: a data stream of a test under way, or a new test.
+    func runIperf(_ reader: MessageReader) {
+        guard let head = try? reader.peek(IperfWire.cookieSize, deadline: .after(configuration.headerTimeout)),
+              IperfWire.isCookie(Array(head.prefix(IperfWire.cookieSize))) else {
+            var event = ProbeServer.Event(peer: connection.endpoint.description)
+            event.peerProtocol = .iperf3
+            event.outcome = .failed("a connection that began like an iperf3 cookie but was not one")
+            shared.log(event)
+            return
+        }
+        let cookie = reader.take(IperfWire.cookieSize)
+        switch shared.iperfRegistry.deliver(connection, cookie: cookie, sequence: sequence) {
+        case .delivered:
+            return
+        case .unwanted:
+            // A stream beyond those announced, or from elsewhere: iperf3 says ACCESS_DENIED.
+            try? connection.sendAll([IperfState.accessDenied.byte], deadline: .after(.seconds(1)))
+            return
+        case .unknown:
+            let control = IperfControl(connection: connection, peer: connection.endpoint.description, buffered: reader.take(reader.bufferedCount))
+            shared.log(IperfServerSession(shared: shared, control: control, cookie: cookie).run())
         }
     }
 }

@@ -81,9 +81,9 @@ struct ServerSession {
         var result = ResultMessage(ok: outcome.failure == nil, message: outcome.failure ?? "")
         result.cpuUserNanoseconds = UInt64(outcome.cpu.userSeconds * 1e9)
         result.cpuSystemNanoseconds = UInt64(outcome.cpu.systemSeconds * 1e9)
-        result.hostBusyNanoseconds = UInt64(outcome.cpu.hostBusySeconds * 1e9)
-        result.hostSoftirqNanoseconds = UInt64(outcome.cpu.hostSoftirqSeconds * 1e9)
-        result.hostTotalNanoseconds = UInt64(outcome.cpu.hostTotalSeconds * 1e9)
+        result.hostBusyNanoseconds = UInt64((outcome.cpu.hostBusySeconds ?? 0) * 1e9)
+        result.hostSoftirqNanoseconds = UInt64((outcome.cpu.hostSoftirqSeconds ?? 0) * 1e9)
+        result.hostTotalNanoseconds = UInt64((outcome.cpu.hostTotalSeconds ?? 0) * 1e9)
         result.streams = outcome.reports
         if let failure = outcome.failure { event.outcome = .failed(failure) }
         if (try? control.sendAll(ProbeMessage.result(result).encoded(), deadline: .after(configuration.idleTimeout))) == nil,

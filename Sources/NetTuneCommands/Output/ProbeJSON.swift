@@ -5,9 +5,9 @@ struct ProbeJSON: Encodable {
     struct CPU: Encodable {
         var cpuUserSeconds: Double
         var cpuSystemSeconds: Double
-        var hostBusySeconds: Double
-        var hostSoftirqSeconds: Double
-        var hostTotalSeconds: Double
+        @Nullable var hostBusySeconds: Double?
+        @Nullable var hostSoftirqSeconds: Double?
+        @Nullable var hostTotalSeconds: Double?
 
         init(_ usage: CPUUsage) {
             cpuUserSeconds = usage.userSeconds
@@ -110,8 +110,11 @@ struct ProbeJSON: Encodable {
         var receiveBufferBytes: Int
         var sender: CPU
         var receiver: CPU
-        var tcpInfo: TCPInfoJSON
+        /// The sender's TCP_INFO; null when the sender was an iperf3 server.
+        @Nullable var tcpInfo: TCPInfoJSON?
         var tcpInfoFrom: String
+        /// Retransmitted segments over all streams, as the sender counted them.
+        var retransmits: UInt32
         var streams: [StreamJSON]
         @Nullable var fairness: Double?
         var intervals: [IntervalJSON]
@@ -127,8 +130,9 @@ struct ProbeJSON: Encodable {
             receiveBufferBytes = run.receiveBufferBytes
             sender = CPU(run.sender)
             receiver = CPU(run.receiver)
-            tcpInfo = TCPInfoJSON(info: run.tcpInfo)
+            tcpInfo = run.tcpInfoFrom == .unavailable ? nil : TCPInfoJSON(info: run.tcpInfo)
             tcpInfoFrom = run.tcpInfoFrom.rawValue
+            retransmits = run.tcpInfo.totalRetransmits
             streams = run.streams.map(StreamJSON.init)
             fairness = run.fairness
             intervals = run.intervals.map { IntervalJSON(start: $0.start, end: $0.end, bytes: $0.bytes) }
@@ -137,7 +141,7 @@ struct ProbeJSON: Encodable {
         enum CodingKeys: String, CodingKey {
             case method, direction, bytes, seconds, throughputBitsPerSecond = "throughput_bps", congestion
             case sendBufferBytes = "sndbuf_bytes", receiveBufferBytes = "rcvbuf_bytes", sender, receiver
-            case tcpInfo = "tcp_info", tcpInfoFrom = "tcp_info_from", streams, fairness, intervals
+            case tcpInfo = "tcp_info", tcpInfoFrom = "tcp_info_from", retransmits, streams, fairness, intervals
         }
     }
 
@@ -163,6 +167,8 @@ struct ProbeJSON: Encodable {
     }
 
     var peer: String
+    /// What the peer speaks: "nettune" or "iperf3".
+    var peerProtocol: String
     var method: String
     var direction: String
     var streams: Int
@@ -184,6 +190,7 @@ struct ProbeJSON: Encodable {
 
     init(_ report: ProbeReport, multipleMethods: Bool) {
         peer = report.peer.description
+        peerProtocol = report.peer.peerProtocol.rawValue
         method = report.methods.map(\.rawValue).joined(separator: ",")
         direction = Self.name(report.direction)
         streams = report.streams
@@ -212,7 +219,7 @@ struct ProbeJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case peer, method, direction, streams, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs
+        case peer, peerProtocol = "protocol", method, direction, streams, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs
         case summary, methods, diagnosis, directions, local, remote, baseline
     }
 }

@@ -16,6 +16,8 @@ enum ProbeTable {
                 .compactMap { $0 }.joined(separator: ", ")
             if let mtu = remote.mtu { server += ", MTU \(mtu)" }
             out += server + "\n"
+        } else if report.peer.peerProtocol == .iperf3 {
+            out += "server: iperf3 (it reports bytes, its process CPU and retransmits; not its version, tuning or TCP_INFO)\n"
         }
         out += "\n"
 
@@ -59,8 +61,9 @@ enum ProbeTable {
         row("retransmits") { runs in
             Statistics.median(runs.map { Double($0.tcpInfo.totalRetransmits) }).map { String(Int($0)) } ?? "-"
         }
-        row("RTT (min)") { runs in
-            guard let rtt = Statistics.median(runs.map { Double($0.tcpInfo.rttMicroseconds) }) else { return "-" }
+        row("RTT (min)") { all in
+            let runs = all.filter { $0.tcpInfoFrom != .unavailable }
+            guard let rtt = Statistics.median(runs.map { Double($0.tcpInfo.rttMicroseconds) }) else { return "not reported" }
             let min = Statistics.median(runs.compactMap { $0.tcpInfo.minRTTMicroseconds.map { Double($0) } })
             return "\(Int(rtt)) µs" + (min.map { " (\(Int($0)) µs)" } ?? "")
         }
@@ -77,8 +80,13 @@ enum ProbeTable {
         }
         for (method, direction) in columns {
             guard let diagnosis = report.diagnosis(of: method, direction: direction) else { continue }
-            let tcpInfoFrom = report.runs(of: method, direction: direction).first?.tcpInfoFrom == .peer ? "the server's" : "this machine's"
-            out += "\nDiagnosis (\(method.rawValue)\(twoWays ? ", " + describe(direction) : ""), from \(tcpInfoFrom) TCP_INFO): \(diagnosis.bottleneck.rawValue)\n"
+            let source: String
+            switch report.runs(of: method, direction: direction).first?.tcpInfoFrom {
+            case .peer: source = "from the server's TCP_INFO"
+            case .unavailable: source = "without the sender's TCP_INFO"
+            default: source = "from this machine's TCP_INFO"
+            }
+            out += "\nDiagnosis (\(method.rawValue)\(twoWays ? ", " + describe(direction) : ""), \(source)): \(diagnosis.bottleneck.rawValue)\n"
             for fact in diagnosis.evidence { out += "  - \(fact)\n" }
             out += "  \(diagnosis.advice)\n"
         }
@@ -141,9 +149,10 @@ enum ProbeTable {
     }
 
     private static func hostBusy(_ runs: [RunResult], _ side: KeyPath<RunResult, CPUUsage>) -> String {
-        guard let busy = Statistics.median(runs.map { $0[keyPath: side].hostTotalSeconds > 0 ? $0[keyPath: side].hostBusySeconds / $0[keyPath: side].hostTotalSeconds * 100 : 0 }),
-              let softirq = Statistics.median(runs.map { $0[keyPath: side].hostTotalSeconds > 0 ? $0[keyPath: side].hostSoftirqSeconds / $0[keyPath: side].hostTotalSeconds * 100 : 0 })
-        else { return "-" }
+        let shares = runs.compactMap { $0[keyPath: side].hostShares }
+        guard let busy = Statistics.median(shares.map { $0.busy * 100 }),
+              let softirq = Statistics.median(shares.map { $0.softirq * 100 })
+        else { return "not reported" }
         return String(format: "%.0f %% of all CPUs (softirq %.0f %%)", busy, softirq)
     }
 

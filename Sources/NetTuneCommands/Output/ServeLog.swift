@@ -4,7 +4,7 @@ import NetTune
 /// One log line per client of `nettune serve`.
 enum ServeLog {
     static func line(_ event: ProbeServer.Event) -> String {
-        var method = event.method.map { " \($0.rawValue)" } ?? ""
+        var method = event.peerProtocol == .iperf3 ? " iperf3" : (event.method.map { " \($0.rawValue)" } ?? "")
         if let direction = event.direction { method += " " + (direction == .send ? "in" : direction == .receive ? "out" : "both ways") }
         if event.streams > 1 { method += " ×\(event.streams)" }
         switch event.outcome {
@@ -25,6 +25,8 @@ enum ServeLog {
 /// `serve --json`: one object per client, one per line.
 struct ServeEventJSON: Encodable {
     var peer: String
+    /// What the client spoke: "nettune" or "iperf3".
+    var peerProtocol: String
     @Nullable var method: String?
     @Nullable var direction: String?
     var streams: Int
@@ -40,6 +42,7 @@ struct ServeEventJSON: Encodable {
 
     init(_ event: ProbeServer.Event) {
         peer = event.peer
+        peerProtocol = event.peerProtocol.rawValue
         method = event.method?.rawValue
         direction = event.direction.map(ProbeJSON.name)
         streams = event.streams
@@ -57,7 +60,7 @@ struct ServeEventJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case peer, method, direction, streams, outcome, message, bytes, bytesReceived = "bytes_received", bytesSent = "bytes_sent"
+        case peer, peerProtocol = "protocol", method, direction, streams, outcome, message, bytes, bytesReceived = "bytes_received", bytesSent = "bytes_sent"
         case seconds, queuedSeconds = "queued_s", receiveBufferBytes = "rcvbuf_bytes"
     }
 }

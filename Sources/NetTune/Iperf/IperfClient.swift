@@ -1,0 +1,285 @@
+import Dispatch
+import Foundation
+import Glibc
+import SystemPackage
+
+/// A probe against an unmodified `iperf3 -s`: iperf3's control protocol, with
+/// nettune's own senders (sendfile from a real file, splice, read/write) and
+/// receivers on the data connections, and nettune's CPU and TCP_INFO on this end.
+/// The server's side comes from its results message: bytes, its process CPU,
+/// retransmits; what iperf3 does not report (its host CPU, its tuning, its
+/// TCP_INFO) stays nil.
+public struct IperfClient: ProbeTransport, Sendable {
+    public let request: ProbeRequest
+    public let interruption: Interruption?
+
+    public init(_ request: ProbeRequest, interruption: Interruption? = nil) {
+        self.request = request
+        self.interruption = interruption
+    }
+
+    public var peer: Endpoint { request.endpoint }
+    public var direction: ProbeDirection { request.direction }
+
+    public func run(_ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
+                    progress: ((ProbeProgress) -> Void)? = nil) throws -> ProbeRun {
+        let direction = direction ?? request.direction
+        let timed = request.duration != nil && limit == nil
+        let perDirection = UInt64(limit ?? request.payload.size)
+        let streams = request.streams
+        let ways = direction.ways
+        func deadline(_ duration: Duration) -> Deadline { .after(duration, interruption: interruption) }
+        let name = request.endpoint.description
+
+        // 1. Control: the cookie, then the server drives with state bytes.
+        let connection = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout))
+        let control = IperfControl(connection: connection, peer: name)
+        let cookie = IperfWire.makeCookie()
+        try control.send(cookie, deadline: deadline(request.replyTimeout))
+        func expect(_ wanted: IperfState, waiting what: String, within: Duration? = nil) throws {
+            let state = try control.state(deadline: deadline(within ?? request.replyTimeout), waiting: what)
+            switch state {
+            case wanted: return
+            case .accessDenied: throw IperfPeerError(peer: name, problem: .busy)
+            case .serverError:
+                let (code, errno) = try control.serverError(deadline: deadline(request.replyTimeout))
+                throw IperfPeerError(peer: name, problem: code == IperfErrorCode.accessDenied ? .busy : .serverError(code: code, errno: errno))
+            case .serverTerminate: throw IperfPeerError(peer: name, problem: .terminated)
+            default: throw IperfPeerError(peer: name, problem: .protocolBroken(.unexpectedState(state, expected: wanted.description)))
+            }
+        }
+        do {
+            try expect(.parameterExchange, waiting: "PARAM_EXCHANGE")
+        } catch let error as IperfPeerError {
+            // Anything but iperf3's first state: not an iperf3 server at all.
+            if case .protocolBroken = error.problem { throw IperfPeerError(peer: name, problem: .notIperf) }
+            throw error
+        }
+        let seconds = timed ? Int((request.duration ?? .zero).seconds.rounded(.up)) : 0
+        let parameters = IperfParameters(
+            seconds: seconds, bytes: timed ? nil : perDirection, streams: streams,
+            reverse: direction == .receive, bidirectional: direction == .both, blockSize: request.bufferSize,
+            congestion: request.congestion, clientVersion: "nettune \(NetTuneVersion.current)")
+        try control.send(try parameters.encoded(), deadline: deadline(request.replyTimeout))
+        try expect(.createStreams, waiting: "CREATE_STREAMS")
+
+        // 2. Data connections, each introduced by the cookie: this machine's
+        //    sending streams first, then its receiving ones (iperf3's order).
+        var connections: [TCPConnection] = []
+        var wayOfStream: [ProbeDirection] = []
+        for way in ways {
+            for _ in 0..<streams {
+                let data = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout))
+                if let congestion = request.congestion { try data.setCongestionControl(congestion) }
+                try data.sendAll(cookie, deadline: deadline(request.replyTimeout))
+                connections.append(data)
+                wayOfStream.append(way)
+            }
+        }
+        try expect(.testStart, waiting: "TEST_START")
+        try expect(.testRunning, waiting: "TEST_RUNNING")
+
+        // 3. The transfer: a thread per stream; this one watches the clock, the
+        //    bytes, the control connection and signals, and ends the test.
+        let file = ways.contains(.send) ? try openPayload() : nil
+        defer { try? file?.close() }
+        let runDeadline = deadline(request.timeLimit(bytes: Int(clamping: perDirection), timed: timed))
+        let clock = ContinuousClock()
+        let start = clock.now
+        let startCPU = CPUSample.now()
+        let set = StreamSet(count: connections.count)
+        let workers = DispatchGroup()
+        for (index, connection) in connections.enumerated() {
+            let way = wayOfStream[index]
+            let share = ProbeClient.share(of: perDirection, stream: index % streams, streams: streams)
+            let work = StreamWork(index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
+                                  timed: timed, duration: request.duration, start: start, deadline: runDeadline,
+                                  stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain,
+                                  closesWhenDone: false)
+            workers.enter()
+            Thread.detachNewThread {
+                set.finish(index, way == .send ? work.send(set) : work.receive(set))
+                workers.leave()
+            }
+        }
+        // Intervals as nettune's own client takes them: acknowledged or received bytes.
+        let shape = ProbeRequestMessage(direction: direction, method: method, streams: streams, length: nil, duration: nil,
+                                        queueWait: .zero, token: [], software: "")
+        var sampler = IntervalSampler(interval: request.interval, start: start, connections: connections, message: shape, streams: set)
+        let sendIndices = connections.indices.filter { wayOfStream[$0] == .send }
+        let receiveIndices = connections.indices.filter { wayOfStream[$0] == .receive }
+        var ended: ContinuousClock.Instant?
+        var lastProgress = start
+        func abandon() {
+            for connection in connections { connection.shutdownBoth() }
+        }
+        var workersDone = false
+        // Until every stream has ended and the server has been told the test is over.
+        while !workersDone || ended == nil {
+            workersDone = workersDone || workers.wait(timeout: .now() + .milliseconds(20)) == .success
+            let now = clock.now
+            if interruption?.signal != nil || set.failed {
+                // iperf3's own client says CLIENT_TERMINATE when it is stopped.
+                try? control.send(.clientTerminate, deadline: .after(.seconds(1)))
+                abandon()
+                workers.wait()
+                break
+            }
+            // The server may end the test itself (SERVER_TERMINATE, an error).
+            if ended == nil, (try? Deadline.after(.milliseconds(1)).wait(for: Int16(POLLIN), on: connection.fd)) == true {
+                abandon()
+                _ = workers.wait(timeout: .now() + .seconds(2))
+                let state = try control.state(deadline: deadline(request.replyTimeout), waiting: "the test")
+                if state == .serverError {
+                    let (code, errno) = try control.serverError(deadline: deadline(request.replyTimeout))
+                    throw IperfPeerError(peer: name, problem: .serverError(code: code, errno: errno))
+                }
+                throw IperfPeerError(peer: name, problem: state == .serverTerminate ? .terminated
+                                     : .protocolBroken(.unexpectedState(state, expected: "nothing during the test")))
+            }
+            if ended == nil {
+                let sendersDone = sendIndices.allSatisfy { set.isFinished($0) }
+                let receivedAll = timed ? now - start >= (request.duration ?? .zero)
+                                        : receiveIndices.reduce(UInt64(0)) { $0 + set.moved($1) } >= perDirection
+                if sendersDone && (receiveIndices.isEmpty || receivedAll) {
+                    // Every sent byte acknowledged first, so the server counts them all.
+                    waitUntilAcknowledged(sendIndices.map { connections[$0] }, deadline: deadline(request.stallTimeout))
+                    try control.send(.testEnd, deadline: deadline(request.replyTimeout))
+                    ended = clock.now
+                }
+            }
+            if ended == nil { sampler.sample(at: now) }
+            if let progress, now - lastProgress >= .milliseconds(250) {
+                let total = connections.indices.reduce(UInt64(0)) { $0 + set.moved($1) }
+                progress(ProbeProgress(method: method, bytes: total, totalBytes: timed ? nil : perDirection * UInt64(ways.count),
+                                       elapsed: now - start, queuePosition: nil))
+                lastProgress = now
+            }
+        }
+        try interruption?.check()
+        let outcomes = try set.outcomes()
+        let end = ended ?? clock.now
+        sampler.sample(at: end, final: true)
+        let localCPU = CPUSample.now().since(startCPU)
+        let elapsed = (end - start).seconds
+
+        // 4. Results, both ways, then the end of the test.
+        try expect(.exchangeResults, waiting: "EXCHANGE_RESULTS")
+        let percent = { (seconds: Double) in elapsed > 0 ? seconds / elapsed * 100 : 0 }
+        var infos: [Int: TCPInfo] = [:]
+        for index in sendIndices { infos[index] = try? connections[index].tcpInfo() }
+        let ours = IperfResults(
+            cpuTotal: percent(localCPU.processSeconds), cpuUser: percent(localCPU.userSeconds), cpuSystem: percent(localCPU.systemSeconds),
+            senderHasRetransmits: sendIndices.isEmpty ? -1 : 1, congestion: connections.first?.congestionControl,
+            streams: connections.indices.map { index in
+                IperfResults.Stream(id: IperfResults.streamID(index), bytes: outcomes[index].bytes,
+                                    retransmits: wayOfStream[index] == .send ? Int(infos[index]?.totalRetransmits ?? 0) : -1,
+                                    endTime: outcomes[index].seconds)
+            })
+        try control.send(try ours.encoded(), deadline: deadline(request.replyTimeout))
+        let body = try control.frame(limit: IperfWire.maxResultsSize(streams: connections.count), deadline: deadline(request.replyTimeout),
+                                     waiting: "the server's results")
+        let theirs: IperfResults
+        do {
+            theirs = try IperfResults(json: body, maximumCPUs: PeerFigures.maximumCPUs)
+        } catch {
+            throw IperfPeerError(peer: name, problem: .protocolBroken(error))
+        }
+        try expect(.displayResults, waiting: "DISPLAY_RESULTS")
+        try? control.send(.iperfDone, deadline: .after(.seconds(1)))
+
+        return try assemble(method: method, ways: ways, wayOfStream: wayOfStream, connections: connections, outcomes: outcomes,
+                            infos: infos, theirs: theirs, localCPU: localCPU, elapsed: elapsed, intervals: sampler.intervals,
+                            local: connection.localAddress?.host,
+                            remote: connection.remoteAddress)
+    }
+
+    /// Each direction's result from both sides' figures, each checked against
+    /// what this machine saw.
+    private func assemble(method: ProbeMethod, ways: [ProbeDirection], wayOfStream: [ProbeDirection], connections: [TCPConnection],
+                          outcomes: [StreamOutcome], infos: [Int: TCPInfo], theirs: IperfResults, localCPU: CPUUsage,
+                          elapsed: Double, intervals: (ProbeDirection) -> [Interval], local: String?,
+                          remote: SocketAddress?) throws -> ProbeRun {
+        let name = request.endpoint.description
+        func impossible(_ what: String) -> ProbeFailedError {
+            ProbeFailedError(endpoint: request.endpoint, message: "\(name) reported impossible figures (\(what)): not trusted")
+        }
+        guard theirs.streams.count == connections.count else {
+            throw impossible("results for \(theirs.streams.count) streams, not \(connections.count)")
+        }
+        let serverSeconds = elapsed + 0.5
+        guard theirs.cpuTotal / 100 * elapsed <= serverSeconds * PeerFigures.maximumCPUs else { throw impossible("CPU \(theirs.cpuTotal) %") }
+        let serverCPU = CPUUsage(userSeconds: theirs.cpuUser / 100 * elapsed, systemSeconds: theirs.cpuSystem / 100 * elapsed,
+                                 hostBusySeconds: nil, hostSoftirqSeconds: nil, hostTotalSeconds: nil)
+        var results: [RunResult] = []
+        for way in ways {
+            var streamResults: [StreamResult] = []
+            var senderInfos: [(TCPInfo, sendBuffer: Int)] = []
+            var serverRetransmits: UInt32 = 0
+            for index in connections.indices where wayOfStream[index] == way {
+                let id = IperfResults.streamID(index)
+                guard let report = theirs.streams.first(where: { $0.id == id }) else { throw impossible("no stream \(id)") }
+                let moved = outcomes[index].bytes
+                let bytes: UInt64
+                let seconds: Double
+                let info: TCPInfo?
+                if way == .send {
+                    // The server counts what arrived: never more than was sent.
+                    guard report.bytes <= moved else { throw impossible("stream \(id): \(report.bytes) bytes received of \(moved) sent") }
+                    bytes = report.bytes
+                    let receiverSeconds = report.endTime - report.startTime
+                    guard receiverSeconds <= serverSeconds else { throw impossible("stream \(id) took \(receiverSeconds) s") }
+                    seconds = receiverSeconds > 0 ? receiverSeconds : outcomes[index].seconds
+                    info = infos[index]
+                    if let info { senderInfos.append((info, connections[index].sendBufferBytes)) }
+                } else {
+                    // What arrived here cannot exceed what the server says it sent.
+                    guard report.bytes >= moved else { throw impossible("stream \(id): \(report.bytes) bytes sent but \(moved) arrived") }
+                    bytes = moved
+                    seconds = outcomes[index].seconds
+                    info = nil
+                    serverRetransmits &+= UInt32(clamping: max(0, report.retransmits))
+                }
+                streamResults.append(StreamResult(index: index, bytes: bytes, seconds: seconds, tcpInfo: info,
+                                                  sendBufferBytes: way == .send ? connections[index].sendBufferBytes : 0,
+                                                  receiveBufferBytes: way == .receive ? connections[index].receiveBufferBytes : 0))
+            }
+            var info: TCPInfo
+            var sendBuffer = 0
+            if way == .send {
+                (info, sendBuffer) = RunResult.aggregate(senderInfos)
+            } else {
+                info = TCPInfo(kernelBytes: [])
+                info.totalRetransmits = serverRetransmits
+            }
+            results.append(RunResult(
+                method: method, direction: way, bytes: streamResults.reduce(0) { $0 + $1.bytes },
+                seconds: streamResults.map(\.seconds).max() ?? 0,
+                sender: way == .send ? localCPU : serverCPU, receiver: way == .send ? serverCPU : localCPU,
+                tcpInfo: info, tcpInfoFrom: way == .send ? .local : .unavailable, streams: streamResults, intervals: intervals(way),
+                congestion: way == .send ? connections.first?.congestionControl : theirs.congestion,
+                sendBufferBytes: sendBuffer, receiveBufferBytes: streamResults.map(\.receiveBufferBytes).min() ?? 0))
+        }
+        return ProbeRun(results: results, localAddress: local, remoteAddress: remote, remote: nil)
+    }
+
+    /// Waits (bounded) until every byte written to `connections` is acknowledged.
+    private func waitUntilAcknowledged(_ connections: [TCPConnection], deadline: Deadline) {
+        while !deadline.hasPassed && interruption?.signal == nil {
+            let pending = connections.contains { connection in
+                guard let info = try? connection.tcpInfo() else { return false }
+                return info.unacked > 0 || (info.notsentBytes ?? 0) > 0
+            }
+            if !pending { return }
+            try? Deadline.after(.milliseconds(2), interruption: interruption).sleep()
+        }
+    }
+
+    private func openPayload() throws -> FileDescriptor {
+        do {
+            return try FileDescriptor.open(FilePath(request.payload.path), .readOnly, options: [.closeOnExec])
+        } catch {
+            throw PayloadError.unusable(path: request.payload.path, reason: "\(error)")
+        }
+    }
+}

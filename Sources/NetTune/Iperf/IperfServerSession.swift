@@ -1,0 +1,289 @@
+import Dispatch
+import Foundation
+import Glibc
+import Synchronization
+import SystemPackage
+
+/// One iperf3 client's test on `nettune serve`: the server's half of iperf3's
+/// control protocol, with nettune's drain and senders on the data connections
+/// and the same limits as nettune's own clients. iperf3 has no queue: a client
+/// that finds a test running is told ACCESS_DENIED ("busy"), as iperf3 does.
+struct IperfServerSession {
+    let shared: ServerShared
+    let control: IperfControl
+    let cookie: [UInt8]
+
+    var configuration: ProbeServer.Configuration { shared.configuration }
+    var connection: TCPConnection { control.connection }
+
+    func run() -> ProbeServer.Event {
+        var event = ProbeServer.Event(peer: connection.endpoint.description)
+        event.peerProtocol = .iperf3
+        let idle = Deadline.after(configuration.idleTimeout)
+
+        // 1. Who may run at all: no token (iperf3 cannot present one), no waiting.
+        if configuration.token != nil {
+            try? control.send(.accessDenied, deadline: .after(.seconds(1)))
+            event.outcome = .refused(.unauthorized, "an iperf3 client, but this server requires a token, which iperf3 cannot present")
+            return event
+        }
+        guard let ticket = shared.queue.joinIfIdle() else {
+            try? control.send(.accessDenied, deadline: .after(.seconds(1)))
+            event.outcome = .refused(.busy, "busy: another probe is running (an iperf3 client cannot wait in the queue)")
+            return event
+        }
+        defer { shared.queue.leave(ticket) }
+
+        // 2. The parameters, checked against this server's limits.
+        let parameters: IperfParameters
+        do {
+            try control.send(.parameterExchange, deadline: idle)
+            let body = try control.frame(limit: IperfWire.maxParametersSize, deadline: .after(configuration.idleTimeout), waiting: "the parameters")
+            parameters = try IperfParameters(json: body)
+        } catch let error as IperfWireError {
+            return refuse(&event, code: 114, .badRequest, "unreadable iperf3 parameters: \(error)")
+        } catch let error as IperfPeerError {
+            return refuse(&event, code: 114, .badRequest, "\(error)")
+        } catch {
+            event.outcome = .failed("the client went away before its parameters: \(error)")
+            return event
+        }
+        event.direction = parameters.direction
+        event.streams = parameters.streams
+        event.method = .sendfile
+        if let refusal = check(parameters) { return refuse(&event, code: refusal.code, refusal.status, refusal.message) }
+
+        // 3. A fresh listener (today's tcp_rmem), then the data connections.
+        shared.iperfRegistry.open(cookie, host: connection.endpoint.host, expected: parameters.connections)
+        defer { shared.iperfRegistry.close(cookie) }
+        shared.rotateListener()
+        guard (try? control.send(.createStreams, deadline: idle)) != nil else {
+            event.outcome = .failed("the client went away before the transfer")
+            return event
+        }
+        let connections: [TCPConnection]
+        switch shared.iperfRegistry.collect(cookie, deadline: .after(configuration.idleTimeout)) {
+        case .success(let all): connections = all
+        case .failure(let shortfall):
+            return refuse(&event, code: 204, .failed, "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))")
+        }
+        event.receiveBuffer = connections.map(\.receiveBufferBytes).min() ?? 0
+        let payload: PayloadFile?
+        do {
+            payload = parameters.direction == .send ? nil : try configuration.payload.resolve()
+        } catch {
+            return refuse(&event, code: 101, .failed, "the server has nothing to send: \(error)")
+        }
+        guard (try? control.send(.testStart, deadline: idle)) != nil, (try? control.send(.testRunning, deadline: idle)) != nil else {
+            event.outcome = .failed("the client went away before the start")
+            return event
+        }
+
+        // 4. The test, until the client says TEST_END.
+        let outcome = transfer(connections, parameters: parameters, payload: payload)
+        event.bytesReceived = outcome.streams.filter { !$0.serverSent }.reduce(0) { $0 + $1.bytes }
+        event.bytesSent = outcome.streams.filter(\.serverSent).reduce(0) { $0 + $1.bytes }
+        event.seconds = outcome.seconds
+        event.cpu = outcome.cpu
+        if let failure = outcome.failure {
+            event.outcome = .failed(failure)
+            return event
+        }
+
+        // 5. Results both ways, then the end.
+        do {
+            try control.send(.exchangeResults, deadline: idle)
+            let theirs = try control.frame(limit: IperfWire.maxResultsSize(streams: connections.count), deadline: .after(configuration.idleTimeout),
+                                           waiting: "the client's results")
+            _ = try IperfResults(json: theirs, maximumCPUs: PeerFigures.maximumCPUs)
+            try control.send(try results(outcome).encoded(), deadline: .after(configuration.idleTimeout))
+            try control.send(.displayResults, deadline: .after(configuration.idleTimeout))
+        } catch {
+            event.outcome = .failed("the results exchange failed: \(error)")
+            return event
+        }
+        // IPERF_DONE closes the test; a client that just hangs up is as good.
+        _ = try? control.state(deadline: .after(.seconds(2)), waiting: "IPERF_DONE")
+        shared.markCompleted()
+        return event
+    }
+
+    struct Refusal {
+        var code: Int32
+        var status: RefusedMessage.Status
+        var message: String
+    }
+
+    /// Why this test cannot run here, if it cannot.
+    private func check(_ parameters: IperfParameters) -> Refusal? {
+        if parameters.transport != .tcp {
+            return Refusal(code: IperfErrorCode.unimplemented, status: .badRequest, message: "a \(parameters.transport.rawValue.uppercased()) test; nettune serves TCP only")
+        }
+        if parameters.blocks != nil {
+            return Refusal(code: IperfErrorCode.unimplemented, status: .badRequest, message: "a test bounded by blocks (-k); use -t or -n")
+        }
+        if parameters.bandwidth != nil && parameters.direction != .send {
+            return Refusal(code: IperfErrorCode.unimplemented, status: .badRequest, message: "a paced (-b) test in which the server sends; nettune sends at full rate")
+        }
+        if parameters.streams > configuration.maxStreams {
+            return Refusal(code: IperfErrorCode.streams, status: .tooManyStreams,
+                           message: "\(parameters.streams) streams are more than this server allows (its limit is \(configuration.maxStreams))")
+        }
+        if let bytes = parameters.bytes, bytes > configuration.maxBytes {
+            return Refusal(code: IperfErrorCode.duration, status: .tooLarge,
+                           message: "a transfer of \(ByteCount(Int(clamping: bytes))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))")
+        }
+        if parameters.bytes == nil, Duration.seconds(parameters.seconds + parameters.omitSeconds) > configuration.maxDuration {
+            return Refusal(code: IperfErrorCode.duration, status: .tooLarge,
+                           message: "a \(parameters.seconds) s run is longer than this server allows (its limit is \(TimeSpan.format(configuration.maxDuration)))")
+        }
+        return nil
+    }
+
+    private func refuse(_ event: inout ProbeServer.Event, code: Int32, _ status: RefusedMessage.Status, _ message: String) -> ProbeServer.Event {
+        try? control.send(IperfControl.serverErrorBytes(code: code, errno: 0), deadline: .after(.seconds(1)))
+        event.outcome = .refused(status, message)
+        return event
+    }
+
+    struct StreamTally: Sendable {
+        var bytes: UInt64
+        var seconds: Double
+        /// The server sent on it (the client receives).
+        var serverSent: Bool
+        var retransmits: Int
+    }
+
+    struct Outcome {
+        var streams: [StreamTally]
+        var seconds: Double
+        var cpu: CPUUsage
+        var failure: String?
+    }
+
+    /// Every stream on its own thread until the client's TEST_END: the server
+    /// drains the client's sending streams and sends on its receiving ones.
+    private func transfer(_ connections: [TCPConnection], parameters: IperfParameters, payload: PayloadFile?) -> Outcome {
+        let start = ContinuousClock.now
+        let startCPU = CPUSample.now()
+        let limit = parameters.bytes.map { Duration.seconds(Double($0) * 8 / ProbeRequest.minimumRate) }
+            ?? .seconds(parameters.seconds + parameters.omitSeconds)
+        let deadline = Deadline.after(min(limit, configuration.maxDuration) + configuration.idleTimeout * 2)
+        let file = payload.flatMap { try? FileDescriptor.open(FilePath($0.path), .readOnly, options: [.closeOnExec]) }
+        defer { try? file?.close() }
+        let stopping = Atomic<Bool>(false)
+        let tallies = Mutex<[Int: Result<StreamTally, SendableError>]>([:])
+        let group = DispatchGroup()
+        let senders = parameters.bidirectional ? parameters.streams : (parameters.reverse ? 0 : parameters.streams)
+        for (index, stream) in connections.enumerated() {
+            // The client's sending streams come first; the server receives on them.
+            let serverSends = index >= senders
+            let share = parameters.bytes.map { ProbeClient.share(of: $0, stream: index % parameters.streams, streams: parameters.streams) }
+            let work = IperfServerStream(connection: stream, serverSends: serverSends, bytes: share, start: start, deadline: deadline,
+                                         idleTimeout: configuration.idleTimeout, drain: configuration.drain, file: file?.rawValue,
+                                         fileSize: payload?.size ?? 0, blockSize: parameters.blockSize)
+            group.enter()
+            Thread.detachNewThread {
+                let tally = work.run(stopping: stopping)
+                tallies.withLock { $0[index] = tally.mapError(SendableError.init) }
+                group.leave()
+            }
+        }
+        // The client ends the test: wait for its TEST_END (or its hang-up).
+        var failure: String?
+        let end = Deadline.after(min(limit, configuration.maxDuration) + configuration.idleTimeout)
+        while true {
+            let failed = tallies.withLock { $0.values.contains { if case .failure = $0 { true } else { false } } }
+            if failed { failure = "a stream failed"; break }
+            guard let ready = try? Deadline.after(.milliseconds(100)).wait(for: Int16(POLLIN), on: connection.fd) else { failure = "poll failed"; break }
+            if ready {
+                let state = try? control.state(deadline: .after(configuration.idleTimeout), waiting: "TEST_END")
+                if state != .testEnd {
+                    failure = state == .clientTerminate ? "the client stopped the test (CLIENT_TERMINATE)"
+                        : state.map { "the client sent \($0) during the test" } ?? "the client went away during the test"
+                }
+                break
+            }
+            if end.hasPassed { failure = "no TEST_END from the client within the test's time and \(TimeSpan.format(configuration.idleTimeout))"; break }
+        }
+        stopping.store(true, ordering: .relaxed)
+        let seconds = (ContinuousClock.now - start).seconds
+        for stream in connections { stream.shutdownBoth() }
+        group.wait()
+        let cpu = CPUSample.now().since(startCPU)
+        var streams: [StreamTally] = []
+        for (index, tally) in tallies.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+            switch tally {
+            case .success(let value): streams.append(value)
+            case .failure(let error): failure = failure.map { "\($0): stream \(index): \(ServerStream.describe(error.underlying))" }
+            }
+        }
+        return Outcome(streams: streams, seconds: seconds, cpu: cpu, failure: failure)
+    }
+
+    private func results(_ outcome: Outcome) -> IperfResults {
+        let elapsed = max(outcome.seconds, 1e-6)
+        let percent = { (seconds: Double) in seconds / elapsed * 100 }
+        let sent = outcome.streams.contains(where: \.serverSent)
+        return IperfResults(
+            cpuTotal: percent(outcome.cpu.processSeconds), cpuUser: percent(outcome.cpu.userSeconds), cpuSystem: percent(outcome.cpu.systemSeconds),
+            senderHasRetransmits: sent ? 1 : -1, congestion: connection.congestionControl,
+            streams: outcome.streams.enumerated().map { index, stream in
+                IperfResults.Stream(id: IperfResults.streamID(index), bytes: stream.bytes,
+                                    retransmits: stream.serverSent ? stream.retransmits : -1, endTime: stream.seconds)
+            })
+    }
+}
+
+/// One data connection of an iperf3 test on the server.
+struct IperfServerStream: @unchecked Sendable {
+    let connection: TCPConnection
+    let serverSends: Bool
+    /// The server's share of a test bounded by bytes (`-n`); nil for a timed test.
+    let bytes: UInt64?
+    let start: ContinuousClock.Instant
+    let deadline: Deadline
+    let idleTimeout: Duration
+    let drain: DrainMethod
+    let file: Int32?
+    let fileSize: Int
+    let blockSize: Int
+
+    func run(stopping: borrowing Atomic<Bool>) -> Result<IperfServerSession.StreamTally, any Error> {
+        Result { () throws -> IperfServerSession.StreamTally in
+            var moved: UInt64 = 0
+            var last = start
+            let wait = TransferWait(deadline: deadline, stallTimeout: idleTimeout)
+            do {
+                if serverSends {
+                    guard let file, fileSize > 0 else { throw ServerStream.StreamFailure.noPayload }
+                    let sender = try FileSender(method: .sendfile, file: file, socket: connection.fd, bufferSize: 128 << 10, wait: wait)
+                    var offset = 0
+                    while !stopping.load(ordering: .relaxed) && moved < (bytes ?? .max) {
+                        let count = min(ProbeClient.chunkSize, fileSize - offset, Int(clamping: (bytes ?? .max) - moved))
+                        try sender.send(offset: offset, count: count)
+                        moved += UInt64(count)
+                        offset = (offset + count) % fileSize
+                        last = .now
+                    }
+                } else {
+                    let drainer = try Drainer(method: drain, socket: connection.fd, wait: wait)
+                    while true {
+                        let n = try drainer.drain(limit: 1 << 20)
+                        if n == 0 { break }
+                        moved += UInt64(n)
+                        last = .now
+                    }
+                }
+            } catch {
+                // TEST_END shuts every socket: what fails after it is the end, not a fault.
+                guard stopping.load(ordering: .relaxed) else { throw error }
+            }
+            // What the socket took, partial sends cut off by TEST_END included.
+            if serverSends { moved = wait.bytes }
+            let retransmits = serverSends ? Int((try? connection.tcpInfo())?.totalRetransmits ?? 0) : -1
+            return IperfServerSession.StreamTally(bytes: moved, seconds: max(0, (last - start).seconds), serverSent: serverSends,
+                                                  retransmits: retransmits)
+        }
+    }
+}
