@@ -109,6 +109,7 @@ public final class ProbeServer: Sendable {
     /// may keep it open (a listener left in the SO_REUSEPORT group would take
     /// connections nobody accepts).
     private let initial: Mutex<TCPListener?>
+    private let stopping = Atomic<Bool>(false)
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -117,14 +118,17 @@ public final class ProbeServer: Sendable {
         initial = Mutex(listener)
     }
 
-    /// Serves until killed, or, with `once`, until one probe has completed.
+    /// Ends `run` within one poll interval (200 ms), once the probes under way are done.
+    public func stop() { stopping.store(true, ordering: .relaxed) }
+
+    /// Serves until killed or stopped, or, with `once`, until one probe has completed.
     public func run(log: @escaping @Sendable (Event) -> Void) throws {
         guard var listener = initial.withLock({ $0.take() }) else {
             throw ListenError(what: address.description, errno: .alreadyInProcess, detail: "this server is already running")
         }
         let shared = ServerShared(configuration: configuration, log: log)
         let handlers = DispatchGroup()
-        while !(configuration.once && shared.completedOne) {
+        while !(configuration.once && shared.completedOne) && !stopping.load(ordering: .relaxed) {
             if shared.rotationRequested {
                 listener = rotate(listener, shared: shared, handlers: handlers)
             }

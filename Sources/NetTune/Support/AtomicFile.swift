@@ -19,7 +19,8 @@ public enum AtomicFile {
         guard !path.isEmpty, let name = path.lastComponent else { throw FileError(path: path, reason: .emptyPath) }
         let directory = path.removingLastComponent()
         try makeDirectories(directory)
-        let temporary = directory.appending(".\(name).\(getpid()).tmp")
+        // Unique per call: two writers of one file (threads included) never share a temporary.
+        let temporary = directory.appending(".\(name).\(getpid()).\(UInt32.random(in: 0...UInt32.max)).tmp")
         func fail(_ operation: String, _ errno: Errno) -> FileError {
             _ = unlink(temporary.string)
             return FileError(path: path, reason: .system(operation: operation, errno: errno))

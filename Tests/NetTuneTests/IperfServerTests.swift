@@ -1,0 +1,221 @@
+import Foundation
+import Synchronization
+import SystemPackage
+import Testing
+@testable import NetTune
+
+/// `nettune serve` answering iperf3 clients, on 127.0.0.1: scripted clients that
+/// break the protocol at every step, and nettune's own iperf3 client for the
+/// whole exchange. After every fault the server goes on serving.
+@Suite struct IperfServerTests {
+    /// A server on an ephemeral port for the length of a test.
+    final class RunningServer: @unchecked Sendable {
+        let server: ProbeServer
+        let events = Mutex<[ProbeServer.Event]>([])
+        private let done = DispatchSemaphore(value: 0)
+
+        init(token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1)) throws {
+            let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
+            server = try ProbeServer(ProbeServer.Configuration(
+                bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: .seconds(1), token: token,
+                maxStreams: maxStreams, payload: .cache(directory: FilePath(cache), size: 1 << 20)))
+            Thread.detachNewThread { [self] in
+                try? server.run { event in self.events.withLock { $0.append(event) } }
+                done.signal()
+            }
+        }
+
+        var port: UInt16 { server.address.port }
+        var endpoint: Endpoint { Endpoint(host: "127.0.0.1", port: port, peerProtocol: .iperf3) }
+
+        /// The log once `count` events are in (or 5 s passed).
+        func log(count: Int) -> [ProbeServer.Event] {
+            let end = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < end {
+                let all = events.withLock { $0 }
+                if all.count >= count { return all }
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            return events.withLock { $0 }
+        }
+
+        func stop() {
+            server.stop()
+            _ = done.wait(timeout: .now() + 10)
+        }
+    }
+
+    /// A hand-driven iperf3 client.
+    struct ScriptedClient {
+        let control: TCPConnection
+        let cookie = IperfWire.makeCookie()
+        let port: UInt16
+
+        init(port: UInt16) throws {
+            self.port = port
+            control = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: port), deadline: .after(.seconds(2)))
+            try control.sendAll(cookie, deadline: .after(.seconds(2)))
+        }
+
+        func state() throws -> Int8? {
+            let byte = try control.receiveSome(limit: 1, deadline: .after(.seconds(5)))
+            return byte.first.map { Int8(bitPattern: $0) }
+        }
+
+        func serverError() throws -> Int32? {
+            guard try state() == IperfState.serverError.rawValue else { return nil }
+            var bytes: [UInt8] = []
+            while bytes.count < 8 { bytes += try control.receiveSome(limit: 8 - bytes.count, deadline: .after(.seconds(2))) }
+            return Int32(bitPattern: bytes[0..<4].reduce(UInt32(0)) { $0 << 8 | UInt32($1) })
+        }
+
+        func sendParameters(_ json: String) throws {
+            let body = Array(json.utf8)
+            let length = UInt32(body.count)
+            try control.sendAll([UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + body,
+                                deadline: .after(.seconds(2)))
+        }
+
+        func openStream() throws -> TCPConnection {
+            let stream = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: port), deadline: .after(.seconds(2)))
+            try stream.sendAll(cookie, deadline: .after(.seconds(2)))
+            return stream
+        }
+    }
+
+    func request(_ endpoint: Endpoint, direction: ProbeDirection, streams: Int = 1) throws -> ProbeRequest {
+        let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
+        return ProbeRequest(endpoint: endpoint, payload: try PayloadFile.cached(size: 4 << 20, directory: FilePath(cache)),
+                            connectTimeout: .seconds(2), replyTimeout: .seconds(3), stallTimeout: .seconds(3),
+                            direction: direction, streams: streams)
+    }
+
+    // MARK: The whole exchange, nettune's iperf3 client against nettune's server
+
+    @Test(arguments: [(ProbeDirection.send, 1), (.receive, 1), (.both, 2), (.send, 3)])
+    func nettunesIperf3ClientAndServerAgree(direction: ProbeDirection, streams: Int) throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let run = try IperfClient(try request(server.endpoint, direction: direction, streams: streams)).run(.sendfile)
+        let event = try #require(server.log(count: 1).first)
+        #expect(event.outcome == .completed)
+        #expect(event.peerProtocol == .iperf3)
+        #expect(event.direction == direction)
+        #expect(event.streams == streams)
+        for result in run.results {
+            #expect(result.bytes == 4 << 20)
+            #expect(result.streams.count == streams)
+            #expect(result.tcpInfoFrom == (result.direction == .send ? .local : .unavailable))
+        }
+        #expect(event.bytesReceived == (direction == .receive ? 0 : 4 << 20))
+        #expect(event.bytesSent == (direction == .send ? 0 : 4 << 20))
+    }
+
+    // MARK: Faults, each followed by a test that works
+
+    func expectServesAfterwards(_ server: RunningServer) throws {
+        let run = try IperfClient(try request(server.endpoint, direction: .send)).run(.sendfile)
+        #expect(run.result.bytes == 4 << 20)
+    }
+
+    @Test func absurdParameterLengthsAndBadJSONAreServerErrors() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        for (bytes, count) in [([0xff, 0xff, 0xff, 0xff] as [UInt8], 1), (Array("\u{0}\u{0}\u{0}\u{5}{nope".utf8), 2)] {
+            let client = try ScriptedClient(port: server.port)
+            #expect(try client.state() == IperfState.parameterExchange.rawValue)
+            try client.control.sendAll(bytes, deadline: .after(.seconds(1)))
+            #expect(try client.serverError() == 114)
+            guard case .refused(.badRequest, _)? = server.log(count: count).last?.outcome else {
+                Issue.record("\(server.log(count: count))")
+                return
+            }
+        }
+        try expectServesAfterwards(server)
+    }
+
+    @Test func udpBlocksAndPacedReverseAreNotImplemented() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        for json in [#"{"udp":true,"time":1,"parallel":1}"#, #"{"tcp":true,"blockcount":10,"parallel":1}"#,
+                     #"{"tcp":true,"time":1,"parallel":1,"reverse":true,"bandwidth":1000000}"#] {
+            let client = try ScriptedClient(port: server.port)
+            #expect(try client.state() == IperfState.parameterExchange.rawValue)
+            try client.sendParameters(json)
+            #expect(try client.serverError() == IperfErrorCode.unimplemented, "\(json)")
+        }
+        try expectServesAfterwards(server)
+    }
+
+    @Test func limitsAreServerErrorsWithIperfsCodes() throws {
+        let server = try RunningServer(maxStreams: 2)
+        defer { server.stop() }
+        for (json, code) in [(#"{"tcp":true,"time":1,"parallel":3}"#, IperfErrorCode.streams),
+                             (#"{"tcp":true,"time":86400,"parallel":1}"#, IperfErrorCode.duration),
+                             (#"{"tcp":true,"num":1125899906842624,"parallel":1}"#, IperfErrorCode.duration)] {
+            let client = try ScriptedClient(port: server.port)
+            #expect(try client.state() == IperfState.parameterExchange.rawValue)
+            try client.sendParameters(json)
+            #expect(try client.serverError() == code, "\(json)")
+        }
+        try expectServesAfterwards(server)
+    }
+
+    @Test func aClientThatOpensTooFewStreamsIsDroppedInTime() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try ScriptedClient(port: server.port)
+        #expect(try client.state() == IperfState.parameterExchange.rawValue)
+        try client.sendParameters(#"{"tcp":true,"time":1,"parallel":2}"#)
+        #expect(try client.state() == IperfState.createStreams.rawValue)
+        let one = try client.openStream()
+        #expect(try client.serverError() == 204)
+        _ = one
+        try expectServesAfterwards(server)
+    }
+
+    @Test func aSilentClientIsDroppedInTime() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let client = try ScriptedClient(port: server.port)
+        #expect(try client.state() == IperfState.parameterExchange.rawValue)
+        try client.sendParameters(#"{"tcp":true,"time":1,"parallel":1}"#)
+        #expect(try client.state() == IperfState.createStreams.rawValue)
+        let stream = try client.openStream()
+        #expect(try client.state() == IperfState.testStart.rawValue)
+        #expect(try client.state() == IperfState.testRunning.rawValue)
+        // Silence: its stream stalls after the idle timeout (1 s), or its TEST_END
+        // fails to come after the test's time: either way the server gives up.
+        let event = try #require(server.log(count: 1).first)
+        guard case .failed(let why) = event.outcome else { Issue.record("\(event)"); return }
+        #expect(why.contains("stalled") || why.contains("no TEST_END"), "\(why)")
+        _ = stream
+        try expectServesAfterwards(server)
+    }
+
+    @Test func aSecondClientDuringATestIsToldBusyAndAStrangeStreamIsDenied() throws {
+        let server = try RunningServer(idleTimeout: .seconds(3))
+        defer { server.stop() }
+        let first = try ScriptedClient(port: server.port)
+        #expect(try first.state() == IperfState.parameterExchange.rawValue)
+        try first.sendParameters(#"{"tcp":true,"time":2,"parallel":1}"#)
+        #expect(try first.state() == IperfState.createStreams.rawValue)
+        let stream = try first.openStream()
+        #expect(try first.state() == IperfState.testStart.rawValue)
+        // Another iperf3 client: ACCESS_DENIED, as iperf3 says it.
+        let second = try ScriptedClient(port: server.port)
+        #expect(try second.state() == IperfState.accessDenied.rawValue)
+        // A stream beyond the one announced, with the right cookie: denied too.
+        let extra = try first.openStream()
+        #expect(try extra.receiveSome(limit: 1, deadline: .after(.seconds(2))).first == IperfState.accessDenied.byte)
+        _ = stream
+    }
+
+    @Test func aTokenServerDeniesIperf3Clients() throws {
+        let server = try RunningServer(token: Array("secret".utf8))
+        defer { server.stop() }
+        let client = try ScriptedClient(port: server.port)
+        #expect(try client.state() == IperfState.accessDenied.rawValue)
+        guard case .refused(.unauthorized, _)? = server.log(count: 1).first?.outcome else { Issue.record("\(server.log(count: 1))"); return }
+    }
+}
