@@ -159,16 +159,32 @@ import Testing
     }
 
     @Test func somethingElseIsNotIperf() throws {
-        #expect(try problem { try $0.send(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)) } == .notIperf)
+        #expect(try problem { try $0.send(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)) } == .notIperf(reason: "it sent something else"))
     }
 
-    @Test func aServerThatHangsUpAfterTheCookieIsClosed() throws {
+    @Test func aServerThatHangsUpAfterTheCookieIsNotIperf() throws {
         let problem = try problem { server in server.control?.shutdownBoth() }
+        #expect(problem == .notIperf(reason: "it closed the connection"))
+    }
+
+    @Test func aServerSilentAfterTheCookieIsNotIperf() throws {
+        let problem = try problem { _ in Thread.sleep(forTimeInterval: 3) }
+        #expect(problem == .notIperf(reason: "it stayed silent"))
+    }
+
+    @Test func aServerThatHangsUpLaterIsClosed() throws {
+        let problem = try problem { server in
+            try server.exchangeParameters()
+            server.control?.shutdownBoth()
+        }
         guard case .closed = problem else { Issue.record("\(String(describing: problem))"); return }
     }
 
     @Test func aSilentServerTimesOutAtTheReplyTimeout() throws {
-        let server = try FakeServer { _ in Thread.sleep(forTimeInterval: 3) }
+        let server = try FakeServer { server in
+            try server.exchangeParameters()
+            Thread.sleep(forTimeInterval: 3)
+        }
         defer { server.wait() }
         let started = ContinuousClock.now
         do {

@@ -51,9 +51,14 @@ public struct IperfClient: ProbeTransport, Sendable {
         do {
             try expect(.parameterExchange, waiting: "PARAM_EXCHANGE")
         } catch let error as IperfPeerError {
-            // Anything but iperf3's first state: not an iperf3 server at all.
-            if case .protocolBroken = error.problem { throw IperfPeerError(peer: name, problem: .notIperf) }
-            throw error
+            // Anything but iperf3's first state, silence or a hang-up right after
+            // the cookie: not an iperf3 server at all (a real one answers at once).
+            switch error.problem {
+            case .protocolBroken: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it sent something else"))
+            case .silent: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it stayed silent"))
+            case .closed: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it closed the connection"))
+            default: throw error
+            }
         }
         let seconds = timed ? Int((request.duration ?? .zero).seconds.rounded(.up)) : 0
         let parameters = IperfParameters(

@@ -78,7 +78,7 @@ public struct IperfPeerError: Error, Equatable, CustomStringConvertible {
         case silent(waiting: String)
         case closed(waiting: String)
         case protocolBroken(IperfWireError)
-        case notIperf
+        case notIperf(reason: String)
     }
     public var peer: String
     public var problem: Problem
@@ -98,8 +98,8 @@ public struct IperfPeerError: Error, Equatable, CustomStringConvertible {
             return "\(peer) closed the connection early (waiting for \(what)); is it an iperf3 server?"
         case .protocolBroken(let detail):
             return "\(peer) does not speak iperf3's protocol as expected: \(detail)"
-        case .notIperf:
-            return "\(peer) does not answer like an iperf3 server (no PARAM_EXCHANGE after the cookie)"
+        case .notIperf(let reason):
+            return "\(peer) does not answer like an iperf3 server (no PARAM_EXCHANGE after the cookie: \(reason)); check the address and port"
         }
     }
 }

@@ -166,7 +166,8 @@ public struct ConnectionError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch errno {
         case .connectionRefused:
-            return "\(endpoint) refused the connection: nothing listens there (is `nettune serve` running on the peer?)"
+            let server = endpoint.peerProtocol == .iperf3 ? "`iperf3 -s`" : "`nettune serve`"
+            return "\(endpoint) refused the connection: nothing listens there (is \(server) running on the peer?)"
         case .timedOut where operation == "connect":
             return "\(endpoint) did not answer (connect timed out): check the address, a firewall, or the route"
         case .timedOut:
