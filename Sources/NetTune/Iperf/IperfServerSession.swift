@@ -252,7 +252,7 @@ struct IperfServerStream: @unchecked Sendable {
     func run(stopping: borrowing Atomic<Bool>) -> Result<IperfServerSession.StreamTally, any Error> {
         Result { () throws -> IperfServerSession.StreamTally in
             var moved: UInt64 = 0
-            var last = start
+            var first = start, last = start
             let wait = TransferWait(deadline: deadline, stallTimeout: idleTimeout)
             do {
                 if serverSends {
@@ -271,6 +271,10 @@ struct IperfServerStream: @unchecked Sendable {
                     while true {
                         let n = try drainer.drain(limit: 1 << 20)
                         if n == 0 { break }
+                        // A receiver's time runs from the first byte's arrival, not from
+                        // TEST_START: what queued ahead of the data on the path is not
+                        // the transfer's (iperf3's own server reports the same window).
+                        if moved == 0 { first = .now }
                         moved += UInt64(n)
                         last = .now
                     }
@@ -282,7 +286,7 @@ struct IperfServerStream: @unchecked Sendable {
             // What the socket took, partial sends cut off by TEST_END included.
             if serverSends { moved = wait.bytes }
             let retransmits = serverSends ? Int((try? connection.tcpInfo())?.totalRetransmits ?? 0) : -1
-            return IperfServerSession.StreamTally(bytes: moved, seconds: max(0, (last - start).seconds), serverSent: serverSends,
+            return IperfServerSession.StreamTally(bytes: moved, seconds: max(0, (last - first).seconds), serverSent: serverSends,
                                                   retransmits: retransmits)
         }
     }

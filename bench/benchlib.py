@@ -1,0 +1,54 @@
+"""Helpers the benchmarks share: running commands, the release build, lab links,
+servers started and awaited inside a lab namespace, and the host's busy time."""
+import os, subprocess, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NSLAB = os.path.join(ROOT, "lab", "nslab")
+GIB = float(1 << 30)
+
+
+def sh(*args, **kw):
+    return subprocess.run(args, check=True, text=True, capture_output=True, **kw).stdout
+
+
+def build(*packages):
+    """Installs missing Debian packages (plus `packages`), builds release; returns the binaries' directory."""
+    subprocess.run([os.path.join(ROOT, "scripts", "install-deps"), *packages], check=True)
+    subprocess.run(["swift", "build", "-c", "release", "--package-path", ROOT], check=True, stdout=subprocess.DEVNULL)
+    return sh("swift", "build", "-c", "release", "--package-path", ROOT, "--show-bin-path").strip()
+
+
+def nslab_up(*options, env=None):
+    """Creates a lab (lab/nslab up OPTIONS) and returns its NSLAB_* variables."""
+    return dict(line.split("=", 1) for line in sh(NSLAB, "up", *options, env=env).split())
+
+
+def nslab_down(variables):
+    subprocess.run([NSLAB, "down", variables["NSLAB_ID"]], check=False)
+
+
+def in_ns(ns, *cmd):
+    return ["ip", "netns", "exec", ns] + list(cmd)
+
+
+def start_listening(ns, port, cmd):
+    """Starts a server in `ns` and returns once something listens on `port` (5 s at most)."""
+    server = subprocess.Popen(in_ns(ns, *cmd), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if f":{port} " in sh(*in_ns(ns, "ss", "-Hltn")):
+            break
+        time.sleep(0.05)
+    return server
+
+
+def stop(server):
+    server.kill()
+    server.wait()
+
+
+def host_busy_seconds():
+    """CPU time the whole machine spent busy (user, system, irq, softirq) so far."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
