@@ -53,15 +53,26 @@ struct IperfIntegrationTests {
                 let run = try #require((report["runs"] as? [[String: Any]])?.first)
                 #expect(run["direction"] as? String == direction)
                 let bytes = try #require(run["bytes"] as? Int)
-                #expect(bytes == 32 << 20)
-                #expect((run["streams"] as? [Any])?.count == (extra.contains("-P") ? 4 : 1))
+                let size = 32 << 20, streams = extra.contains("-P") ? 4 : 1
+                if direction == "send" {
+                    // An iperf3 server counts what it read before TEST_END; nettune sends
+                    // TEST_END once every byte is acknowledged, so only what the server's
+                    // socket buffers still held can be missing.
+                    #expect(bytes <= size)
+                    #expect(bytes >= size / 2)
+                } else {
+                    // iperf3 sends whole 128 KiB blocks per stream: up to one more each.
+                    #expect(bytes >= size)
+                    #expect(bytes <= size + streams * (128 << 10))
+                }
+                #expect((run["streams"] as? [Any])?.count == streams)
                 // iperf3's own count: what its server received (sent, in reverse).
                 let end = try #require(server["end"] as? [String: Any])
                 let key = direction == "send" ? "sum_received" : "sum_sent"
                 #expect((end[key] as? [String: Any])?["bytes"] as? Int == bytes, "\(end[key] ?? "-")")
                 // The veth carried the payload plus headers (and the control chatter).
                 #expect(moved >= bytes)
-                #expect(Double(moved) < Double(bytes) * 1.08 + Double(1 << 20))
+                #expect(Double(moved) < Double(max(bytes, size)) * 1.08 + Double(1 << 20))
                 if direction == "send" {
                     #expect(run["tcp_info_from"] as? String == "local")
                 } else {
