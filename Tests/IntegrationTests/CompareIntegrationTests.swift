@@ -65,7 +65,9 @@ struct CompareIntegrationTests {
                 let comparison = try #require((report["comparisons"] as? [String: Any])?["send"] as? [String: Any])
                 #expect(comparison["verdict"] as? String == "no-difference")
                 let ci = try #require(comparison["throughput_ci"] as? [Double])
-                #expect(ci[0] <= 1 && 1 <= ci[1])
+                // A shaped link may still show a real but tiny effect (a few tenths of a
+                // per cent); the interval must reach into the ±1 % that counts as none.
+                #expect(ci[0] <= 1.01 && 0.99 <= ci[1], "\(ci)")
                 for side in ["a", "b"] {
                     let diagnosis = (report[side] as? [String: Any])?["diagnosis"] as? [String: Any]
                     #expect(diagnosis?["bottleneck"] as? String == "link-rate")

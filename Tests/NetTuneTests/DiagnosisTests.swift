@@ -77,6 +77,22 @@ import Testing
         #expect(!d.advice.contains("restart"))
     }
 
+    /// A receive buffer that cannot hold one congestion window is the limit even when
+    /// TCP_INFO charges less than the usual share of the time to the window; one that
+    /// could hold it needs the usual share.
+    @Test func aReceiveBufferBelowOneWindowIsTheLimitAtAnyShare() {
+        var f = Fixture()
+        f.throughput = 0.48e9
+        f.cwnd = 10
+        f.rwndLimited = 190_000
+        let starved = DiagnosisContext(interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4096, senderName: "the server", receiverName: "this machine")
+        #expect(Diagnoser.diagnose(f.run, context: starved).bottleneck == .receiveWindow)
+        let roomy = DiagnosisContext(interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 64 << 10, senderName: "the server", receiverName: "this machine")
+        #expect(Diagnoser.diagnose(f.run, context: roomy).bottleneck != .receiveWindow)
+        f.rwndLimited = 0
+        #expect(Diagnoser.diagnose(f.run, context: starved).bottleneck != .receiveWindow)
+    }
+
     /// A window that fills although the receiver could grow it far past the BDP:
     /// the receiving process is the limit, not its buffer.
     @Test func aFullWindowWithRoomToGrowIsTheReceiversSpeed() {

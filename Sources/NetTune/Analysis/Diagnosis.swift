@@ -150,7 +150,13 @@ public enum Diagnoser {
                 return Diagnosis(bottleneck: .receiverCPU, evidence: evidence + ["tcp_rmem max \(ByteCount(rmem)) on \(context.receiverName), far above the BDP"], advice:
                     "The receiving process (\(context.receiverName)) did not read fast enough: its window filled although tcp_rmem lets it grow to \(ByteCount(rmem)). A faster receiver, or fewer streams, helps; buffers do not.")
             }
-            if rwnd >= limitedShare {
+            // A receiver whose tcp_rmem max cannot hold one congestion window of data
+            // is window-bound however TCP_INFO splits the time: on a sub-millisecond
+            // path the sender flips between rwnd- and cwnd-limited so fast that the
+            // rwnd share was 19 % in one run and above 20 % in others (tcp_rmem 4 KiB).
+            let cwndBytes = Double(info.sndCwnd) * mss
+            let receiverStarved = context.tcpRmemMax.map { Double($0) < cwndBytes } ?? false
+            if rwnd >= limitedShare || (receiverStarved && rwnd > 0) {
                 let current = context.tcpRmemMax.map { " (its tcp_rmem max is \(ByteCount($0)))" } ?? ""
                 return Diagnosis(bottleneck: .receiveWindow, evidence: evidence, advice:
                     "The receiver's window held the sender back: raise tcp_rmem's max on \(context.receiverName)\(current)"
@@ -159,7 +165,7 @@ public enum Diagnoser {
             // A socket buffer that cannot hold one congestion window of data is
             // send-buffer bound even when tcpi_sndbuf_limited stays 0 (seen on this
             // kernel with tcp_wmem 4096 4096 4096).
-            let window = Double(info.sndCwnd) * mss
+            let window = cwndBytes
             let starved = run.sendBufferBytes > 0 && Double(run.sendBufferBytes) < window
             if sndbuf >= limitedShare || starved {
                 evidence.append("SO_SNDBUF \(ByteCount(run.sendBufferBytes)) against cwnd × MSS = \(ByteCount(Int(window)))")
