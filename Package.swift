@@ -6,13 +6,13 @@ let package = Package(
     products: [
         .executable(name: "nettune", targets: ["nettune"]),
         .executable(name: "nettune-delayline", targets: ["nettune-delayline"]),
-        .library(name: "NetTune", targets: ["NetTune"]),
+        .library(name: "NetTune", targets: ["NetTune"])
     ],
     dependencies: [
         // Subcommands, options, help, man page and completion generation.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         // Typed file descriptors and Errno for /proc/sys and socket syscalls.
-        .package(url: "https://github.com/apple/swift-system", from: "1.4.0"),
+        .package(url: "https://github.com/apple/swift-system", from: "1.4.0")
     ],
     targets: [
         // libnl-3 / libnl-route-3 headers; linked through pkg-config.
@@ -26,7 +26,7 @@ let package = Package(
             name: "NetTune",
             dependencies: [
                 "CNetlink",
-                .product(name: "SystemPackage", package: "swift-system"),
+                .product(name: "SystemPackage", package: "swift-system")
             ]
         ),
         // One file per subcommand; parsing and rendering only.
@@ -34,7 +34,7 @@ let package = Package(
             name: "NetTuneCommands",
             dependencies: [
                 "NetTune",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ]
         ),
         .executableTarget(name: "nettune", dependencies: ["NetTune", "NetTuneCommands"]),
@@ -44,7 +44,7 @@ let package = Package(
         .testTarget(name: "NetTuneTests", dependencies: ["NetTune", "NetTuneCommands"]),
         // Runs the built `nettune` binary inside throw-away network namespaces.
         // (NetTune for its socket types and wire format: the tests play hostile peers.)
-        .testTarget(name: "IntegrationTests", dependencies: ["nettune", "nettune-delayline", "NetTune"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["nettune", "nettune-delayline", "NetTune"])
     ],
     swiftLanguageModes: [.v6]
 )

@@ -9,9 +9,11 @@ let targets = ["FuzzProbeMessage", "FuzzProfile", "FuzzSnapshot", "FuzzIperfMess
 let package = Package(
     name: "nettune-fuzz",
     dependencies: [.package(name: "nettune", path: "..")],
-    targets: [.target(name: "FuzzSupport")] + targets.map { name in
-        .executableTarget(name: name, dependencies: ["FuzzSupport", .product(name: "NetTune", package: "nettune")],
-                          swiftSettings: [.unsafeFlags(["-parse-as-library"])])
-    },
+    targets: [.target(name: "FuzzSupport")]
+        + targets.map { name in
+            .executableTarget(
+                name: name, dependencies: ["FuzzSupport", .product(name: "NetTune", package: "nettune")],
+                swiftSettings: [.unsafeFlags(["-parse-as-library"])])
+        },
     swiftLanguageModes: [.v6]
 )

@@ -20,19 +20,26 @@ extension NetTuneCommand {
         @Argument(help: ArgumentHelp("A profile name (see `nettune profiles`) or a path to a .toml file.", valueName: "profile"))
         var profile: String
 
-        @Option(name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
-                transform: Parse.interface)
+        @Option(
+            name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
+            transform: Parse.interface)
         var interface: String?
 
         @Flag(name: .long, help: "Print the plan and change nothing.")
         var dryRun = false
 
-        @Option(name: .long, help: ArgumentHelp("Measure the profile against the current state with interleaved probes to this `nettune serve`.", valueName: "host:port"),
-                transform: Parse.endpoint)
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Measure the profile against the current state with interleaved probes to this `nettune serve`.", valueName: "host:port"),
+            transform: Parse.endpoint)
         var probe: Endpoint?
 
-        @Option(name: .long, help: ArgumentHelp("With --probe: pairs of runs (A then B), 2–\(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).", valueName: "n"),
-                transform: Parse.count(2...ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "With --probe: pairs of runs (A then B), 2–\(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).", valueName: "n"),
+            transform: Parse.count(2...ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs))
         var pairs = 5
 
         @Flag(name: .long, help: "With --probe: go back to the original values afterwards, whatever the result.")
@@ -41,8 +48,12 @@ extension NetTuneCommand {
         @Flag(name: .long, help: "With --probe: keep the profile only if its throughput is significantly better.")
         var revertIfWorse = false
 
-        @Option(name: .long, help: ArgumentHelp("With --probe: measure sending, receiving or both (default: the directions the profile's changes act on).", valueName: "send|receive|both"),
-                transform: Parse.direction)
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "With --probe: measure sending, receiving or both (default: the directions the profile's changes act on).",
+                valueName: "send|receive|both"),
+            transform: Parse.direction)
         var direction: ProbeDirection?
 
         @OptionGroup(title: "Probe options (with --probe)") var probeOptions: ProbeOptions
@@ -86,24 +97,28 @@ extension NetTuneCommand {
             let interruption = try Interruption.install()
             let request = try probeOptions.request(to: peer)
             let finally: ABTest<ProcSysStore, NetlinkLinkController>.Finally = revert ? .revert : (revertIfWorse ? .revertIfNotBetter : .keepB)
-            let test = ABTest(tuner: tuner, profile: resolved, interface: interface,
-                              transport: ProbeTransports.client(request, interruption: interruption),
-                              machine: SystemTuner.machine(state: state), payload: request.payload, method: probeOptions.method,
-                              pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally,
-                              directions: direction.map { $0.ways }, streams: probeOptions.parallel, interruption: interruption)
+            let test = ABTest(
+                tuner: tuner, profile: resolved, interface: interface,
+                transport: ProbeTransports.client(request, interruption: interruption),
+                machine: SystemTuner.machine(state: state), payload: request.payload, method: probeOptions.method,
+                pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally,
+                directions: direction.map { $0.ways }, streams: probeOptions.parallel, interruption: interruption)
             let progress = ProgressLine()
             let result: ABResult
             do {
-                result = try progress.around { try test.run { step in
-                    switch step {
-                    case .planned(let plan, let choice):
-                        PlanOutput.warn(plan.warnings)
-                        if let warning = choice.warning { StandardError.print("warning: \(warning)") }
-                    case .warmup: progress.show("warm-up …")
-                    case .run(let pair, let side, let way):
-                        progress.show("pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(resolved.name))"), \(ProbeTable.describe(way)) …")
+                result = try progress.around {
+                    try test.run { step in
+                        switch step {
+                        case .planned(let plan, let choice):
+                            PlanOutput.warn(plan.warnings)
+                            if let warning = choice.warning { StandardError.print("warning: \(warning)") }
+                        case .warmup: progress.show("warm-up …")
+                        case .run(let pair, let side, let way):
+                            progress.show(
+                                "pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(resolved.name))"), \(ProbeTable.describe(way)) …")
+                        }
                     }
-                } }
+                }
             } catch let error as ABTestError {
                 StandardError.print("error: \(error)")
                 if case .interrupted(_, let signal) = error { throw ExitCode(128 + signal) }

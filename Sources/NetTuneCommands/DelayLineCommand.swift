@@ -35,19 +35,22 @@ public struct DelayLineCommand: ParsableCommand {
     @Option(name: .customLong("device-b"), help: ArgumentHelp("The TUN device to create in the second namespace.", valueName: "name"))
     var deviceB: String
 
-    @Option(name: .long, help: ArgumentHelp("One-way delay, 0 to 10s, e.g. 50ms (millisecond resolution).", valueName: "duration"),
-            transform: Parse.duration)
+    @Option(
+        name: .long, help: ArgumentHelp("One-way delay, 0 to 10s, e.g. 50ms (millisecond resolution).", valueName: "duration"),
+        transform: Parse.duration)
     var delay: TimeSpanArgument
 
-    @Option(name: .long, help: ArgumentHelp("Percent of packets to drop each way, 0 to 100, e.g. 0.5% (default: 0).", valueName: "percent"),
-            transform: Parse.percent)
+    @Option(
+        name: .long, help: ArgumentHelp("Percent of packets to drop each way, 0 to 100, e.g. 0.5% (default: 0).", valueName: "percent"),
+        transform: Parse.percent)
     var loss: Double = 0
 
     @Option(name: .long, help: ArgumentHelp("Seed for the random loss (default: 1).", valueName: "n"))
     var seed: UInt64 = 1
 
-    @Option(name: .long, help: ArgumentHelp("Bytes held in flight each way before the line drops, 1MiB to 1GiB (default: 64MiB).", valueName: "size"),
-            transform: Parse.size)
+    @Option(
+        name: .long, help: ArgumentHelp("Bytes held in flight each way before the line drops, 1MiB to 1GiB (default: 64MiB).", valueName: "size"),
+        transform: Parse.size)
     var queue = SizeArgument(DelayLineSettings.defaultQueueLimit)
 
     @Flag(name: .customLong("no-offloads"), help: "Move MTU-sized packets without virtio-net headers (slower; for comparison).")
@@ -59,9 +62,10 @@ public struct DelayLineCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
-        let settings = DelayLineSettings(namespaceA: namespaceA, namespaceB: namespaceB, deviceA: deviceA, deviceB: deviceB,
-                                         delay: delay.duration, loss: loss / 100, seed: seed, queueLimit: queue.bytes,
-                                         offloads: !noOffloads)
+        let settings = DelayLineSettings(
+            namespaceA: namespaceA, namespaceB: namespaceB, deviceA: deviceA, deviceB: deviceB,
+            delay: delay.duration, loss: loss / 100, seed: seed, queueLimit: queue.bytes,
+            offloads: !noOffloads)
         try settings.validate()
         let interruption = try Interruption.install()
         let line = DelayLine(settings: settings)
@@ -71,9 +75,10 @@ public struct DelayLineCommand: ParsableCommand {
             if let readyPath { try AtomicFile.write(Array("\(getpid())\n".utf8), to: readyPath) }
         }
         for (name, counter) in [("\(deviceA) -> \(deviceB)", counters.aToB), ("\(deviceB) -> \(deviceA)", counters.bToA)] {
-            StandardError.print("nettune-delayline: \(name): \(counter.forwardedPackets) packets (\(ByteCount(counter.forwardedBytes))) "
-                                + "forwarded, \(counter.lostPackets) lost on purpose, \(counter.overflowPackets) dropped by a full queue "
-                                + "(peak \(ByteCount(counter.peakQueuedBytes))), \(counter.writeErrors) refused")
+            StandardError.print(
+                "nettune-delayline: \(name): \(counter.forwardedPackets) packets (\(ByteCount(counter.forwardedBytes))) "
+                    + "forwarded, \(counter.lostPackets) lost on purpose, \(counter.overflowPackets) dropped by a full queue "
+                    + "(peak \(ByteCount(counter.peakQueuedBytes))), \(counter.writeErrors) refused")
         }
     }
 

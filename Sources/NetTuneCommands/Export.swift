@@ -23,8 +23,10 @@ extension NetTuneCommand {
         @Option(name: .long, help: "sysctl.d or networkd.")
         var format: Format
 
-        @Option(name: .long, help: ArgumentHelp("The interface for the MTU (default: the profile's, else the default-route interface).", valueName: "name"),
-                transform: Parse.interface)
+        @Option(
+            name: .long,
+            help: ArgumentHelp("The interface for the MTU (default: the profile's, else the default-route interface).", valueName: "name"),
+            transform: Parse.interface)
         var interface: String?
 
         @OptionGroup var profiles: ProfileOptions

@@ -12,7 +12,10 @@ public struct NetTuneCommand: ParsableCommand {
             measures with a real file transfer whether a change made a difference.
             """,
         version: NetTuneVersion.current,
-        subcommands: [Show.self, Profiles.self, Apply.self, Revert.self, Verify.self, Try.self, Confirm.self, Serve.self, Probe.self, History.self, Recommend.self, Export.self]
+        subcommands: [
+            Show.self, Profiles.self, Apply.self, Revert.self, Verify.self, Try.self, Confirm.self, Serve.self, Probe.self, History.self,
+            Recommend.self, Export.self
+        ]
     )
 
     public init() {}

@@ -28,18 +28,24 @@ extension NetTuneCommand {
         @Flag(name: .long, help: "Send and receive at once, one set of streams each way.")
         var bidir = false
 
-        @Option(name: .long, help: ArgumentHelp("Compare several methods, runs interleaved, e.g. sendfile,splice,readwrite.", valueName: "list"),
-                transform: Parse.methods)
+        @Option(
+            name: .long, help: ArgumentHelp("Compare several methods, runs interleaved, e.g. sendfile,splice,readwrite.", valueName: "list"),
+            transform: Parse.methods)
         var methods: MethodList?
 
-        @Option(name: .long, help: ArgumentHelp("Measured runs per method, 1–\(maximumRuns) (default: 3).", valueName: "n"),
-                transform: Parse.count(1...maximumRuns))
+        @Option(
+            name: .long, help: ArgumentHelp("Measured runs per method, 1–\(maximumRuns) (default: 3).", valueName: "n"),
+            transform: Parse.count(1...maximumRuns))
         var runs = 3
 
         @Option(name: .long, help: ArgumentHelp("Sample throughput at this interval.", valueName: "duration"), transform: Parse.positiveDuration)
         var interval: TimeSpanArgument?
 
-        @Option(name: .long, help: ArgumentHelp("The history file results are added to (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).", valueName: "path"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "The history file results are added to (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).",
+                valueName: "path"))
         var history: String?
 
         @OptionGroup var state: StateOptions
@@ -56,11 +62,13 @@ extension NetTuneCommand {
         func run() throws {
             let interruption = try Interruption.install()
             let request = try probe.request(to: peer, interval: interval?.duration, direction: direction)
-            let runner = ProbeRunner(transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
-                                     payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,
-                                     warmupBytes: probe.warmup.bytes, streams: probe.parallel)
-            let store = HistoryStore(path: try history.map { try AtomicFile.absolute($0) }
-                ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
+            let runner = ProbeRunner(
+                transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
+                payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,
+                warmupBytes: probe.warmup.bytes, streams: probe.parallel)
+            let store = HistoryStore(
+                path: try history.map { try AtomicFile.absolute($0) }
+                    ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
             let workflow = ProbeWorkflow(runner: runner, history: store, now: { Int(Date().timeIntervalSince1970) })
             let progress = ProgressLine()
             let outcome: ProbeWorkflow<ProcSysStore, NetlinkLinkController>.Outcome

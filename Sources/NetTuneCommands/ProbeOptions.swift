@@ -9,8 +9,9 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Send this file as it is.", valueName: "path"))
     var file: String?
 
-    @Option(name: .long, help: ArgumentHelp("Send a cached file of random bytes of this size (default: 230MiB; recommend: 64MiB).", valueName: "size"),
-            transform: Parse.positiveSize)
+    @Option(
+        name: .long, help: ArgumentHelp("Send a cached file of random bytes of this size (default: 230MiB; recommend: 64MiB).", valueName: "size"),
+        transform: Parse.positiveSize)
     var size: SizeArgument?
 
     @Option(name: .long, help: "How the sender moves the file into the socket.")
@@ -19,33 +20,43 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("Buffer of the readwrite method (default: 128KiB).", valueName: "size"), transform: Parse.positiveSize)
     var buffer = SizeArgument(128 << 10)
 
-    @Option(name: .long, help: ArgumentHelp("Bytes of an unmeasured first transfer, 0 for none (default: 32MiB).", valueName: "size"), transform: Parse.size)
+    @Option(
+        name: .long, help: ArgumentHelp("Bytes of an unmeasured first transfer, 0 for none (default: 32MiB).", valueName: "size"),
+        transform: Parse.size)
     var warmup = SizeArgument(32 << 20)
 
-    @Option(name: .long, help: ArgumentHelp("Resend the payload until this much time has passed, each run.", valueName: "duration"),
-            transform: Parse.positiveDuration)
+    @Option(
+        name: .long, help: ArgumentHelp("Resend the payload until this much time has passed, each run.", valueName: "duration"),
+        transform: Parse.positiveDuration)
     var time: TimeSpanArgument?
 
-    @Option(name: .long, help: ArgumentHelp("Give up when the peer takes no data, or gives no answer, for this long (default: 10s).", valueName: "duration"),
-            transform: Parse.positiveDuration)
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Give up when the peer takes no data, or gives no answer, for this long (default: 10s).", valueName: "duration"),
+        transform: Parse.positiveDuration)
     var stallTimeout = TimeSpanArgument(.seconds(10))
 
     @Option(name: .long, help: ArgumentHelp("Congestion control for the probe's socket (TCP_CONGESTION), e.g. cubic.", valueName: "algo"))
     var congestion: String?
 
-    @Option(name: .long, help: ArgumentHelp("Secret the server requires, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
-            transform: Parse.token)
+    @Option(
+        name: .long, help: ArgumentHelp("Secret the server requires, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
+        transform: Parse.token)
     var token: String?
 
-    @Option(name: .long, help: ArgumentHelp("Where the random payload file is cached (default: $XDG_CACHE_HOME/nettune or ~/.cache/nettune).", valueName: "dir"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Where the random payload file is cached (default: $XDG_CACHE_HOME/nettune or ~/.cache/nettune).", valueName: "dir"))
     var cacheDir: String?
 
-    @Option(name: [.customShort("P"), .long], help: ArgumentHelp("Streams in each direction, 1–128, as iperf3's -P (default: 1).", valueName: "n"),
-            transform: Parse.count(1...ProbeWire.maxStreams))
+    @Option(
+        name: [.customShort("P"), .long], help: ArgumentHelp("Streams in each direction, 1–128, as iperf3's -P (default: 1).", valueName: "n"),
+        transform: Parse.count(1...ProbeWire.maxStreams))
     var parallel = 1
 
-    @Option(name: .long, help: ArgumentHelp("How long to wait in the server's queue while others measure (default: 2min).", valueName: "duration"),
-            transform: Parse.duration)
+    @Option(
+        name: .long, help: ArgumentHelp("How long to wait in the server's queue while others measure (default: 2min).", valueName: "duration"),
+        transform: Parse.duration)
     var queueTimeout = TimeSpanArgument(.seconds(120))
 
     @Option(name: .long, help: ArgumentHelp("How this machine discards what it receives: trunc, splice, recv (default: trunc).", valueName: "method"))
@@ -57,8 +68,10 @@ struct ProbeOptions: ParsableArguments {
 
     /// The request, with the payload made or checked. `defaultSize` is what
     /// `--size` means when it is not given.
-    func request(to peer: Endpoint, interval: Duration? = nil, direction: ProbeDirection = .send,
-                 defaultSize: Int = ProbeOptions.defaultSize) throws -> ProbeRequest {
+    func request(
+        to peer: Endpoint, interval: Duration? = nil, direction: ProbeDirection = .send,
+        defaultSize: Int = ProbeOptions.defaultSize
+    ) throws -> ProbeRequest {
         let environment = ProcessInfo.processInfo.environment
         let payload: PayloadFile
         if let file {
@@ -76,9 +89,10 @@ struct ProbeOptions: ParsableArguments {
         } else if secret == nil, let fromEnvironment = environment["NETTUNE_TOKEN"], !fromEnvironment.isEmpty {
             secret = try Parse.token(fromEnvironment)
         }
-        return ProbeRequest(endpoint: peer, payload: payload, bufferSize: buffer.bytes, duration: time?.duration,
-                            interval: interval, congestion: congestion, token: Array((secret ?? "").utf8),
-                            replyTimeout: stallTimeout.duration, stallTimeout: stallTimeout.duration, direction: direction,
-                            streams: parallel, queueTimeout: queueTimeout.duration, drain: drain)
+        return ProbeRequest(
+            endpoint: peer, payload: payload, bufferSize: buffer.bytes, duration: time?.duration,
+            interval: interval, congestion: congestion, token: Array((secret ?? "").utf8),
+            replyTimeout: stallTimeout.duration, stallTimeout: stallTimeout.duration, direction: direction,
+            streams: parallel, queueTimeout: queueTimeout.duration, drain: drain)
     }
 }

@@ -5,8 +5,10 @@ import SystemPackage
 
 /// Where profiles are looked up.
 struct ProfileOptions: ParsableArguments {
-    @Option(name: .customLong("profiles"),
-            help: ArgumentHelp("Look for profiles in this directory first (repeatable); then /etc/nettune/profiles, then the shipped ones.", valueName: "dir"))
+    @Option(
+        name: .customLong("profiles"),
+        help: ArgumentHelp(
+            "Look for profiles in this directory first (repeatable); then /etc/nettune/profiles, then the shipped ones.", valueName: "dir"))
     var directories: [String] = []
 
     var library: ProfileLibrary {
@@ -16,14 +18,16 @@ struct ProfileOptions: ParsableArguments {
 
 /// Where snapshots of replaced values are kept.
 struct StateOptions: ParsableArguments {
-    @Option(name: .customLong("state-dir"),
-            help: ArgumentHelp("Where snapshots and locks are kept (default: $NETTUNE_STATE_DIR, else /var/lib/nettune).", valueName: "dir"),
-            transform: { try AtomicFile.absolute($0) })
+    @Option(
+        name: .customLong("state-dir"),
+        help: ArgumentHelp("Where snapshots and locks are kept (default: $NETTUNE_STATE_DIR, else /var/lib/nettune).", valueName: "dir"),
+        transform: { try AtomicFile.absolute($0) })
     var directory: FilePath?
 
-    @Option(name: .customLong("lock-wait"),
-            help: ArgumentHelp("How long to wait while another nettune is changing this network namespace (default: 10s).", valueName: "duration"),
-            transform: Parse.duration)
+    @Option(
+        name: .customLong("lock-wait"),
+        help: ArgumentHelp("How long to wait while another nettune is changing this network namespace (default: 10s).", valueName: "duration"),
+        transform: Parse.duration)
     var lockWait = TimeSpanArgument(.seconds(10))
 
     var snapshots: SnapshotStore {
@@ -44,12 +48,13 @@ enum SystemTuner {
             throw CommandError("cannot identify this network namespace: /proc/self/ns/net is not readable")
         }
         let holder = "nettune " + CommandLine.arguments.dropFirst().joined(separator: " ")
-        return Tuner(store: ProcSysStore(), links: NetlinkLinkController(), snapshots: try state.snapshots, namespace: namespace,
-                     holder: String(holder.prefix(200)), lockWait: state.lockWait.duration,
-                     onLockWait: { holder in
-                         let who = holder.map { " (\($0))" } ?? ""
-                         StandardError.print("waiting for another nettune\(who) to finish changing this network namespace …")
-                     })
+        return Tuner(
+            store: ProcSysStore(), links: NetlinkLinkController(), snapshots: try state.snapshots, namespace: namespace,
+            holder: String(holder.prefix(200)), lockWait: state.lockWait.duration,
+            onLockWait: { holder in
+                let who = holder.map { " (\($0))" } ?? ""
+                StandardError.print("waiting for another nettune\(who) to finish changing this network namespace …")
+            })
     }
 
     static func machine(state: StateOptions) -> LocalMachine<ProcSysStore, NetlinkLinkController> {

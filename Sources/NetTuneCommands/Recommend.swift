@@ -24,13 +24,17 @@ extension NetTuneCommand {
         @Option(name: .long, help: ArgumentHelp("Write the profile as NAME.toml into --directory instead of printing it.", valueName: "name"))
         var write: String?
 
-        @Option(name: .long, help: ArgumentHelp("Where --write puts the profile (default: /etc/nettune/profiles).", valueName: "dir"), transform: { try AtomicFile.absolute($0) })
+        @Option(
+            name: .long, help: ArgumentHelp("Where --write puts the profile (default: /etc/nettune/profiles).", valueName: "dir"),
+            transform: { try AtomicFile.absolute($0) })
         var directory = FilePath(ProfileSearchPath.systemDirectory)
 
         @Flag(name: .long, help: "Replace an existing profile of that name.")
         var force = false
 
-        @Option(name: .long, help: ArgumentHelp("Measured runs, 1–\(Probe.maximumRuns) (default: 3).", valueName: "n"), transform: Parse.count(1...Probe.maximumRuns))
+        @Option(
+            name: .long, help: ArgumentHelp("Measured runs, 1–\(Probe.maximumRuns) (default: 3).", valueName: "n"),
+            transform: Parse.count(1...Probe.maximumRuns))
         var runs = 3
 
         @OptionGroup(title: "Probe options") var probe: ProbeOptions
@@ -44,8 +48,9 @@ extension NetTuneCommand {
         func run() throws {
             let interruption = try Interruption.install()
             let request = try probe.request(to: peer, defaultSize: probe.time == nil ? Self.defaultSize : ProbeOptions.defaultSize)
-            let runner = ProbeRunner(transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
-                                     payload: request.payload, methods: [probe.method], runs: runs, warmupBytes: probe.warmup.bytes)
+            let runner = ProbeRunner(
+                transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
+                payload: request.payload, methods: [probe.method], runs: runs, warmupBytes: probe.warmup.bytes)
             let name = write ?? "recommended"
             let progress = ProgressLine()
             let outcome: RecommendWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
@@ -63,14 +68,16 @@ extension NetTuneCommand {
             var path: FilePath?
             if let write {
                 do {
-                    path = try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.write(outcome.toml, name: write, into: directory, replace: force)
+                    path = try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.write(
+                        outcome.toml, name: write, into: directory, replace: force)
                 } catch RecommendError.exists(let existing) {
                     throw CommandError("\(existing) exists; choose another name, or pass --force to replace it")
                 }
                 // `apply NAME` finds the profile only where the search path looks.
                 let searched = directory == FilePath(ProfileSearchPath.systemDirectory)
-                StandardError.print("wrote \(directory.appending("\(write).toml")); try it with: sudo nettune apply \(write)"
-                    + (searched ? "" : " --profiles \(directory)") + " --probe \(peer)")
+                StandardError.print(
+                    "wrote \(directory.appending("\(write).toml")); try it with: sudo nettune apply \(write)"
+                        + (searched ? "" : " --profiles \(directory)") + " --probe \(peer)")
             }
             if output.json {
                 print(try JSONOutput.encode(RecommendJSON(outcome.recommendation, toml: outcome.toml, path: path?.string)))

@@ -36,7 +36,7 @@ extension NetTuneCommand {
                 } else {
                     plan = try tuner.revert()
                 }
-            } catch where ifApplied && (error is NoSnapshotError || error is ProfileNotAppliedError) {
+            } catch  where ifApplied && (error is NoSnapshotError || error is ProfileNotAppliedError) {
                 if !output.json { StandardError.print("nothing to revert: \(error)") }
                 return
             }

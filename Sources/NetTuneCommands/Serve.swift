@@ -26,43 +26,58 @@ extension NetTuneCommand {
         @Flag(name: .long, help: "Exit after one completed probe.")
         var once = false
 
-        @Option(name: .long, help: ArgumentHelp("Clients that may wait while a probe runs; 0 refuses them as busy (default: 8).", valueName: "n"),
-                transform: Parse.count(0...1000))
+        @Option(
+            name: .long, help: ArgumentHelp("Clients that may wait while a probe runs; 0 refuses them as busy (default: 8).", valueName: "n"),
+            transform: Parse.count(0...1000))
         var queue = 8
 
-        @Option(name: .long, help: ArgumentHelp("Streams a probe may open in each direction, 1–128 (default: 128).", valueName: "n"),
-                transform: Parse.count(1...ProbeWire.maxStreams))
+        @Option(
+            name: .long, help: ArgumentHelp("Streams a probe may open in each direction, 1–128 (default: 128).", valueName: "n"),
+            transform: Parse.count(1...ProbeWire.maxStreams))
         var maxStreams = ProbeWire.maxStreams
 
-        @Option(name: .long, help: ArgumentHelp("Send this file to clients that receive (default: random bytes made once in --cache-dir).", valueName: "path"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Send this file to clients that receive (default: random bytes made once in --cache-dir).", valueName: "path"))
         var file: String?
 
-        @Option(name: .long, help: ArgumentHelp("Size of the random payload sent to receiving clients (default: 256MiB).", valueName: "size"),
-                transform: Parse.positiveSize)
+        @Option(
+            name: .long, help: ArgumentHelp("Size of the random payload sent to receiving clients (default: 256MiB).", valueName: "size"),
+            transform: Parse.positiveSize)
         var payloadSize = SizeArgument(256 << 20)
 
-        @Option(name: .long, help: ArgumentHelp("Where the random payload is cached (default: $XDG_CACHE_HOME/nettune or ~/.cache/nettune).", valueName: "dir"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Where the random payload is cached (default: $XDG_CACHE_HOME/nettune or ~/.cache/nettune).", valueName: "dir"))
         var cacheDir: String?
 
-        @Option(name: .long, help: ArgumentHelp("Refuse probes that declare more than this (default: 64GiB).", valueName: "size"), transform: Parse.positiveSize)
+        @Option(
+            name: .long, help: ArgumentHelp("Refuse probes that declare more than this (default: 64GiB).", valueName: "size"),
+            transform: Parse.positiveSize)
         var maxBytes = SizeArgument(64 << 30)
 
-        @Option(name: .long, help: ArgumentHelp("Drop a client that sends nothing for this long (default: 10s).", valueName: "duration"),
-                transform: Parse.positiveDuration)
+        @Option(
+            name: .long, help: ArgumentHelp("Drop a client that sends nothing for this long (default: 10s).", valueName: "duration"),
+            transform: Parse.positiveDuration)
         var idleTimeout = TimeSpanArgument(.seconds(10))
 
-        @Option(name: .long, help: ArgumentHelp("End a timed probe (probe --time) that runs longer than this (default: 10min).", valueName: "duration"),
-                transform: Parse.positiveDuration)
+        @Option(
+            name: .long, help: ArgumentHelp("End a timed probe (probe --time) that runs longer than this (default: 10min).", valueName: "duration"),
+            transform: Parse.positiveDuration)
         var maxDuration = TimeSpanArgument(.seconds(600))
 
-        @Option(name: .long, help: ArgumentHelp("Only accept probes presenting this secret, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
-                transform: Parse.token)
+        @Option(
+            name: .long, help: ArgumentHelp("Only accept probes presenting this secret, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
+            transform: Parse.token)
         var token: String?
 
-        @Option(name: .long, help: ArgumentHelp("""
-            How to discard received bytes: trunc (recv with MSG_TRUNC, no copy; the default, \
-            measured cheapest here), splice (to /dev/null through a pipe), recv (copy into a buffer).
-            """, valueName: "method"))
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                """
+                How to discard received bytes: trunc (recv with MSG_TRUNC, no copy; the default, \
+                measured cheapest here), splice (to /dev/null through a pipe), recv (copy into a buffer).
+                """, valueName: "method"))
         var drain: DrainMethod = .default
 
         @OptionGroup var output: OutputOptions
@@ -77,17 +92,21 @@ extension NetTuneCommand {
             if let file {
                 payload = .file(try PayloadFile.existing(file))
             } else {
-                payload = .cache(directory: try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment),
-                                 size: payloadSize.bytes)
+                payload = .cache(
+                    directory: try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment),
+                    size: payloadSize.bytes)
             }
             let machine = LocalMachine.system(snapshots: nil)
-            let server = try ProbeServer(.init(bind: bind, port: port, maxBytes: UInt64(maxBytes.bytes),
-                                               idleTimeout: idleTimeout.duration, maxDuration: maxDuration.duration,
-                                               token: secret.map { Array($0.utf8) }, drain: drain, once: once, queueLimit: queue,
-                                               maxStreams: maxStreams, payload: payload,
-                                               tuning: { machine.tuningState(localAddress: $0) }))
+            let server = try ProbeServer(
+                .init(
+                    bind: bind, port: port, maxBytes: UInt64(maxBytes.bytes),
+                    idleTimeout: idleTimeout.duration, maxDuration: maxDuration.duration,
+                    token: secret.map { Array($0.utf8) }, drain: drain, once: once, queueLimit: queue,
+                    maxStreams: maxStreams, payload: payload,
+                    tuning: { machine.tuningState(localAddress: $0) }))
             let json = output.json
-            StandardError.print("nettune serve: listening on \(server.address) (drain: \(drain.rawValue), queue \(queue)\(secret == nil ? "" : ", token required"))")
+            StandardError.print(
+                "nettune serve: listening on \(server.address) (drain: \(drain.rawValue), queue \(queue)\(secret == nil ? "" : ", token required"))")
             try server.run { event in
                 if json {
                     // Written straight to the descriptor: a JSON-lines reader sees each

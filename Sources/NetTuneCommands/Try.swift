@@ -22,19 +22,24 @@ extension NetTuneCommand {
         @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"))
         var profile: String
 
-        @Option(name: .long, help: ArgumentHelp("How long to wait for confirmation (default: 30s).", valueName: "duration"), transform: Parse.positiveDuration)
+        @Option(
+            name: .long, help: ArgumentHelp("How long to wait for confirmation (default: 30s).", valueName: "duration"),
+            transform: Parse.positiveDuration)
         var timeout = TimeSpanArgument(.seconds(30))
 
-        @Option(name: .long, help: ArgumentHelp("After applying, check the path to this `nettune serve` with a short probe.", valueName: "host:port"),
-                transform: Parse.endpoint)
+        @Option(
+            name: .long, help: ArgumentHelp("After applying, check the path to this `nettune serve` with a short probe.", valueName: "host:port"),
+            transform: Parse.endpoint)
         var peer: Endpoint?
 
-        @Option(name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
-                transform: Parse.interface)
+        @Option(
+            name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
+            transform: Parse.interface)
         var interface: String?
 
-        @Option(name: .long, help: ArgumentHelp("Secret the peer's server requires (default: $NETTUNE_TOKEN).", valueName: "secret"),
-                transform: Parse.token)
+        @Option(
+            name: .long, help: ArgumentHelp("Secret the peer's server requires (default: $NETTUNE_TOKEN).", valueName: "secret"),
+            transform: Parse.token)
         var token: String?
 
         @OptionGroup var profiles: ProfileOptions
@@ -53,32 +58,37 @@ extension NetTuneCommand {
                 options.warmup = SizeArgument(0)
                 options.stallTimeout = TimeSpanArgument(.seconds(5))
                 let request = try options.request(to: peer)
-                peerCheck = ProbePeerCheck(transport: ProbeTransports.client(request, interruption: interruption), links: tuner.links,
-                                           interruption: interruption)
+                peerCheck = ProbePeerCheck(
+                    transport: ProbeTransports.client(request, interruption: interruption), links: tuner.links,
+                    interruption: interruption)
             }
             let terminal: Int32? = isatty(STDIN_FILENO) == 1 ? STDIN_FILENO : nil
-            let workflow = TryWorkflow(tuner: tuner, profile: resolved, interface: interface, timeout: timeout.duration,
-                                       peerCheck: peerCheck, terminal: terminal, interruption: interruption)
+            let workflow = TryWorkflow(
+                tuner: tuner, profile: resolved, interface: interface, timeout: timeout.duration,
+                peerCheck: peerCheck, terminal: terminal, interruption: interruption)
             let countdown = ProgressLine()
             let result: TryWorkflow<ProcSysStore, NetlinkLinkController>.Result
             do {
-                result = try countdown.around { try workflow.run { event in
-                    switch event {
-                    case .planned(let plan):
-                        // The plan first, so the person knows what they are asked to keep.
-                        if !output.json && !plan.changes.isEmpty {
-                            PlanOutput.warn(plan.warnings)
-                            StandardError.write(PlanOutput.render(plan, outcome: .trying, snapshot: nil))
+                result = try countdown.around {
+                    try workflow.run { event in
+                        switch event {
+                        case .planned(let plan):
+                            // The plan first, so the person knows what they are asked to keep.
+                            if !output.json && !plan.changes.isEmpty {
+                                PlanOutput.warn(plan.warnings)
+                                StandardError.write(PlanOutput.render(plan, outcome: .trying, snapshot: nil))
+                            }
+                        case .peerChecked(let report):
+                            StandardError.print(TryOutput.peerLine(report, peer: peer))
+                        case .waiting(let timeout, let terminal):
+                            StandardError.print(
+                                "Applied '\(resolved.name)'. " + (terminal ? "Press Enter, or run" : "Run")
+                                    + " `nettune confirm` in another shell, within \(TimeSpan.format(timeout)) to keep it; otherwise it is reverted.")
+                        case .tick(let left):
+                            countdown.show("reverting in \(Int(left.seconds.rounded())) s … ")
                         }
-                    case .peerChecked(let report):
-                        StandardError.print(TryOutput.peerLine(report, peer: peer))
-                    case .waiting(let timeout, let terminal):
-                        StandardError.print("Applied '\(resolved.name)'. " + (terminal ? "Press Enter, or run" : "Run")
-                            + " `nettune confirm` in another shell, within \(TimeSpan.format(timeout)) to keep it; otherwise it is reverted.")
-                    case .tick(let left):
-                        countdown.show("reverting in \(Int(left.seconds.rounded())) s … ")
                     }
-                } }
+                }
             } catch let error as TryUndoError {
                 StandardError.print("error: \(error)")
                 throw ExitCode(2)

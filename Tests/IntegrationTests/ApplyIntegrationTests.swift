@@ -67,7 +67,9 @@ struct ApplyIntegrationTests {
     /// lower device's, though it reports 65535 as its maximum): the first is undone.
     @Test func aStepTheKernelRefusesLeavesNothingChanged() throws {
         try Scratch.with { scratch in
-            try scratch.write("bad.toml", """
+            try scratch.write(
+                "bad.toml",
+                """
                 version = 1
                 description = "second step fails"
                 [sysctl]
@@ -78,8 +80,12 @@ struct ApplyIntegrationTests {
             try Lab.with { lab in
                 try lab.check(in: lab.nsA, ["ip", "link", "add", "link", lab.ifA, "name", "mv0", "type", "macvlan"])
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
-                let result = try lab.nettune(in: lab.nsA, ["apply", "bad", "--interface", "mv0", "--profiles", scratch.path,
-                                                           "--state-dir", scratch.path + "/state"])
+                let result = try lab.nettune(
+                    in: lab.nsA,
+                    [
+                        "apply", "bad", "--interface", "mv0", "--profiles", scratch.path,
+                        "--state-dir", scratch.path + "/state"
+                    ])
                 #expect(result.status != 0)
                 #expect(result.stderr.contains("setting mtu of mv0 to 9000 failed"))
                 #expect(result.stderr.contains("the 1 change made before it was undone, nothing is changed"))
@@ -92,7 +98,8 @@ struct ApplyIntegrationTests {
 
     @Test func anMTUAboveTheDeviceMaximumIsRefusedBeforeAnyWrite() throws {
         try Scratch.with { scratch in
-            try scratch.write("huge.toml", "version = 1\ndescription = \"x\"\n[sysctl]\nnet.ipv4.tcp_wmem = \"4096 65536 8388608\"\n[link]\nmtu = 70000\n")
+            try scratch.write(
+                "huge.toml", "version = 1\ndescription = \"x\"\n[sysctl]\nnet.ipv4.tcp_wmem = \"4096 65536 8388608\"\n[link]\nmtu = 70000\n")
             try Lab.with { lab in
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
                 let result = try lab.nettune(in: lab.nsA, ["apply", scratch.path + "/huge.toml", "--state-dir", scratch.path + "/state"])
@@ -109,10 +116,12 @@ struct ApplyIntegrationTests {
             try FileManager.default.copyItem(atPath: TestEnvironment.binary, toPath: scratch.path + "/nettune")
             try Lab.with { lab in
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
-                let result = try lab.run(in: lab.nsA, [
-                    "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
-                    scratch.path + "/nettune", "apply", "tuned", "--profiles", scratch.path, "--state-dir", scratch.path + "/state",
-                ])
+                let result = try lab.run(
+                    in: lab.nsA,
+                    [
+                        "setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", "--inh-caps=-all",
+                        scratch.path + "/nettune", "apply", "tuned", "--profiles", scratch.path, "--state-dir", scratch.path + "/state"
+                    ])
                 #expect(result.status != 0)
                 #expect(result.stderr.contains("applying profile 'tuned' needs root (CAP_NET_ADMIN) — run with sudo; nothing was changed"))
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)

@@ -105,10 +105,16 @@ struct BothWaysIntegrationTests {
             try Lab.with { lab in
                 try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 4096 4096"])
                 let (results, _) = try lab.withServer(["--cache-dir", scratch.path + "/server"]) {
-                    (try probe(lab, scratch, ["-R", "--size", "16MiB", "--runs", "1", "--json"]),
-                     try lab.nettune(in: lab.nsA, ["apply", "kernel-default", "--probe", "\(lab.addrB):\(Self.port)", "--pairs", "4",
-                                                   "--size", "16MiB", "--warmup", "0", "--revert", "--cache-dir", scratch.path,
-                                                   "--state-dir", scratch.path + "/state", "--json"]))
+                    (
+                        try probe(lab, scratch, ["-R", "--size", "16MiB", "--runs", "1", "--json"]),
+                        try lab.nettune(
+                            in: lab.nsA,
+                            [
+                                "apply", "kernel-default", "--probe", "\(lab.addrB):\(Self.port)", "--pairs", "4",
+                                "--size", "16MiB", "--warmup", "0", "--revert", "--cache-dir", scratch.path,
+                                "--state-dir", scratch.path + "/state", "--json"
+                            ])
+                    )
                 }
                 #expect(results.0.status == 0, "\(results.0.stderr)")
                 let diagnosis = try #require(try decode(results.0)["diagnosis"] as? [String: Any])
@@ -122,7 +128,7 @@ struct BothWaysIntegrationTests {
                 let comparisons = try #require(ab["comparisons"] as? [String: [String: Any]])
                 #expect(comparisons["receive"]?["verdict"] as? String == "better")
                 #expect(ab["verdict"] as? String == "better")
-                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem") == "4096 4096 4096")   // --revert
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem") == "4096 4096 4096")  // --revert
             }
         }
     }
@@ -134,8 +140,10 @@ struct BothWaysIntegrationTests {
             try Lab.with(rateA: "200mbit") { lab in
                 let (results, log) = try lab.withServer(["--queue", "8"]) {
                     let clients = try (0..<3).map { _ in
-                        try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):\(Self.port)",
-                                           "--cache-dir", scratch.path, "--warmup", "0", "--size", "8MiB", "--runs", "1", "--json"])
+                        try Command.start([
+                            "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):\(Self.port)",
+                            "--cache-dir", scratch.path, "--warmup", "0", "--size", "8MiB", "--runs", "1", "--json"
+                        ])
                     }
                     return try clients.map { try $0.wait() }
                 }
@@ -144,7 +152,9 @@ struct BothWaysIntegrationTests {
                 #expect(completed.count == 3)
                 // Two of them waited; nobody measured while another did.
                 #expect(completed.filter { ($0["queued_s"] as? Double ?? 0) > 0.1 }.count >= 2)
-                let rates = results.compactMap { try? decode($0) }.compactMap { ($0["runs"] as? [[String: Any]])?.first?["throughput_bps"] as? Double }
+                let rates = results.compactMap { try? decode($0) }.compactMap {
+                    ($0["runs"] as? [[String: Any]])?.first?["throughput_bps"] as? Double
+                }
                 #expect(rates.count == 3)
                 #expect(rates.allSatisfy { $0 > 150e6 }, "each had the link to itself: \(rates)")
             }
@@ -157,9 +167,11 @@ struct BothWaysIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with(rateA: "100mbit") { lab in
                 _ = try lab.withServer {
-                    let probing = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
-                                                     "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
-                                                     "--time", "3s", "-P", "4", "--bidir", "--runs", "1"])
+                    let probing = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
+                        "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
+                        "--time", "3s", "-P", "4", "--bidir", "--runs", "1"
+                    ])
                     // Local address → peer address of every established connection.
                     var seen: [String: String] = [:]
                     for _ in 0..<40 {
@@ -186,9 +198,15 @@ struct BothWaysIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let (results, _) = try lab.withServer(["--max-streams", "2"]) {
-                    (try probe(lab, scratch, ["-P", "4", "--size", "1MiB", "--runs", "1"]),
-                     try lab.run(in: lab.nsA, ["bash", "-c",
-                        "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); printf 'NTPB\\001\\001\\000\\000\\000\\000\\000\\000\\000\\020\\000\\000\\000\\000' >&3; head -c 200 <&3"]))
+                    (
+                        try probe(lab, scratch, ["-P", "4", "--size", "1MiB", "--runs", "1"]),
+                        try lab.run(
+                            in: lab.nsA,
+                            [
+                                "bash", "-c",
+                                "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); printf 'NTPB\\001\\001\\000\\000\\000\\000\\000\\000\\000\\020\\000\\000\\000\\000' >&3; head -c 200 <&3"
+                            ])
+                    )
                 }
                 #expect(results.0.status != 0)
                 #expect(results.0.stderr.contains("4 streams are more than this server allows (its limit is 2)"), "\(results.0.stderr)")
@@ -203,14 +221,21 @@ struct BothWaysIntegrationTests {
     @Test func aServerThatDiesMidReverseIsReported() throws {
         try Scratch.with { scratch in
             try Lab.with(rateB: "50mbit") { lab in
-                let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", Self.port,
-                                                "--cache-dir", scratch.path + "/server"])
-                defer { server.kill(); _ = try? server.wait() }
+                let server = try Command.start([
+                    "ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", Self.port,
+                    "--cache-dir", scratch.path + "/server"
+                ])
+                defer {
+                    server.kill()
+                    _ = try? server.wait()
+                }
                 for _ in 0..<100 where !(try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.port)"]).stdout.contains(Self.port)) {
                     Thread.sleep(forTimeInterval: 0.05)
                 }
-                let client = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):\(Self.port)",
-                                                "--cache-dir", scratch.path, "--warmup", "0", "-R", "--time", "20s", "--runs", "1"])
+                let client = try Command.start([
+                    "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):\(Self.port)",
+                    "--cache-dir", scratch.path, "--warmup", "0", "-R", "--time", "20s", "--runs", "1"
+                ])
                 Thread.sleep(forTimeInterval: 2)
                 server.kill()
                 let result = try client.wait()

@@ -24,9 +24,13 @@ struct CompareIntegrationTests {
             try Lab.with { lab in
                 try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
                 let result = try lab.withServer {
-                    try lab.nettune(in: lab.nsA, ["apply", "kernel-default", "--probe", "\(lab.addrB):9000", "--pairs", "6",
-                                                  "--size", "64MiB", "--time", "1s", "--warmup", "8MiB", "--cache-dir", scratch.path,
-                                                  "--state-dir", scratch.path + "/state", "--json"])
+                    try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "apply", "kernel-default", "--probe", "\(lab.addrB):9000", "--pairs", "6",
+                            "--size", "64MiB", "--time", "1s", "--warmup", "8MiB", "--cache-dir", scratch.path,
+                            "--state-dir", scratch.path + "/state", "--json"
+                        ])
                 }.value
                 #expect(result.status == 0, "\(result.stderr)")
                 let report = try decode(result)
@@ -55,10 +59,14 @@ struct CompareIntegrationTests {
             try Lab.with(rateA: "100mbit") { lab in
                 let before = (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem"), try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem"))
                 let result = try lab.withServer {
-                    try lab.nettune(in: lab.nsA, ["apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
-                                                  "--size", "4MiB", "--warmup", "0", "--revert-if-worse",
-                                                  "--profiles", scratch.path, "--cache-dir", scratch.path,
-                                                  "--state-dir", scratch.path + "/state", "--json"])
+                    try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
+                            "--size", "4MiB", "--warmup", "0", "--revert-if-worse",
+                            "--profiles", scratch.path, "--cache-dir", scratch.path,
+                            "--state-dir", scratch.path + "/state", "--json"
+                        ])
                 }.value
                 #expect(result.status == 0, "\(result.stderr)")
                 let report = try decode(result)
@@ -86,10 +94,12 @@ struct CompareIntegrationTests {
             try Lab.with(rateA: "100mbit") { lab in
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
                 _ = try lab.withServer {
-                    let comparing = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
-                                                       "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
-                                                       "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
-                                                       "--state-dir", scratch.path + "/state"])
+                    let comparing = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
+                        "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
+                        "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
+                        "--state-dir", scratch.path + "/state"
+                    ])
                     // Wait until B has been applied at least once, then interrupt.
                     var sawB = false
                     for _ in 0..<200 where !sawB {
@@ -114,9 +124,13 @@ struct CompareIntegrationTests {
             try scratch.write("raise.toml", Self.raiseBuffers)
             try Lab.with { lab in
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
-                let result = try lab.nettune(in: lab.nsA, ["apply", "raise", "--probe", "\(lab.addrB):9000", "--size", "1MiB",
-                                                           "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
-                                                           "--state-dir", scratch.path + "/state"])
+                let result = try lab.nettune(
+                    in: lab.nsA,
+                    [
+                        "apply", "raise", "--probe", "\(lab.addrB):9000", "--size", "1MiB",
+                        "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
+                        "--state-dir", scratch.path + "/state"
+                    ])
                 #expect(result.status == 1)
                 #expect(result.stderr.contains("the original values (A) are in place"))
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
@@ -131,8 +145,10 @@ struct HistoryIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 _ = try lab.withServer {
-                    let common = ["probe", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0", "--runs", "3",
-                                  "--history", scratch.path + "/history.jsonl", "--state-dir", scratch.path, "--json"]
+                    let common = [
+                        "probe", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0", "--runs", "3",
+                        "--history", scratch.path + "/history.jsonl", "--state-dir", scratch.path, "--json"
+                    ]
                     let first = try lab.nettune(in: lab.nsA, common)
                     #expect(first.status == 0, "\(first.stderr)")
                     let firstJSON = try #require(try JSONSerialization.jsonObject(with: Data(first.stdout.utf8)) as? [String: Any])
@@ -162,8 +178,12 @@ struct RecommendIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 _ = try lab.withServer {
-                    let result = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0",
-                                                               "--write", "lab-measured", "--directory", scratch.path, "--json"])
+                    let result = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "recommend", "\(lab.addrB):9000", "--size", "16MiB", "--warmup", "0",
+                            "--write", "lab-measured", "--directory", scratch.path, "--json"
+                        ])
                     #expect(result.status == 0, "\(result.stderr)")
                     let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
                     #expect((json["sysctls"] as? [String: Any])?.isEmpty == true, "a veth LAN needs no buffer change")
@@ -173,8 +193,12 @@ struct RecommendIntegrationTests {
                     #expect(shown.status == 0, "\(shown.stderr)")
                     #expect(shown.stdout.contains("include = [\"kernel-default\"]"))
                     // Not overwritten without --force.
-                    let again = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--size", "4MiB", "--warmup", "0",
-                                                              "--write", "lab-measured", "--directory", scratch.path])
+                    let again = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "recommend", "\(lab.addrB):9000", "--size", "4MiB", "--warmup", "0",
+                            "--write", "lab-measured", "--directory", scratch.path
+                        ])
                     #expect(again.status != 0)
                     #expect(again.stderr.contains("exists"))
                 }

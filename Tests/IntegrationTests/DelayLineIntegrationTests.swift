@@ -71,8 +71,12 @@ struct DelayLineIntegrationTests {
             try Lab.with(rateA: "1gbit", delay: "50ms") { lab in
                 try largeBuffers(lab)
                 let result = try lab.withServer {
-                    try lab.nettune(in: lab.nsA, ["probe", "\(lab.addrB):9000", "--time", "8s", "--interval", "1s", "--runs", "1",
-                                                  "--warmup", "0", "--cache-dir", scratch.path, "--json"])
+                    try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "probe", "\(lab.addrB):9000", "--time", "8s", "--interval", "1s", "--runs", "1",
+                            "--warmup", "0", "--cache-dir", scratch.path, "--json"
+                        ])
                 }.value
                 #expect(result.status == 0, "\(result.stderr)")
                 let run = try #require((try decode(result)["runs"] as? [[String: Any]])?.first)
@@ -105,8 +109,12 @@ struct DelayLineIntegrationTests {
                 _ = try lab.withServer {
                     // 1. The diagnosis, from a window-bound run. Nothing is lost
                     // or reordered on a line that is not full.
-                    let probe = try lab.nettune(in: lab.nsA, ["probe", "\(lab.addrB):9000", "--time", "4s", "--runs", "1", "--warmup", "0",
-                                                              "--cache-dir", scratch.path, "--json"])
+                    let probe = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "probe", "\(lab.addrB):9000", "--time", "4s", "--runs", "1", "--warmup", "0",
+                            "--cache-dir", scratch.path, "--json"
+                        ])
                     #expect(probe.status == 0, "\(probe.stderr)")
                     let report = try decode(probe)
                     let diagnosis = try #require(report["diagnosis"] as? [String: Any])
@@ -123,8 +131,12 @@ struct DelayLineIntegrationTests {
                     #expect((run["throughput_bps"] as? Double ?? 1e9) < 0.6e9)
 
                     // 2. recommend: buffers that cover the BDP, within the memory caps.
-                    let recommend = try lab.nettune(in: lab.nsA, ["recommend", "\(lab.addrB):9000", "--write", "long-path",
-                                                                  "--directory", scratch.path, "--cache-dir", scratch.path])
+                    let recommend = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "recommend", "\(lab.addrB):9000", "--write", "long-path",
+                            "--directory", scratch.path, "--cache-dir", scratch.path
+                        ])
                     #expect(recommend.status == 0, "\(recommend.stderr)")
                     let profile = try String(contentsOfFile: scratch.path + "/long-path.toml", encoding: .utf8)
                     let wmemMax = try #require(Self.bufferMax(of: "net.ipv4.tcp_wmem", in: profile), "\(profile)")
@@ -133,9 +145,13 @@ struct DelayLineIntegrationTests {
                     #expect(wmemMax <= 1 << 30, "\(profile)")
 
                     // 3. The A/B, in the directions the profile acts on (both).
-                    let ab = try lab.nettune(in: lab.nsA, ["apply", "long-path", "--probe", "\(lab.addrB):9000", "--pairs", "3",
-                                                           "--time", "3s", "--warmup", "0", "--revert", "--profiles", scratch.path,
-                                                           "--cache-dir", scratch.path, "--state-dir", scratch.path + "/state", "--json"])
+                    let ab = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "apply", "long-path", "--probe", "\(lab.addrB):9000", "--pairs", "3",
+                            "--time", "3s", "--warmup", "0", "--revert", "--profiles", scratch.path,
+                            "--cache-dir", scratch.path, "--state-dir", scratch.path + "/state", "--json"
+                        ])
                     #expect(ab.status == 0, "\(ab.stderr)")
                     let comparisons = try #require(try decode(ab)["comparisons"] as? [String: Any])
                     let send = try #require(comparisons["send"] as? [String: Any], "\(comparisons)")
@@ -158,7 +174,9 @@ struct DelayLineIntegrationTests {
     @Test func onALossyLongPathTheDiagnosisSaysLossAndBuffersAreNotBetter() throws {
         try Scratch.with { scratch in
             // Only the maxima: the room autotuning may grow into, as the long-path fix does.
-            try scratch.write("raise.toml", """
+            try scratch.write(
+                "raise.toml",
+                """
                 version = 1
                 description = "larger buffer maxima only"
                 [sysctl]
@@ -167,16 +185,24 @@ struct DelayLineIntegrationTests {
                 """)
             try Lab.with(rateA: "1gbit", delay: "50ms", loss: "0.5%") { lab in
                 _ = try lab.withServer {
-                    let probe = try lab.nettune(in: lab.nsA, ["probe", "\(lab.addrB):9000", "--time", "4s", "--runs", "1", "--warmup", "0",
-                                                              "--congestion", "cubic", "--cache-dir", scratch.path, "--json"])
+                    let probe = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "probe", "\(lab.addrB):9000", "--time", "4s", "--runs", "1", "--warmup", "0",
+                            "--congestion", "cubic", "--cache-dir", scratch.path, "--json"
+                        ])
                     #expect(probe.status == 0, "\(probe.stderr)")
                     let diagnosis = try #require(try decode(probe)["diagnosis"] as? [String: Any])
                     #expect(diagnosis["bottleneck"] as? String == "loss", "\(diagnosis)")
 
-                    let ab = try lab.nettune(in: lab.nsA, ["apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
-                                                           "--size", "2MiB", "--warmup", "0", "--direction", "send", "--congestion", "cubic",
-                                                           "--revert", "--profiles", scratch.path, "--cache-dir", scratch.path,
-                                                           "--state-dir", scratch.path + "/state", "--json"])
+                    let ab = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
+                            "--size", "2MiB", "--warmup", "0", "--direction", "send", "--congestion", "cubic",
+                            "--revert", "--profiles", scratch.path, "--cache-dir", scratch.path,
+                            "--state-dir", scratch.path + "/state", "--json"
+                        ])
                     #expect(ab.status == 0, "\(ab.stderr)")
                     let send = try #require((try decode(ab)["comparisons"] as? [String: Any])?["send"] as? [String: Any])
                     #expect(send["verdict"] as? String != "better", "\(send)")
@@ -191,13 +217,18 @@ struct DelayLineIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with(delay: "20ms") { lab in
                 _ = try lab.withServer {
-                    let probe = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):9000",
-                                                   "--time", "60s", "--runs", "1", "--warmup", "0", "--stall-timeout", "2s",
-                                                   "--cache-dir", scratch.path])
+                    let probe = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):9000",
+                        "--time", "60s", "--runs", "1", "--warmup", "0", "--stall-timeout", "2s",
+                        "--cache-dir", scratch.path
+                    ])
                     // Wait for the data connection, then cut the line.
                     for _ in 0..<200 {
                         if try lab.run(in: lab.nsA, ["ss", "-Htn", "state", "established", "dport = :9000"]).stdout
-                            .split(separator: "\n").count >= 2 { break }
+                            .split(separator: "\n").count >= 2
+                        {
+                            break
+                        }
                         Thread.sleep(forTimeInterval: 0.05)
                     }
                     let pid = try String(contentsOfFile: "/run/nslab/\(lab.id).pid", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -213,8 +244,10 @@ struct DelayLineIntegrationTests {
         }
     }
 
-    @Test(arguments: [["--delay", "11s"], ["--delay", "-5ms"], ["--delay", "50"], ["--delay", "50ms", "--loss", "101%"],
-                      ["--delay", "50ms", "--loss", "-1%"], ["--loss", "1%"]])
+    @Test(arguments: [
+        ["--delay", "11s"], ["--delay", "-5ms"], ["--delay", "50"], ["--delay", "50ms", "--loss", "101%"],
+        ["--delay", "50ms", "--loss", "-1%"], ["--loss", "1%"]
+    ])
     func badLabValuesAreOneLineErrorsAndLeaveNothing(arguments: [String]) throws {
         let id = "ntdlbad\(UInt32.random(in: 0..<100_000))"
         let result = try Command.run([TestEnvironment.labScript, "up", "--id", id] + arguments, environment: TestEnvironment.labEnvironment)
@@ -228,10 +261,12 @@ struct DelayLineIntegrationTests {
     @Test func theLineRefusesBadValuesAndTheHostNamespace() throws {
         let line = TestEnvironment.delayLine
         let base = ["--device-a", "x0", "--device-b", "x1"]
-        for (arguments, message) in [(["--netns-a", "a", "--netns-b", "b", "--delay", "20s"] + base, "outside 0 to 10 s"),
-                                     (["--netns-a", "a", "--netns-b", "b", "--delay", "5ms", "--loss", "200%"] + base, "percentage from 0 to 100"),
-                                     (["--netns-a", "a", "--netns-b", "a", "--delay", "5ms"] + base, "two different namespaces"),
-                                     (["--netns-a", "nonexistent-ns-\(getpid())", "--netns-b", "b", "--delay", "5ms"] + base, "no network namespace at")] {
+        for (arguments, message) in [
+            (["--netns-a", "a", "--netns-b", "b", "--delay", "20s"] + base, "outside 0 to 10 s"),
+            (["--netns-a", "a", "--netns-b", "b", "--delay", "5ms", "--loss", "200%"] + base, "percentage from 0 to 100"),
+            (["--netns-a", "a", "--netns-b", "a", "--delay", "5ms"] + base, "two different namespaces"),
+            (["--netns-a", "nonexistent-ns-\(getpid())", "--netns-b", "b", "--delay", "5ms"] + base, "no network namespace at")
+        ] {
             let result = try Command.run([line] + arguments)
             #expect(result.status != 0)
             #expect(result.stderr.contains(message), "\(arguments): \(result.stderr)")
@@ -241,7 +276,10 @@ struct DelayLineIntegrationTests {
         try Lab.with { lab in
             let scratchName = "ntdlhost\(getpid())"
             try Command.check(["touch", "/run/netns/\(scratchName)"])
-            defer { _ = try? Command.run(["umount", "/run/netns/\(scratchName)"]); try? FileManager.default.removeItem(atPath: "/run/netns/\(scratchName)") }
+            defer {
+                _ = try? Command.run(["umount", "/run/netns/\(scratchName)"])
+                try? FileManager.default.removeItem(atPath: "/run/netns/\(scratchName)")
+            }
             try Command.check(["mount", "--bind", "/proc/self/ns/net", "/run/netns/\(scratchName)"])
             let result = try Command.run([line, "--netns-a", scratchName, "--netns-b", lab.nsB, "--delay", "5ms"] + base)
             #expect(result.status != 0)
@@ -253,9 +291,11 @@ struct DelayLineIntegrationTests {
     /// namespace) the line says what to do and creates nothing.
     @Test func noTunDriverIsAOneLineError() throws {
         try Lab.with { lab in
-            let result = try Command.run(["unshare", "--mount", "--propagation", "private", "sh", "-c",
-                                          "mount -t tmpfs none /dev/net && exec \"$0\" \"$@\"", TestEnvironment.delayLine,
-                                          "--netns-a", lab.nsA, "--netns-b", lab.nsB, "--device-a", "x0", "--device-b", "x1", "--delay", "5ms"])
+            let result = try Command.run([
+                "unshare", "--mount", "--propagation", "private", "sh", "-c",
+                "mount -t tmpfs none /dev/net && exec \"$0\" \"$@\"", TestEnvironment.delayLine,
+                "--netns-a", lab.nsA, "--netns-b", lab.nsB, "--device-a", "x0", "--device-b", "x1", "--delay", "5ms"
+            ])
             #expect(result.status != 0)
             #expect(result.stderr.contains("no /dev/net/tun") && result.stderr.contains("modprobe tun"), "\(result.stderr)")
             #expect(!(try lab.check(in: lab.nsA, ["ip", "-o", "link"])).contains("x0"))
@@ -266,8 +306,10 @@ struct DelayLineIntegrationTests {
     /// down): the line notices and exits, and nothing stays behind.
     @Test func theLineExitsWhenItsLabIsDeleted() throws {
         try Lab.with(delay: "5ms") { lab in
-            let pid = try #require(Int32(try String(contentsOfFile: "/run/nslab/\(lab.id).pid", encoding: .utf8)
-                .trimmingCharacters(in: .whitespacesAndNewlines)))
+            let pid = try #require(
+                Int32(
+                    try String(contentsOfFile: "/run/nslab/\(lab.id).pid", encoding: .utf8)
+                        .trimmingCharacters(in: .whitespacesAndNewlines)))
             #expect(Self.isRunning(pid))
             try Command.check(["ip", "netns", "del", lab.nsA])
             var alive = true
@@ -282,7 +324,8 @@ struct DelayLineIntegrationTests {
     /// Alive and not a zombie waiting for a parent that may never reap it.
     static func isRunning(_ pid: Int32) -> Bool {
         guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-              let close = stat.lastIndex(of: ")") else { return false }
+            let close = stat.lastIndex(of: ")")
+        else { return false }
         let state = stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first
         return state != "Z" && state != "X"
     }

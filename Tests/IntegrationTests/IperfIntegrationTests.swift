@@ -41,8 +41,12 @@ struct IperfIntegrationTests {
             try Lab.with { lab in
                 let ((result, moved), server) = try withIperfServer(lab) {
                     let before = try counters(lab)
-                    let result = try lab.nettune(in: lab.nsA, ["probe", "iperf3://\(lab.addrB)", "--size", "32MiB", "--runs", "1",
-                                                               "--warmup", "0", "--cache-dir", scratch.path, "--json"] + extra)
+                    let result = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "probe", "iperf3://\(lab.addrB)", "--size", "32MiB", "--runs", "1",
+                            "--warmup", "0", "--cache-dir", scratch.path, "--json"
+                        ] + extra)
                     let after = try counters(lab)
                     return (result, direction == "send" ? after.tx - before.tx : after.rx - before.rx)
                 }
@@ -93,14 +97,21 @@ struct IperfIntegrationTests {
                 try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
                 // A plain iperf3 server serves test after test.
                 let server = try Command.start(["ip", "netns", "exec", lab.nsB, "iperf3", "-s", "-p", Self.iperfPort])
-                defer { server.kill(); _ = try? server.wait() }
+                defer {
+                    server.kill()
+                    _ = try? server.wait()
+                }
                 for _ in 0..<100 {
                     if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.iperfPort)"]).stdout.contains(Self.iperfPort) { break }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
-                let result = try lab.nettune(in: lab.nsA, ["apply", "kernel-default", "--probe", "iperf3://\(lab.addrB)", "--pairs", "6",
-                                                           "--size", "64MiB", "--time", "1s", "--warmup", "0", "--revert",
-                                                           "--cache-dir", scratch.path, "--state-dir", scratch.path + "/state", "--json"])
+                let result = try lab.nettune(
+                    in: lab.nsA,
+                    [
+                        "apply", "kernel-default", "--probe", "iperf3://\(lab.addrB)", "--pairs", "6",
+                        "--size", "64MiB", "--time", "1s", "--warmup", "0", "--revert",
+                        "--cache-dir", scratch.path, "--state-dir", scratch.path + "/state", "--json"
+                    ])
                 #expect(result.status == 0, "\(result.stderr)")
                 let report = try decode(result.stdout, result.stderr)
                 let send = try #require((report["comparisons"] as? [String: Any])?["send"] as? [String: Any], "\(report)")
@@ -114,20 +125,33 @@ struct IperfIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let server = try Command.start(["ip", "netns", "exec", lab.nsB, "iperf3", "-s", "-p", Self.iperfPort])
-                defer { server.kill(); _ = try? server.wait() }
+                defer {
+                    server.kill()
+                    _ = try? server.wait()
+                }
                 for _ in 0..<100 {
                     if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.iperfPort)"]).stdout.contains(Self.iperfPort) { break }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
                 let holder = try Command.start(["ip", "netns", "exec", lab.nsA, "iperf3", "-c", lab.addrB, "-p", Self.iperfPort, "-t", "4"])
-                defer { holder.kill(); _ = try? holder.wait() }
+                defer {
+                    holder.kill()
+                    _ = try? holder.wait()
+                }
                 for _ in 0..<100 {
                     if try lab.run(in: lab.nsB, ["ss", "-Htn", "state", "established", "sport = :\(Self.iperfPort)"]).stdout
-                        .split(separator: "\n").count >= 2 { break }
+                        .split(separator: "\n").count >= 2
+                    {
+                        break
+                    }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
-                let result = try lab.nettune(in: lab.nsA, ["probe", "iperf3://\(lab.addrB)", "--size", "8MiB", "--runs", "1", "--warmup", "0",
-                                                           "--cache-dir", scratch.path])
+                let result = try lab.nettune(
+                    in: lab.nsA,
+                    [
+                        "probe", "iperf3://\(lab.addrB)", "--size", "8MiB", "--runs", "1", "--warmup", "0",
+                        "--cache-dir", scratch.path
+                    ])
                 #expect(result.status != 0)
                 #expect(result.stderr.contains("busy running another test"), "\(result.stderr)")
                 #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
@@ -154,18 +178,26 @@ struct IperfIntegrationTests {
                         c.close()
                     """
                 let web = try Command.start(["ip", "netns", "exec", lab.nsB, "python3", "-c", script])
-                defer { web.kill(); _ = try? web.wait() }
+                defer {
+                    web.kill()
+                    _ = try? web.wait()
+                }
                 for _ in 0..<100 {
                     if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.iperfPort)"]).stdout.contains(Self.iperfPort) { break }
                     Thread.sleep(forTimeInterval: 0.05)
                 }
                 for port in [Self.iperfPort, "5999"] {
-                    let result = try lab.nettune(in: lab.nsA, ["probe", "iperf3://\(lab.addrB):\(port)", "--size", "8MiB", "--runs", "1",
-                                                               "--warmup", "0", "--stall-timeout", "2s", "--cache-dir", scratch.path])
+                    let result = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "probe", "iperf3://\(lab.addrB):\(port)", "--size", "8MiB", "--runs", "1",
+                            "--warmup", "0", "--stall-timeout", "2s", "--cache-dir", scratch.path
+                        ])
                     #expect(result.status != 0)
                     #expect(result.stderr.split(separator: "\n").count == 1, "\(result.stderr)")
-                    #expect(result.stderr.contains(port == Self.iperfPort ? "does not answer like an iperf3 server" : "is `iperf3 -s` running"),
-                            "\(result.stderr)")
+                    #expect(
+                        result.stderr.contains(port == Self.iperfPort ? "does not answer like an iperf3 server" : "is `iperf3 -s` running"),
+                        "\(result.stderr)")
                 }
             }
         }

@@ -28,7 +28,7 @@ struct ProbeIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let size = 64 << 20
-                let (result, log) = try lab.withServer() {
+                let (result, log) = try lab.withServer {
                     let before = try txCounters(lab)
                     let result = try probe(lab, scratch, ["--size", "64MiB", "--runs", "1", "--json"])
                     let after = try txCounters(lab)
@@ -48,8 +48,9 @@ struct ProbeIntegrationTests {
                 let carried = result.1.0
                 #expect(carried >= size)
                 let payloadOnWire = Double(carried - result.1.1 * 66 - resent)
-                #expect(abs(payloadOnWire - Double(size)) / Double(size) < 0.03,
-                        "payload \(size) vs \(carried) bytes in \(result.1.1) packets on the veth, \(resent) resent")
+                #expect(
+                    abs(payloadOnWire - Double(size)) / Double(size) < 0.03,
+                    "payload \(size) vs \(carried) bytes in \(result.1.1) packets on the veth, \(resent) resent")
                 // Throughput is bytes over the reported window.
                 let seconds = try #require(run["seconds"] as? Double)
                 let throughput = try #require(run["throughput_bps"] as? Double)
@@ -76,7 +77,7 @@ struct ProbeIntegrationTests {
     @Test func aShapedLinkGivesItsTheoreticalGoodput() throws {
         try Scratch.with { scratch in
             try Lab.with(rateA: "100mbit") { lab in
-                let (result, _) = try lab.withServer() {
+                let (result, _) = try lab.withServer {
                     try probe(lab, scratch, ["--size", "16MiB", "--runs", "1", "--interval", "0.5s", "--json"])
                 }
                 #expect(result.status == 0, "\(result.stderr)")
@@ -97,17 +98,27 @@ struct ProbeIntegrationTests {
             try Lab.with { lab in
                 let (results, log) = try lab.withServer(["--max-bytes", "1MiB", "--idle-timeout", "1s"]) {
                     // Garbage: an HTTP request.
-                    let garbage = try lab.run(in: lab.nsA, ["bash", "-c",
-                        "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; head -c 4 <&3"])
+                    let garbage = try lab.run(
+                        in: lab.nsA,
+                        [
+                            "bash", "-c",
+                            "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); printf 'GET / HTTP/1.0\\r\\n\\r\\n' >&3; head -c 4 <&3"
+                        ])
                     // A size over --max-bytes.
                     let oversize = try probe(lab, scratch, ["--size", "2MiB", "--runs", "1"])
                     // A client that connects and says nothing.
-                    let stall = try lab.run(in: lab.nsA, ["bash", "-c",
-                        "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); sleep 2; head -c 4 <&3"])
+                    let stall = try lab.run(
+                        in: lab.nsA,
+                        [
+                            "bash", "-c",
+                            "exec 3<>/dev/tcp/\(lab.addrB)/\(Self.port); sleep 2; head -c 4 <&3"
+                        ])
                     // A client killed in the middle of its transfer.
-                    let killed = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
-                                                    "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
-                                                    "--size", "1MiB", "--time", "20s", "--runs", "1"])
+                    let killed = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
+                        "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
+                        "--size", "1MiB", "--time", "20s", "--runs", "1"
+                    ])
                     Thread.sleep(forTimeInterval: 0.5)
                     killed.kill()
                     _ = try killed.wait()
@@ -134,9 +145,11 @@ struct ProbeIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with(rateA: "100mbit") { lab in
                 let (results, _) = try lab.withServer(["--queue", "0"]) {
-                    let first = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
-                                                   "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
-                                                   "--size", "1MiB", "--time", "2s", "--runs", "1", "--json"])
+                    let first = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
+                        "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
+                        "--size", "1MiB", "--time", "2s", "--runs", "1", "--json"
+                    ])
                     Thread.sleep(forTimeInterval: 0.7)
                     let second = try probe(lab, scratch, ["--size", "1MiB", "--runs", "1"])
                     return (try first.wait(), second)
@@ -154,9 +167,11 @@ struct ProbeIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let (results, _) = try lab.withServer(["--token", "pi-secret"]) {
-                    (try probe(lab, scratch, ["--size", "1MiB", "--runs", "1"]),
-                     try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "wrong"]),
-                     try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "pi-secret"]))
+                    (
+                        try probe(lab, scratch, ["--size", "1MiB", "--runs", "1"]),
+                        try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "wrong"]),
+                        try probe(lab, scratch, ["--size", "1MiB", "--runs", "1", "--token", "pi-secret"])
+                    )
                 }
                 #expect(results.0.status != 0)
                 #expect(results.0.stderr.contains("token was not accepted"))
@@ -171,7 +186,7 @@ struct ProbeIntegrationTests {
     @Test func aTcpRmemChangeOnTheServerShowsInTheNextProbe() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (results, _) = try lab.withServer() {
+                let (results, _) = try lab.withServer {
                     let before = try probe(lab, scratch, ["--size", "8MiB", "--runs", "1", "--json"])
                     try lab.check(in: lab.nsB, ["sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 4096 4096"])
                     let after = try probe(lab, scratch, ["--size", "8MiB", "--runs", "1", "--json"])
@@ -191,9 +206,13 @@ struct ProbeIntegrationTests {
     @Test func aOneKiBReadWriteLoopCostsMoreSenderCPUThanSendfile() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (result, _) = try lab.withServer() {
-                    try probe(lab, scratch, ["--size", "64MiB", "--runs", "3", "--methods", "sendfile,readwrite",
-                                             "--buffer", "1KiB", "--json"])
+                let (result, _) = try lab.withServer {
+                    try probe(
+                        lab, scratch,
+                        [
+                            "--size", "64MiB", "--runs", "3", "--methods", "sendfile,readwrite",
+                            "--buffer", "1KiB", "--json"
+                        ])
                 }
                 #expect(result.status == 0, "\(result.stderr)")
                 let methods = try #require(try decode(result)["methods"] as? [String: [String: Double]])
@@ -209,9 +228,11 @@ struct ProbeIntegrationTests {
             try Lab.with { lab in
                 let server = try Command.start(["ip", "netns", "exec", lab.nsB, TestEnvironment.binary, "serve", "--port", Self.port])
                 Thread.sleep(forTimeInterval: 0.5)
-                let client = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
-                                                "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
-                                                "--size", "1MiB", "--time", "20s", "--runs", "1", "--congestion", "reno"])
+                let client = try Command.start([
+                    "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe",
+                    "\(lab.addrB):\(Self.port)", "--cache-dir", scratch.path, "--warmup", "0",
+                    "--size", "1MiB", "--time", "20s", "--runs", "1", "--congestion", "reno"
+                ])
                 Thread.sleep(forTimeInterval: 1)
                 server.kill()
                 _ = try? server.wait()
@@ -225,7 +246,7 @@ struct ProbeIntegrationTests {
     @Test func perSocketCongestionControlIsUsedAndRecorded() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let (result, _) = try lab.withServer() {
+                let (result, _) = try lab.withServer {
                     try probe(lab, scratch, ["--size", "4MiB", "--runs", "1", "--congestion", "reno", "--json"])
                 }
                 #expect(result.status == 0, "\(result.stderr)")
@@ -243,8 +264,12 @@ struct ProbeIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let (result, log) = try lab.withServer(["--drain", drain]) {
-                    try probe(lab, scratch, ["--size", "12MiB", "--runs", "1", "--methods", "sendfile,splice,readwrite",
-                                             "--buffer", "64KiB", "--json"])
+                    try probe(
+                        lab, scratch,
+                        [
+                            "--size", "12MiB", "--runs", "1", "--methods", "sendfile,splice,readwrite",
+                            "--buffer", "64KiB", "--json"
+                        ])
                 }
                 #expect(result.status == 0, "\(result.stderr)")
                 let runs = try #require(try decode(result)["runs"] as? [[String: Any]])
@@ -273,8 +298,12 @@ struct ProbeIntegrationTests {
                 #expect(badSize.status != 0)
                 // An address on the lab's subnet that nobody holds: ARP fails.
                 let prefix = lab.addrB.split(separator: ".").dropLast().joined(separator: ".")
-                let unreachable = try lab.nettune(in: lab.nsA, ["probe", "\(prefix).99:9000", "--size", "1MiB", "--warmup", "0",
-                                                                "--runs", "1", "--cache-dir", scratch.path])
+                let unreachable = try lab.nettune(
+                    in: lab.nsA,
+                    [
+                        "probe", "\(prefix).99:9000", "--size", "1MiB", "--warmup", "0",
+                        "--runs", "1", "--cache-dir", scratch.path
+                    ])
                 #expect(unreachable.status != 0)
                 #expect(unreachable.stderr.contains("unreachable") || unreachable.stderr.contains("did not answer"), "\(unreachable.stderr)")
             }

@@ -27,7 +27,8 @@ struct ShowIntegrationTests {
             #expect(sysctls["net.ipv4.tcp_wmem"] as? String == "4096 65536 8388608")
             #expect(sysctls["net.ipv4.tcp_wmem"] as? String == (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")))
             #expect(sysctls["net.ipv4.tcp_rmem"] as? String == (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem")))
-            #expect(sysctls["net.ipv4.tcp_congestion_control"] as? String
+            #expect(
+                sysctls["net.ipv4.tcp_congestion_control"] as? String
                     == (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_congestion_control")))
             // Keys absent from a namespace are null, not missing.
             let hasTcpMem = try lab.run(in: lab.nsA, ["test", "-e", "/proc/sys/net/ipv4/tcp_mem"]).status == 0
@@ -67,8 +68,12 @@ struct ShowIntegrationTests {
     @Test func reportsAnHtbShaperRate() throws {
         try Lab.with { lab in
             try lab.check(in: lab.nsA, ["tc", "qdisc", "add", "dev", lab.ifA, "root", "handle", "1:", "htb", "default", "10"])
-            try lab.check(in: lab.nsA, ["tc", "class", "add", "dev", lab.ifA, "parent", "1:", "classid", "1:10",
-                                        "htb", "rate", "250mbit", "ceil", "250mbit"])
+            try lab.check(
+                in: lab.nsA,
+                [
+                    "tc", "class", "add", "dev", lab.ifA, "parent", "1:", "classid", "1:10",
+                    "htb", "rate", "250mbit", "ceil", "250mbit"
+                ])
             let report = try decode(try lab.nettune(in: lab.nsA, ["show", "--json"]).stdout)
             let veth = try link(report, named: lab.ifA)
             #expect(veth["qdisc"] as? String == "htb")

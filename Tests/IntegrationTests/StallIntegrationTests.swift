@@ -36,9 +36,12 @@ struct StallIntegrationTests {
         try Scratch.with { scratch in
             let sink = try SilentSink()
             let started = Date()
-            let result = try Command.run([TestEnvironment.binary, "probe", sink.endpoint, "--size", "64MiB", "--warmup", "0",
-                                          "--runs", "1", "--stall-timeout", "2s", "--cache-dir", scratch.path],
-                                         environment: TestEnvironment.isolatedEnvironment)
+            let result = try Command.run(
+                [
+                    TestEnvironment.binary, "probe", sink.endpoint, "--size", "64MiB", "--warmup", "0",
+                    "--runs", "1", "--stall-timeout", "2s", "--cache-dir", scratch.path
+                ],
+                environment: TestEnvironment.isolatedEnvironment)
             #expect(result.status == 1, "\(result.stderr)")
             #expect(result.stderr.contains("the peer stopped taking data: nothing moved for 2 s"), "\(result.stderr)")
             #expect(Date().timeIntervalSince(started) < 10)
@@ -48,8 +51,10 @@ struct StallIntegrationTests {
     @Test func ctrlCEndsAProbeStuckOnAPeerThatStopsReading() throws {
         try Scratch.with { scratch in
             let sink = try SilentSink()
-            let probing = try Command.start([TestEnvironment.binary, "probe", sink.endpoint, "--size", "64MiB", "--warmup", "0",
-                                             "--runs", "1", "--stall-timeout", "600s", "--cache-dir", scratch.path])
+            let probing = try Command.start([
+                TestEnvironment.binary, "probe", sink.endpoint, "--size", "64MiB", "--warmup", "0",
+                "--runs", "1", "--stall-timeout", "600s", "--cache-dir", scratch.path
+            ])
             // Once the sender has filled every buffer it is blocked: interrupt it then.
             Thread.sleep(forTimeInterval: 1)
             let interrupted = Date()
@@ -70,10 +75,12 @@ struct StallIntegrationTests {
             try Lab.with { lab in
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
                 _ = try lab.withServer { server in
-                    let comparing = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
-                                                       "--probe", "\(lab.addrB):9000", "--pairs", "3", "--time", "3s",
-                                                       "--warmup", "0", "--stall-timeout", "2s", "--profiles", scratch.path,
-                                                       "--cache-dir", scratch.path, "--state-dir", scratch.path + "/state"])
+                    let comparing = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
+                        "--probe", "\(lab.addrB):9000", "--pairs", "3", "--time", "3s",
+                        "--warmup", "0", "--stall-timeout", "2s", "--profiles", scratch.path,
+                        "--cache-dir", scratch.path, "--state-dir", scratch.path + "/state"
+                    ])
                     var sawB = false
                     for _ in 0..<500 where !sawB {
                         sawB = (try? lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")) == "4096 1048576 16777216"
@@ -105,9 +112,14 @@ struct StallIntegrationTests {
     /// goes on serving.
     @Test func aTricklingClientCannotHoldTheServer() throws {
         try Scratch.with { scratch in
-            let server = try Command.start([TestEnvironment.binary, "serve", "--bind", "127.0.0.1", "--port", "0",
-                                            "--idle-timeout", "2s", "--max-duration", "3s", "--json"])
-            defer { server.terminate(); _ = try? server.wait() }
+            let server = try Command.start([
+                TestEnvironment.binary, "serve", "--bind", "127.0.0.1", "--port", "0",
+                "--idle-timeout", "2s", "--max-duration", "3s", "--json"
+            ])
+            defer {
+                server.terminate()
+                _ = try? server.wait()
+            }
             var port: UInt16?
             for _ in 0..<100 where port == nil {
                 if let range = server.stderrSoFar.range(of: "127.0.0.1:") {
@@ -118,21 +130,33 @@ struct StallIntegrationTests {
             let endpoint = Endpoint(host: "127.0.0.1", port: try #require(port))
 
             // 1. The request, one byte a second.
-            let request = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: 1 << 20,
-                                                                   duration: nil, queueWait: .zero, token: [], software: "test")).encoded()
+            let request = ProbeMessage.request(
+                ProbeRequestMessage(
+                    direction: .send, method: .sendfile, streams: 1, length: 1 << 20,
+                    duration: nil, queueWait: .zero, token: [], software: "test")
+            ).encoded()
             let started = Date()
             let dripping = try TCPConnection.connect(to: endpoint, deadline: .after(.seconds(5)))
             var dropped = false
             for byte in request {
-                if (try? dripping.sendAll([byte], deadline: .after(.seconds(1)))) == nil { dropped = true; break }
-                if let answer = try? dripping.receiveSome(limit: 1, deadline: .after(.seconds(1))), answer.isEmpty { dropped = true; break }
+                if (try? dripping.sendAll([byte], deadline: .after(.seconds(1)))) == nil {
+                    dropped = true
+                    break
+                }
+                if let answer = try? dripping.receiveSome(limit: 1, deadline: .after(.seconds(1))), answer.isEmpty {
+                    dropped = true
+                    break
+                }
             }
             #expect(dropped)
             #expect(Date().timeIntervalSince(started) < 9)
 
             // 2. A timed probe's payload, one byte at a time, each just inside the idle timeout.
-            let timed = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: nil,
-                                                                 duration: .seconds(2), queueWait: .zero, token: [], software: "test")).encoded()
+            let timed = ProbeMessage.request(
+                ProbeRequestMessage(
+                    direction: .send, method: .sendfile, streams: 1, length: nil,
+                    duration: .seconds(2), queueWait: .zero, token: [], software: "test")
+            ).encoded()
             let control = try TCPConnection.connect(to: endpoint, deadline: .after(.seconds(5)))
             try control.sendAll(timed, deadline: .after(.seconds(5)))
             let readyBytes = try control.receiveSome(limit: 1024, deadline: .after(.seconds(5)))
@@ -162,8 +186,11 @@ struct StallIntegrationTests {
             #expect(Date().timeIntervalSince(dataStarted) < 9)
 
             // 3. A real probe still gets through.
-            let probe = try Command.run([TestEnvironment.binary, "probe", endpoint.description, "--size", "4MiB", "--warmup", "0",
-                                         "--runs", "1", "--cache-dir", scratch.path], environment: TestEnvironment.isolatedEnvironment)
+            let probe = try Command.run(
+                [
+                    TestEnvironment.binary, "probe", endpoint.description, "--size", "4MiB", "--warmup", "0",
+                    "--runs", "1", "--cache-dir", scratch.path
+                ], environment: TestEnvironment.isolatedEnvironment)
             #expect(probe.status == 0, "\(probe.stderr)")
         }
     }

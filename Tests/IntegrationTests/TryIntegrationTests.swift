@@ -40,8 +40,10 @@ struct TryIntegrationTests {
     @Test func confirmFromAnotherShellKeepsIt() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let trying = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
-                                                "try", "jumbo", "--timeout", "20s", "--state-dir", scratch.path])
+                let trying = try Command.start([
+                    "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
+                    "try", "jumbo", "--timeout", "20s", "--state-dir", scratch.path
+                ])
                 #expect(try eventually(10) { try mtu(lab) == 9000 })
                 var confirmed = try lab.nettune(in: lab.nsA, ["confirm", "--state-dir", scratch.path])
                 // The marker appears just after the apply: retry briefly.
@@ -73,8 +75,10 @@ struct TryIntegrationTests {
     @Test func sigtermWhileWaitingReverts() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let trying = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
-                                                "try", "jumbo", "--timeout", "60s", "--state-dir", scratch.path])
+                let trying = try Command.start([
+                    "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
+                    "try", "jumbo", "--timeout", "60s", "--state-dir", scratch.path
+                ])
                 #expect(try eventually(10) { try mtu(lab) == 9000 })
                 trying.terminate()
                 let result = try trying.wait()
@@ -90,8 +94,12 @@ struct TryIntegrationTests {
             try Lab.with { lab in
                 let started = Date()
                 // Port 9 (discard) has no listener in the lab: connection refused.
-                let result = try lab.nettune(in: lab.nsA, ["try", "jumbo", "--timeout", "60s", "--peer", "\(lab.addrB):9",
-                                                           "--state-dir", scratch.path])
+                let result = try lab.nettune(
+                    in: lab.nsA,
+                    [
+                        "try", "jumbo", "--timeout", "60s", "--peer", "\(lab.addrB):9",
+                        "--state-dir", scratch.path
+                    ])
                 #expect(result.status == 1)
                 #expect(result.stderr.contains("refused the connection"))
                 #expect(result.stderr.contains("reverted: the peer check failed"))
@@ -107,8 +115,12 @@ struct TryIntegrationTests {
                 // The peer's side takes jumbo frames too: the path carries 9000.
                 try lab.check(in: lab.nsB, ["ip", "link", "set", "dev", lab.ifB, "mtu", "9000"])
                 let result = try lab.withServer {
-                    try lab.nettune(in: lab.nsA, ["try", "jumbo", "--timeout", "1s", "--peer", "\(lab.addrB):9000",
-                                                  "--state-dir", scratch.path])
+                    try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "try", "jumbo", "--timeout", "1s", "--peer", "\(lab.addrB):9000",
+                            "--state-dir", scratch.path
+                        ])
                 }.value
                 #expect(result.stderr.contains("peer \(lab.addrB):9000 answered: 4 MiB probed"), "\(result.stderr)")
                 #expect(result.stderr.contains("9000-byte don't-fragment packets get through"), "\(result.stderr)")
@@ -128,8 +140,12 @@ struct TryIntegrationTests {
             try Lab.with { lab in
                 let started = Date()
                 let result = try lab.withServer {
-                    try lab.nettune(in: lab.nsA, ["try", "jumbo", "--timeout", "60s", "--peer", "\(lab.addrB):9000",
-                                                  "--state-dir", scratch.path])
+                    try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "try", "jumbo", "--timeout", "60s", "--peer", "\(lab.addrB):9000",
+                            "--state-dir", scratch.path
+                        ])
                 }.value
                 #expect(result.status == 1, "\(result.stderr)")
                 #expect(result.stderr.contains("9000-byte packets with don't-fragment set do not reach \(lab.addrB)"), "\(result.stderr)")
@@ -149,8 +165,12 @@ struct TryIntegrationTests {
                 _ = try lab.withServer { server in
                     server.signal(SIGSTOP)
                     let started = Date()
-                    let result = try lab.nettune(in: lab.nsA, ["try", "jumbo", "--timeout", "120s", "--peer", "\(lab.addrB):9000",
-                                                               "--state-dir", scratch.path])
+                    let result = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "try", "jumbo", "--timeout", "120s", "--peer", "\(lab.addrB):9000",
+                            "--state-dir", scratch.path
+                        ])
                     #expect(result.status == 1, "\(result.stderr)")
                     #expect(result.stderr.contains("no answer from \(lab.addrB):9000 within the time allowed"), "\(result.stderr)")
                     #expect(Date().timeIntervalSince(started) < 40)
@@ -166,9 +186,11 @@ struct TryIntegrationTests {
             try Lab.with { lab in
                 _ = try lab.withServer { server in
                     server.signal(SIGSTOP)
-                    let trying = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "try", "jumbo",
-                                                    "--timeout", "120s", "--peer", "\(lab.addrB):9000",
-                                                    "--state-dir", scratch.path])
+                    let trying = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "try", "jumbo",
+                        "--timeout", "120s", "--peer", "\(lab.addrB):9000",
+                        "--state-dir", scratch.path
+                    ])
                     #expect(try eventually(10) { try mtu(lab) == 9000 })
                     let interrupted = Date()
                     trying.interrupt()
@@ -201,8 +223,10 @@ struct TryIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 for _ in 0..<3 {
-                    let trying = try Command.start(["ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "try", "jumbo",
-                                                    "--timeout", "1s", "--state-dir", scratch.path])
+                    let trying = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "try", "jumbo",
+                        "--timeout", "1s", "--state-dir", scratch.path
+                    ])
                     #expect(try eventually(10) { try mtu(lab) == 9000 })
                     // Confirm as late as possible: keep trying until try is gone.
                     var confirmedKept = false
@@ -222,8 +246,9 @@ struct TryIntegrationTests {
                         #expect(result.status == 1, "\(result.stderr)")
                         #expect(try mtu(lab) == 1500)
                         if let lastConfirm {
-                            #expect(lastConfirm.stderr.contains("too late") || lastConfirm.stderr.contains("no `nettune try` is waiting"),
-                                    "\(lastConfirm.stderr)")
+                            #expect(
+                                lastConfirm.stderr.contains("too late") || lastConfirm.stderr.contains("no `nettune try` is waiting"),
+                                "\(lastConfirm.stderr)")
                         }
                     }
                 }

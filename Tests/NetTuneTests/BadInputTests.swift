@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
+
 @testable import NetTune
 @testable import NetTuneCommands
 
@@ -58,7 +59,7 @@ import Testing
         (["try", "jumbo", "--timeout=-5s"], "is not a duration"),
         (["apply", "x", "--probe", "h:1", "--pairs", "1"], "from 2 to 1000"),
         (["export", "x", "--format", "networkd", "--interface", "../../etc/x"], "not an interface name"),
-        (["revert", "--state-dir", ""], "empty path"),
+        (["revert", "--state-dir", ""], "empty path")
     ])
     func refusedWithTheToolsExplanation(arguments: [String], explanation: String) {
         do {
@@ -92,7 +93,7 @@ import Testing
         ("net.ipv4.ip_local_port_range = \"40000 50000 60000\"", "takes 2 integers"),
         ("net.ipv4.tcp_congestion_control = \"reno cubic\"", "takes one name"),
         ("net.ipv4.tcp_wmem = \"4096 16384\"", "takes 3 integers"),
-        ("net.core.rmem_max = \"lots\"", "takes one integer"),
+        ("net.core.rmem_max = \"lots\"", "takes one integer")
     ])
     func fieldCountsOfKnownKeysAreChecked(line: String, problem: String) {
         let error = parse(line)
@@ -142,7 +143,7 @@ import Testing
         let error = #expect(throws: ProfileError.self) { try library.resolve("p0") }
         #expect(error?.kind == .includeTooDeep)
         #expect(error?.description.contains("deeper than 32 levels") == true)
-        _ = try library.resolve("p80")   // 19 levels: fine
+        _ = try library.resolve("p80")  // 19 levels: fine
     }
 
     /// 22 files each including the next twice is 2^22 resolutions without sharing.
@@ -212,8 +213,10 @@ import Testing
         #expect(PeerText.sanitized(String(repeating: "a", count: 5000)).count == 513)
     }
 
-    private func result(user: UInt64 = 10_000_000, system: UInt64 = 20_000_000, busy: UInt64 = 500_000_000,
-                        softirq: UInt64 = 100_000_000, total: UInt64 = 2_000_000_000) -> ResultMessage {
+    private func result(
+        user: UInt64 = 10_000_000, system: UInt64 = 20_000_000, busy: UInt64 = 500_000_000,
+        softirq: UInt64 = 100_000_000, total: UInt64 = 2_000_000_000
+    ) -> ResultMessage {
         var result = ResultMessage(ok: true)
         result.cpuUserNanoseconds = user
         result.cpuSystemNanoseconds = system
@@ -229,15 +232,16 @@ import Testing
     }
 
     @Test(arguments: [
-        (UInt64.max / 2, UInt64(0), UInt64(500_000_000), UInt64(2_000_000_000)),   // as absurd as the reported case
-        (UInt64(0), UInt64(3_000_000_000), UInt64(500_000_000), UInt64(2_000_000_000)),                       // more than the host
-        (UInt64(0), UInt64(0), UInt64(5_000_000_000), UInt64(2_000_000_000)),                                 // busy above total
-        (UInt64(0), UInt64(0), UInt64(0), UInt64.max),                                                        // a million CPUs
+        (UInt64.max / 2, UInt64(0), UInt64(500_000_000), UInt64(2_000_000_000)),  // as absurd as the reported case
+        (UInt64(0), UInt64(3_000_000_000), UInt64(500_000_000), UInt64(2_000_000_000)),  // more than the host
+        (UInt64(0), UInt64(0), UInt64(5_000_000_000), UInt64(2_000_000_000)),  // busy above total
+        (UInt64(0), UInt64(0), UInt64(0), UInt64.max)  // a million CPUs
     ])
     func impossibleServerFiguresAreRefused(user: UInt64, system: UInt64, busy: UInt64, total: UInt64) {
         let error = #expect(throws: ProbeFailedError.self) {
-            try PeerFigures.cpu(of: result(user: user, system: system, busy: busy, softirq: 0, total: total), elapsed: 1.0,
-                                endpoint: Endpoint(host: "h", port: 1))
+            try PeerFigures.cpu(
+                of: result(user: user, system: system, busy: busy, softirq: 0, total: total), elapsed: 1.0,
+                endpoint: Endpoint(host: "h", port: 1))
         }
         #expect(error?.message.contains("impossible figures") == true)
     }
@@ -265,7 +269,7 @@ import Testing
         let packet = DontFragmentPing.echoRequest(identifier: 0x1234, sequence: 7, payload: 9000 - 28, isV6: false)
         #expect(packet.count == 9000 - 20)
         #expect(packet[0] == 8)
-        #expect(DontFragmentPing.internetChecksum(packet) == 0)   // a valid checksum sums to zero
+        #expect(DontFragmentPing.internetChecksum(packet) == 0)  // a valid checksum sums to zero
         let v6 = DontFragmentPing.echoRequest(identifier: 1, sequence: 1, payload: 1452, isV6: true)
         #expect(v6[0] == 128 && v6.count == 1460)
     }
@@ -274,7 +278,7 @@ import Testing
         var reply: [UInt8] = [0x45] + [UInt8](repeating: 0, count: 19) + [0, 0, 0, 0, 0x12, 0x34, 0, 7]
         #expect(DontFragmentPing.isReply(reply, identifier: 0x1234, sequence: 7, isV6: false))
         #expect(!DontFragmentPing.isReply(reply, identifier: 0x1234, sequence: 8, isV6: false))
-        reply[20] = 8   // a request, not a reply
+        reply[20] = 8  // a request, not a reply
         #expect(!DontFragmentPing.isReply(reply, identifier: 0x1234, sequence: 7, isV6: false))
         #expect(!DontFragmentPing.isReply([0x45, 0, 0], identifier: 0, sequence: 0, isV6: false))
         #expect(DontFragmentPing.isReply([129, 0, 0, 0, 0, 1, 0, 1], identifier: 1, sequence: 1, isV6: true))
@@ -285,7 +289,10 @@ import Testing
     @Test func aWaitEndsAtTheDeadline() throws {
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
-        defer { close(ends[0]); close(ends[1]) }
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
         let started = ContinuousClock.now
         #expect(try Deadline.after(.milliseconds(100)).wait(for: Int16(POLLIN), on: ends[0]) == false)
         #expect(ContinuousClock.now - started >= .milliseconds(100))
@@ -294,7 +301,10 @@ import Testing
     @Test func aSignalEndsAWaitWithoutADeadline() throws {
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
-        defer { close(ends[0]); close(ends[1]) }
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
         let interruption = try Interruption.manual()
         DispatchQueue.global().asyncAfter(deadline: .now() + 0.05) { interruption.trigger(SIGTERM) }
         let error = #expect(throws: Interrupted.self) { try Deadline(nil, interruption: interruption).wait(for: Int16(POLLIN), on: ends[0]) }
@@ -307,7 +317,10 @@ import Testing
     @Test func aReadyDescriptorIsReportedAtOnce() throws {
         var ends: [Int32] = [0, 0]
         #expect(pipe(&ends) == 0)
-        defer { close(ends[0]); close(ends[1]) }
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
         var byte: UInt8 = 1
         #expect(write(ends[1], &byte, 1) == 1)
         #expect(try Deadline.after(.seconds(60)).wait(for: Int16(POLLIN), on: ends[0]))

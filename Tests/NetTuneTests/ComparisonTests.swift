@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NetTune
 
 /// A small seeded generator so the trials below are the same on every run.

@@ -1,19 +1,20 @@
 import Testing
+
 @testable import NetTune
 
 /// Recorded-style probe results, one per bottleneck kind.
 @Suite struct DiagnosisTests {
     struct Fixture {
-        var throughput: Double = 10e9        // bit/s
+        var throughput: Double = 10e9  // bit/s
         var seconds: Double = 1
-        var senderCPU: Double = 0.3          // process seconds over the run
+        var senderCPU: Double = 0.3  // process seconds over the run
         var receiverCPU: Double = 0.2
-        var busy: UInt64 = 1_000_000         // µs
+        var busy: UInt64 = 1_000_000  // µs
         var rwndLimited: UInt64 = 0
         var sndbufLimited: UInt64 = 0
         var cwnd: UInt32 = 100
         var mss: UInt32 = 1448
-        var minRTT: UInt32 = 50              // µs
+        var minRTT: UInt32 = 50  // µs
         var retransmits: UInt32 = 0
         var sendBuffer = 4 << 20
 
@@ -36,9 +37,10 @@ import Testing
             func cpu(_ s: Double) -> CPUUsage {
                 CPUUsage(userSeconds: 0, systemSeconds: s, hostBusySeconds: s, hostSoftirqSeconds: 0, hostTotalSeconds: 2 * seconds)
             }
-            return RunResult(method: .sendfile, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU), receiver: cpu(receiverCPU),
-                             tcpInfo: TCPInfo(kernelBytes: bytes), intervals: [], congestion: "bbr",
-                             sendBufferBytes: sendBuffer, receiveBufferBytes: 131072)
+            return RunResult(
+                method: .sendfile, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU), receiver: cpu(receiverCPU),
+                tcpInfo: TCPInfo(kernelBytes: bytes), intervals: [], congestion: "bbr",
+                sendBufferBytes: sendBuffer, receiveBufferBytes: 131072)
         }
     }
 
@@ -68,7 +70,8 @@ import Testing
         f.throughput = 0.41e9
         f.rwndLimited = 360_000
         // The receiver's tcp_rmem 4096 4096 4096, as the server reports it.
-        let starved = DiagnosisContext(interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4096, senderName: "this machine", receiverName: "the server")
+        let starved = DiagnosisContext(
+            interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4096, senderName: "this machine", receiverName: "the server")
         let d = Diagnoser.diagnose(f.run, context: starved)
         #expect(d.bottleneck == .receiveWindow)
         #expect(d.evidence.contains { $0.contains("receive window 36 %") })
@@ -85,9 +88,11 @@ import Testing
         f.throughput = 0.48e9
         f.cwnd = 10
         f.rwndLimited = 190_000
-        let starved = DiagnosisContext(interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4096, senderName: "the server", receiverName: "this machine")
+        let starved = DiagnosisContext(
+            interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4096, senderName: "the server", receiverName: "this machine")
         #expect(Diagnoser.diagnose(f.run, context: starved).bottleneck == .receiveWindow)
-        let roomy = DiagnosisContext(interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 64 << 10, senderName: "the server", receiverName: "this machine")
+        let roomy = DiagnosisContext(
+            interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 64 << 10, senderName: "the server", receiverName: "this machine")
         #expect(Diagnoser.diagnose(f.run, context: roomy).bottleneck != .receiveWindow)
         f.rwndLimited = 0
         #expect(Diagnoser.diagnose(f.run, context: starved).bottleneck != .receiveWindow)
@@ -107,7 +112,7 @@ import Testing
     /// window already cut — so the advice says how large the window must be.
     @Test func theBDPComesFromThePathWhenTheWindowIsTheLimit() {
         var f = Fixture()
-        f.throughput = 0.31e9      // 4 MiB per 100 ms
+        f.throughput = 0.31e9  // 4 MiB per 100 ms
         f.minRTT = 100_000
         f.rwndLimited = 800_000
         let context = DiagnosisContext(shapingRate: 1e9, interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4 << 20)
@@ -156,7 +161,7 @@ import Testing
     @Test func loss() {
         var f = Fixture()
         f.throughput = 80e6
-        f.retransmits = 1000   // 1000 × 1448 B of 10 MB: 14 %
+        f.retransmits = 1000  // 1000 × 1448 B of 10 MB: 14 %
         let d = Diagnoser.diagnose(f.run, context: lan)
         #expect(d.bottleneck == .loss)
     }
@@ -172,7 +177,7 @@ import Testing
     @Test func aLongFatPathSaysBuffersCanHelp() {
         var f = Fixture()
         f.throughput = 1e9
-        f.minRTT = 100_000   // 100 ms: BDP 12.5 MB
+        f.minRTT = 100_000  // 100 ms: BDP 12.5 MB
         let d = Diagnoser.diagnose(f.run, context: lan)
         #expect(d.advice.contains("exceeds tcp_wmem's max of 4 MiB, so larger buffers can help"))
     }

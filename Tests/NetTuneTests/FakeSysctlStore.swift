@@ -1,4 +1,5 @@
 import Synchronization
+
 @testable import NetTune
 
 /// An in-memory sysctl store that can be told to fail.

@@ -1,4 +1,5 @@
 import Glibc
+
 @testable import NetTune
 
 /// A probe transport without a network: each run's throughput is a function of
@@ -47,8 +48,9 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
         let bytes = UInt64(limit ?? 64 << 20)
         let cpu = CPUUsage(userSeconds: 0.01, systemSeconds: 0.02, hostBusySeconds: 0.05, hostSoftirqSeconds: 0.01, hostTotalSeconds: 1)
         let results = way.ways.map { one in
-            RunResult(method: method, direction: one, bytes: bytes, seconds: Double(bytes) * 8 / rate, sender: cpu, receiver: cpu,
-                      tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
+            RunResult(
+                method: method, direction: one, bytes: bytes, seconds: Double(bytes) * 8 / rate, sender: cpu, receiver: cpu,
+                tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
         }
         return ProbeRun(results: results, localAddress: "10.0.0.1", remoteAddress: nil, remote: TuningState(tcpRmem: "4096 131072 6291456"))
     }

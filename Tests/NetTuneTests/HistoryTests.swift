@@ -1,22 +1,26 @@
 import Foundation
 import SystemPackage
 import Testing
+
 @testable import NetTune
 
 @Suite struct HistoryTests {
     func report(_ throughputs: [Double], peer: String = "10.0.0.2:9000") -> ProbeReport {
         let cpu = CPUUsage(userSeconds: 0, systemSeconds: 0.1, hostBusySeconds: 0.2, hostSoftirqSeconds: 0, hostTotalSeconds: 2)
         let runs = throughputs.map { bps in
-            RunResult(method: .sendfile, bytes: 1 << 30, seconds: Double(1 << 30) * 8 / bps, sender: cpu, receiver: cpu,
-                      tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
+            RunResult(
+                method: .sendfile, bytes: 1 << 30, seconds: Double(1 << 30) * 8 / bps, sender: cpu, receiver: cpu,
+                tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
         }
-        return ProbeReport(peer: try! Endpoint(parsing: peer), methods: [.sendfile], payloadBytes: 1 << 30, payloadPath: "/p",
-                           kernel: "6.18", congestion: "bbr", egressInterface: "eth0", mtu: 1500, runs: runs)
+        return ProbeReport(
+            peer: try! Endpoint(parsing: peer), methods: [.sendfile], payloadBytes: 1 << 30, payloadPath: "/p",
+            kernel: "6.18", congestion: "bbr", egressInterface: "eth0", mtu: 1500, runs: runs)
     }
 
     func fingerprint(_ wmem: String, profiles: [String] = []) -> TuningFingerprint {
-        TuningFingerprint(sysctls: ["net.ipv4.tcp_wmem": wmem], interface: "eth0", mtu: 1500, kernel: "6.18",
-                          peer: "10.0.0.2:9000", profiles: profiles)
+        TuningFingerprint(
+            sysctls: ["net.ipv4.tcp_wmem": wmem], interface: "eth0", mtu: 1500, kernel: "6.18",
+            peer: "10.0.0.2:9000", profiles: profiles)
     }
 
     @Test func fingerprintsIdentifyTheTuningNotTheLabel() {
@@ -32,8 +36,9 @@ import Testing
         let store = HistoryStore(path: FilePath(dir.path + "/sub/history.jsonl"))
         let old = HistoryEntry(report: report([1e9, 1.02e9, 0.98e9]), method: .sendfile, fingerprint: fingerprint("4096 4096 4096"), time: 100)
         let same = HistoryEntry(report: report([2e9, 2e9, 2e9]), method: .sendfile, fingerprint: fingerprint("4096 16384 4194304"), time: 200)
-        let otherPeer = HistoryEntry(report: report([5e9, 5e9], peer: "10.0.0.3:9000"), method: .sendfile,
-                                     fingerprint: fingerprint("1 2 3"), time: 250)
+        let otherPeer = HistoryEntry(
+            report: report([5e9, 5e9], peer: "10.0.0.3:9000"), method: .sendfile,
+            fingerprint: fingerprint("1 2 3"), time: 250)
         try store.append(old)
         try store.append(same)
         try store.append(otherPeer)
@@ -43,7 +48,7 @@ import Testing
 
         let now = HistoryEntry(report: report([2.1e9, 2.0e9, 2.05e9]), method: .sendfile, fingerprint: fingerprint("4096 16384 4194304"), time: 300)
         let baseline = try #require(try store.baseline(for: now))
-        #expect(baseline.time == 100)   // not the entry under the same tuning, nor the other peer's
+        #expect(baseline.time == 100)  // not the entry under the same tuning, nor the other peer's
         let change = try #require(BaselineChange(current: now, baseline: baseline))
         #expect(change.throughputRatio > 1.9)
         #expect(change.verdict == .better)
@@ -68,8 +73,9 @@ extension FileHandle {
 }
 
 @Suite struct HistoryBothEndsTests {
-    let base = TuningFingerprint(sysctls: ["net.ipv4.tcp_wmem": "4096 16384 4194304"], interface: "eth0", mtu: 1500, kernel: "6.18",
-                                 peer: "10.0.0.2:9000", profiles: [])
+    let base = TuningFingerprint(
+        sysctls: ["net.ipv4.tcp_wmem": "4096 16384 4194304"], interface: "eth0", mtu: 1500, kernel: "6.18",
+        peer: "10.0.0.2:9000", profiles: [])
 
     /// A change on the server is a change against the baseline.
     @Test func theServersTuningIsPartOfTheFingerprint() {
@@ -82,12 +88,17 @@ extension FileHandle {
         c.remote?.version = "0.2.0"
         #expect(a.id == c.id)
         // Entries from before the server reported anything keep their id.
-        #expect(base.id == TuningFingerprint(sysctls: base.sysctls, interface: "eth0", mtu: 1500, kernel: "6.18",
-                                             peer: "10.0.0.2:9000", profiles: ["pi-lan"]).id)
+        #expect(
+            base.id
+                == TuningFingerprint(
+                    sysctls: base.sysctls, interface: "eth0", mtu: 1500, kernel: "6.18",
+                    peer: "10.0.0.2:9000", profiles: ["pi-lan"]
+                ).id)
     }
 
     @Test func oldEntriesReadAsSendingOneStream() throws {
-        let line = #"{"bytes":1,"fingerprint":{"interface":"eth0","kernel":"6.18","mtu":1500,"peer":"p","profiles":[],"sysctls":{}},"fingerprint_id":"x","method":"sendfile","peer":"p","receiver_cpu_s_per_gib":[1],"sender_cpu_s_per_gib":[1],"throughput_bps":[1],"time":1}"#
+        let line =
+            #"{"bytes":1,"fingerprint":{"interface":"eth0","kernel":"6.18","mtu":1500,"peer":"p","profiles":[],"sysctls":{}},"fingerprint_id":"x","method":"sendfile","peer":"p","receiver_cpu_s_per_gib":[1],"sender_cpu_s_per_gib":[1],"throughput_bps":[1],"time":1}"#
         let entry = try JSONDecoder().decode(HistoryEntry.self, from: Data(line.utf8))
         #expect(entry.direction == "send")
         #expect(entry.streams == 1)

@@ -1,6 +1,7 @@
 import Foundation
 import SystemPackage
 import Testing
+
 @testable import NetTune
 
 /// `probe iperf3://` against a scripted fake iperf3 server on 127.0.0.1: every
@@ -93,8 +94,9 @@ import Testing
     func request(_ endpoint: Endpoint, direction: ProbeDirection = .send, bytes: Int = 1 << 20) throws -> ProbeRequest {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-tests-\(getpid())").path
         let payload = try PayloadFile.cached(size: bytes, directory: FilePath(directory))
-        return ProbeRequest(endpoint: endpoint, payload: payload, connectTimeout: .seconds(2), replyTimeout: .milliseconds(800),
-                            stallTimeout: .seconds(2), direction: direction)
+        return ProbeRequest(
+            endpoint: endpoint, payload: payload, connectTimeout: .seconds(2), replyTimeout: .milliseconds(800),
+            stallTimeout: .seconds(2), direction: direction)
     }
 
     func run(_ server: FakeServer, direction: ProbeDirection = .send) throws -> ProbeRun {
@@ -113,8 +115,10 @@ import Testing
     }
 
     static func results(_ streams: [(id: Int, bytes: UInt64)], cpu: Double = 5) throws -> [UInt8] {
-        try IperfResults(cpuTotal: cpu, cpuUser: 1, cpuSystem: cpu - 1, senderHasRetransmits: -1, congestion: "cubic",
-                         streams: streams.map { IperfResults.Stream(id: $0.id, bytes: $0.bytes, retransmits: -1, endTime: 0.5) }).encoded()
+        try IperfResults(
+            cpuTotal: cpu, cpuUser: 1, cpuSystem: cpu - 1, senderHasRetransmits: -1, congestion: "cubic",
+            streams: streams.map { IperfResults.Stream(id: $0.id, bytes: $0.bytes, retransmits: -1, endTime: 0.5) }
+        ).encoded()
     }
 
     // MARK: The whole exchange
@@ -126,7 +130,7 @@ import Testing
             let received = try server.runUntilTestEnd()
             try server.exchangeResults(try Self.results([(1, received)]))
             try server.send(.displayResults)
-            _ = try server.read(1)   // IPERF_DONE
+            _ = try server.read(1)  // IPERF_DONE
         }
         let run = try run(server)
         #expect(server.parameters?.bytes == 1 << 20)
@@ -177,7 +181,10 @@ import Testing
             try server.exchangeParameters()
             server.control?.shutdownBoth()
         }
-        guard case .closed = problem else { Issue.record("\(String(describing: problem))"); return }
+        guard case .closed = problem else {
+            Issue.record("\(String(describing: problem))")
+            return
+        }
     }
 
     @Test func aSilentServerTimesOutAtTheReplyTimeout() throws {
@@ -191,7 +198,10 @@ import Testing
             _ = try IperfClient(try request(server.endpoint)).run(.sendfile)
             Issue.record("a silent server was not noticed")
         } catch let error as IperfPeerError {
-            guard case .silent = error.problem else { Issue.record("\(error)"); return }
+            guard case .silent = error.problem else {
+                Issue.record("\(error)")
+                return
+            }
         }
         #expect(ContinuousClock.now - started < .seconds(2))
     }
@@ -229,9 +239,12 @@ import Testing
             try server.exchangeParameters()
             try server.acceptStreams()
             _ = try server.runUntilTestEnd()
-            try server.exchangeResults([0x00, 0x10, 0x00, 0x00])   // 1 MiB announced
+            try server.exchangeResults([0x00, 0x10, 0x00, 0x00])  // 1 MiB announced
         }
-        guard case .protocolBroken(.oversized) = problem else { Issue.record("\(String(describing: problem))"); return }
+        guard case .protocolBroken(.oversized) = problem else {
+            Issue.record("\(String(describing: problem))")
+            return
+        }
     }
 
     @Test func invalidResultsJSONIsRefused() throws {
@@ -252,14 +265,19 @@ import Testing
             try server.exchangeResults([0, 0, 1, 0] + Array("{\"cpu".utf8))
             Thread.sleep(forTimeInterval: 2)
         }
-        guard case .silent = problem else { Issue.record("\(String(describing: problem))"); return }
+        guard case .silent = problem else {
+            Issue.record("\(String(describing: problem))")
+            return
+        }
     }
 
     @Test func impossibleFiguresAreNotTrusted() throws {
-        for reply in [try Self.results([(1, 5 << 20)]),          // more received than sent
-                      try Self.results([(7, 1 << 20)]),          // a stream id that does not exist
-                      try Self.results([(1, 1 << 20), (3, 1)]),  // a stream too many
-                      try Self.results([(1, 1 << 20)], cpu: 1e9)] {
+        for reply in [
+            try Self.results([(1, 5 << 20)]),  // more received than sent
+            try Self.results([(7, 1 << 20)]),  // a stream id that does not exist
+            try Self.results([(1, 1 << 20), (3, 1)]),  // a stream too many
+            try Self.results([(1, 1 << 20)], cpu: 1e9)
+        ] {
             let server = try FakeServer { server in
                 try server.exchangeParameters()
                 try server.acceptStreams()
@@ -274,27 +292,35 @@ import Testing
     // MARK: Messages
 
     @Test func parametersAreBoundedAndReadTheWayIperf3WritesThem() throws {
-        let real = Array(#"{"tcp":true,"omit":0,"time":1,"num":0,"blockcount":0,"parallel":2,"len":131072,"pacing_timer":1000,"client_version":"3.12"}"#.utf8)
+        let real = Array(
+            #"{"tcp":true,"omit":0,"time":1,"num":0,"blockcount":0,"parallel":2,"len":131072,"pacing_timer":1000,"client_version":"3.12"}"#.utf8)
         let parsed = try IperfParameters(json: real)
         #expect(parsed.seconds == 1 && parsed.bytes == nil && parsed.streams == 2 && parsed.direction == .send && parsed.connections == 2)
         let reverse = try IperfParameters(json: Array(#"{"tcp":true,"num":1048576,"parallel":1,"reverse":true}"#.utf8))
         #expect(reverse.bytes == 1 << 20 && reverse.seconds == 0 && reverse.direction == .receive)
         #expect(try IperfParameters(json: Array(#"{"udp":true,"time":5,"bidirectional":true}"#.utf8)).transport == .udp)
-        for bad in [#"{"parallel":100000}"#, #"{"time":-1}"#, #"{"len":"big"}"#, #"{"parallel":1.5}"#, "[1,2]", "{", #"{"congestion":"aaaaaaaaaaaaaaaaaaaaaaaaa"}"#] {
+        for bad in [
+            #"{"parallel":100000}"#, #"{"time":-1}"#, #"{"len":"big"}"#, #"{"parallel":1.5}"#, "[1,2]", "{",
+            #"{"congestion":"aaaaaaaaaaaaaaaaaaaaaaaaa"}"#
+        ] {
             #expect(throws: IperfWireError.self) { try IperfParameters(json: Array(bad.utf8)) }
         }
     }
 
     @Test func resultsReadIperf312sUnsignedMinusOne() throws {
-        let body = Array(#"{"cpu_util_total":29.7,"cpu_util_user":0,"cpu_util_system":29.7,"sender_has_retransmits":1.8446744073709552e+19,"streams":[{"id":1,"bytes":10485760,"retransmits":1.8446744073709552e+19,"jitter":0,"errors":0,"packets":0,"start_time":0,"end_time":0.07}]}"#.utf8)
+        let body = Array(
+            #"{"cpu_util_total":29.7,"cpu_util_user":0,"cpu_util_system":29.7,"sender_has_retransmits":1.8446744073709552e+19,"streams":[{"id":1,"bytes":10485760,"retransmits":1.8446744073709552e+19,"jitter":0,"errors":0,"packets":0,"start_time":0,"end_time":0.07}]}"#
+                .utf8)
         let results = try IperfResults(json: body)
         #expect(results.senderHasRetransmits == -1)
         #expect(results.streams == [IperfResults.Stream(id: 1, bytes: 10485760, retransmits: -1, endTime: 0.07)])
-        for bad in [#"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1}"#,
-                    #"{"cpu_util_total":1e30,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[]}"#,
-                    #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[{"id":1,"bytes":1},{"id":1,"bytes":2}]}"#,
-                    #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[{"id":1,"bytes":-5}]}"#,
-                    #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[{"id":1,"bytes":1,"start_time":2,"end_time":1}]}"#] {
+        for bad in [
+            #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1}"#,
+            #"{"cpu_util_total":1e30,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[]}"#,
+            #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[{"id":1,"bytes":1},{"id":1,"bytes":2}]}"#,
+            #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[{"id":1,"bytes":-5}]}"#,
+            #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[{"id":1,"bytes":1,"start_time":2,"end_time":1}]}"#
+        ] {
             #expect(throws: IperfWireError.self) { try IperfResults(json: Array(bad.utf8)) }
         }
     }

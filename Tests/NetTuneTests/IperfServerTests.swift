@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import SystemPackage
 import Testing
+
 @testable import NetTune
 
 /// `nettune serve` answering iperf3 clients, on 127.0.0.1: scripted clients that
@@ -16,9 +17,10 @@ import Testing
 
         init(token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1)) throws {
             let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
-            server = try ProbeServer(ProbeServer.Configuration(
-                bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: .seconds(1), token: token,
-                maxStreams: maxStreams, payload: .cache(directory: FilePath(cache), size: 1 << 20)))
+            server = try ProbeServer(
+                ProbeServer.Configuration(
+                    bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: .seconds(1), token: token,
+                    maxStreams: maxStreams, payload: .cache(directory: FilePath(cache), size: 1 << 20)))
             Thread.detachNewThread { [self] in
                 try? server.run { event in self.events.withLock { $0.append(event) } }
                 done.signal()
@@ -72,8 +74,9 @@ import Testing
         func sendParameters(_ json: String) throws {
             let body = Array(json.utf8)
             let length = UInt32(body.count)
-            try control.sendAll([UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + body,
-                                deadline: .after(.seconds(2)))
+            try control.sendAll(
+                [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + body,
+                deadline: .after(.seconds(2)))
         }
 
         func openStream() throws -> TCPConnection {
@@ -85,9 +88,10 @@ import Testing
 
     func request(_ endpoint: Endpoint, direction: ProbeDirection, streams: Int = 1) throws -> ProbeRequest {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
-        return ProbeRequest(endpoint: endpoint, payload: try PayloadFile.cached(size: 4 << 20, directory: FilePath(cache)),
-                            connectTimeout: .seconds(2), replyTimeout: .seconds(3), stallTimeout: .seconds(3),
-                            direction: direction, streams: streams)
+        return ProbeRequest(
+            endpoint: endpoint, payload: try PayloadFile.cached(size: 4 << 20, directory: FilePath(cache)),
+            connectTimeout: .seconds(2), replyTimeout: .seconds(3), stallTimeout: .seconds(3),
+            direction: direction, streams: streams)
     }
 
     // MARK: The whole exchange, nettune's iperf3 client against nettune's server
@@ -137,8 +141,10 @@ import Testing
     @Test func udpBlocksAndPacedReverseAreNotImplemented() throws {
         let server = try RunningServer()
         defer { server.stop() }
-        for json in [#"{"udp":true,"time":1,"parallel":1}"#, #"{"tcp":true,"blockcount":10,"parallel":1}"#,
-                     #"{"tcp":true,"time":1,"parallel":1,"reverse":true,"bandwidth":1000000}"#] {
+        for json in [
+            #"{"udp":true,"time":1,"parallel":1}"#, #"{"tcp":true,"blockcount":10,"parallel":1}"#,
+            #"{"tcp":true,"time":1,"parallel":1,"reverse":true,"bandwidth":1000000}"#
+        ] {
             let client = try ScriptedClient(port: server.port)
             #expect(try client.state() == IperfState.parameterExchange.rawValue)
             try client.sendParameters(json)
@@ -150,9 +156,11 @@ import Testing
     @Test func limitsAreServerErrorsWithIperfsCodes() throws {
         let server = try RunningServer(maxStreams: 2)
         defer { server.stop() }
-        for (json, code) in [(#"{"tcp":true,"time":1,"parallel":3}"#, IperfErrorCode.streams),
-                             (#"{"tcp":true,"time":86400,"parallel":1}"#, IperfErrorCode.duration),
-                             (#"{"tcp":true,"num":1125899906842624,"parallel":1}"#, IperfErrorCode.duration)] {
+        for (json, code) in [
+            (#"{"tcp":true,"time":1,"parallel":3}"#, IperfErrorCode.streams),
+            (#"{"tcp":true,"time":86400,"parallel":1}"#, IperfErrorCode.duration),
+            (#"{"tcp":true,"num":1125899906842624,"parallel":1}"#, IperfErrorCode.duration)
+        ] {
             let client = try ScriptedClient(port: server.port)
             #expect(try client.state() == IperfState.parameterExchange.rawValue)
             try client.sendParameters(json)
@@ -187,7 +195,10 @@ import Testing
         // Silence: its stream stalls after the idle timeout (1 s), or its TEST_END
         // fails to come after the test's time: either way the server gives up.
         let event = try #require(server.log(count: 1).first)
-        guard case .failed(let why) = event.outcome else { Issue.record("\(event)"); return }
+        guard case .failed(let why) = event.outcome else {
+            Issue.record("\(event)")
+            return
+        }
         #expect(why.contains("stalled") || why.contains("no TEST_END"), "\(why)")
         _ = stream
         try expectServesAfterwards(server)
@@ -216,6 +227,9 @@ import Testing
         defer { server.stop() }
         let client = try ScriptedClient(port: server.port)
         #expect(try client.state() == IperfState.accessDenied.rawValue)
-        guard case .refused(.unauthorized, _)? = server.log(count: 1).first?.outcome else { Issue.record("\(server.log(count: 1))"); return }
+        guard case .refused(.unauthorized, _)? = server.log(count: 1).first?.outcome else {
+            Issue.record("\(server.log(count: 1))")
+            return
+        }
     }
 }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct StatisticsTests {
@@ -32,20 +33,20 @@ import Testing
             guard offset + width <= count else { return }
             for i in 0..<width { bytes[offset + i] = UInt8(truncatingIfNeeded: value >> (8 * UInt64(i))) }
         }
-        bytes[0] = 1                                   // tcpi_state: ESTABLISHED
-        put(1448, at: 16, width: 4)                    // tcpi_snd_mss
-        put(1500, at: 60, width: 4)                    // tcpi_pmtu
-        put(250, at: 68, width: 4)                     // tcpi_rtt
-        put(40, at: 72, width: 4)                      // tcpi_rttvar
-        put(87, at: 80, width: 4)                      // tcpi_snd_cwnd
-        put(12, at: 100, width: 4)                     // tcpi_total_retrans
-        put(241_172_480, at: 120, width: 8)            // tcpi_bytes_acked
-        put(31, at: 148, width: 4)                     // tcpi_min_rtt
-        put(900_000, at: 168, width: 8)                // tcpi_busy_time
-        put(320_000, at: 176, width: 8)                // tcpi_rwnd_limited
-        put(5_000, at: 184, width: 8)                  // tcpi_sndbuf_limited
-        put(241_200_000, at: 200, width: 8)            // tcpi_bytes_sent
-        put(65_535, at: 228, width: 4)                 // tcpi_snd_wnd
+        bytes[0] = 1  // tcpi_state: ESTABLISHED
+        put(1448, at: 16, width: 4)  // tcpi_snd_mss
+        put(1500, at: 60, width: 4)  // tcpi_pmtu
+        put(250, at: 68, width: 4)  // tcpi_rtt
+        put(40, at: 72, width: 4)  // tcpi_rttvar
+        put(87, at: 80, width: 4)  // tcpi_snd_cwnd
+        put(12, at: 100, width: 4)  // tcpi_total_retrans
+        put(241_172_480, at: 120, width: 8)  // tcpi_bytes_acked
+        put(31, at: 148, width: 4)  // tcpi_min_rtt
+        put(900_000, at: 168, width: 8)  // tcpi_busy_time
+        put(320_000, at: 176, width: 8)  // tcpi_rwnd_limited
+        put(5_000, at: 184, width: 8)  // tcpi_sndbuf_limited
+        put(241_200_000, at: 200, width: 8)  // tcpi_bytes_sent
+        put(65_535, at: 228, width: 4)  // tcpi_snd_wnd
         return bytes
     }
 
@@ -93,10 +94,12 @@ import Testing
     }
 
     @Test func usageIsTheDifferenceOfTwoSamples() {
-        let a = CPUSample(processUserNanoseconds: 1_000_000_000, processSystemNanoseconds: 0,
-                          hostBusyNanoseconds: 0, hostSoftirqNanoseconds: 0, hostTotalNanoseconds: 0)
-        let b = CPUSample(processUserNanoseconds: 1_500_000_000, processSystemNanoseconds: 250_000_000,
-                          hostBusyNanoseconds: 2_000_000_000, hostSoftirqNanoseconds: 500_000_000, hostTotalNanoseconds: 4_000_000_000)
+        let a = CPUSample(
+            processUserNanoseconds: 1_000_000_000, processSystemNanoseconds: 0,
+            hostBusyNanoseconds: 0, hostSoftirqNanoseconds: 0, hostTotalNanoseconds: 0)
+        let b = CPUSample(
+            processUserNanoseconds: 1_500_000_000, processSystemNanoseconds: 250_000_000,
+            hostBusyNanoseconds: 2_000_000_000, hostSoftirqNanoseconds: 500_000_000, hostTotalNanoseconds: 4_000_000_000)
         let usage = b.since(a)
         #expect(usage.userSeconds == 0.5)
         #expect(usage.systemSeconds == 0.25)
@@ -109,16 +112,22 @@ import Testing
 @Suite struct RunResultTests {
     @Test func throughputAndServiceDemand() {
         let cpu = CPUUsage(userSeconds: 0.1, systemSeconds: 0.4, hostBusySeconds: 1, hostSoftirqSeconds: 0.2, hostTotalSeconds: 4)
-        let run = RunResult(method: .sendfile, bytes: 1 << 30, seconds: 2, sender: cpu, receiver: cpu,
-                            tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr",
-                            sendBufferBytes: 0, receiveBufferBytes: 0)
+        let run = RunResult(
+            method: .sendfile, bytes: 1 << 30, seconds: 2, sender: cpu, receiver: cpu,
+            tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr",
+            sendBufferBytes: 0, receiveBufferBytes: 0)
         #expect(run.throughputBitsPerSecond == Double(1 << 30) * 8 / 2)
         #expect(run.senderCPUSecondsPerGiB == 0.5)
-        let report = ProbeReport(peer: Endpoint(host: "x", port: 1), methods: [.sendfile], payloadBytes: 1 << 30, payloadPath: "/p",
-                                 kernel: "6", congestion: nil, egressInterface: nil, mtu: nil,
-                                 runs: [run, run, RunResult(method: .readwrite, bytes: 1, seconds: 1, sender: cpu, receiver: cpu,
-                                                            tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: nil,
-                                                            sendBufferBytes: 0, receiveBufferBytes: 0)])
+        let report = ProbeReport(
+            peer: Endpoint(host: "x", port: 1), methods: [.sendfile], payloadBytes: 1 << 30, payloadPath: "/p",
+            kernel: "6", congestion: nil, egressInterface: nil, mtu: nil,
+            runs: [
+                run, run,
+                RunResult(
+                    method: .readwrite, bytes: 1, seconds: 1, sender: cpu, receiver: cpu,
+                    tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: nil,
+                    sendBufferBytes: 0, receiveBufferBytes: 0)
+            ])
         #expect(report.runs(of: .sendfile).count == 2)
         #expect(report.summary(of: .sendfile)?.throughputBitsPerSecondMedian == run.throughputBitsPerSecond)
         #expect(report.summary(of: .splice) == nil)

@@ -1,51 +1,56 @@
 import Testing
+
 @testable import NetTune
 @testable import NetTuneCommands
 
 @Suite struct PlanOutputTests {
-    let plan = Plan(profile: "pi-lan",
-                    changes: [Change(.sysctl(.tcpWmem), from: "4096 16384 4194304", to: "4096 131072 4194304"),
-                              Change(.mtu(interface: "eth0"), from: "1500", to: "9000")],
-                    unchanged: [Change(.sysctl(.tcpWindowScaling), from: "1", to: "1")],
-                    warnings: [TuningWarning("something to know")])
+    let plan = Plan(
+        profile: "pi-lan",
+        changes: [
+            Change(.sysctl(.tcpWmem), from: "4096 16384 4194304", to: "4096 131072 4194304"),
+            Change(.mtu(interface: "eth0"), from: "1500", to: "9000")
+        ],
+        unchanged: [Change(.sysctl(.tcpWindowScaling), from: "1", to: "1")],
+        warnings: [TuningWarning("something to know")])
 
     /// The README documents this shape.
     @Test func planJSONShapeIsPinned() throws {
-        #expect(try JSONOutput.encode(PlanJSON(plan, outcome: .applied, snapshot: "/var/lib/nettune/netns-1.json")) == """
-            {
-              "changes" : [
+        #expect(
+            try JSONOutput.encode(PlanJSON(plan, outcome: .applied, snapshot: "/var/lib/nettune/netns-1.json")) == """
                 {
-                  "from" : "4096 16384 4194304",
-                  "interface" : null,
-                  "kind" : "sysctl",
-                  "setting" : "net.ipv4.tcp_wmem",
-                  "to" : "4096 131072 4194304"
-                },
-                {
-                  "from" : "1500",
-                  "interface" : "eth0",
-                  "kind" : "mtu",
-                  "setting" : "mtu",
-                  "to" : "9000"
+                  "changes" : [
+                    {
+                      "from" : "4096 16384 4194304",
+                      "interface" : null,
+                      "kind" : "sysctl",
+                      "setting" : "net.ipv4.tcp_wmem",
+                      "to" : "4096 131072 4194304"
+                    },
+                    {
+                      "from" : "1500",
+                      "interface" : "eth0",
+                      "kind" : "mtu",
+                      "setting" : "mtu",
+                      "to" : "9000"
+                    }
+                  ],
+                  "outcome" : "applied",
+                  "profile" : "pi-lan",
+                  "snapshot" : "/var/lib/nettune/netns-1.json",
+                  "unchanged" : [
+                    {
+                      "from" : "1",
+                      "interface" : null,
+                      "kind" : "sysctl",
+                      "setting" : "net.ipv4.tcp_window_scaling",
+                      "to" : "1"
+                    }
+                  ],
+                  "warnings" : [
+                    "something to know"
+                  ]
                 }
-              ],
-              "outcome" : "applied",
-              "profile" : "pi-lan",
-              "snapshot" : "/var/lib/nettune/netns-1.json",
-              "unchanged" : [
-                {
-                  "from" : "1",
-                  "interface" : null,
-                  "kind" : "sysctl",
-                  "setting" : "net.ipv4.tcp_window_scaling",
-                  "to" : "1"
-                }
-              ],
-              "warnings" : [
-                "something to know"
-              ]
-            }
-            """)
+                """)
     }
 
     @Test func verifyJSONSaysWhetherEverythingMatches() throws {
@@ -57,21 +62,23 @@ import Testing
 
     @Test func dryRunTextShowsEveryChange() {
         let text = PlanOutput.render(plan, outcome: .dryRun, snapshot: nil)
-        #expect(text == """
-            Profile pi-lan: 2 changes
-              net.ipv4.tcp_wmem  4096 16384 4194304  →  4096 131072 4194304
-              mtu of eth0        1500                →  9000
-              already set: net.ipv4.tcp_window_scaling
-            Dry run: nothing was changed.
+        #expect(
+            text == """
+                Profile pi-lan: 2 changes
+                  net.ipv4.tcp_wmem  4096 16384 4194304  →  4096 131072 4194304
+                  mtu of eth0        1500                →  9000
+                  already set: net.ipv4.tcp_window_scaling
+                Dry run: nothing was changed.
 
-            """)
+                """)
     }
 
     @Test func resolvedProfileIsValidTOMLWithOrigins() throws {
-        let profile = Profile(name: "pi-lan", description: "Pi \"LAN\"", includes: ["kernel-default"],
-                              sysctls: [.tcpWmem: "4096 131072 4194304", .tcpMtuProbing: "1"],
-                              link: LinkSettings(mtu: 1500), path: "/p/pi-lan.toml",
-                              origins: ["net.ipv4.tcp_wmem": "pi-lan", "net.ipv4.tcp_mtu_probing": "kernel-default", "mtu": "pi-lan"])
+        let profile = Profile(
+            name: "pi-lan", description: "Pi \"LAN\"", includes: ["kernel-default"],
+            sysctls: [.tcpWmem: "4096 131072 4194304", .tcpMtuProbing: "1"],
+            link: LinkSettings(mtu: 1500), path: "/p/pi-lan.toml",
+            origins: ["net.ipv4.tcp_wmem": "pi-lan", "net.ipv4.tcp_mtu_probing": "kernel-default", "mtu": "pi-lan"])
         let text = ProfileOutput.renderResolved(profile)
         // What `profiles show` prints parses back to the same settings.
         let reparsed = try ProfileParser.parse(text, name: "pi-lan", path: "shown.toml")
@@ -83,7 +90,10 @@ import Testing
 
     @Test func tryHelpIsPinned() {
         let help = NetTuneCommand.helpMessage(for: NetTuneCommand.Try.self, columns: 100)
-        #expect(help.contains("USAGE: nettune try <profile> [--timeout <duration>] [--peer <host:port>] [--interface <name>] [--token <secret>] [--profiles <dir> ...] [--state-dir <dir>] [--lock-wait <duration>] [--json]"))
+        #expect(
+            help.contains(
+                "USAGE: nettune try <profile> [--timeout <duration>] [--peer <host:port>] [--interface <name>] [--token <secret>] [--profiles <dir> ...] [--state-dir <dir>] [--lock-wait <duration>] [--json]"
+            ))
         #expect(help.contains("(default: 30s)"))
     }
 

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct PlannerTests {
@@ -6,8 +7,10 @@ import Testing
     let pi = LinkInfo(index: 3, name: "eth0", mtu: 1500, minMTU: 68, maxMTU: 1500, adminUp: true)
 
     func store() -> FakeSysctlStore {
-        FakeSysctlStore([.tcpWmem: "4096 16384 4194304", .tcpRmem: "4096 131072 6291456",
-                         .tcpMtuProbing: "0", .coreWmemMax: "4194304", .coreRmemMax: "4194304"])
+        FakeSysctlStore([
+            .tcpWmem: "4096 16384 4194304", .tcpRmem: "4096 131072 6291456",
+            .tcpMtuProbing: "0", .coreWmemMax: "4194304", .coreRmemMax: "4194304"
+        ])
     }
 
     func planner(_ store: FakeSysctlStore, links: FakeLinkController? = nil) -> Planner<FakeSysctlStore, FakeLinkController> {
@@ -15,15 +18,17 @@ import Testing
     }
 
     @Test func listsOnlyRealChangesSysctlsFirstThenMTU() throws {
-        let profile = Profile(name: "p", description: "d",
-                              sysctls: [.tcpWmem: "4096 65536 4194304", .tcpRmem: "4096 131072 6291456", .tcpMtuProbing: "1"],
-                              link: LinkSettings(mtu: 9000))
+        let profile = Profile(
+            name: "p", description: "d",
+            sysctls: [.tcpWmem: "4096 65536 4194304", .tcpRmem: "4096 131072 6291456", .tcpMtuProbing: "1"],
+            link: LinkSettings(mtu: 9000))
         let plan = try planner(store()).plan(profile)
-        #expect(plan.changes == [
-            Change(.sysctl(.tcpMtuProbing), from: "0", to: "1"),
-            Change(.sysctl(.tcpWmem), from: "4096 16384 4194304", to: "4096 65536 4194304"),
-            Change(.mtu(interface: "veth0"), from: "1500", to: "9000"),
-        ])
+        #expect(
+            plan.changes == [
+                Change(.sysctl(.tcpMtuProbing), from: "0", to: "1"),
+                Change(.sysctl(.tcpWmem), from: "4096 16384 4194304", to: "4096 65536 4194304"),
+                Change(.mtu(interface: "veth0"), from: "1500", to: "9000")
+            ])
         #expect(plan.unchanged == [Change(.sysctl(.tcpRmem), from: "4096 131072 6291456", to: "4096 131072 6291456")])
     }
 
@@ -89,23 +94,28 @@ import Testing
         try dir.write("sysctl.d/README", "net.ipv4.tcp_wmem = 1 2 3\n")
         let boot = BootSysctlConfig(directories: [dir.path + "/sysctl.d"], files: [dir.path + "/sysctl.conf"])
         let p = Planner(store: store(), links: FakeLinkController([veth], defaultRoute: "veth0"), bootConfig: boot)
-        let plan = try p.plan(Profile(name: "p", description: "d",
-                                      sysctls: [.tcpWmem: "4096 65536 4194304", .tcpMtuProbing: "1"]))
-        #expect(plan.warnings.map(\.message) == [
-            "\(dir.path)/sysctl.d/99-tuning.conf sets net.ipv4.tcp_wmem = 4096 16384 16777216 at boot, which replaces 4096 65536 4194304 after a reboot; edit that file to keep the new value across reboots",
-        ])
+        let plan = try p.plan(
+            Profile(
+                name: "p", description: "d",
+                sysctls: [.tcpWmem: "4096 65536 4194304", .tcpMtuProbing: "1"]))
+        #expect(
+            plan.warnings.map(\.message) == [
+                "\(dir.path)/sysctl.d/99-tuning.conf sets net.ipv4.tcp_wmem = 4096 16384 16777216 at boot, which replaces 4096 65536 4194304 after a reboot; edit that file to keep the new value across reboots"
+            ])
     }
 }
 
 @Suite struct TuningExecutorTests {
-    let links = [LinkInfo(index: 2, name: "veth0", mtu: 1500, adminUp: true),
-                 LinkInfo(index: 3, name: "veth1", mtu: 1500, adminUp: true)]
+    let links = [
+        LinkInfo(index: 2, name: "veth0", mtu: 1500, adminUp: true),
+        LinkInfo(index: 3, name: "veth1", mtu: 1500, adminUp: true)
+    ]
     let changes = [
         Change(.sysctl(.tcpMtuProbing), from: "0", to: "1"),
         Change(.sysctl(.tcpRmem), from: "4096 131072 6291456", to: "4096 131072 8388608"),
         Change(.mtu(interface: "veth0"), from: "1500", to: "9000"),
         Change(.sysctl(.tcpWmem), from: "4096 16384 4194304", to: "4096 65536 4194304"),
-        Change(.mtu(interface: "veth1"), from: "1500", to: "9000"),
+        Change(.mtu(interface: "veth1"), from: "1500", to: "9000")
     ]
 
     func store() -> FakeSysctlStore {

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NetTune
 @testable import NetTuneCommands
 
@@ -7,54 +8,54 @@ import Testing
         let cpu = CPUUsage(userSeconds: 0.25, systemSeconds: 0.5, hostBusySeconds: 1.5, hostSoftirqSeconds: 0.75, hostTotalSeconds: 4)
         var bytes = [UInt8](repeating: 0, count: 232)
         bytes[0] = 1
-        bytes[16] = 0xA8; bytes[17] = 0x05          // snd_mss 1448
-        bytes[60] = 0xDC; bytes[61] = 0x05          // pmtu 1500
-        bytes[68] = 100                             // rtt 100 µs
-        bytes[80] = 10                              // cwnd 10
-        bytes[100] = 2                              // retransmits 2
-        bytes[148] = 20                             // min rtt 20 µs
-        bytes[168] = 0x40; bytes[169] = 0x42; bytes[170] = 0x0F   // busy 1000000 µs
-        bytes[176] = 0x20; bytes[177] = 0xA1; bytes[178] = 0x07   // rwnd limited 500000 µs
+        bytes[16] = 0xA8
+        bytes[17] = 0x05  // snd_mss 1448
+        bytes[60] = 0xDC
+        bytes[61] = 0x05  // pmtu 1500
+        bytes[68] = 100  // rtt 100 µs
+        bytes[80] = 10  // cwnd 10
+        bytes[100] = 2  // retransmits 2
+        bytes[148] = 20  // min rtt 20 µs
+        bytes[168] = 0x40
+        bytes[169] = 0x42
+        bytes[170] = 0x0F  // busy 1000000 µs
+        bytes[176] = 0x20
+        bytes[177] = 0xA1
+        bytes[178] = 0x07  // rwnd limited 500000 µs
         let info = TCPInfo(kernelBytes: bytes)
-        let run = RunResult(method: .sendfile, bytes: 1 << 30, seconds: 2, sender: cpu, receiver: cpu,
-                            tcpInfo: info,
-                            streams: [StreamResult(index: 0, bytes: 1 << 30, seconds: 2, tcpInfo: info, sendBufferBytes: 4194304,
-                                                   receiveBufferBytes: 131072)],
-                            intervals: [Interval(start: 0, end: 1, bytes: 1 << 29), Interval(start: 1, end: 2, bytes: 1 << 29)],
-                            congestion: "bbr", sendBufferBytes: 4194304, receiveBufferBytes: 131072)
+        let run = RunResult(
+            method: .sendfile, bytes: 1 << 30, seconds: 2, sender: cpu, receiver: cpu,
+            tcpInfo: info,
+            streams: [
+                StreamResult(
+                    index: 0, bytes: 1 << 30, seconds: 2, tcpInfo: info, sendBufferBytes: 4194304,
+                    receiveBufferBytes: 131072)
+            ],
+            intervals: [Interval(start: 0, end: 1, bytes: 1 << 29), Interval(start: 1, end: 2, bytes: 1 << 29)],
+            congestion: "bbr", sendBufferBytes: 4194304, receiveBufferBytes: 131072)
         var second = run
         second.method = .readwrite
-        return ProbeReport(peer: Endpoint(host: "10.0.0.2", port: 9000), methods: methods, payloadBytes: 1 << 30,
-                           payloadPath: "/cache/payload.bin", kernel: "6.18.0", congestion: "bbr",
-                           egressInterface: "eth0", mtu: 1500, runs: methods.count > 1 ? [run, second] : [run],
-                           local: TuningState(tcpWmem: "4096 16384 4194304", tcpRmem: "4096 131072 6291456", congestion: "bbr",
-                                              mtu: 1500, interface: "eth0", kernel: "6.18.0", version: "0.1.0"),
-                           remote: TuningState(tcpWmem: "4096 16384 4194304", tcpRmem: "4096 131072 6291456", wmemMax: 212992,
-                                               rmemMax: 212992, congestion: "bbr", mtu: 1500, interface: "eth0", kernel: "6.18.0",
-                                               version: "0.1.0"))
+        return ProbeReport(
+            peer: Endpoint(host: "10.0.0.2", port: 9000), methods: methods, payloadBytes: 1 << 30,
+            payloadPath: "/cache/payload.bin", kernel: "6.18.0", congestion: "bbr",
+            egressInterface: "eth0", mtu: 1500, runs: methods.count > 1 ? [run, second] : [run],
+            local: TuningState(
+                tcpWmem: "4096 16384 4194304", tcpRmem: "4096 131072 6291456", congestion: "bbr",
+                mtu: 1500, interface: "eth0", kernel: "6.18.0", version: "0.1.0"),
+            remote: TuningState(
+                tcpWmem: "4096 16384 4194304", tcpRmem: "4096 131072 6291456", wmemMax: 212992,
+                rmemMax: 212992, congestion: "bbr", mtu: 1500, interface: "eth0", kernel: "6.18.0",
+                version: "0.1.0"))
     }
 
     /// The README documents this shape.
     @Test func jsonShapeIsPinned() throws {
-        #expect(try JSONOutput.encode(ProbeJSON(report(), multipleMethods: false)) == """
-            {
-              "baseline" : null,
-              "bytes" : 1073741824,
-              "congestion" : "bbr",
-              "diagnosis" : {
-                "advice" : "The receiving process (the server) did not read fast enough: its window filled although tcp_rmem lets it grow to 6 MiB. A faster receiver, or fewer streams, helps; buffers do not.",
-                "bdp_bytes" : 10737,
-                "bottleneck" : "receiver-cpu",
-                "evidence" : [
-                  "BDP = min RTT 20 µs × 4.29 Gbit/s (measured) = 10.5 KiB",
-                  "limited by the receive window 50 % and the send buffer 0 % of busy time; busy 50 % of the transfer (this machine's TCP_INFO)",
-                  "tcp_rmem max 6 MiB on the server, far above the BDP"
-                ],
-                "path_rate_bps" : null
-              },
-              "direction" : "send",
-              "directions" : {
-                "send" : {
+        #expect(
+            try JSONOutput.encode(ProbeJSON(report(), multipleMethods: false)) == """
+                {
+                  "baseline" : null,
+                  "bytes" : 1073741824,
+                  "congestion" : "bbr",
                   "diagnosis" : {
                     "advice" : "The receiving process (the server) did not read fast enough: its window filled although tcp_rmem lets it grow to 6 MiB. A faster receiver, or fewer streams, helps; buffers do not.",
                     "bdp_bytes" : 10737,
@@ -66,90 +67,121 @@ import Testing
                     ],
                     "path_rate_bps" : null
                   },
-                  "summary" : {
-                    "receiver_cpu_s_per_gib_median" : 0.75,
-                    "sender_cpu_s_per_gib_median" : 0.75,
-                    "throughput_bps_median" : 4294967296
-                  }
-                }
-              },
-              "egress_interface" : "eth0",
-              "file" : "/cache/payload.bin",
-              "kernel" : "6.18.0",
-              "local" : {
-                "congestion" : "bbr",
-                "interface" : "eth0",
-                "kernel" : "6.18.0",
-                "link_speed_bps" : null,
-                "mtu" : 1500,
-                "rmem_max" : null,
-                "shaping_rate_bps" : null,
-                "tcp_rmem" : "4096 131072 6291456",
-                "tcp_wmem" : "4096 16384 4194304",
-                "version" : "0.1.0",
-                "wmem_max" : null
-              },
-              "method" : "sendfile",
-              "mtu" : 1500,
-              "peer" : "10.0.0.2:9000",
-              "protocol" : "nettune",
-              "remote" : {
-                "congestion" : "bbr",
-                "interface" : "eth0",
-                "kernel" : "6.18.0",
-                "link_speed_bps" : null,
-                "mtu" : 1500,
-                "rmem_max" : 212992,
-                "shaping_rate_bps" : null,
-                "tcp_rmem" : "4096 131072 6291456",
-                "tcp_wmem" : "4096 16384 4194304",
-                "version" : "0.1.0",
-                "wmem_max" : 212992
-              },
-              "runs" : [
-                {
-                  "bytes" : 1073741824,
-                  "congestion" : "bbr",
                   "direction" : "send",
-                  "fairness" : null,
-                  "intervals" : [
-                    {
-                      "bytes" : 536870912,
-                      "end_s" : 1,
-                      "start_s" : 0
-                    },
-                    {
-                      "bytes" : 536870912,
-                      "end_s" : 2,
-                      "start_s" : 1
+                  "directions" : {
+                    "send" : {
+                      "diagnosis" : {
+                        "advice" : "The receiving process (the server) did not read fast enough: its window filled although tcp_rmem lets it grow to 6 MiB. A faster receiver, or fewer streams, helps; buffers do not.",
+                        "bdp_bytes" : 10737,
+                        "bottleneck" : "receiver-cpu",
+                        "evidence" : [
+                          "BDP = min RTT 20 µs × 4.29 Gbit/s (measured) = 10.5 KiB",
+                          "limited by the receive window 50 % and the send buffer 0 % of busy time; busy 50 % of the transfer (this machine's TCP_INFO)",
+                          "tcp_rmem max 6 MiB on the server, far above the BDP"
+                        ],
+                        "path_rate_bps" : null
+                      },
+                      "summary" : {
+                        "receiver_cpu_s_per_gib_median" : 0.75,
+                        "sender_cpu_s_per_gib_median" : 0.75,
+                        "throughput_bps_median" : 4294967296
+                      }
                     }
-                  ],
+                  },
+                  "egress_interface" : "eth0",
+                  "file" : "/cache/payload.bin",
+                  "kernel" : "6.18.0",
+                  "local" : {
+                    "congestion" : "bbr",
+                    "interface" : "eth0",
+                    "kernel" : "6.18.0",
+                    "link_speed_bps" : null,
+                    "mtu" : 1500,
+                    "rmem_max" : null,
+                    "shaping_rate_bps" : null,
+                    "tcp_rmem" : "4096 131072 6291456",
+                    "tcp_wmem" : "4096 16384 4194304",
+                    "version" : "0.1.0",
+                    "wmem_max" : null
+                  },
                   "method" : "sendfile",
-                  "rcvbuf_bytes" : 131072,
-                  "receiver" : {
-                    "cpu_sys_s" : 0.5,
-                    "cpu_user_s" : 0.25,
-                    "host_busy_s" : 1.5,
-                    "host_softirq_s" : 0.75,
-                    "host_total_s" : 4
+                  "mtu" : 1500,
+                  "peer" : "10.0.0.2:9000",
+                  "protocol" : "nettune",
+                  "remote" : {
+                    "congestion" : "bbr",
+                    "interface" : "eth0",
+                    "kernel" : "6.18.0",
+                    "link_speed_bps" : null,
+                    "mtu" : 1500,
+                    "rmem_max" : 212992,
+                    "shaping_rate_bps" : null,
+                    "tcp_rmem" : "4096 131072 6291456",
+                    "tcp_wmem" : "4096 16384 4194304",
+                    "version" : "0.1.0",
+                    "wmem_max" : 212992
                   },
-                  "retransmits" : 2,
-                  "seconds" : 2,
-                  "sender" : {
-                    "cpu_sys_s" : 0.5,
-                    "cpu_user_s" : 0.25,
-                    "host_busy_s" : 1.5,
-                    "host_softirq_s" : 0.75,
-                    "host_total_s" : 4
-                  },
-                  "sndbuf_bytes" : 4194304,
-                  "streams" : [
+                  "runs" : [
                     {
                       "bytes" : 1073741824,
-                      "index" : 0,
+                      "congestion" : "bbr",
+                      "direction" : "send",
+                      "fairness" : null,
+                      "intervals" : [
+                        {
+                          "bytes" : 536870912,
+                          "end_s" : 1,
+                          "start_s" : 0
+                        },
+                        {
+                          "bytes" : 536870912,
+                          "end_s" : 2,
+                          "start_s" : 1
+                        }
+                      ],
+                      "method" : "sendfile",
                       "rcvbuf_bytes" : 131072,
+                      "receiver" : {
+                        "cpu_sys_s" : 0.5,
+                        "cpu_user_s" : 0.25,
+                        "host_busy_s" : 1.5,
+                        "host_softirq_s" : 0.75,
+                        "host_total_s" : 4
+                      },
+                      "retransmits" : 2,
                       "seconds" : 2,
+                      "sender" : {
+                        "cpu_sys_s" : 0.5,
+                        "cpu_user_s" : 0.25,
+                        "host_busy_s" : 1.5,
+                        "host_softirq_s" : 0.75,
+                        "host_total_s" : 4
+                      },
                       "sndbuf_bytes" : 4194304,
+                      "streams" : [
+                        {
+                          "bytes" : 1073741824,
+                          "index" : 0,
+                          "rcvbuf_bytes" : 131072,
+                          "seconds" : 2,
+                          "sndbuf_bytes" : 4194304,
+                          "tcp_info" : {
+                            "busy_us" : 1000000,
+                            "bytes_retrans" : 0,
+                            "delivery_rate_bps" : 0,
+                            "min_rtt_us" : 20,
+                            "pmtu" : 1500,
+                            "reord_seen" : 0,
+                            "retransmits_total" : 2,
+                            "rtt_us" : 100,
+                            "rwnd_limited_us" : 500000,
+                            "snd_cwnd" : 10,
+                            "snd_mss" : 1448,
+                            "sndbuf_limited_us" : 0
+                          },
+                          "throughput_bps" : 4294967296
+                        }
+                      ],
                       "tcp_info" : {
                         "busy_us" : 1000000,
                         "bytes_retrans" : 0,
@@ -164,35 +196,18 @@ import Testing
                         "snd_mss" : 1448,
                         "sndbuf_limited_us" : 0
                       },
+                      "tcp_info_from" : "local",
                       "throughput_bps" : 4294967296
                     }
                   ],
-                  "tcp_info" : {
-                    "busy_us" : 1000000,
-                    "bytes_retrans" : 0,
-                    "delivery_rate_bps" : 0,
-                    "min_rtt_us" : 20,
-                    "pmtu" : 1500,
-                    "reord_seen" : 0,
-                    "retransmits_total" : 2,
-                    "rtt_us" : 100,
-                    "rwnd_limited_us" : 500000,
-                    "snd_cwnd" : 10,
-                    "snd_mss" : 1448,
-                    "sndbuf_limited_us" : 0
-                  },
-                  "tcp_info_from" : "local",
-                  "throughput_bps" : 4294967296
+                  "streams" : 1,
+                  "summary" : {
+                    "receiver_cpu_s_per_gib_median" : 0.75,
+                    "sender_cpu_s_per_gib_median" : 0.75,
+                    "throughput_bps_median" : 4294967296
+                  }
                 }
-              ],
-              "streams" : 1,
-              "summary" : {
-                "receiver_cpu_s_per_gib_median" : 0.75,
-                "sender_cpu_s_per_gib_median" : 0.75,
-                "throughput_bps_median" : 4294967296
-              }
-            }
-            """)
+                """)
     }
 
     @Test func multipleMethodsAddAPerMethodSummary() throws {

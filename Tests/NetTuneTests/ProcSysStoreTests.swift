@@ -1,5 +1,6 @@
-import Testing
 import SystemPackage
+import Testing
+
 @testable import NetTune
 
 @Suite struct ProcSysStoreTests {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+
 @testable import NetTune
 
 @Suite struct ProfileLibraryTests {
@@ -29,14 +30,16 @@ import Testing
 
     @Test func includesMergeInOrderAndTheIncludingFileWins() throws {
         let dir = try TemporaryDirectory()
-        try dir.write("base.toml", profile("base", sysctl: ["net.ipv4.tcp_wmem": "1 2 3", "net.ipv4.tcp_rmem": "1 2 3", "net.ipv4.tcp_mtu_probing": "0"], mtu: 1500))
+        try dir.write(
+            "base.toml",
+            profile("base", sysctl: ["net.ipv4.tcp_wmem": "1 2 3", "net.ipv4.tcp_rmem": "1 2 3", "net.ipv4.tcp_mtu_probing": "0"], mtu: 1500))
         try dir.write("middle.toml", profile("middle", sysctl: ["net.ipv4.tcp_wmem": "4 5 6", "net.ipv4.tcp_mtu_probing": "1"]))
         try dir.write("top.toml", profile("top", include: ["base", "middle"], sysctl: ["net.ipv4.tcp_mtu_probing": "2"], mtu: 9000))
         let library = ProfileLibrary(searchPath: ProfileSearchPath([.init(dir.path, .commandLine)]))
         let resolved = try library.resolve("top")
-        #expect(resolved.sysctls[.tcpWmem] == "4 5 6")          // later include wins
-        #expect(resolved.sysctls[.tcpRmem] == "1 2 3")          // only in base
-        #expect(resolved.sysctls[.tcpMtuProbing] == "2")        // the including file wins
+        #expect(resolved.sysctls[.tcpWmem] == "4 5 6")  // later include wins
+        #expect(resolved.sysctls[.tcpRmem] == "1 2 3")  // only in base
+        #expect(resolved.sysctls[.tcpMtuProbing] == "2")  // the including file wins
         #expect(resolved.link.mtu == 9000)
         #expect(resolved.origins["net.ipv4.tcp_wmem"] == "middle")
         #expect(resolved.origins["net.ipv4.tcp_rmem"] == "base")

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct ProfileParserTests {
@@ -11,7 +12,8 @@ import Testing
     }
 
     @Test func parsesAFullProfile() throws {
-        let profile = try parse("""
+        let profile = try parse(
+            """
             # a comment
             version = 1
             description = "For tests"
@@ -29,16 +31,18 @@ import Testing
         #expect(profile.version == 1)
         #expect(profile.description == "For tests")
         #expect(profile.includes == ["kernel-default", "other"])
-        #expect(profile.sysctls == [
-            .tcpWmem: "4096 87380 6291456",
-            .coreWmemMax: "4194304",
-            .tcpRmem: "4096 131072 6291456",
-        ])
+        #expect(
+            profile.sysctls == [
+                .tcpWmem: "4096 87380 6291456",
+                .coreWmemMax: "4194304",
+                .tcpRmem: "4096 131072 6291456"
+            ])
         #expect(profile.link == LinkSettings(mtu: 9000, interface: "eth0"))
     }
 
     @Test func nestedTablesFlattenToDottedKeys() throws {
-        let profile = try parse("""
+        let profile = try parse(
+            """
             version = 1
             description = "x"
             [sysctl.net.ipv4]

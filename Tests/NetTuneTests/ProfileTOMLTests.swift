@@ -1,9 +1,11 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct ProfileTOMLTests {
     @Test func parsesTheSubsetProfilesUse() throws {
-        let table = try ProfileTOML.parse("""
+        let table = try ProfileTOML.parse(
+            """
             # comment
             version = 1   # trailing comment
             description = "Pi \\"LAN\\" — \\u00e9t\\u00e9"
@@ -65,7 +67,7 @@ import Testing
         ("include = [}\"kernel-default\"]", 1, "expected a value"),
         ("[\u{01}\u{00}sysctl]", 1, "expected a key, found 'U+0001'"),
         ("a = \"x\u{07}y\"", 1, "control characters"),
-        ("# bell \u{07}\na = 1", 1, "expected a key, found 'U+0007'"),
+        ("# bell \u{07}\na = 1", 1, "expected a key, found 'U+0007'")
     ])
     func refusesWithALine(text: String, line: Int, message: String) {
         let error = #expect(throws: ProfileTOML.SyntaxError.self) { try ProfileTOML.parse(text) }

@@ -1,10 +1,12 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct RecommenderTests {
     @Test func aLANNeedsNoBufferChange() throws {
-        let r = Recommender.recommend(throughput: 940e6, minRTTSeconds: 0.0004, pathMTU: 1500, interfaceMTU: 1500,
-                                      interface: "eth0", bottleneck: .linkRate, memoryBytes: 1 << 30, tcpMemPages: nil)
+        let r = Recommender.recommend(
+            throughput: 940e6, minRTTSeconds: 0.0004, pathMTU: 1500, interfaceMTU: 1500,
+            interface: "eth0", bottleneck: .linkRate, memoryBytes: 1 << 30, tcpMemPages: nil)
         #expect(r.sysctls.isEmpty)
         #expect(r.mtu == nil)
         #expect(r.reasons.contains { $0.contains("no send-buffer change") })
@@ -17,41 +19,48 @@ import Testing
 
     @Test func aLongFatPathGetsBuffersSizedFromTheBDP() throws {
         // 1 Gbit/s × 100 ms = 12.5 MB; ×4 → 64 MiB (next power of two).
-        let r = Recommender.recommend(throughput: 1e9, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
-                                      interface: "eth0", bottleneck: .receiveWindow, memoryBytes: 16 << 30, tcpMemPages: nil)
+        let r = Recommender.recommend(
+            throughput: 1e9, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
+            interface: "eth0", bottleneck: .receiveWindow, memoryBytes: 16 << 30, tcpMemPages: nil)
         #expect(r.sysctls[.tcpWmem] == "4096 131072 67108864")
         #expect(r.sysctls[.tcpRmem] == "4096 131072 67108864")
-        let parsed = try ProfileParser.parse(r.toml(name: "wan", peer: Endpoint(host: "h", port: 1), throughput: 1e9),
-                                             name: "wan", path: "wan.toml")
+        let parsed = try ProfileParser.parse(
+            r.toml(name: "wan", peer: Endpoint(host: "h", port: 1), throughput: 1e9),
+            name: "wan", path: "wan.toml")
         #expect(parsed.sysctls[.tcpWmem] == "4096 131072 67108864")
     }
 
     /// A window-bound run measures what the window allowed, not what the path
     /// carries: sized from 173 Mbit/s the buffers would stay too small.
     @Test func aWindowBoundRunIsSizedFromThePathNotTheMeasurement() throws {
-        let fromMeasurement = Recommender.recommend(throughput: 173e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
-                                                    interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
+        let fromMeasurement = Recommender.recommend(
+            throughput: 173e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
+            interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
         #expect(fromMeasurement.sysctls[.tcpWmem] == "4096 131072 16777216")
-        let fromPath = Recommender.recommend(throughput: 173e6, pathGoodput: 956e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
-                                             interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
+        let fromPath = Recommender.recommend(
+            throughput: 173e6, pathGoodput: 956e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
+            interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
         #expect(fromPath.sysctls[.tcpWmem] == "4096 131072 67108864")
         #expect(fromPath.reasons.first?.contains("the path carries 956 Mbit/s; BDP 11.4 MiB") == true, "\(fromPath.reasons)")
     }
 
     @Test func memoryAndTcpMemCapTheBuffers() throws {
-        let small = Recommender.recommend(throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,
-                                          bottleneck: .unknown, memoryBytes: 512 << 20, tcpMemPages: nil)
+        let small = Recommender.recommend(
+            throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,
+            bottleneck: .unknown, memoryBytes: 512 << 20, tcpMemPages: nil)
         #expect(small.sysctls[.tcpWmem] == "4096 131072 16777216")  // 512 MiB / 32
         let tcpMem = try TCPBufferTriple(parsing: "2048 8192 16384")  // pressure at 32 MiB of pages
-        let capped = Recommender.recommend(throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,
-                                           bottleneck: .unknown, memoryBytes: 64 << 30, tcpMemPages: tcpMem)
+        let capped = Recommender.recommend(
+            throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,
+            bottleneck: .unknown, memoryBytes: 64 << 30, tcpMemPages: tcpMem)
         #expect(capped.sysctls[.tcpWmem] == "4096 131072 8388608")
         #expect(capped.reasons.contains { $0.contains("tcp_mem") })
     }
 
     @Test func aSmallerPathMTUIsRecommended() {
-        let r = Recommender.recommend(throughput: 90e6, minRTTSeconds: 0.01, pathMTU: 1420, interfaceMTU: 1500,
-                                      interface: "wlan0", bottleneck: .unknown, memoryBytes: nil, tcpMemPages: nil)
+        let r = Recommender.recommend(
+            throughput: 90e6, minRTTSeconds: 0.01, pathMTU: 1420, interfaceMTU: 1500,
+            interface: "wlan0", bottleneck: .unknown, memoryBytes: nil, tcpMemPages: nil)
         #expect(r.mtu == 1420)
         #expect(r.interface == "wlan0")
         #expect(r.sysctls[.tcpMtuProbing] == "1")

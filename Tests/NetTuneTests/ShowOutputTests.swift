@@ -1,5 +1,6 @@
-import Testing
 import SystemPackage
+import Testing
+
 @testable import NetTune
 @testable import NetTuneCommands
 
@@ -9,12 +10,15 @@ import SystemPackage
         try root.write("net/ipv4/tcp_wmem", "4096\t65536\t8388608\n")
         try root.write("net/ipv4/tcp_rmem", "4096\t131072\t6291456\n")
         try root.write("net/core/wmem_max", "212992\n")
-        let links = FakeLinkController([
-            LinkInfo(index: 1, name: "lo", mtu: 65536, adminUp: true, operState: .unknown,
-                     qdisc: Qdisc(kind: "noqueue")),
-            LinkInfo(index: 2, name: "eth0", mtu: 1500, minMTU: 68, maxMTU: 9000, adminUp: true,
-                     operState: .up, qdisc: Qdisc(kind: "tbf", rateBitsPerSecond: 100_000_000)),
-        ], defaultRoute: "eth0")
+        let links = FakeLinkController(
+            [
+                LinkInfo(
+                    index: 1, name: "lo", mtu: 65536, adminUp: true, operState: .unknown,
+                    qdisc: Qdisc(kind: "noqueue")),
+                LinkInfo(
+                    index: 2, name: "eth0", mtu: 1500, minMTU: 68, maxMTU: 9000, adminUp: true,
+                    operState: .up, qdisc: Qdisc(kind: "tbf", rateBitsPerSecond: 100_000_000))
+            ], defaultRoute: "eth0")
         var overview = try NetworkOverview.read(
             sysctls: ProcSysStore(root: FilePath(root.path)), links: links,
             keys: [.tcpWmem, .tcpRmem, .coreWmemMax, .tcpMem])
@@ -25,42 +29,43 @@ import SystemPackage
     /// The README documents this shape; changing it breaks users' scripts.
     @Test func jsonShapeIsPinned() throws {
         let json = try JSONOutput.encode(ShowJSON(try overview()))
-        #expect(json == """
-            {
-              "default_route_interface" : "eth0",
-              "links" : [
+        #expect(
+            json == """
                 {
-                  "index" : 1,
-                  "max_mtu" : null,
-                  "min_mtu" : null,
-                  "mtu" : 65536,
-                  "name" : "lo",
-                  "operstate" : "unknown",
-                  "qdisc" : "noqueue",
-                  "rate_bps" : null,
-                  "up" : true
-                },
-                {
-                  "index" : 2,
-                  "max_mtu" : 9000,
-                  "min_mtu" : 68,
-                  "mtu" : 1500,
-                  "name" : "eth0",
-                  "operstate" : "up",
-                  "qdisc" : "tbf",
-                  "rate_bps" : 100000000,
-                  "up" : true
+                  "default_route_interface" : "eth0",
+                  "links" : [
+                    {
+                      "index" : 1,
+                      "max_mtu" : null,
+                      "min_mtu" : null,
+                      "mtu" : 65536,
+                      "name" : "lo",
+                      "operstate" : "unknown",
+                      "qdisc" : "noqueue",
+                      "rate_bps" : null,
+                      "up" : true
+                    },
+                    {
+                      "index" : 2,
+                      "max_mtu" : 9000,
+                      "min_mtu" : 68,
+                      "mtu" : 1500,
+                      "name" : "eth0",
+                      "operstate" : "up",
+                      "qdisc" : "tbf",
+                      "rate_bps" : 100000000,
+                      "up" : true
+                    }
+                  ],
+                  "netns_inode" : 4026531840,
+                  "sysctls" : {
+                    "net.core.wmem_max" : "212992",
+                    "net.ipv4.tcp_mem" : null,
+                    "net.ipv4.tcp_rmem" : "4096 131072 6291456",
+                    "net.ipv4.tcp_wmem" : "4096 65536 8388608"
+                  }
                 }
-              ],
-              "netns_inode" : 4026531840,
-              "sysctls" : {
-                "net.core.wmem_max" : "212992",
-                "net.ipv4.tcp_mem" : null,
-                "net.ipv4.tcp_rmem" : "4096 131072 6291456",
-                "net.ipv4.tcp_wmem" : "4096 65536 8388608"
-              }
-            }
-            """)
+                """)
     }
 
     @Test func tableMarksTheDefaultRouteAndExplainsBuffers() throws {
@@ -75,8 +80,10 @@ import SystemPackage
     }
 
     @Test func unknownInterfaceListsTheExistingOnes() throws {
-        let links = FakeLinkController([LinkInfo(index: 1, name: "lo", mtu: 65536, adminUp: true),
-                                        LinkInfo(index: 2, name: "eth0", mtu: 1500, adminUp: true)])
+        let links = FakeLinkController([
+            LinkInfo(index: 1, name: "lo", mtu: 65536, adminUp: true),
+            LinkInfo(index: 2, name: "eth0", mtu: 1500, adminUp: true)
+        ])
         let root = try TemporaryDirectory()
         let error = #expect(throws: UnknownInterfaceError.self) {
             try NetworkOverview.read(sysctls: ProcSysStore(root: FilePath(root.path)), links: links, interface: "wlan0")
@@ -85,27 +92,30 @@ import SystemPackage
     }
 
     @Test func interfaceOptionKeepsOnlyThatLink() throws {
-        let links = FakeLinkController([LinkInfo(index: 1, name: "lo", mtu: 65536, adminUp: true),
-                                        LinkInfo(index: 2, name: "eth0", mtu: 1500, adminUp: true)])
+        let links = FakeLinkController([
+            LinkInfo(index: 1, name: "lo", mtu: 65536, adminUp: true),
+            LinkInfo(index: 2, name: "eth0", mtu: 1500, adminUp: true)
+        ])
         let root = try TemporaryDirectory()
         let overview = try NetworkOverview.read(sysctls: ProcSysStore(root: FilePath(root.path)), links: links, interface: "eth0")
         #expect(overview.links.map(\.name) == ["eth0"])
     }
 
     @Test func showHelpIsPinned() {
-        #expect(NetTuneCommand.helpMessage(for: NetTuneCommand.Show.self, columns: 100) == """
-            OVERVIEW: Show TCP buffer sysctls and every interface's MTU, state and qdisc.
+        #expect(
+            NetTuneCommand.helpMessage(for: NetTuneCommand.Show.self, columns: 100) == """
+                OVERVIEW: Show TCP buffer sysctls and every interface's MTU, state and qdisc.
 
-            Reads /proc/sys and netlink (libnl-route-3) of the current network namespace. Needs no privileges.
+                Reads /proc/sys and netlink (libnl-route-3) of the current network namespace. Needs no privileges.
 
-            USAGE: nettune show [--interface <name>] [--json]
+                USAGE: nettune show [--interface <name>] [--json]
 
-            OPTIONS:
-              --interface <name>      Only list this interface.
-              --json                  Print machine-readable JSON (documented in the README) instead of a table.
-              --version               Show the version.
-              -h, --help              Show help information.
+                OPTIONS:
+                  --interface <name>      Only list this interface.
+                  --json                  Print machine-readable JSON (documented in the README) instead of a table.
+                  --version               Show the version.
+                  -h, --help              Show help information.
 
-            """)
+                """)
     }
 }

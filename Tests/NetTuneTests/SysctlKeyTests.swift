@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct SysctlKeyTests {
@@ -34,7 +35,7 @@ import Testing
         ("net.ipv4.", .emptyComponent),
         ("", .empty),
         ("net.ipv4.tcp wmem", .badCharacter(" ")),
-        ("net.ipv4.tcp_wmem\u{0}", .badCharacter("\u{0}")),
+        ("net.ipv4.tcp_wmem\u{0}", .badCharacter("\u{0}"))
     ])
     func refusesKeysThatLeaveNetOrAreMalformed(text: String, reason: SysctlKeyError.Reason) {
         #expect(throws: SysctlKeyError(key: text, reason: reason)) { try SysctlKey(text) }

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct SysctlValueTests {

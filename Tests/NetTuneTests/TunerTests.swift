@@ -3,6 +3,7 @@ import Foundation
 import Synchronization
 import SystemPackage
 import Testing
+
 @testable import NetTune
 
 @Suite struct TunerTests {
@@ -20,14 +21,16 @@ import Testing
         let store = FakeSysctlStore(original)
         let links = FakeLinkController(self.links, defaultRoute: "veth0")
         let state = try state ?? TemporaryDirectory()
-        let tuner = Tuner(store: store, links: links, snapshots: SnapshotStore(directory: FilePath(state.path + "/lib/nettune")),
-                          namespace: namespace, bootConfig: .none, isPrivileged: { privileged }, now: { 1_764_000_000 },
-                          holder: "nettune test", lockWait: .zero)
+        let tuner = Tuner(
+            store: store, links: links, snapshots: SnapshotStore(directory: FilePath(state.path + "/lib/nettune")),
+            namespace: namespace, bootConfig: .none, isPrivileged: { privileged }, now: { 1_764_000_000 },
+            holder: "nettune test", lockWait: .zero)
         return Fixture(store: store, links: links, state: state, tuner: tuner)
     }
 
-    let lan = Profile(name: "lan", description: "d", sysctls: [.tcpWmem: "4096 131072 4194304", .tcpMtuProbing: "1"],
-                      link: LinkSettings(mtu: 9000))
+    let lan = Profile(
+        name: "lan", description: "d", sysctls: [.tcpWmem: "4096 131072 4194304", .tcpMtuProbing: "1"],
+        link: LinkSettings(mtu: 9000))
     let wan = Profile(name: "wan", description: "d", sysctls: [.tcpWmem: "4096 1048576 16777216", .tcpRmem: "4096 1048576 16777216"])
 
     @Test func applySavesTheSnapshotBeforeTheFirstWrite() throws {
@@ -64,7 +67,7 @@ import Testing
         let second = try f.tuner.apply(wan)
         #expect(second.previousSnapshot?.profiles == ["lan"])
         let snapshot = try #require(try f.tuner.snapshots.load(inode: f.tuner.namespace))
-        #expect(snapshot.sysctls["net.ipv4.tcp_wmem"] == "4096 16384 4194304")   // not lan's value
+        #expect(snapshot.sysctls["net.ipv4.tcp_wmem"] == "4096 16384 4194304")  // not lan's value
         #expect(snapshot.sysctls["net.ipv4.tcp_rmem"] == "4096 131072 6291456")  // newly touched by wan
         #expect(snapshot.profiles == ["lan", "wan"])
         try f.tuner.revert()
@@ -115,7 +118,7 @@ import Testing
             let f = try fixture()
             var base = 0
             if withEarlierApply {
-                try f.tuner.apply(wan)   // tcp_rmem and tcp_wmem, not tcp_mtu_probing
+                try f.tuner.apply(wan)  // tcp_rmem and tcp_wmem, not tcp_mtu_probing
                 base = f.store.writeCalls
             }
             f.links.failOnSetMTUCall = 0
@@ -151,7 +154,7 @@ import Testing
         let f = try fixture()
         let lock = try f.tuner.lock()
         let applied = try f.tuner.apply(try f.tuner.plan(wan), holding: lock)
-        f.store.failingWriteCalls = [f.store.writeCalls + 1]   // the second undo write
+        f.store.failingWriteCalls = [f.store.writeCalls + 1]  // the second undo write
         #expect(throws: ApplyError.self) { try f.tuner.undo(applied, holding: lock) }
         #expect(try f.tuner.snapshots.load(inode: f.tuner.namespace)?.profiles == ["wan"])
         withExtendedLifetime(lock) {}
@@ -162,12 +165,14 @@ import Testing
         var lock: NamespaceLock? = try f.tuner.lock()
         let error = #expect(throws: NamespaceBusyError.self) { try f.tuner.apply(lan) }
         #expect(error?.holder == NamespaceLock.Holder(pid: getpid(), command: "nettune test"))
-        #expect(error?.description.contains("another nettune is changing this network namespace (net:[4026531840]) (pid \(getpid()): nettune test)") == true)
+        #expect(
+            error?.description.contains("another nettune is changing this network namespace (net:[4026531840]) (pid \(getpid()): nettune test)")
+                == true)
         #expect(f.store.writeCalls == 0)
         #expect(throws: NamespaceBusyError.self) { try f.tuner.revert() }
         #expect(lock != nil)
         lock = nil
-        try f.tuner.apply(lan)   // free again
+        try f.tuner.apply(lan)  // free again
     }
 
     @Test func aWriterWaitsForTheLockAndSaysSoOnce() throws {
@@ -231,17 +236,20 @@ import Testing
 @Suite struct ConcurrentApplyTests {
     @Test func revertRestoresEverythingAfterConcurrentApplies() throws {
         let dir = try TemporaryDirectory()
-        let originals = ["net/ipv4/tcp_wmem": "4096 16384 4194304", "net/ipv4/tcp_rmem": "4096 131072 6291456",
-                         "net/ipv4/tcp_mtu_probing": "0"]
+        let originals = [
+            "net/ipv4/tcp_wmem": "4096 16384 4194304", "net/ipv4/tcp_rmem": "4096 131072 6291456",
+            "net/ipv4/tcp_mtu_probing": "0"
+        ]
         let profiles = [
             Profile(name: "one", description: "d", sysctls: [.tcpWmem: "4096 65536 8388608", .tcpMtuProbing: "1"]),
-            Profile(name: "two", description: "d", sysctls: [.tcpRmem: "4096 262144 8388608", .tcpMtuProbing: "2"]),
+            Profile(name: "two", description: "d", sysctls: [.tcpRmem: "4096 262144 8388608", .tcpMtuProbing: "2"])
         ]
         let root = dir.path
         @Sendable func tuner() -> Tuner<ProcSysStore, FakeLinkController> {
-            Tuner(store: ProcSysStore(root: FilePath(root + "/sys")), links: FakeLinkController([]),
-                  snapshots: SnapshotStore(directory: FilePath(root + "/state")), namespace: 77, bootConfig: .none,
-                  isPrivileged: { true }, holder: "test", lockWait: .seconds(30))
+            Tuner(
+                store: ProcSysStore(root: FilePath(root + "/sys")), links: FakeLinkController([]),
+                snapshots: SnapshotStore(directory: FilePath(root + "/state")), namespace: 77, bootConfig: .none,
+                isPrivileged: { true }, holder: "test", lockWait: .seconds(30))
         }
         for _ in 0..<30 {
             for (path, value) in originals { try dir.write("sys/" + path, value + "\n") }
@@ -285,8 +293,10 @@ import Testing
         #expect((#expect(throws: StateError.self) { try store.load(inode: 10) })?.message.contains("damaged") == true)
     }
 
-    @Test(arguments: [#""mtus": {"eth0": -5}"#, #""mtus": {"eth0": 9223372036854775807}"#, #""mtus": {"../x": 1500}"#,
-                      #""sysctls": {"kernel.panic": "1"}"#, #""sysctls": {"net.ipv4.tcp_wmem": ""}"#])
+    @Test(arguments: [
+        #""mtus": {"eth0": -5}"#, #""mtus": {"eth0": 9223372036854775807}"#, #""mtus": {"../x": 1500}"#,
+        #""sysctls": {"kernel.panic": "1"}"#, #""sysctls": {"net.ipv4.tcp_wmem": ""}"#
+    ])
     func damagedValuesAreRefusedNotRestored(field: String) throws {
         let dir = try TemporaryDirectory()
         let store = SnapshotStore(directory: FilePath(dir.path))
@@ -344,7 +354,10 @@ import Testing
     }
 
     @Test func snapshotsWithoutOwnersCountAsTheFirstProfiles() throws {
-        let snapshot = try Snapshot.decode(Array(#"{"format": 1, "netns_inode": 5, "created": 0, "profiles": ["a", "b"], "sysctls": {"net.ipv4.tcp_wmem": "1 2 3"}, "mtus": {}}"#.utf8))
+        let snapshot = try Snapshot.decode(
+            Array(
+                #"{"format": 1, "netns_inode": 5, "created": 0, "profiles": ["a", "b"], "sysctls": {"net.ipv4.tcp_wmem": "1 2 3"}, "mtus": {}}"#.utf8)
+        )
         #expect(snapshot.owner(of: .sysctl(.tcpWmem)) == "a")
     }
 }

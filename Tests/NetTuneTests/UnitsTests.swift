@@ -1,10 +1,11 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct ByteCountTests {
     @Test(arguments: [
         ("230MiB", 230 << 20), ("230M", 230 << 20), ("1G", 1 << 30), ("1GiB", 1 << 30),
-        ("4096", 4096), ("1KB", 1000), ("1.5MiB", 3 << 19), ("10 MiB", 10 << 20), ("0", 0),
+        ("4096", 4096), ("1KB", 1000), ("1.5MiB", 3 << 19), ("10 MiB", 10 << 20), ("0", 0)
     ])
     func parses(text: String, bytes: Int) throws {
         #expect(try ByteCount(parsing: text).bytes == bytes)

@@ -1,4 +1,5 @@
 import Testing
+
 @testable import NetTune
 
 @Suite struct ProbeMessageTests {
@@ -29,26 +30,35 @@ import Testing
         result.hostSoftirqNanoseconds = 4
         result.hostTotalNanoseconds = 5
         result.streams = [
-            StreamReport(index: 0, direction: .send, bytes: 120_586_240, nanoseconds: 1_000_000_000, receiveBuffer: 131072,
-                         sendBuffer: 16384, tcpInfo: nil),
-            StreamReport(index: 1, direction: .receive, bytes: 120_586_240, nanoseconds: 999_000_000, receiveBuffer: 131072,
-                         sendBuffer: 4_194_304, tcpInfo: info),
+            StreamReport(
+                index: 0, direction: .send, bytes: 120_586_240, nanoseconds: 1_000_000_000, receiveBuffer: 131072,
+                sendBuffer: 16384, tcpInfo: nil),
+            StreamReport(
+                index: 1, direction: .receive, bytes: 120_586_240, nanoseconds: 999_000_000, receiveBuffer: 131072,
+                sendBuffer: 4_194_304, tcpInfo: info)
         ]
         return [
-            .request(ProbeRequestMessage(direction: .both, method: .splice, streams: 4, length: 241_172_480, duration: nil,
-                                         queueWait: .seconds(120), token: Array("s3cret".utf8), software: "nettune 0.1.0")),
-            .request(ProbeRequestMessage(direction: .receive, method: .readwrite, streams: 128, length: nil, duration: .seconds(10),
-                                         queueWait: .zero, token: [], software: "")),
+            .request(
+                ProbeRequestMessage(
+                    direction: .both, method: .splice, streams: 4, length: 241_172_480, duration: nil,
+                    queueWait: .seconds(120), token: Array("s3cret".utf8), software: "nettune 0.1.0")),
+            .request(
+                ProbeRequestMessage(
+                    direction: .receive, method: .readwrite, streams: 128, length: nil, duration: .seconds(10),
+                    queueWait: .zero, token: [], software: "")),
             .queued(position: 2, waiting: 3),
-            .ready(session: session, streams: 8, tuning: TuningState(tcpWmem: "4096 16384 4194304", tcpRmem: "4096 4096 4096",
-                                                                      wmemMax: 212992, rmemMax: 212992, congestion: "bbr", mtu: 1500,
-                                                                      interface: "eth0", kernel: "6.18.44", version: "0.1.0",
-                                                                      shapingRate: 100_000_000, linkSpeed: 1_000_000_000)),
+            .ready(
+                session: session, streams: 8,
+                tuning: TuningState(
+                    tcpWmem: "4096 16384 4194304", tcpRmem: "4096 4096 4096",
+                    wmemMax: 212992, rmemMax: 212992, congestion: "bbr", mtu: 1500,
+                    interface: "eth0", kernel: "6.18.44", version: "0.1.0",
+                    shapingRate: 100_000_000, linkSpeed: 1_000_000_000)),
             .refused(RefusedMessage(status: .busy, message: "busy: another probe is running")),
             .result(result),
             .result(ResultMessage(ok: false, message: "the client stalled")),
             .data(session: session, stream: 255),
-            .go,
+            .go
         ]
     }
 
@@ -87,8 +97,11 @@ import Testing
     @Test func layoutIsBigEndianAsDocumented() {
         let bytes = ProbeMessage.queued(position: 0x0102, waiting: 0x0304).encoded()
         #expect(bytes == Array("NTP2".utf8) + [2, 0, 0, 4, 1, 2, 3, 4])
-        let request = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: 0x0102_0304_0506_0708,
-                                                               duration: nil, queueWait: .seconds(1), token: [], software: "")).encoded()
+        let request = ProbeMessage.request(
+            ProbeRequestMessage(
+                direction: .send, method: .sendfile, streams: 1, length: 0x0102_0304_0506_0708,
+                duration: nil, queueWait: .seconds(1), token: [], software: "")
+        ).encoded()
         #expect(Array(request[8..<14]) == [1, 1, 0, 1, 0, 0])
         #expect(Array(request[14..<22]) == [1, 2, 3, 4, 5, 6, 7, 8])
         #expect(Array(request[22..<30]) == [0, 0, 0, 0, 0, 0, 0x03, 0xE8])
@@ -108,7 +121,7 @@ import Testing
         #expect(throws: ProbeWireError.versionMismatch(peerVersion: 1, peerIsServer: true)) {
             try ProbeMessage.decode(LegacyWire.refusal("x"))
         }
-        #expect(try ProbeMessage.decode(Array("NTPB".utf8)) == nil)   // the version byte decides
+        #expect(try ProbeMessage.decode(Array("NTPB".utf8)) == nil)  // the version byte decides
         let text = ProbeWireError.versionMismatch(peerVersion: 1, peerIsServer: true).description
         #expect(text == "the server speaks probe protocol 1, this nettune speaks 2: upgrade nettune on the server")
         // The refusal a version-1 client receives decodes with version 1's layout.
@@ -143,8 +156,11 @@ import Testing
         extra[7] = 1
         #expect(throws: ProbeWireError.malformed("go has 1 bytes too many")) { try ProbeMessage.decode(extra + [0]) }
         // A zero-length or zero-duration probe asks for nothing.
-        let empty = ProbeMessage.request(ProbeRequestMessage(direction: .send, method: .sendfile, streams: 1, length: 0, duration: nil,
-                                                             queueWait: .zero, token: [], software: "")).encoded()
+        let empty = ProbeMessage.request(
+            ProbeRequestMessage(
+                direction: .send, method: .sendfile, streams: 1, length: 0, duration: nil,
+                queueWait: .zero, token: [], software: "")
+        ).encoded()
         #expect(throws: ProbeWireError.malformed("a probe of 0 bytes")) { try ProbeMessage.decode(empty) }
         // Control characters in a server's tuning text are refused, not printed.
         let sneaky = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState(kernel: "6.1\u{1B}[2J")).encoded()
@@ -157,7 +173,7 @@ import Testing
 
     @Test func unknownTuningAttributesAreSkipped() throws {
         var bytes = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState()).encoded()
-        bytes[bytes.count - 1] = 1   // one attribute
+        bytes[bytes.count - 1] = 1  // one attribute
         bytes += [200, 3] + Array("new".utf8)
         bytes[7] += 5
         guard case .ready(_, _, let tuning)? = try ProbeMessage.decode(bytes)?.message else {

@@ -2,6 +2,7 @@ import Foundation
 import Glibc
 import SystemPackage
 import Testing
+
 @testable import NetTune
 
 /// The fixtures every workflow test shares: fake sysctls and links, a real state
@@ -18,12 +19,14 @@ struct WorkflowFixture {
 
     init() throws {
         store = FakeSysctlStore(original)
-        links = FakeLinkController([LinkInfo(index: 2, name: "veth0", mtu: 1500, minMTU: 68, maxMTU: 65535, adminUp: true)],
-                                   defaultRoute: "veth0")
+        links = FakeLinkController(
+            [LinkInfo(index: 2, name: "veth0", mtu: 1500, minMTU: 68, maxMTU: 65535, adminUp: true)],
+            defaultRoute: "veth0")
         links.addresses = ["10.0.0.1": "veth0"]
         state = try TemporaryDirectory()
-        tuner = Tuner(store: store, links: links, snapshots: SnapshotStore(directory: FilePath(state.path)), namespace: 42,
-                      bootConfig: .none, isPrivileged: { true }, now: { 0 }, holder: "test", lockWait: .zero)
+        tuner = Tuner(
+            store: store, links: links, snapshots: SnapshotStore(directory: FilePath(state.path)), namespace: 42,
+            bootConfig: .none, isPrivileged: { true }, now: { 0 }, holder: "test", lockWait: .zero)
         transport = FakeTransport(store: store, rates: [Self.starved: 0.5e9, Self.normal: 1e9])
     }
 
@@ -38,11 +41,14 @@ struct WorkflowFixture {
 }
 
 @Suite struct ABTestTests {
-    func test(_ f: WorkflowFixture, pairs: Int = 3, warmup: Int = 0, finally: ABTest<FakeSysctlStore, FakeLinkController>.Finally = .keepB,
-              interruption: Interruption? = nil) -> ABTest<FakeSysctlStore, FakeLinkController> {
-        ABTest(tuner: f.tuner, profile: f.restore, transport: f.transport, machine: f.machine,
-               payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: pairs, warmupBytes: warmup,
-               finally: finally, interruption: interruption)
+    func test(
+        _ f: WorkflowFixture, pairs: Int = 3, warmup: Int = 0, finally: ABTest<FakeSysctlStore, FakeLinkController>.Finally = .keepB,
+        interruption: Interruption? = nil
+    ) -> ABTest<FakeSysctlStore, FakeLinkController> {
+        ABTest(
+            tuner: f.tuner, profile: f.restore, transport: f.transport, machine: f.machine,
+            payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: pairs, warmupBytes: warmup,
+            finally: finally, interruption: interruption)
     }
 
     @Test func aBetterProfileIsKeptWithItsInterval() throws {
@@ -70,7 +76,7 @@ struct WorkflowFixture {
 
     @Test func notBetterIsRevertedWhenAsked() throws {
         let f = try WorkflowFixture()
-        f.transport.rates = [:]   // the same rate whatever the tuning
+        f.transport.rates = [:]  // the same rate whatever the tuning
         let result = try test(f, finally: .revertIfNotBetter).run()
         #expect(result.verdict == .noDifference)
         #expect(!result.keptB)
@@ -153,11 +159,14 @@ struct WorkflowFixture {
 }
 
 @Suite struct DirectionTests {
-    func test(_ f: WorkflowFixture, _ profile: Profile, directions: [ProbeDirection]? = nil,
-              finally: ABTest<FakeSysctlStore, FakeLinkController>.Finally = .keepB) -> ABTest<FakeSysctlStore, FakeLinkController> {
-        ABTest(tuner: f.tuner, profile: profile, transport: f.transport, machine: f.machine,
-               payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: 3, warmupBytes: 0,
-               finally: finally, directions: directions, interruption: nil)
+    func test(
+        _ f: WorkflowFixture, _ profile: Profile, directions: [ProbeDirection]? = nil,
+        finally: ABTest<FakeSysctlStore, FakeLinkController>.Finally = .keepB
+    ) -> ABTest<FakeSysctlStore, FakeLinkController> {
+        ABTest(
+            tuner: f.tuner, profile: profile, transport: f.transport, machine: f.machine,
+            payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: 3, warmupBytes: 0,
+            finally: finally, directions: directions, interruption: nil)
     }
 
     let rmem = Profile(name: "rmem", description: "d", sysctls: [.tcpRmem: "4096 131072 33554432"])
@@ -180,17 +189,21 @@ struct WorkflowFixture {
         let f = try WorkflowFixture()
         let result = try test(f, f.jumbo).run()
         #expect(result.choice.directions == [.send, .receive])
-        #expect(f.transport.directions.count == 12)   // 3 pairs × A, B × both ways
+        #expect(f.transport.directions.count == 12)  // 3 pairs × A, B × both ways
         #expect(result.a.runs.count == 6)
     }
 
     @Test func forcingADirectionAProfileCannotAffectIsSaid() throws {
-        let choice = DirectionChoice(plan: Plan(profile: "rmem", changes: [Change(.sysctl(.tcpRmem), from: "1 2 3", to: "4 5 6")]),
-                                     forced: [.send])
+        let choice = DirectionChoice(
+            plan: Plan(profile: "rmem", changes: [Change(.sysctl(.tcpRmem), from: "1 2 3", to: "4 5 6")]),
+            forced: [.send])
         #expect(choice.directions == [.send])
         #expect(choice.warning == "the profile changes only what acts receiving: measuring sending cannot show its effect")
-        #expect(DirectionChoice(plan: Plan(profile: "x", changes: [Change(.sysctl(.tcpRmem), from: "1 2 3", to: "4 5 6")]),
-                                forced: [.both]).warning == nil)
+        #expect(
+            DirectionChoice(
+                plan: Plan(profile: "x", changes: [Change(.sysctl(.tcpRmem), from: "1 2 3", to: "4 5 6")]),
+                forced: [.both]
+            ).warning == nil)
     }
 
     /// Better only when some direction is better and none is worse.
@@ -214,8 +227,10 @@ struct WorkflowFixture {
         func check(after plan: Plan) throws -> PeerCheckReport { try result.get() }
     }
 
-    func workflow(_ f: WorkflowFixture, timeout: Duration = .milliseconds(300), peer: (any PeerChecking)? = nil,
-                  interruption: Interruption? = nil) -> TryWorkflow<FakeSysctlStore, FakeLinkController> {
+    func workflow(
+        _ f: WorkflowFixture, timeout: Duration = .milliseconds(300), peer: (any PeerChecking)? = nil,
+        interruption: Interruption? = nil
+    ) -> TryWorkflow<FakeSysctlStore, FakeLinkController> {
         TryWorkflow(tuner: f.tuner, profile: f.jumbo, timeout: timeout, peerCheck: peer, terminal: nil, interruption: interruption)
     }
 
@@ -263,8 +278,9 @@ struct WorkflowFixture {
 
     @Test func aFailedPeerCheckRevertsBeforeWaiting() throws {
         let f = try WorkflowFixture()
-        let failure = PeerCheckError(peer: Endpoint(host: "10.0.0.2", port: 9000),
-                                     failure: .dontFragmentLost(size: 9000, attempts: 3, host: "10.0.0.2"))
+        let failure = PeerCheckError(
+            peer: Endpoint(host: "10.0.0.2", port: 9000),
+            failure: .dontFragmentLost(size: 9000, attempts: 3, host: "10.0.0.2"))
         var waited = false
         let result = try workflow(f, timeout: .seconds(30), peer: FakePeerCheck(result: .failure(failure))).run { event in
             if case .waiting = event { waited = true }
@@ -312,7 +328,7 @@ struct WorkflowFixture {
 
     @Test func aFailedUndoSaysRunRevert() throws {
         let f = try WorkflowFixture()
-        f.links.failOnSetMTUCall = 1   // call 0 applies, call 1 would undo
+        f.links.failOnSetMTUCall = 1  // call 0 applies, call 1 would undo
         let error = #expect(throws: TryUndoError.self) { try workflow(f).run() }
         #expect(error?.description.contains("run `nettune revert`") == true)
         #expect(f.snapshot?.mtus == ["veth0": 1500])
@@ -332,8 +348,9 @@ struct WorkflowFixture {
         let f = try WorkflowFixture()
         let history = HistoryStore(path: FilePath(f.state.path + "/history.jsonl"))
         func probe() throws -> ProbeWorkflow<FakeSysctlStore, FakeLinkController>.Outcome {
-            let runner = ProbeRunner(transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
-                                     methods: [.sendfile], runs: 3, warmupBytes: 0)
+            let runner = ProbeRunner(
+                transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+                methods: [.sendfile], runs: 3, warmupBytes: 0)
             return try ProbeWorkflow(runner: runner, history: history, now: { 100 }).run()
         }
         let first = try probe()
@@ -349,10 +366,13 @@ struct WorkflowFixture {
     @Test func anUnwritableHistoryDoesNotLoseTheMeasurement() throws {
         let f = try WorkflowFixture()
         try f.state.write("file", "x")
-        let runner = ProbeRunner(transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
-                                 methods: [.sendfile], runs: 1, warmupBytes: 0)
-        let outcome = try ProbeWorkflow(runner: runner, history: HistoryStore(path: FilePath(f.state.path + "/file/history.jsonl")),
-                                        now: { 0 }).run()
+        let runner = ProbeRunner(
+            transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+            methods: [.sendfile], runs: 1, warmupBytes: 0)
+        let outcome = try ProbeWorkflow(
+            runner: runner, history: HistoryStore(path: FilePath(f.state.path + "/file/history.jsonl")),
+            now: { 0 }
+        ).run()
         #expect(outcome.report.runs.count == 1)
         #expect(outcome.historyProblem?.contains("could not add the result") == true)
     }
@@ -360,8 +380,9 @@ struct WorkflowFixture {
     @Test func absurdRunCountsAreRefused() throws {
         let f = try WorkflowFixture()
         for runs in [0, -1, Int.max] {
-            let runner = ProbeRunner(transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 1),
-                                     methods: [.sendfile, .splice], runs: runs, warmupBytes: 0)
+            let runner = ProbeRunner(
+                transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 1),
+                methods: [.sendfile, .splice], runs: runs, warmupBytes: 0)
             #expect(throws: ProbeCampaignError.self) { try runner.run() }
         }
         #expect(f.transport.runs == 0)

@@ -2,17 +2,19 @@
 /// executable's entry point as `<Target>_main`, so each target's entry point hands
 /// its arguments and its one-input callback to libFuzzer here.
 @_silgen_name("LLVMFuzzerRunDriver")
-private func LLVMFuzzerRunDriver(
+private func llvmFuzzerRunDriver(
     _ argc: UnsafeMutablePointer<Int32>,
     _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
     _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
 ) -> Int32
 
-public func runFuzzer(argc: Int32, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
-                      _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32 {
+public func runFuzzer(
+    argc: Int32, argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?,
+    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32
+) -> Int32 {
     var count = argc
     var vector = argv
-    return LLVMFuzzerRunDriver(&count, &vector, callback)
+    return llvmFuzzerRunDriver(&count, &vector, callback)
 }
 
 /// The input as an array (libFuzzer passes a null pointer for the empty input).

@@ -38,7 +38,8 @@ public struct Comparison: Equatable, Sendable {
         let la = a.filter { $0 > 0 && $0.isFinite }.map { log($0) }
         let lb = b.filter { $0 > 0 && $0.isFinite }.map { log($0) }
         guard la.count >= 2, lb.count >= 2, let ma = Statistics.mean(la), let mb = Statistics.mean(lb),
-              let sa = Statistics.standardDeviation(la), let sb = Statistics.standardDeviation(lb) else { return nil }
+            let sa = Statistics.standardDeviation(la), let sb = Statistics.standardDeviation(lb)
+        else { return nil }
         let va = sa * sa / Double(la.count), vb = sb * sb / Double(lb.count)
         let se = (va + vb).squareRoot()
         // Welch–Satterthwaite degrees of freedom.
@@ -66,9 +67,11 @@ public struct Comparison: Equatable, Sendable {
 
     /// Student's t, two-sided 95 %, by degrees of freedom (exact to three decimals).
     static func tQuantile975(degreesOfFreedom df: Int) -> Double {
-        let table: [Double] = [12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
-                               2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
-                               2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042]
+        let table: [Double] = [
+            12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228,
+            2.201, 2.179, 2.160, 2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086,
+            2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042
+        ]
         if df >= 1 && df <= table.count { return table[df - 1] }
         if df <= 40 { return 2.021 }
         if df <= 60 { return 2.000 }
@@ -78,5 +81,5 @@ public struct Comparison: Equatable, Sendable {
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What held a transfer back, with the figures that say so, and whether tuning
 /// buffers or the MTU can help at all.
 public struct Diagnosis: Equatable, Sendable {
@@ -65,9 +67,11 @@ public struct DiagnosisContext: Equatable, Sendable {
     public var senderName: String
     public var receiverName: String
 
-    public init(shapingRate: Double? = nil, linkSpeed: Double? = nil, interface: String? = nil,
-                tcpWmemMax: Int? = nil, tcpRmemMax: Int? = nil, mtu: Int? = nil,
-                senderName: String = "the sender", receiverName: String = "the receiver") {
+    public init(
+        shapingRate: Double? = nil, linkSpeed: Double? = nil, interface: String? = nil,
+        tcpWmemMax: Int? = nil, tcpRmemMax: Int? = nil, mtu: Int? = nil,
+        senderName: String = "the sender", receiverName: String = "the receiver"
+    ) {
         self.shapingRate = shapingRate
         self.linkSpeed = linkSpeed
         self.interface = interface
@@ -82,11 +86,12 @@ public struct DiagnosisContext: Equatable, Sendable {
     public init(direction: ProbeDirection, local: TuningState, remote: TuningState?) {
         let sending = direction == .receive ? remote : local
         let receiving = direction == .receive ? local : remote
-        self.init(shapingRate: sending?.shapingRate.map(Double.init), linkSpeed: sending?.linkSpeed.map(Double.init),
-                  interface: sending?.interface, tcpWmemMax: sending?.tcpWmemMax, tcpRmemMax: receiving?.tcpRmemMax,
-                  mtu: sending?.mtu,
-                  senderName: direction == .receive ? "the server" : "this machine",
-                  receiverName: direction == .receive ? "this machine" : "the server")
+        self.init(
+            shapingRate: sending?.shapingRate.map(Double.init), linkSpeed: sending?.linkSpeed.map(Double.init),
+            interface: sending?.interface, tcpWmemMax: sending?.tcpWmemMax, tcpRmemMax: receiving?.tcpRmemMax,
+            mtu: sending?.mtu,
+            senderName: direction == .receive ? "the server" : "this machine",
+            receiverName: direction == .receive ? "this machine" : "the server")
     }
 }
 
@@ -102,9 +107,11 @@ public enum Diagnoser {
         // An iperf3 server sends without saying what held it back: no window, no
         // RTT, no send buffer to judge. Nothing is guessed.
         if run.tcpInfoFrom == .unavailable {
-            return Diagnosis(bottleneck: .unknown, evidence: [
-                "the sender is an iperf3 server, which reports bytes, CPU and retransmits (\(run.tcpInfo.totalRetransmits)) but not its TCP_INFO",
-            ], advice: "Measure this direction with `nettune serve` at the far end, or measure sending from this machine, to see what limits it.")
+            return Diagnosis(
+                bottleneck: .unknown,
+                evidence: [
+                    "the sender is an iperf3 server, which reports bytes, CPU and retransmits (\(run.tcpInfo.totalRetransmits)) but not its TCP_INFO"
+                ], advice: "Measure this direction with `nettune serve` at the far end, or measure sending from this machine, to see what limits it.")
         }
         let path = PathFacts(run, context: context)
         var diagnosis = classify(run, context: context, path: path)
@@ -122,18 +129,25 @@ public enum Diagnoser {
         let bdpRate = path.bdpRate
         let bdp = path.bdp
         var evidence: [String] = []
-        evidence.append("BDP = min RTT \(Self.microseconds(minRTT)) × \(BitRate(bitsPerSecond: bdpRate))\(pathRate == nil ? " (measured)" : " (the path's rate)") = \(ByteCount(bdp))")
+        evidence.append(
+            "BDP = min RTT \(Self.microseconds(minRTT)) × \(BitRate(bitsPerSecond: bdpRate))\(pathRate == nil ? " (measured)" : " (the path's rate)") = \(ByteCount(bdp))"
+        )
 
         // 1. The link's rate.
         if let rate = pathRate {
             let goodput = rate * mss / (mss + 66)
             let share = throughput / goodput
             let what = context.shapingRate == rate ? "the \(BitRate(bitsPerSecond: rate)) shaper" : "the \(BitRate(bitsPerSecond: rate)) link"
-            evidence.append(String(format: "throughput is %.0f %% of the %@ goodput %@ on %@ allows", share * 100,
-                                   BitRate(bitsPerSecond: goodput).description, what, context.interface ?? "the egress interface"))
+            evidence.append(
+                String(
+                    format: "throughput is %.0f %% of the %@ goodput %@ on %@ allows", share * 100,
+                    BitRate(bitsPerSecond: goodput).description, what, context.interface ?? "the egress interface"))
             if share >= linkShare {
-                return Diagnosis(bottleneck: .linkRate, evidence: evidence, advice:
-                    "The link's rate is the limit: buffer tuning cannot make this faster (\(bufferVerdict(bdp: bdp, context: context))). \(mtuAdvice(context))")
+                return Diagnosis(
+                    bottleneck: .linkRate, evidence: evidence,
+                    advice:
+                        "The link's rate is the limit: buffer tuning cannot make this faster (\(bufferVerdict(bdp: bdp, context: context))). \(mtuAdvice(context))"
+                )
             }
         }
 
@@ -142,13 +156,19 @@ public enum Diagnoser {
             let rwnd = Double(info.rwndLimitedMicroseconds ?? 0) / Double(busy)
             let sndbuf = Double(info.sndbufLimitedMicroseconds ?? 0) / Double(busy)
             let busyShare = Double(busy) / (run.seconds * 1e6)
-            evidence.append(String(format: "limited by the receive window %.0f %% and the send buffer %.0f %% of busy time; busy %.0f %% of the transfer", rwnd * 100, sndbuf * 100, min(busyShare, 1) * 100)
-                + " (\(run.tcpInfoFrom == .local ? "this machine's" : "the server's") TCP_INFO)")
+            evidence.append(
+                String(
+                    format: "limited by the receive window %.0f %% and the send buffer %.0f %% of busy time; busy %.0f %% of the transfer",
+                    rwnd * 100, sndbuf * 100, min(busyShare, 1) * 100)
+                    + " (\(run.tcpInfoFrom == .local ? "this machine's" : "the server's") TCP_INFO)")
             // A window that fills although the receiver may grow it far past the BDP
             // means the receiving process does not read fast enough, not a small buffer.
             if rwnd >= limitedShare, let rmem = context.tcpRmemMax, rmem >= 4 * max(bdp, 64 << 10) {
-                return Diagnosis(bottleneck: .receiverCPU, evidence: evidence + ["tcp_rmem max \(ByteCount(rmem)) on \(context.receiverName), far above the BDP"], advice:
-                    "The receiving process (\(context.receiverName)) did not read fast enough: its window filled although tcp_rmem lets it grow to \(ByteCount(rmem)). A faster receiver, or fewer streams, helps; buffers do not.")
+                return Diagnosis(
+                    bottleneck: .receiverCPU, evidence: evidence + ["tcp_rmem max \(ByteCount(rmem)) on \(context.receiverName), far above the BDP"],
+                    advice:
+                        "The receiving process (\(context.receiverName)) did not read fast enough: its window filled although tcp_rmem lets it grow to \(ByteCount(rmem)). A faster receiver, or fewer streams, helps; buffers do not."
+                )
             }
             // A receiver whose tcp_rmem max cannot hold one congestion window of data
             // is window-bound however TCP_INFO splits the time: on a sub-millisecond
@@ -158,9 +178,11 @@ public enum Diagnoser {
             let receiverStarved = context.tcpRmemMax.map { Double($0) < cwndBytes } ?? false
             if rwnd >= limitedShare || (receiverStarved && rwnd > 0) {
                 let current = context.tcpRmemMax.map { " (its tcp_rmem max is \(ByteCount($0)))" } ?? ""
-                return Diagnosis(bottleneck: .receiveWindow, evidence: evidence, advice:
-                    "The receiver's window held the sender back: raise tcp_rmem's max on \(context.receiverName)\(current)"
-                    + windowGain(bdp: bdp, pathKnown: pathRate != nil, buffer: context.tcpRmemMax) + ".")
+                return Diagnosis(
+                    bottleneck: .receiveWindow, evidence: evidence,
+                    advice:
+                        "The receiver's window held the sender back: raise tcp_rmem's max on \(context.receiverName)\(current)"
+                        + windowGain(bdp: bdp, pathKnown: pathRate != nil, buffer: context.tcpRmemMax) + ".")
             }
             // A socket buffer that cannot hold one congestion window of data is
             // send-buffer bound even when tcpi_sndbuf_limited stays 0 (seen on this
@@ -170,9 +192,11 @@ public enum Diagnoser {
             if sndbuf >= limitedShare || starved {
                 evidence.append("SO_SNDBUF \(ByteCount(run.sendBufferBytes)) against cwnd × MSS = \(ByteCount(Int(window)))")
                 let current = context.tcpWmemMax.map { " (its tcp_wmem max is \(ByteCount($0)))" } ?? ""
-                return Diagnosis(bottleneck: .sendBuffer, evidence: evidence, advice:
-                    "The send buffer held the sender back: raise tcp_wmem (its default and max) on \(context.senderName)\(current)"
-                    + windowGain(bdp: bdp, pathKnown: pathRate != nil, buffer: context.tcpWmemMax) + ".")
+                return Diagnosis(
+                    bottleneck: .sendBuffer, evidence: evidence,
+                    advice:
+                        "The send buffer held the sender back: raise tcp_wmem (its default and max) on \(context.senderName)\(current)"
+                        + windowGain(bdp: bdp, pathKnown: pathRate != nil, buffer: context.tcpWmemMax) + ".")
             }
         }
 
@@ -182,16 +206,22 @@ public enum Diagnoser {
         evidence.append(String(format: "sender process %.0f %% of a core, receiver %.0f %%", senderCore * 100, receiverCore * 100))
         if senderCore >= cpuShare || receiverCore >= cpuShare {
             let sender = senderCore >= receiverCore
-            return Diagnosis(bottleneck: sender ? .senderCPU : .receiverCPU, evidence: evidence, advice:
-                "The \(sender ? "sender" : "receiver")'s CPU (\(sender ? context.senderName : context.receiverName)) is the limit: a cheaper method (sendfile instead of a small-buffer read/write loop) or a larger MTU helps more than buffers (\(bufferVerdict(bdp: bdp, context: context))).")
+            return Diagnosis(
+                bottleneck: sender ? .senderCPU : .receiverCPU, evidence: evidence,
+                advice:
+                    "The \(sender ? "sender" : "receiver")'s CPU (\(sender ? context.senderName : context.receiverName)) is the limit: a cheaper method (sendfile instead of a small-buffer read/write loop) or a larger MTU helps more than buffers (\(bufferVerdict(bdp: bdp, context: context)))."
+            )
         }
 
         // 5. Loss.
         let retransmitShare = run.bytes > 0 ? Double(info.totalRetransmits) * mss / Double(run.bytes) : 0
         if retransmitShare > 0.05 || (retransmitShare > 0.001 && minRTT > 0.005) {
             evidence.append(String(format: "%d retransmitted segments, %.2f %% of the data", Int(info.totalRetransmits), retransmitShare * 100))
-            return Diagnosis(bottleneck: .loss, evidence: evidence, advice:
-                "Segments were lost and retransmitted: look for drops (a shaper's queue, a bad cable, Wi-Fi) before tuning buffers; larger buffers do not make a lossy path faster.")
+            return Diagnosis(
+                bottleneck: .loss, evidence: evidence,
+                advice:
+                    "Segments were lost and retransmitted: look for drops (a shaper's queue, a bad cable, Wi-Fi) before tuning buffers; larger buffers do not make a lossy path faster."
+            )
         }
         // 6. A run too short for slow start: each round trip doubles the window
         // from 10 segments, so reaching the BDP takes log2(BDP / 10 MSS) of them.
@@ -200,12 +230,17 @@ public enum Diagnoser {
             let rampUp = log2(max(Double(bdp) / (10 * mss), 1)).rounded(.up)
             if roundTrips < 10 * rampUp {
                 evidence.append(String(format: "the run lasted %.0f round trips; slow start needs about %.0f to reach the BDP", roundTrips, rampUp))
-                return Diagnosis(bottleneck: .unknown, evidence: evidence, advice:
-                    "No limit held this run back for long; part of the gap to the link's rate is slow start, a large share of so short a run on this path. A longer run (--time 10s) measures the steady state. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst).")
+                return Diagnosis(
+                    bottleneck: .unknown, evidence: evidence,
+                    advice:
+                        "No limit held this run back for long; part of the gap to the link's rate is slow start, a large share of so short a run on this path. A longer run (--time 10s) measures the steady state. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst)."
+                )
             }
         }
-        return Diagnosis(bottleneck: .unknown, evidence: evidence, advice:
-            "No single limit stands out. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst).")
+        return Diagnosis(
+            bottleneck: .unknown, evidence: evidence,
+            advice:
+                "No single limit stands out. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst).")
     }
 
     /// What a larger window can give, when the window is the limit.
@@ -215,7 +250,9 @@ public enum Diagnoser {
         }
         // The receive side gives half its buffer to the window (tcp_adv_win_scale 1).
         let needed = bdp * 2
-        if let buffer, buffer >= needed { return "; the BDP of \(ByteCount(bdp)) fits, so look for the setting that caps it (SO_RCVBUF/SO_SNDBUF set by the application?)" }
+        if let buffer, buffer >= needed {
+            return "; the BDP of \(ByteCount(bdp)) fits, so look for the setting that caps it (SO_RCVBUF/SO_SNDBUF set by the application?)"
+        }
         return "; the path's BDP is \(ByteCount(bdp)), so a max of at least \(ByteCount(needed)) lets one stream fill it"
     }
 
@@ -248,5 +285,3 @@ public enum Diagnoser {
 extension String {
     var capitalizedFirst: String { prefix(1).uppercased() + dropFirst() }
 }
-
-import Foundation

@@ -16,8 +16,10 @@ public struct TuningFingerprint: Codable, Equatable, Sendable {
     /// against the baseline too.
     public var remote: TuningState?
 
-    public init(sysctls: [String: String], interface: String?, mtu: Int?, kernel: String, peer: String, profiles: [String],
-                remote: TuningState? = nil) {
+    public init(
+        sysctls: [String: String], interface: String?, mtu: Int?, kernel: String, peer: String, profiles: [String],
+        remote: TuningState? = nil
+    ) {
         self.sysctls = sysctls
         self.interface = interface
         self.mtu = mtu
@@ -33,8 +35,12 @@ public struct TuningFingerprint: Codable, Equatable, Sendable {
         text += "|\(interface ?? "")|\(mtu.map(String.init) ?? "")|\(kernel)|\(peer)"
         // Only what tunes the far end, not its software version: older entries have none.
         if let remote {
-            text += "|remote:" + [remote.tcpWmem, remote.tcpRmem, remote.wmemMax.map(String.init), remote.rmemMax.map(String.init),
-                                  remote.congestion, remote.mtu.map(String.init), remote.kernel].map { $0 ?? "" }.joined(separator: ";")
+            text +=
+                "|remote:"
+                + [
+                    remote.tcpWmem, remote.tcpRmem, remote.wmemMax.map(String.init), remote.rmemMax.map(String.init),
+                    remote.congestion, remote.mtu.map(String.init), remote.kernel
+                ].map { $0 ?? "" }.joined(separator: ";")
         }
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
@@ -62,8 +68,12 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     public var bottleneck: String?
 
     enum CodingKeys: String, CodingKey {
-        case time, peer, method, direction, streams, bytes, fingerprint, fingerprintID = "fingerprint_id", throughputs = "throughput_bps"
-        case senderCPUSecondsPerGiB = "sender_cpu_s_per_gib", receiverCPUSecondsPerGiB = "receiver_cpu_s_per_gib", bottleneck
+        case time, peer, method, direction, streams, bytes, fingerprint
+        case fingerprintID = "fingerprint_id"
+        case throughputs = "throughput_bps"
+        case senderCPUSecondsPerGiB = "sender_cpu_s_per_gib"
+        case receiverCPUSecondsPerGiB = "receiver_cpu_s_per_gib"
+        case bottleneck
     }
 
     public init(from decoder: any Decoder) throws {
@@ -124,8 +134,9 @@ public struct HistoryStore: Sendable {
         let line = Array(try encoder.encode(entry)) + [UInt8(ascii: "\n")]
         try AtomicFile.makeDirectories(path.removingLastComponent())
         do {
-            let fd = try FileDescriptor.open(path, .writeOnly, options: [.create, .append, .closeOnExec],
-                                             permissions: [.ownerReadWrite, .groupRead, .otherRead])
+            let fd = try FileDescriptor.open(
+                path, .writeOnly, options: [.create, .append, .closeOnExec],
+                permissions: [.ownerReadWrite, .groupRead, .otherRead])
             defer { try? fd.close() }
             _ = try fd.writeAll(line)
         } catch {

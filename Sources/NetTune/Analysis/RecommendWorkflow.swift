@@ -22,7 +22,7 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
     public func run(name: String, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
         let report = try runner.run(progress: progress)
         guard let throughput = Statistics.median(report.runs.map(\.throughputBitsPerSecond)),
-              let minRTT = report.runs.compactMap(\.tcpInfo.minRTTMicroseconds).min()
+            let minRTT = report.runs.compactMap(\.tcpInfo.minRTTMicroseconds).min()
         else {
             throw RecommendError.noUsableRuns
         }
@@ -31,7 +31,8 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
         let diagnosis = report.diagnosis(of: runner.methods[0])
         let mss = Double(report.runs.map(\.tcpInfo.sndMSS).filter { $0 > 0 }.min() ?? 1448)
         let recommendation = Recommender.recommend(
-            throughput: throughput, pathGoodput: diagnosis?.pathRate.map { $0 * mss / (mss + 66) }, minRTTSeconds: Double(minRTT) / 1e6, pathMTU: pmtu, interfaceMTU: report.mtu,
+            throughput: throughput, pathGoodput: diagnosis?.pathRate.map { $0 * mss / (mss + 66) }, minRTTSeconds: Double(minRTT) / 1e6,
+            pathMTU: pmtu, interfaceMTU: report.mtu,
             interface: report.egressInterface, bottleneck: diagnosis?.bottleneck ?? .unknown,
             memoryBytes: Recommender.memoryBytes(meminfo: try? TextFile.read(meminfo, limit: 64 << 10)), tcpMemPages: tcpMem)
         let toml = recommendation.toml(name: name, peer: report.peer, throughput: throughput)

@@ -41,15 +41,19 @@ public enum Recommender {
     ///     than the path can carry, and sizing from that would keep it bound.
     ///   - memoryBytes: the machine's RAM; one socket may not take more than 1/32 of it.
     ///   - tcpMemPages: `net.ipv4.tcp_mem` where visible; one socket is kept below its pressure threshold.
-    public static func recommend(throughput: Double, pathGoodput: Double? = nil, minRTTSeconds: Double, pathMTU: Int?, interfaceMTU: Int?,
-                                 interface: String?, bottleneck: Diagnosis.Bottleneck, memoryBytes: Int?,
-                                 tcpMemPages: TCPBufferTriple?) -> Recommendation {
+    public static func recommend(
+        throughput: Double, pathGoodput: Double? = nil, minRTTSeconds: Double, pathMTU: Int?, interfaceMTU: Int?,
+        interface: String?, bottleneck: Diagnosis.Bottleneck, memoryBytes: Int?,
+        tcpMemPages: TCPBufferTriple?
+    ) -> Recommendation {
         var reasons: [String] = []
         var sysctls: [SysctlKey: String] = [:]
         let rate = max(throughput, pathGoodput ?? 0)
         let bdp = Int(rate * minRTTSeconds / 8)
         let source = rate > throughput ? "; the path carries \(BitRate(bitsPerSecond: rate))" : ""
-        reasons.append("Measured: \(BitRate(bitsPerSecond: throughput)) at a minimum RTT of \(Diagnoser.microseconds(minRTTSeconds))\(source); BDP \(ByteCount(bdp)); bottleneck \(bottleneck.rawValue).")
+        reasons.append(
+            "Measured: \(BitRate(bitsPerSecond: throughput)) at a minimum RTT of \(Diagnoser.microseconds(minRTTSeconds))\(source); BDP \(ByteCount(bdp)); bottleneck \(bottleneck.rawValue)."
+        )
 
         var wanted = nextPowerOfTwo(max(bdp * headroom, 1))
         var caps: [(Int, String)] = []
@@ -63,7 +67,9 @@ public enum Recommender {
             sysctls[.tcpWmem] = "4096 131072 \(wanted)"
             reasons.append("tcp_wmem max \(ByteCount(wanted)) = \(headroom) × BDP, above the kernel's \(ByteCount(defaultWmemMax)).")
         } else {
-            reasons.append("\(headroom) × BDP = \(ByteCount(bdp * headroom)) fits in the kernel's tcp_wmem max of \(ByteCount(defaultWmemMax)): no send-buffer change.")
+            reasons.append(
+                "\(headroom) × BDP = \(ByteCount(bdp * headroom)) fits in the kernel's tcp_wmem max of \(ByteCount(defaultWmemMax)): no send-buffer change."
+            )
         }
         if wanted > defaultRmemMax {
             sysctls[.tcpRmem] = "4096 131072 \(wanted)"
@@ -77,7 +83,9 @@ public enum Recommender {
         if let pathMTU, let interfaceMTU, pathMTU > 0, pathMTU < interfaceMTU {
             mtu = pathMTU
             sysctls[.tcpMtuProbing] = "1"
-            reasons.append("The path carries \(pathMTU)-byte packets but \(interface ?? "the interface") uses \(interfaceMTU): MTU \(pathMTU) avoids fragmentation and black holes; MTU probing on.")
+            reasons.append(
+                "The path carries \(pathMTU)-byte packets but \(interface ?? "the interface") uses \(interfaceMTU): MTU \(pathMTU) avoids fragmentation and black holes; MTU probing on."
+            )
         } else if let pathMTU, pathMTU > 0 {
             reasons.append("The path carries the interface's full MTU (\(pathMTU)): no MTU change.")
         }

@@ -21,8 +21,10 @@ public struct IperfClient: ProbeTransport, Sendable {
     public var peer: Endpoint { request.endpoint }
     public var direction: ProbeDirection { request.direction }
 
-    public func run(_ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
-                    progress: ((ProbeProgress) -> Void)? = nil) throws -> ProbeRun {
+    public func run(
+        _ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
+        progress: ((ProbeProgress) -> Void)? = nil
+    ) throws -> ProbeRun {
         let direction = direction ?? request.direction
         let timed = request.duration != nil && limit == nil
         let perDirection = UInt64(limit ?? request.payload.size)
@@ -97,10 +99,11 @@ public struct IperfClient: ProbeTransport, Sendable {
         for (index, connection) in connections.enumerated() {
             let way = wayOfStream[index]
             let share = ProbeClient.share(of: perDirection, stream: index % streams, streams: streams)
-            let work = StreamWork(index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
-                                  timed: timed, duration: request.duration, start: start, deadline: runDeadline,
-                                  stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain,
-                                  closesWhenDone: false)
+            let work = StreamWork(
+                index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
+                timed: timed, duration: request.duration, start: start, deadline: runDeadline,
+                stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain,
+                closesWhenDone: false)
             workers.enter()
             Thread.detachNewThread {
                 set.finish(index, way == .send ? work.send(set) : work.receive(set))
@@ -108,8 +111,9 @@ public struct IperfClient: ProbeTransport, Sendable {
             }
         }
         // Intervals as nettune's own client takes them: acknowledged or received bytes.
-        let shape = ProbeRequestMessage(direction: direction, method: method, streams: streams, length: nil, duration: nil,
-                                        queueWait: .zero, token: [], software: "")
+        let shape = ProbeRequestMessage(
+            direction: direction, method: method, streams: streams, length: nil, duration: nil,
+            queueWait: .zero, token: [], software: "")
         var sampler = IntervalSampler(interval: request.interval, start: start, connections: connections, message: shape, streams: set)
         let sendIndices = connections.indices.filter { wayOfStream[$0] == .send }
         let receiveIndices = connections.indices.filter { wayOfStream[$0] == .receive }
@@ -139,13 +143,18 @@ public struct IperfClient: ProbeTransport, Sendable {
                     let (code, errno) = try control.serverError(deadline: deadline(request.replyTimeout))
                     throw IperfPeerError(peer: name, problem: .serverError(code: code, errno: errno))
                 }
-                throw IperfPeerError(peer: name, problem: state == .serverTerminate ? .terminated
-                                     : .protocolBroken(.unexpectedState(state, expected: "nothing during the test")))
+                throw IperfPeerError(
+                    peer: name,
+                    problem: state == .serverTerminate
+                        ? .terminated
+                        : .protocolBroken(.unexpectedState(state, expected: "nothing during the test")))
             }
             if ended == nil {
                 let sendersDone = sendIndices.allSatisfy { set.isFinished($0) }
-                let receivedAll = timed ? now - start >= (request.duration ?? .zero)
-                                        : receiveIndices.reduce(UInt64(0)) { $0 + set.moved($1) } >= perDirection
+                let receivedAll =
+                    timed
+                    ? now - start >= (request.duration ?? .zero)
+                    : receiveIndices.reduce(UInt64(0)) { $0 + set.moved($1) } >= perDirection
                 if sendersDone && (receiveIndices.isEmpty || receivedAll) {
                     // Every sent byte acknowledged first, so the server counts them all.
                     waitUntilAcknowledged(sendIndices.map { connections[$0] }, deadline: deadline(request.stallTimeout))
@@ -156,8 +165,10 @@ public struct IperfClient: ProbeTransport, Sendable {
             if ended == nil { sampler.sample(at: now) }
             if let progress, now - lastProgress >= .milliseconds(250) {
                 let total = connections.indices.reduce(UInt64(0)) { $0 + set.moved($1) }
-                progress(ProbeProgress(method: method, bytes: total, totalBytes: timed ? nil : perDirection * UInt64(ways.count),
-                                       elapsed: now - start, queuePosition: nil))
+                progress(
+                    ProbeProgress(
+                        method: method, bytes: total, totalBytes: timed ? nil : perDirection * UInt64(ways.count),
+                        elapsed: now - start, queuePosition: nil))
                 lastProgress = now
             }
         }
@@ -177,13 +188,15 @@ public struct IperfClient: ProbeTransport, Sendable {
             cpuTotal: percent(localCPU.processSeconds), cpuUser: percent(localCPU.userSeconds), cpuSystem: percent(localCPU.systemSeconds),
             senderHasRetransmits: sendIndices.isEmpty ? -1 : 1, congestion: connections.first?.congestionControl,
             streams: connections.indices.map { index in
-                IperfResults.Stream(id: IperfResults.streamID(index), bytes: outcomes[index].bytes,
-                                    retransmits: wayOfStream[index] == .send ? Int(infos[index]?.totalRetransmits ?? 0) : -1,
-                                    endTime: outcomes[index].seconds)
+                IperfResults.Stream(
+                    id: IperfResults.streamID(index), bytes: outcomes[index].bytes,
+                    retransmits: wayOfStream[index] == .send ? Int(infos[index]?.totalRetransmits ?? 0) : -1,
+                    endTime: outcomes[index].seconds)
             })
         try control.send(try ours.encoded(), deadline: deadline(request.replyTimeout))
-        let body = try control.frame(limit: IperfWire.maxResultsSize(streams: connections.count), deadline: deadline(request.replyTimeout),
-                                     waiting: "the server's results")
+        let body = try control.frame(
+            limit: IperfWire.maxResultsSize(streams: connections.count), deadline: deadline(request.replyTimeout),
+            waiting: "the server's results")
         let theirs: IperfResults
         do {
             theirs = try IperfResults(json: body, maximumCPUs: PeerFigures.maximumCPUs)
@@ -193,18 +206,21 @@ public struct IperfClient: ProbeTransport, Sendable {
         try expect(.displayResults, waiting: "DISPLAY_RESULTS")
         try? control.send(.iperfDone, deadline: .after(.seconds(1)))
 
-        return try assemble(method: method, ways: ways, wayOfStream: wayOfStream, connections: connections, outcomes: outcomes,
-                            infos: infos, theirs: theirs, localCPU: localCPU, elapsed: elapsed, intervals: sampler.intervals,
-                            local: connection.localAddress?.host,
-                            remote: connection.remoteAddress)
+        return try assemble(
+            method: method, ways: ways, wayOfStream: wayOfStream, connections: connections, outcomes: outcomes,
+            infos: infos, theirs: theirs, localCPU: localCPU, elapsed: elapsed, intervals: sampler.intervals,
+            local: connection.localAddress?.host,
+            remote: connection.remoteAddress)
     }
 
     /// Each direction's result from both sides' figures, each checked against
     /// what this machine saw.
-    private func assemble(method: ProbeMethod, ways: [ProbeDirection], wayOfStream: [ProbeDirection], connections: [TCPConnection],
-                          outcomes: [StreamOutcome], infos: [Int: TCPInfo], theirs: IperfResults, localCPU: CPUUsage,
-                          elapsed: Double, intervals: (ProbeDirection) -> [Interval], local: String?,
-                          remote: SocketAddress?) throws -> ProbeRun {
+    private func assemble(
+        method: ProbeMethod, ways: [ProbeDirection], wayOfStream: [ProbeDirection], connections: [TCPConnection],
+        outcomes: [StreamOutcome], infos: [Int: TCPInfo], theirs: IperfResults, localCPU: CPUUsage,
+        elapsed: Double, intervals: (ProbeDirection) -> [Interval], local: String?,
+        remote: SocketAddress?
+    ) throws -> ProbeRun {
         let name = request.endpoint.description
         func impossible(_ what: String) -> ProbeFailedError {
             ProbeFailedError(endpoint: request.endpoint, message: "\(name) reported impossible figures (\(what)): not trusted")
@@ -214,8 +230,9 @@ public struct IperfClient: ProbeTransport, Sendable {
         }
         let serverSeconds = elapsed + 0.5
         guard theirs.cpuTotal / 100 * elapsed <= serverSeconds * PeerFigures.maximumCPUs else { throw impossible("CPU \(theirs.cpuTotal) %") }
-        let serverCPU = CPUUsage(userSeconds: theirs.cpuUser / 100 * elapsed, systemSeconds: theirs.cpuSystem / 100 * elapsed,
-                                 hostBusySeconds: nil, hostSoftirqSeconds: nil, hostTotalSeconds: nil)
+        let serverCPU = CPUUsage(
+            userSeconds: theirs.cpuUser / 100 * elapsed, systemSeconds: theirs.cpuSystem / 100 * elapsed,
+            hostBusySeconds: nil, hostSoftirqSeconds: nil, hostTotalSeconds: nil)
         var results: [RunResult] = []
         for way in ways {
             var streamResults: [StreamResult] = []
@@ -245,9 +262,11 @@ public struct IperfClient: ProbeTransport, Sendable {
                     info = nil
                     serverRetransmits &+= UInt32(clamping: max(0, report.retransmits))
                 }
-                streamResults.append(StreamResult(index: index, bytes: bytes, seconds: seconds, tcpInfo: info,
-                                                  sendBufferBytes: way == .send ? connections[index].sendBufferBytes : 0,
-                                                  receiveBufferBytes: way == .receive ? connections[index].receiveBufferBytes : 0))
+                streamResults.append(
+                    StreamResult(
+                        index: index, bytes: bytes, seconds: seconds, tcpInfo: info,
+                        sendBufferBytes: way == .send ? connections[index].sendBufferBytes : 0,
+                        receiveBufferBytes: way == .receive ? connections[index].receiveBufferBytes : 0))
             }
             var info: TCPInfo
             var sendBuffer = 0
@@ -257,13 +276,14 @@ public struct IperfClient: ProbeTransport, Sendable {
                 info = TCPInfo(kernelBytes: [])
                 info.totalRetransmits = serverRetransmits
             }
-            results.append(RunResult(
-                method: method, direction: way, bytes: streamResults.reduce(0) { $0 + $1.bytes },
-                seconds: streamResults.map(\.seconds).max() ?? 0,
-                sender: way == .send ? localCPU : serverCPU, receiver: way == .send ? serverCPU : localCPU,
-                tcpInfo: info, tcpInfoFrom: way == .send ? .local : .unavailable, streams: streamResults, intervals: intervals(way),
-                congestion: way == .send ? connections.first?.congestionControl : theirs.congestion,
-                sendBufferBytes: sendBuffer, receiveBufferBytes: streamResults.map(\.receiveBufferBytes).min() ?? 0))
+            results.append(
+                RunResult(
+                    method: method, direction: way, bytes: streamResults.reduce(0) { $0 + $1.bytes },
+                    seconds: streamResults.map(\.seconds).max() ?? 0,
+                    sender: way == .send ? localCPU : serverCPU, receiver: way == .send ? serverCPU : localCPU,
+                    tcpInfo: info, tcpInfoFrom: way == .send ? .local : .unavailable, streams: streamResults, intervals: intervals(way),
+                    congestion: way == .send ? connections.first?.congestionControl : theirs.congestion,
+                    sendBufferBytes: sendBuffer, receiveBufferBytes: streamResults.map(\.receiveBufferBytes).min() ?? 0))
         }
         return ProbeRun(results: results, localAddress: local, remoteAddress: remote, remote: nil)
     }

@@ -1,3 +1,5 @@
+import Glibc
+
 /// An iperf3 control connection: state bytes and framed JSON, each read with a
 /// deadline and bounded in size.
 final class IperfControl {
@@ -62,10 +64,11 @@ final class IperfControl {
     }
 
     static func serverErrorBytes(code: Int32, errno: Int32) -> [UInt8] {
-        [IperfState.serverError.byte] + [code, errno].flatMap { value -> [UInt8] in
-            let bits = UInt32(bitPattern: value)
-            return [UInt8(bits >> 24), UInt8(bits >> 16 & 0xff), UInt8(bits >> 8 & 0xff), UInt8(bits & 0xff)]
-        }
+        [IperfState.serverError.byte]
+            + [code, errno].flatMap { value -> [UInt8] in
+                let bits = UInt32(bitPattern: value)
+                return [UInt8(bits >> 24), UInt8(bits >> 16 & 0xff), UInt8(bits >> 8 & 0xff), UInt8(bits & 0xff)]
+            }
     }
 }
 
@@ -103,5 +106,3 @@ public struct IperfPeerError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-import Glibc

@@ -22,9 +22,11 @@ public struct IperfParameters: Equatable, Sendable {
     public var bandwidth: UInt64?
     public var clientVersion: String?
 
-    public init(transport: Transport = .tcp, seconds: Int, bytes: UInt64? = nil, blocks: UInt64? = nil, streams: Int = 1,
-                reverse: Bool = false, bidirectional: Bool = false, blockSize: Int = 128 << 10, omitSeconds: Int = 0,
-                congestion: String? = nil, bandwidth: UInt64? = nil, clientVersion: String? = nil) {
+    public init(
+        transport: Transport = .tcp, seconds: Int, bytes: UInt64? = nil, blocks: UInt64? = nil, streams: Int = 1,
+        reverse: Bool = false, bidirectional: Bool = false, blockSize: Int = 128 << 10, omitSeconds: Int = 0,
+        congestion: String? = nil, bandwidth: UInt64? = nil, clientVersion: String? = nil
+    ) {
         self.transport = transport
         self.seconds = seconds
         self.bytes = bytes
@@ -47,8 +49,10 @@ public struct IperfParameters: Equatable, Sendable {
 
     /// The message as iperf3 frames it.
     public func encoded() throws -> [UInt8] {
-        var object: [String: Any] = [transport.rawValue: true, "omit": omitSeconds, "time": seconds, "parallel": streams,
-                                     "len": blockSize, "pacing_timer": 1000]
+        var object: [String: Any] = [
+            transport.rawValue: true, "omit": omitSeconds, "time": seconds, "parallel": streams,
+            "len": blockSize, "pacing_timer": 1000
+        ]
         if let bytes { object["num"] = bytes }
         if let blocks { object["blockcount"] = blocks }
         if reverse { object["reverse"] = true }
@@ -117,12 +121,16 @@ public struct IperfResults: Equatable, Sendable {
     }
 
     public func encoded() throws -> [UInt8] {
-        var object: [String: Any] = ["cpu_util_total": cpuTotal, "cpu_util_user": cpuUser, "cpu_util_system": cpuSystem,
-                                     "sender_has_retransmits": senderHasRetransmits]
+        var object: [String: Any] = [
+            "cpu_util_total": cpuTotal, "cpu_util_user": cpuUser, "cpu_util_system": cpuSystem,
+            "sender_has_retransmits": senderHasRetransmits
+        ]
         if let congestion { object["congestion_used"] = congestion }
         object["streams"] = streams.map { stream -> [String: Any] in
-            ["id": stream.id, "bytes": stream.bytes, "retransmits": stream.retransmits, "jitter": 0, "errors": 0,
-             "packets": 0, "start_time": stream.startTime, "end_time": stream.endTime]
+            [
+                "id": stream.id, "bytes": stream.bytes, "retransmits": stream.retransmits, "jitter": 0, "errors": 0,
+                "packets": 0, "start_time": stream.startTime, "end_time": stream.endTime
+            ]
         }
         return try IperfWire.frame(object)
     }
@@ -134,8 +142,9 @@ public struct IperfResults: Equatable, Sendable {
         let reader = JSONFields(object, message: "the results")
         let cpuRange = 0...(100 * maximumCPUs)
         guard let total = try reader.number("cpu_util_total", in: cpuRange),
-              let user = try reader.number("cpu_util_user", in: cpuRange),
-              let system = try reader.number("cpu_util_system", in: cpuRange) else {
+            let user = try reader.number("cpu_util_user", in: cpuRange),
+            let system = try reader.number("cpu_util_system", in: cpuRange)
+        else {
             throw .missing(field: "cpu_util_total", in: "the results")
         }
         cpuTotal = total

@@ -65,7 +65,10 @@ struct IperfServerSession {
         switch shared.iperfRegistry.collect(cookie, deadline: .after(configuration.idleTimeout)) {
         case .success(let all): connections = all
         case .failure(let shortfall):
-            return refuse(&event, code: 204, .failed, "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))")
+            return refuse(
+                &event, code: 204, .failed,
+                "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))"
+            )
         }
         event.receiveBuffer = connections.map(\.receiveBufferBytes).min() ?? 0
         let payload: PayloadFile?
@@ -93,8 +96,9 @@ struct IperfServerSession {
         // 5. Results both ways, then the end.
         do {
             try control.send(.exchangeResults, deadline: idle)
-            let theirs = try control.frame(limit: IperfWire.maxResultsSize(streams: connections.count), deadline: .after(configuration.idleTimeout),
-                                           waiting: "the client's results")
+            let theirs = try control.frame(
+                limit: IperfWire.maxResultsSize(streams: connections.count), deadline: .after(configuration.idleTimeout),
+                waiting: "the client's results")
             _ = try IperfResults(json: theirs, maximumCPUs: PeerFigures.maximumCPUs)
             try control.send(try results(outcome).encoded(), deadline: .after(configuration.idleTimeout))
             try control.send(.displayResults, deadline: .after(configuration.idleTimeout))
@@ -117,25 +121,35 @@ struct IperfServerSession {
     /// Why this test cannot run here, if it cannot.
     private func check(_ parameters: IperfParameters) -> Refusal? {
         if parameters.transport != .tcp {
-            return Refusal(code: IperfErrorCode.unimplemented, status: .badRequest, message: "a \(parameters.transport.rawValue.uppercased()) test; nettune serves TCP only")
+            return Refusal(
+                code: IperfErrorCode.unimplemented, status: .badRequest,
+                message: "a \(parameters.transport.rawValue.uppercased()) test; nettune serves TCP only")
         }
         if parameters.blocks != nil {
             return Refusal(code: IperfErrorCode.unimplemented, status: .badRequest, message: "a test bounded by blocks (-k); use -t or -n")
         }
         if parameters.bandwidth != nil && parameters.direction != .send {
-            return Refusal(code: IperfErrorCode.unimplemented, status: .badRequest, message: "a paced (-b) test in which the server sends; nettune sends at full rate")
+            return Refusal(
+                code: IperfErrorCode.unimplemented, status: .badRequest,
+                message: "a paced (-b) test in which the server sends; nettune sends at full rate")
         }
         if parameters.streams > configuration.maxStreams {
-            return Refusal(code: IperfErrorCode.streams, status: .tooManyStreams,
-                           message: "\(parameters.streams) streams are more than this server allows (its limit is \(configuration.maxStreams))")
+            return Refusal(
+                code: IperfErrorCode.streams, status: .tooManyStreams,
+                message: "\(parameters.streams) streams are more than this server allows (its limit is \(configuration.maxStreams))")
         }
         if let bytes = parameters.bytes, bytes > configuration.maxBytes {
-            return Refusal(code: IperfErrorCode.duration, status: .tooLarge,
-                           message: "a transfer of \(ByteCount(Int(clamping: bytes))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))")
+            return Refusal(
+                code: IperfErrorCode.duration, status: .tooLarge,
+                message:
+                    "a transfer of \(ByteCount(Int(clamping: bytes))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))"
+            )
         }
         if parameters.bytes == nil, Duration.seconds(parameters.seconds + parameters.omitSeconds) > configuration.maxDuration {
-            return Refusal(code: IperfErrorCode.duration, status: .tooLarge,
-                           message: "a \(parameters.seconds) s run is longer than this server allows (its limit is \(TimeSpan.format(configuration.maxDuration)))")
+            return Refusal(
+                code: IperfErrorCode.duration, status: .tooLarge,
+                message:
+                    "a \(parameters.seconds) s run is longer than this server allows (its limit is \(TimeSpan.format(configuration.maxDuration)))")
         }
         return nil
     }
@@ -166,7 +180,8 @@ struct IperfServerSession {
     private func transfer(_ connections: [TCPConnection], parameters: IperfParameters, payload: PayloadFile?) -> Outcome {
         let start = ContinuousClock.now
         let startCPU = CPUSample.now()
-        let limit = parameters.bytes.map { Duration.seconds(Double($0) * 8 / ProbeRequest.minimumRate) }
+        let limit =
+            parameters.bytes.map { Duration.seconds(Double($0) * 8 / ProbeRequest.minimumRate) }
             ?? .seconds(parameters.seconds + parameters.omitSeconds)
         let deadline = Deadline.after(min(limit, configuration.maxDuration) + configuration.idleTimeout * 2)
         let file = payload.flatMap { try? FileDescriptor.open(FilePath($0.path), .readOnly, options: [.closeOnExec]) }
@@ -179,9 +194,10 @@ struct IperfServerSession {
             // The client's sending streams come first; the server receives on them.
             let serverSends = index >= senders
             let share = parameters.bytes.map { ProbeClient.share(of: $0, stream: index % parameters.streams, streams: parameters.streams) }
-            let work = IperfServerStream(connection: stream, serverSends: serverSends, bytes: share, start: start, deadline: deadline,
-                                         idleTimeout: configuration.idleTimeout, drain: configuration.drain, file: file?.rawValue,
-                                         fileSize: payload?.size ?? 0, blockSize: parameters.blockSize)
+            let work = IperfServerStream(
+                connection: stream, serverSends: serverSends, bytes: share, start: start, deadline: deadline,
+                idleTimeout: configuration.idleTimeout, drain: configuration.drain, file: file?.rawValue,
+                fileSize: payload?.size ?? 0, blockSize: parameters.blockSize)
             group.enter()
             Thread.detachNewThread {
                 let tally = work.run(stopping: stopping)
@@ -194,17 +210,28 @@ struct IperfServerSession {
         let end = Deadline.after(min(limit, configuration.maxDuration) + configuration.idleTimeout)
         while true {
             let failed = tallies.withLock { $0.values.contains { if case .failure = $0 { true } else { false } } }
-            if failed { failure = "a stream failed"; break }
-            guard let ready = try? Deadline.after(.milliseconds(100)).wait(for: Int16(POLLIN), on: connection.fd) else { failure = "poll failed"; break }
+            if failed {
+                failure = "a stream failed"
+                break
+            }
+            guard let ready = try? Deadline.after(.milliseconds(100)).wait(for: Int16(POLLIN), on: connection.fd) else {
+                failure = "poll failed"
+                break
+            }
             if ready {
                 let state = try? control.state(deadline: .after(configuration.idleTimeout), waiting: "TEST_END")
                 if state != .testEnd {
-                    failure = state == .clientTerminate ? "the client stopped the test (CLIENT_TERMINATE)"
+                    failure =
+                        state == .clientTerminate
+                        ? "the client stopped the test (CLIENT_TERMINATE)"
                         : state.map { "the client sent \($0) during the test" } ?? "the client went away during the test"
                 }
                 break
             }
-            if end.hasPassed { failure = "no TEST_END from the client within the test's time and \(TimeSpan.format(configuration.idleTimeout))"; break }
+            if end.hasPassed {
+                failure = "no TEST_END from the client within the test's time and \(TimeSpan.format(configuration.idleTimeout))"
+                break
+            }
         }
         stopping.store(true, ordering: .relaxed)
         let seconds = (ContinuousClock.now - start).seconds
@@ -229,8 +256,9 @@ struct IperfServerSession {
             cpuTotal: percent(outcome.cpu.processSeconds), cpuUser: percent(outcome.cpu.userSeconds), cpuSystem: percent(outcome.cpu.systemSeconds),
             senderHasRetransmits: sent ? 1 : -1, congestion: connection.congestionControl,
             streams: outcome.streams.enumerated().map { index, stream in
-                IperfResults.Stream(id: IperfResults.streamID(index), bytes: stream.bytes,
-                                    retransmits: stream.serverSent ? stream.retransmits : -1, endTime: stream.seconds)
+                IperfResults.Stream(
+                    id: IperfResults.streamID(index), bytes: stream.bytes,
+                    retransmits: stream.serverSent ? stream.retransmits : -1, endTime: stream.seconds)
             })
     }
 }
@@ -286,8 +314,9 @@ struct IperfServerStream: @unchecked Sendable {
             // What the socket took, partial sends cut off by TEST_END included.
             if serverSends { moved = wait.bytes }
             let retransmits = serverSends ? Int((try? connection.tcpInfo())?.totalRetransmits ?? 0) : -1
-            return IperfServerSession.StreamTally(bytes: moved, seconds: max(0, (last - first).seconds), serverSent: serverSends,
-                                                  retransmits: retransmits)
+            return IperfServerSession.StreamTally(
+                bytes: moved, seconds: max(0, (last - first).seconds), serverSent: serverSends,
+                retransmits: retransmits)
         }
     }
 }

@@ -121,7 +121,7 @@ public enum IperfErrorCode {
         200: "the server could not create a stream",
         204: "the server could not accept a stream",
         206: "the server could not read a stream",
-        208: "a stream with an invalid id",
+        208: "a stream with an invalid id"
     ]
 
     public static func meaning(_ code: Int32) -> String {

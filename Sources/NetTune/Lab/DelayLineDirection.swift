@@ -39,12 +39,13 @@ extension DelayLine {
         }
 
         func counters() -> Counters {
-            Counters(forwardedPackets: forwardedPackets.load(ordering: .relaxed),
-                     forwardedBytes: forwardedBytes.load(ordering: .relaxed),
-                     lostPackets: lostPackets.load(ordering: .relaxed),
-                     overflowPackets: overflowPackets.load(ordering: .relaxed),
-                     writeErrors: writeErrors.load(ordering: .relaxed),
-                     peakQueuedBytes: queue.peakBytes)
+            Counters(
+                forwardedPackets: forwardedPackets.load(ordering: .relaxed),
+                forwardedBytes: forwardedBytes.load(ordering: .relaxed),
+                lostPackets: lostPackets.load(ordering: .relaxed),
+                overflowPackets: overflowPackets.load(ordering: .relaxed),
+                writeErrors: writeErrors.load(ordering: .relaxed),
+                peakQueuedBytes: queue.peakBytes)
         }
 
         /// Takes every packet the kernel routes to `source`, stamps it with its due

@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// What `nettune-delayline` is asked to do: join two namespaces with a TUN device
 /// in each, and carry packets between them after `delay`, dropping a `loss`
 /// fraction of them.
@@ -24,9 +26,11 @@ public struct DelayLineSettings: Sendable, Equatable {
     public static let defaultQueueLimit = 64 << 20
     public static let queueLimits = (1 << 20)...(1 << 30)
 
-    public init(namespaceA: String, namespaceB: String, deviceA: String, deviceB: String,
-                delay: Duration, loss: Double = 0, seed: UInt64 = 1,
-                queueLimit: Int = DelayLineSettings.defaultQueueLimit, offloads: Bool = true) {
+    public init(
+        namespaceA: String, namespaceB: String, deviceA: String, deviceB: String,
+        delay: Duration, loss: Double = 0, seed: UInt64 = 1,
+        queueLimit: Int = DelayLineSettings.defaultQueueLimit, offloads: Bool = true
+    ) {
         self.namespaceA = namespaceA
         self.namespaceB = namespaceB
         self.deviceA = deviceA
@@ -81,5 +85,3 @@ public enum DelayLineError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-import SystemPackage

@@ -24,7 +24,8 @@ public struct TunDevice: Sendable {
     /// Creates TUN device `name` inside the network namespace at `namespacePath`.
     public static func create(name: String, inNamespace namespacePath: String, offloads: Bool) throws -> TunDevice {
         guard !name.isEmpty, name.utf8.count < Int(IFNAMSIZ),
-              name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") }) else {
+            name.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "/") })
+        else {
             throw TunError(device: name, step: .name, errno: .invalidArgument)
         }
         let fd: Int32 = try NetworkNamespace.perform(in: namespacePath) {

@@ -12,8 +12,10 @@ public struct LinkInfo: Equatable, Sendable {
     /// The root qdisc, if any.
     public var qdisc: Qdisc?
 
-    public init(index: Int, name: String, mtu: Int, minMTU: Int? = nil, maxMTU: Int? = nil,
-                adminUp: Bool, operState: OperState = .unknown, qdisc: Qdisc? = nil) {
+    public init(
+        index: Int, name: String, mtu: Int, minMTU: Int? = nil, maxMTU: Int? = nil,
+        adminUp: Bool, operState: OperState = .unknown, qdisc: Qdisc? = nil
+    ) {
         self.index = index
         self.name = name
         self.mtu = mtu
@@ -27,7 +29,10 @@ public struct LinkInfo: Equatable, Sendable {
 
 /// RFC 2863 operational state (`IF_OPER_*`).
 public enum OperState: String, Sendable, Equatable {
-    case unknown, notPresent = "notpresent", down, lowerLayerDown = "lowerlayerdown"
+    case unknown
+    case notPresent = "notpresent"
+    case down
+    case lowerLayerDown = "lowerlayerdown"
     case testing, dormant, up
 
     public init(kernelValue: UInt8) {

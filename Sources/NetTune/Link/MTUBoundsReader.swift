@@ -7,7 +7,10 @@ import Glibc
 /// these two attributes, so this sends its own RTM_GETLINK dump through libnl and
 /// reads them from the raw messages. (sysfs has no file for them either.)
 enum MTUBoundsReader {
-    struct Bounds: Equatable { var min: Int?; var max: Int? }
+    struct Bounds: Equatable {
+        var min: Int?
+        var max: Int?
+    }
 
     /// Collects results from the C callback; only touched on this thread.
     fileprivate final class Collector {
@@ -19,14 +22,16 @@ enum MTUBoundsReader {
         let collector = Collector()
         let context = Unmanaged.passUnretained(collector).toOpaque()
         try nlCall("nl_socket_modify_cb") {
-            nl_socket_modify_cb(socket.raw, NL_CB_VALID, NL_CB_CUSTOM, { message, context in
-                guard let message, let context, let header = nlmsg_hdr(message) else {
-                    return Int32(NL_SKIP.rawValue)
-                }
-                let collector = Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue()
-                collector.record(header)
-                return Int32(NL_OK.rawValue)
-            }, context)
+            nl_socket_modify_cb(
+                socket.raw, NL_CB_VALID, NL_CB_CUSTOM,
+                { message, context in
+                    guard let message, let context, let header = nlmsg_hdr(message) else {
+                        return Int32(NL_SKIP.rawValue)
+                    }
+                    let collector = Unmanaged<Collector>.fromOpaque(context).takeUnretainedValue()
+                    collector.record(header)
+                    return Int32(NL_OK.rawValue)
+                }, context)
         }
         var request = ifinfomsg()
         request.ifi_family = UInt8(AF_UNSPEC)
@@ -41,8 +46,8 @@ enum MTUBoundsReader {
 extension MTUBoundsReader.Collector {
     fileprivate func record(_ header: UnsafeMutablePointer<nlmsghdr>) {
         guard header.pointee.nlmsg_type == UInt16(RTM_NEWLINK),
-              Int(header.pointee.nlmsg_len) >= MemoryLayout<nlmsghdr>.size + MemoryLayout<ifinfomsg>.size,
-              let payload = nlmsg_data(header)
+            Int(header.pointee.nlmsg_len) >= MemoryLayout<nlmsghdr>.size + MemoryLayout<ifinfomsg>.size,
+            let payload = nlmsg_data(header)
         else { return }
         let info = payload.loadUnaligned(as: ifinfomsg.self)
         // Attributes above IFLA_MAX_MTU are skipped by nla_parse, so the table

@@ -40,11 +40,11 @@ public struct NetlinkLinkController: LinkController, Sendable {
             var best: (priority: UInt32, ifindex: Int32)?
             for route in routes.objects {
                 guard rtnl_route_get_table(route) == UInt32(RT_TABLE_MAIN.rawValue),
-                      rtnl_route_get_type(route) == UInt8(RTN_UNICAST),
-                      let destination = rtnl_route_get_dst(route),
-                      nl_addr_get_prefixlen(destination) == 0,
-                      rtnl_route_get_nnexthops(route) > 0,
-                      let nexthop = rtnl_route_nexthop_n(route, 0)
+                    rtnl_route_get_type(route) == UInt8(RTN_UNICAST),
+                    let destination = rtnl_route_get_dst(route),
+                    nl_addr_get_prefixlen(destination) == 0,
+                    rtnl_route_get_nnexthops(route) > 0,
+                    let nexthop = rtnl_route_nexthop_n(route, 0)
                 else { continue }
                 let ifindex = rtnl_route_nh_get_ifindex(nexthop)
                 let priority = rtnl_route_get_priority(route)
@@ -97,8 +97,8 @@ extension NetlinkLinkController {
             guard let local = rtnl_addr_get_local(entry) else { continue }
             // Compare the address bits only: the cached entry carries its prefix length.
             guard nl_addr_get_family(local) == nl_addr_get_family(wanted),
-                  nl_addr_get_len(local) == nl_addr_get_len(wanted),
-                  memcmp(nl_addr_get_binary_addr(local), nl_addr_get_binary_addr(wanted), Int(nl_addr_get_len(wanted))) == 0
+                nl_addr_get_len(local) == nl_addr_get_len(wanted),
+                memcmp(nl_addr_get_binary_addr(local), nl_addr_get_binary_addr(wanted), Int(nl_addr_get_len(wanted))) == 0
             else { continue }
             var buffer = [CChar](repeating: 0, count: Int(IF_NAMESIZE) + 1)
             if if_indextoname(UInt32(rtnl_addr_get_ifindex(entry)), &buffer) != nil {

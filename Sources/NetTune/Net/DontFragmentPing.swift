@@ -18,15 +18,20 @@ public enum DontFragmentPing {
 
     /// Sends up to `attempts` echo requests whose IP packets are `packetSize` bytes,
     /// each waiting `perAttempt` for its reply.
-    public static func probe(_ address: SocketAddress, packetSize: Int, attempts: Int = 3,
-                             perAttempt: Duration = .seconds(1), interruption: Interruption?) throws -> Outcome {
+    public static func probe(
+        _ address: SocketAddress, packetSize: Int, attempts: Int = 3,
+        perAttempt: Duration = .seconds(1), interruption: Interruption?
+    ) throws -> Outcome {
         let isV6 = address.family == AF_INET6
         let headers = isV6 ? 40 + 8 : 20 + 8
         guard packetSize > headers, packetSize <= 65535 else { throw PingError(address: address, operation: "size", errno: .invalidArgument) }
         let socketFD: Int32
         do {
-            socketFD = try Syscall.call { socket(address.family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
-                                                 isV6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP)) }
+            socketFD = try Syscall.call {
+                socket(
+                    address.family, Int32(SOCK_RAW.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue),
+                    isV6 ? Int32(IPPROTO_ICMPV6) : Int32(IPPROTO_ICMP))
+            }
         } catch {
             throw PingError(address: address, operation: "socket", errno: error)
         }

@@ -127,8 +127,9 @@ public struct SocketAddress: Sendable, Equatable {
     }
 
     public static func == (a: SocketAddress, b: SocketAddress) -> Bool {
-        a.length == b.length && withUnsafeBytes(of: a.storage) { x in
-            withUnsafeBytes(of: b.storage) { y in x.prefix(Int(a.length)).elementsEqual(y.prefix(Int(b.length))) }
-        }
+        a.length == b.length
+            && withUnsafeBytes(of: a.storage) { x in
+                withUnsafeBytes(of: b.storage) { y in x.prefix(Int(a.length)).elementsEqual(y.prefix(Int(b.length))) }
+            }
     }
 }

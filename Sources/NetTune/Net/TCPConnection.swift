@@ -43,7 +43,9 @@ public final class TCPConnection: Sendable {
         }
         let fd: Int32
         do {
-            fd = try Syscall.call { socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+            fd = try Syscall.call {
+                socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+            }
         } catch {
             throw failure("socket", error)
         }
@@ -51,7 +53,7 @@ public final class TCPConnection: Sendable {
         // Non-blocking connect, then poll: the only way to bound its time.
         do {
             try Syscall.call { address.withSockaddr { Glibc.connect(fd, $0, $1) } }
-        } catch where error == .socketIsConnected {
+        } catch  where error == .socketIsConnected {
             // A retried connect that had completed meanwhile.
         } catch {
             // EINTR after the handshake began is EINPROGRESS by another name (connect(2)).

@@ -25,7 +25,9 @@ public final class TCPListener: Sendable {
         for candidate in candidates {
             let fd: Int32
             do {
-                fd = try Syscall.call { socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0) }
+                fd = try Syscall.call {
+                    socket(candidate.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue) | Int32(SOCK_NONBLOCK.rawValue), 0)
+                }
             } catch {
                 lastError = ListenError(what: candidate.description, errno: error)
                 continue
@@ -113,7 +115,9 @@ extension SocketAddress: CustomStringConvertible {
     static func local(of fd: Int32) -> SocketAddress? { query(fd, getsockname) }
     static func remote(of fd: Int32) -> SocketAddress? { query(fd, getpeername) }
 
-    private static func query(_ fd: Int32, _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32) -> SocketAddress? {
+    private static func query(_ fd: Int32, _ call: (Int32, UnsafeMutablePointer<sockaddr>, UnsafeMutablePointer<socklen_t>) -> Int32)
+        -> SocketAddress?
+    {
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
         let ok = withUnsafeMutablePointer(to: &storage) {

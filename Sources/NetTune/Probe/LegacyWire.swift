@@ -15,7 +15,7 @@ enum LegacyWire {
     static func refusal(_ message: String) -> [UInt8] {
         let text = Array(message.utf8.prefix(1024))
         var out = serverMagic
-        out += [1, 3, 2, 0]          // version 1, kind "refused", status "bad request", reserved
+        out += [1, 3, 2, 0]  // version 1, kind "refused", status "bad request", reserved
         out.appendBigEndian(UInt16(0))
         out.appendBigEndian(UInt16(text.count))
         out += [UInt8](repeating: 0, count: 7 * 8 + 4)

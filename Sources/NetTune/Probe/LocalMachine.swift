@@ -14,8 +14,10 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
     public var snapshots: SnapshotStore?
     public var namespace: UInt64?
 
-    public init(store: Store, links: Links, sysfsNet: FilePath = "/sys/class/net", kernel: String = LocalMachine.kernelRelease(),
-                snapshots: SnapshotStore? = nil, namespace: UInt64? = NetworkNamespace.currentInode()) {
+    public init(
+        store: Store, links: Links, sysfsNet: FilePath = "/sys/class/net", kernel: String = LocalMachine.kernelRelease(),
+        snapshots: SnapshotStore? = nil, namespace: UInt64? = NetworkNamespace.currentInode()
+    ) {
         self.store = store
         self.links = links
         self.sysfsNet = sysfsNet
@@ -34,8 +36,8 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
     func physicalSpeed(of link: LinkInfo) -> Double? {
         let directory = sysfsNet.appending(link.name)
         guard TextFile.exists(directory.appending("device").string),
-              let text = try? TextFile.read(directory.appending("speed"), limit: 64),
-              let megabits = Double(text.trimmingWhitespace()), megabits > 0
+            let text = try? TextFile.read(directory.appending("speed"), limit: 64),
+            let megabits = Double(text.trimmingWhitespace()), megabits > 0
         else { return nil }
         return megabits * 1e6
     }
@@ -45,20 +47,24 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
     public func tuningState(localAddress: String?) -> TuningState {
         let link = egressLink(localAddress: localAddress)
         func value(_ key: SysctlKey) -> String? { (try? store.read(key)) ?? nil }
-        return TuningState(tcpWmem: value(.tcpWmem), tcpRmem: value(.tcpRmem), wmemMax: value(.coreWmemMax).flatMap { Int($0) },
-                           rmemMax: value(.coreRmemMax).flatMap { Int($0) }, congestion: value(.tcpCongestionControl),
-                           mtu: link?.mtu, interface: link?.name, kernel: kernel, version: NetTuneVersion.current,
-                           shapingRate: link?.qdisc?.rateBitsPerSecond.flatMap { Int(exactly: $0) },
-                           linkSpeed: link.flatMap(physicalSpeed(of:)).map { Int($0) })
+        return TuningState(
+            tcpWmem: value(.tcpWmem), tcpRmem: value(.tcpRmem), wmemMax: value(.coreWmemMax).flatMap { Int($0) },
+            rmemMax: value(.coreRmemMax).flatMap { Int($0) }, congestion: value(.tcpCongestionControl),
+            mtu: link?.mtu, interface: link?.name, kernel: kernel, version: NetTuneVersion.current,
+            shapingRate: link?.qdisc?.rateBitsPerSecond.flatMap { Int(exactly: $0) },
+            linkSpeed: link.flatMap(physicalSpeed(of:)).map { Int($0) })
     }
 
     /// A report of `runs` with this machine's environment as it is now.
-    public func report(peer: Endpoint, payload: PayloadFile, methods: [ProbeMethod], direction: ProbeDirection, streams: Int,
-                       runs: [RunResult], localAddress: String?, remote: TuningState?) -> ProbeReport {
+    public func report(
+        peer: Endpoint, payload: PayloadFile, methods: [ProbeMethod], direction: ProbeDirection, streams: Int,
+        runs: [RunResult], localAddress: String?, remote: TuningState?
+    ) -> ProbeReport {
         let local = tuningState(localAddress: localAddress)
-        return ProbeReport(peer: peer, methods: methods, direction: direction, streams: streams, payloadBytes: payload.size,
-                           payloadPath: payload.path, kernel: kernel, congestion: runs.first?.congestion,
-                           egressInterface: local.interface, mtu: local.mtu, runs: runs, local: local, remote: remote)
+        return ProbeReport(
+            peer: peer, methods: methods, direction: direction, streams: streams, payloadBytes: payload.size,
+            payloadPath: payload.path, kernel: kernel, congestion: runs.first?.congestion,
+            egressInterface: local.interface, mtu: local.mtu, runs: runs, local: local, remote: remote)
     }
 
     /// The tuning the report's runs ran under, for the history.
@@ -71,8 +77,9 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
         if let snapshots, let namespace, let snapshot = (try? snapshots.load(inode: namespace)) ?? nil {
             profiles = snapshot.profiles
         }
-        return TuningFingerprint(sysctls: sysctls, interface: report.egressInterface, mtu: report.mtu,
-                                 kernel: report.kernel, peer: report.peer.description, profiles: profiles, remote: report.remote)
+        return TuningFingerprint(
+            sysctls: sysctls, interface: report.egressInterface, mtu: report.mtu,
+            kernel: report.kernel, peer: report.peer.description, profiles: profiles, remote: report.remote)
     }
 
     public static func kernelRelease() -> String {

@@ -30,11 +30,15 @@ enum PeerFigures {
     /// One stream: the server's count must be exactly what moved, and its time
     /// within ours. Returns the stream's bytes and its time, measured where the
     /// bytes arrived (the server for a send stream, here for a receive stream).
-    static func stream(_ report: StreamReport, moved: UInt64, localSeconds: Double, elapsed: Double,
-                       direction: ProbeDirection, endpoint: Endpoint) throws -> (bytes: UInt64, seconds: Double) {
+    static func stream(
+        _ report: StreamReport, moved: UInt64, localSeconds: Double, elapsed: Double,
+        direction: ProbeDirection, endpoint: Endpoint
+    ) throws -> (bytes: UInt64, seconds: Double) {
         guard report.bytes == moved else {
-            let what = direction == .send ? "the server counted \(report.bytes) bytes, but \(moved) were sent"
-                                          : "the server says it sent \(report.bytes) bytes, but \(moved) arrived"
+            let what =
+                direction == .send
+                ? "the server counted \(report.bytes) bytes, but \(moved) were sent"
+                : "the server says it sent \(report.bytes) bytes, but \(moved) arrived"
             throw ProbeFailedError(endpoint: endpoint, message: "stream \(report.index): \(what)")
         }
         let serverSeconds = Double(report.nanoseconds) / 1e9

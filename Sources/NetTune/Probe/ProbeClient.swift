@@ -1,5 +1,5 @@
-import Foundation
 import Dispatch
+import Foundation
 import Glibc
 import Synchronization
 import SystemPackage
@@ -32,11 +32,13 @@ public struct ProbeRequest: Sendable {
     /// How this machine discards what it receives.
     public var drain: DrainMethod
 
-    public init(endpoint: Endpoint, payload: PayloadFile, bufferSize: Int = 128 << 10, duration: Duration? = nil,
-                interval: Duration? = nil, congestion: String? = nil, token: [UInt8] = [],
-                connectTimeout: Duration = .seconds(5), replyTimeout: Duration = .seconds(10),
-                stallTimeout: Duration = .seconds(10), direction: ProbeDirection = .send, streams: Int = 1,
-                queueTimeout: Duration = .seconds(120), drain: DrainMethod = .default) {
+    public init(
+        endpoint: Endpoint, payload: PayloadFile, bufferSize: Int = 128 << 10, duration: Duration? = nil,
+        interval: Duration? = nil, congestion: String? = nil, token: [UInt8] = [],
+        connectTimeout: Duration = .seconds(5), replyTimeout: Duration = .seconds(10),
+        stallTimeout: Duration = .seconds(10), direction: ProbeDirection = .send, streams: Int = 1,
+        queueTimeout: Duration = .seconds(120), drain: DrainMethod = .default
+    ) {
         self.endpoint = endpoint
         self.payload = payload
         self.bufferSize = bufferSize
@@ -135,8 +137,10 @@ public struct ProbeClient: ProbeTransport, Sendable {
     /// for a timed run to end on time, large enough that the checks cost nothing.
     static let chunkSize = 4 << 20
 
-    public func run(_ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
-                    progress: ((ProbeProgress) -> Void)? = nil) throws -> ProbeRun {
+    public func run(
+        _ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
+        progress: ((ProbeProgress) -> Void)? = nil
+    ) throws -> ProbeRun {
         let direction = direction ?? request.direction
         let timed = request.duration != nil && limit == nil
         let perDirection = UInt64(limit ?? request.payload.size)
@@ -162,7 +166,8 @@ public struct ProbeClient: ProbeTransport, Sendable {
                 progress?(ProbeProgress(method: method, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: position))
             case .ready(let id, let streams, let tuning):
                 guard streams == message.connections else {
-                    throw ProbeFailedError(endpoint: request.endpoint, message: "the server offered \(streams) streams, not the \(message.connections) asked for")
+                    throw ProbeFailedError(
+                        endpoint: request.endpoint, message: "the server offered \(streams) streams, not the \(message.connections) asked for")
                 }
                 session = id
                 remote = tuning
@@ -178,8 +183,9 @@ public struct ProbeClient: ProbeTransport, Sendable {
         let host = control.remoteAddress?.host ?? request.endpoint.host
         var connections: [TCPConnection] = []
         for index in 0..<message.connections {
-            let data = try TCPConnection.connect(to: Endpoint(host: host, port: request.endpoint.port),
-                                                 deadline: deadline(request.connectTimeout))
+            let data = try TCPConnection.connect(
+                to: Endpoint(host: host, port: request.endpoint.port),
+                deadline: deadline(request.connectTimeout))
             if let congestion = request.congestion { try data.setCongestionControl(congestion) }
             try data.sendAll(ProbeMessage.data(session: session, stream: index).encoded(), deadline: deadline(request.replyTimeout))
             connections.append(data)
@@ -201,9 +207,10 @@ public struct ProbeClient: ProbeTransport, Sendable {
             let way = message.direction(ofStream: index)
             let share = Self.share(of: perDirection, stream: index % request.streams, streams: request.streams)
             workers.enter()
-            let work = StreamWork(index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
-                                  timed: timed, duration: request.duration, start: start, deadline: runDeadline,
-                                  stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain)
+            let work = StreamWork(
+                index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
+                timed: timed, duration: request.duration, start: start, deadline: runDeadline,
+                stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain)
             Thread.detachNewThread {
                 let outcome = way == .send ? work.send(streams) : work.receive(streams)
                 streams.finish(index, outcome)
@@ -220,8 +227,10 @@ public struct ProbeClient: ProbeTransport, Sendable {
             let now = clock.now
             sampler.sample(at: now)
             if let progress, now - lastProgress >= .milliseconds(250) {
-                progress(ProbeProgress(method: method, bytes: sampler.total, totalBytes: timed ? nil : perDirection * UInt64(direction.ways.count),
-                                       elapsed: now - start, queuePosition: nil))
+                progress(
+                    ProbeProgress(
+                        method: method, bytes: sampler.total, totalBytes: timed ? nil : perDirection * UInt64(direction.ways.count),
+                        elapsed: now - start, queuePosition: nil))
                 lastProgress = now
             }
         }
@@ -236,8 +245,9 @@ public struct ProbeClient: ProbeTransport, Sendable {
             throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) broke the protocol: expected the result")
         }
         guard result.ok else {
-            throw ProbeFailedError(endpoint: request.endpoint,
-                                   message: result.message.isEmpty ? "the transfer failed" : "the server says: " + PeerText.sanitized(result.message))
+            throw ProbeFailedError(
+                endpoint: request.endpoint,
+                message: result.message.isEmpty ? "the transfer failed" : "the server says: " + PeerText.sanitized(result.message))
         }
         sampler.sample(at: end, final: true)
         let elapsed = (end - start).seconds
@@ -253,8 +263,9 @@ public struct ProbeClient: ProbeTransport, Sendable {
                 guard let report = result.streams.first(where: { $0.index == index && $0.direction == way }) else {
                     throw ProbeFailedError(endpoint: request.endpoint, message: "the server's result lacks stream \(index)")
                 }
-                let stream = try PeerFigures.stream(report, moved: outcome.bytes, localSeconds: outcome.seconds, elapsed: elapsed,
-                                                    direction: way, endpoint: request.endpoint)
+                let stream = try PeerFigures.stream(
+                    report, moved: outcome.bytes, localSeconds: outcome.seconds, elapsed: elapsed,
+                    direction: way, endpoint: request.endpoint)
                 let info: TCPInfo?
                 let sendBuffer: Int
                 let receiveBuffer: Int
@@ -268,17 +279,20 @@ public struct ProbeClient: ProbeTransport, Sendable {
                     receiveBuffer = connection.receiveBufferBytes
                 }
                 if let info { senderInfos.append((info, sendBuffer)) }
-                streamResults.append(StreamResult(index: index, bytes: stream.bytes, seconds: stream.seconds, tcpInfo: info,
-                                                  sendBufferBytes: sendBuffer, receiveBufferBytes: receiveBuffer))
+                streamResults.append(
+                    StreamResult(
+                        index: index, bytes: stream.bytes, seconds: stream.seconds, tcpInfo: info,
+                        sendBufferBytes: sendBuffer, receiveBufferBytes: receiveBuffer))
             }
             let (info, sendBuffer) = RunResult.aggregate(senderInfos)
-            results.append(RunResult(
-                method: method, direction: way, bytes: streamResults.reduce(0) { $0 + $1.bytes },
-                seconds: streamResults.map(\.seconds).max() ?? 0,
-                sender: way == .send ? localCPU : serverCPU, receiver: way == .send ? serverCPU : localCPU,
-                tcpInfo: info, tcpInfoFrom: way == .send ? .local : .peer, streams: streamResults,
-                intervals: sampler.intervals(way), congestion: connections.first?.congestionControl ?? remote.congestion,
-                sendBufferBytes: sendBuffer, receiveBufferBytes: streamResults.map(\.receiveBufferBytes).min() ?? 0))
+            results.append(
+                RunResult(
+                    method: method, direction: way, bytes: streamResults.reduce(0) { $0 + $1.bytes },
+                    seconds: streamResults.map(\.seconds).max() ?? 0,
+                    sender: way == .send ? localCPU : serverCPU, receiver: way == .send ? serverCPU : localCPU,
+                    tcpInfo: info, tcpInfoFrom: way == .send ? .local : .peer, streams: streamResults,
+                    intervals: sampler.intervals(way), congestion: connections.first?.congestionControl ?? remote.congestion,
+                    sendBufferBytes: sendBuffer, receiveBufferBytes: streamResults.map(\.receiveBufferBytes).min() ?? 0))
         }
         return ProbeRun(results: results, localAddress: control.localAddress?.host, remoteAddress: control.remoteAddress, remote: remote)
     }
@@ -469,8 +483,10 @@ struct IntervalSampler {
         guard let interval, let boundary = next, now >= boundary || final else { return }
         for way in ways {
             let value = current(way)
-            collected[way, default: []].append(Interval(start: (last - start).seconds, end: (now - start).seconds,
-                                                        bytes: value &- previous[way, default: 0]))
+            collected[way, default: []].append(
+                Interval(
+                    start: (last - start).seconds, end: (now - start).seconds,
+                    bytes: value &- previous[way, default: 0]))
             previous[way] = value
         }
         last = now

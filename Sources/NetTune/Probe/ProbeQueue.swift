@@ -88,7 +88,8 @@ final class SessionRegistry: Sendable {
     func deliver(_ connection: TCPConnection, session: SessionID, stream: Int) {
         sessions.withLock { sessions in
             guard var pending = sessions[session], connection.endpoint.host == pending.host,
-                  stream < pending.expected, pending.connections[stream] == nil else { return }
+                stream < pending.expected, pending.connections[stream] == nil
+            else { return }
             pending.connections[stream] = connection
             sessions[session] = pending
         }

@@ -55,9 +55,11 @@ public struct RunResult: Sendable, Equatable {
     /// SO_RCVBUF of the receiver's socket when it was accepted.
     public var receiveBufferBytes: Int
 
-    public init(method: ProbeMethod, direction: ProbeDirection = .send, bytes: UInt64, seconds: Double, sender: CPUUsage,
-                receiver: CPUUsage, tcpInfo: TCPInfo, tcpInfoFrom: ProbeEnd = .local, streams: [StreamResult] = [],
-                intervals: [Interval], congestion: String?, sendBufferBytes: Int, receiveBufferBytes: Int) {
+    public init(
+        method: ProbeMethod, direction: ProbeDirection = .send, bytes: UInt64, seconds: Double, sender: CPUUsage,
+        receiver: CPUUsage, tcpInfo: TCPInfo, tcpInfoFrom: ProbeEnd = .local, streams: [StreamResult] = [],
+        intervals: [Interval], congestion: String?, sendBufferBytes: Int, receiveBufferBytes: Int
+    ) {
         self.method = method
         self.direction = direction
         self.bytes = bytes
@@ -147,9 +149,11 @@ public struct ProbeReport: Sendable, Equatable {
     public var local: TuningState
     public var remote: TuningState?
 
-    public init(peer: Endpoint, methods: [ProbeMethod], direction: ProbeDirection = .send, streams: Int = 1, payloadBytes: Int,
-                payloadPath: String, kernel: String, congestion: String?, egressInterface: String?, mtu: Int?,
-                runs: [RunResult], local: TuningState = TuningState(), remote: TuningState? = nil) {
+    public init(
+        peer: Endpoint, methods: [ProbeMethod], direction: ProbeDirection = .send, streams: Int = 1, payloadBytes: Int,
+        payloadPath: String, kernel: String, congestion: String?, egressInterface: String?, mtu: Int?,
+        runs: [RunResult], local: TuningState = TuningState(), remote: TuningState? = nil
+    ) {
         self.peer = peer
         self.methods = methods
         self.direction = direction
@@ -197,10 +201,11 @@ public struct ProbeReport: Sendable, Equatable {
     public func summary(of method: ProbeMethod, direction: ProbeDirection? = nil) -> Summary? {
         let selected = runs(of: method, direction: direction ?? directions[0])
         guard let throughput = Statistics.median(selected.map(\.throughputBitsPerSecond)),
-              let sender = Statistics.median(selected.map(\.senderCPUSecondsPerGiB)),
-              let receiver = Statistics.median(selected.map(\.receiverCPUSecondsPerGiB))
+            let sender = Statistics.median(selected.map(\.senderCPUSecondsPerGiB)),
+            let receiver = Statistics.median(selected.map(\.receiverCPUSecondsPerGiB))
         else { return nil }
-        return Summary(throughputBitsPerSecondMedian: throughput, senderCPUSecondsPerGiBMedian: sender,
-                       receiverCPUSecondsPerGiBMedian: receiver)
+        return Summary(
+            throughputBitsPerSecondMedian: throughput, senderCPUSecondsPerGiBMedian: sender,
+            receiverCPUSecondsPerGiBMedian: receiver)
     }
 }

@@ -14,8 +14,10 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
     /// Streams in each direction, for the report.
     public var streams: Int
 
-    public init(transport: any ProbeTransport, machine: LocalMachine<Store, Links>, payload: PayloadFile,
-                methods: [ProbeMethod], runs: Int, warmupBytes: Int, streams: Int = 1) {
+    public init(
+        transport: any ProbeTransport, machine: LocalMachine<Store, Links>, payload: PayloadFile,
+        methods: [ProbeMethod], runs: Int, warmupBytes: Int, streams: Int = 1
+    ) {
         self.streams = streams
         self.transport = transport
         self.machine = machine
@@ -45,8 +47,9 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
                 remote = remote ?? run.remote
             }
         }
-        return machine.report(peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
-                              streams: streams, runs: results, localAddress: localAddress, remote: remote)
+        return machine.report(
+            peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
+            streams: streams, runs: results, localAddress: localAddress, remote: remote)
     }
 }
 

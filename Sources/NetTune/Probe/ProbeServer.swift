@@ -38,11 +38,13 @@ public final class ProbeServer: Sendable {
         /// This machine's tuning toward a client reached from a local address.
         public var tuning: @Sendable (String?) -> TuningState
 
-        public init(bind: String? = nil, port: UInt16 = 9000, maxBytes: UInt64 = 64 << 30, idleTimeout: Duration = .seconds(10),
-                    headerTimeout: Duration = .seconds(5), maxDuration: Duration = .seconds(600), token: [UInt8]? = nil,
-                    drain: DrainMethod = .default, once: Bool = false, queueLimit: Int = 8, maxStreams: Int = ProbeWire.maxStreams,
-                    payload: ServerPayload = .cache(directory: "/tmp/nettune-cache", size: 256 << 20),
-                    tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() }) {
+        public init(
+            bind: String? = nil, port: UInt16 = 9000, maxBytes: UInt64 = 64 << 30, idleTimeout: Duration = .seconds(10),
+            headerTimeout: Duration = .seconds(5), maxDuration: Duration = .seconds(600), token: [UInt8]? = nil,
+            drain: DrainMethod = .default, once: Bool = false, queueLimit: Int = 8, maxStreams: Int = ProbeWire.maxStreams,
+            payload: ServerPayload = .cache(directory: "/tmp/nettune-cache", size: 256 << 20),
+            tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() }
+        ) {
             self.bind = bind
             self.port = port
             self.maxBytes = maxBytes
@@ -154,7 +156,7 @@ public final class ProbeServer: Sendable {
     }
 
     private func dispatch(_ connection: TCPConnection, shared: ServerShared, handlers: DispatchGroup) {
-        guard shared.admitHandler() else { return }   // too many at once: dropped (closed)
+        guard shared.admitHandler() else { return }  // too many at once: dropped (closed)
         handlers.enter()
         // The order connections were accepted in: iperf3 numbers a test's streams by it.
         let sequence = shared.nextSequence()
@@ -240,7 +242,12 @@ final class ServerShared: Sendable {
     func handlerDone() { handlerCount.withLock { $0 -= 1 } }
 
     private let sequence = Mutex<UInt64>(0)
-    func nextSequence() -> UInt64 { sequence.withLock { $0 += 1; return $0 } }
+    func nextSequence() -> UInt64 {
+        sequence.withLock {
+            $0 += 1
+            return $0
+        }
+    }
 }
 
 /// A pipe one thread writes to wake another's poll.
@@ -306,8 +313,10 @@ struct ConnectionHandler {
             first = try reader.next(deadline: .after(configuration.headerTimeout), waiting: "the first message")
         } catch is ProbeVersionMismatch {
             // An older nettune: tell it, in its own format, which versions each side speaks.
-            try? connection.sendAll(LegacyWire.refusal("this server speaks probe protocol \(ProbeWire.version) (nettune \(NetTuneVersion.current)); upgrade nettune on the client"),
-                                    deadline: .after(.seconds(1)))
+            try? connection.sendAll(
+                LegacyWire.refusal(
+                    "this server speaks probe protocol \(ProbeWire.version) (nettune \(NetTuneVersion.current)); upgrade nettune on the client"),
+                deadline: .after(.seconds(1)))
             var event = ProbeServer.Event(peer: connection.endpoint.description)
             event.outcome = .refused(.versionMismatch, "a client speaking probe protocol 1")
             shared.log(event)
@@ -315,8 +324,9 @@ struct ConnectionHandler {
         } catch let error as ProbeProtocolError {
             // Not a nettune client: say so in our protocol (a person trying `nc` sees
             // it), then hang up.
-            try? connection.sendAll(ProbeMessage.refused(RefusedMessage(status: .badRequest, message: "not a nettune probe: \(error.detail)")).encoded(),
-                                    deadline: .after(.seconds(1)))
+            try? connection.sendAll(
+                ProbeMessage.refused(RefusedMessage(status: .badRequest, message: "not a nettune probe: \(error.detail)")).encoded(),
+                deadline: .after(.seconds(1)))
             var event = ProbeServer.Event(peer: connection.endpoint.description)
             event.outcome = .refused(.badRequest, "not a nettune probe: \(error.detail)")
             shared.log(event)
@@ -344,7 +354,8 @@ extension ConnectionHandler {
     /// An iperf3 connection: a data stream of a test under way, or a new test.
     func runIperf(_ reader: MessageReader) {
         guard let head = try? reader.peek(IperfWire.cookieSize, deadline: .after(configuration.headerTimeout)),
-              IperfWire.isCookie(Array(head.prefix(IperfWire.cookieSize))) else {
+            IperfWire.isCookie(Array(head.prefix(IperfWire.cookieSize)))
+        else {
             var event = ProbeServer.Event(peer: connection.endpoint.description)
             event.peerProtocol = .iperf3
             event.outcome = .failed("a connection that began like an iperf3 cookie but was not one")

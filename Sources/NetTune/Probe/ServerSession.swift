@@ -25,9 +25,13 @@ struct ServerSession {
 
         // 2. The queue.
         guard let ticket = shared.queue.join() else {
-            return refuse(&event, RefusedMessage(status: .busy, message: shared.queue.limit == 0
-                ? "busy: another probe is running; try again when it finishes"
-                : "busy: another probe is running and \(shared.queue.limit) more are waiting; try again later"))
+            return refuse(
+                &event,
+                RefusedMessage(
+                    status: .busy,
+                    message: shared.queue.limit == 0
+                        ? "busy: another probe is running; try again when it finishes"
+                        : "busy: another probe is running and \(shared.queue.limit) more are waiting; try again later"))
         }
         defer { shared.queue.leave(ticket) }
         let queued = ContinuousClock.now
@@ -45,8 +49,11 @@ struct ServerSession {
         shared.registry.open(session, host: control.endpoint.host, expected: request.connections)
         shared.rotateListener()
         let tuning = configuration.tuning(control.localAddress?.host)
-        guard (try? control.sendAll(ProbeMessage.ready(session: session, streams: request.connections, tuning: tuning).encoded(),
-                                    deadline: .after(configuration.idleTimeout))) != nil else {
+        guard
+            (try? control.sendAll(
+                ProbeMessage.ready(session: session, streams: request.connections, tuning: tuning).encoded(),
+                deadline: .after(configuration.idleTimeout))) != nil
+        else {
             event.outcome = .failed("the client went away before the transfer")
             return event
         }
@@ -55,8 +62,13 @@ struct ServerSession {
         case .success(let all):
             connections = all
         case .failure(let shortfall):
-            return refuse(&event, RefusedMessage(status: .failed, message:
-                "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))"))
+            return refuse(
+                &event,
+                RefusedMessage(
+                    status: .failed,
+                    message:
+                        "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))"
+                ))
         }
         event.receiveBuffer = connections.map(\.receiveBufferBytes).min() ?? 0
 
@@ -87,7 +99,8 @@ struct ServerSession {
         result.streams = outcome.reports
         if let failure = outcome.failure { event.outcome = .failed(failure) }
         if (try? control.sendAll(ProbeMessage.result(result).encoded(), deadline: .after(configuration.idleTimeout))) == nil,
-           outcome.failure == nil {
+            outcome.failure == nil
+        {
             event.outcome = .failed("could not send the result")
         }
         if case .completed = event.outcome { shared.markCompleted() }
@@ -100,16 +113,23 @@ struct ServerSession {
             return RefusedMessage(status: .unauthorized, message: "the token was not accepted")
         }
         if request.streams > configuration.maxStreams {
-            return RefusedMessage(status: .tooManyStreams,
-                                  message: "\(request.streams) streams are more than this server allows (its limit is \(configuration.maxStreams))")
+            return RefusedMessage(
+                status: .tooManyStreams,
+                message: "\(request.streams) streams are more than this server allows (its limit is \(configuration.maxStreams))")
         }
         if let length = request.length, length > configuration.maxBytes {
-            return RefusedMessage(status: .tooLarge,
-                                  message: "a transfer of \(ByteCount(Int(clamping: length))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))")
+            return RefusedMessage(
+                status: .tooLarge,
+                message:
+                    "a transfer of \(ByteCount(Int(clamping: length))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))"
+            )
         }
         if let duration = request.duration, duration > configuration.maxDuration {
-            return RefusedMessage(status: .tooLarge,
-                                  message: "a \(TimeSpan.format(duration)) run is longer than this server allows (its limit is \(TimeSpan.format(configuration.maxDuration)))")
+            return RefusedMessage(
+                status: .tooLarge,
+                message:
+                    "a \(TimeSpan.format(duration)) run is longer than this server allows (its limit is \(TimeSpan.format(configuration.maxDuration)))"
+            )
         }
         return nil
     }
@@ -137,13 +157,18 @@ struct ServerSession {
             if position == 0 { return .turn }
             let now = ContinuousClock.now
             if now >= giveUp {
-                try? control.sendAll(ProbeMessage.refused(RefusedMessage(status: .busy, message: "busy: still queued after \(TimeSpan.format(request.queueWait))")).encoded(),
-                                     deadline: .after(.seconds(1)))
+                try? control.sendAll(
+                    ProbeMessage.refused(RefusedMessage(status: .busy, message: "busy: still queued after \(TimeSpan.format(request.queueWait))"))
+                        .encoded(),
+                    deadline: .after(.seconds(1)))
                 return .gone("gave up in the queue after \(TimeSpan.format(request.queueWait))")
             }
             if told != position || now - lastTold >= .seconds(2) {
-                guard (try? control.sendAll(ProbeMessage.queued(position: position, waiting: waiting).encoded(),
-                                            deadline: .after(.seconds(2)))) != nil else { return .gone("the client left the queue") }
+                guard
+                    (try? control.sendAll(
+                        ProbeMessage.queued(position: position, waiting: waiting).encoded(),
+                        deadline: .after(.seconds(2)))) != nil
+                else { return .gone("the client left the queue") }
                 told = position
                 lastTold = now
             }
@@ -175,10 +200,11 @@ struct ServerSession {
         for (index, connection) in connections.enumerated() {
             let way = request.direction(ofStream: index)
             let share = ProbeClient.share(of: length, stream: index % request.streams, streams: request.streams)
-            let work = ServerStream(index: index, connection: connection, direction: way, method: request.method,
-                                    bytes: share, exact: request.length != nil, duration: request.duration.map { min($0, configuration.maxDuration) },
-                                    start: start, deadline: deadline, idleTimeout: configuration.idleTimeout,
-                                    drain: configuration.drain, file: file?.rawValue, fileSize: payload?.size ?? 0)
+            let work = ServerStream(
+                index: index, connection: connection, direction: way, method: request.method,
+                bytes: share, exact: request.length != nil, duration: request.duration.map { min($0, configuration.maxDuration) },
+                start: start, deadline: deadline, idleTimeout: configuration.idleTimeout,
+                drain: configuration.drain, file: file?.rawValue, fileSize: payload?.size ?? 0)
             group.enter()
             Thread.detachNewThread {
                 let report = way == .send ? work.receive() : work.send()
@@ -243,9 +269,10 @@ struct ServerStream: @unchecked Sendable {
                 last = .now
                 if !exact && received > bytes { throw StreamFailure.tooMuch(limit: bytes) }
             }
-            return StreamReport(index: index, direction: direction, bytes: received,
-                                nanoseconds: UInt64(max(0, (last - start).seconds) * 1e9), receiveBuffer: UInt32(clamping: receiveBuffer),
-                                sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: nil)
+            return StreamReport(
+                index: index, direction: direction, bytes: received,
+                nanoseconds: UInt64(max(0, (last - start).seconds) * 1e9), receiveBuffer: UInt32(clamping: receiveBuffer),
+                sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: nil)
         }
     }
 
@@ -276,10 +303,11 @@ struct ServerStream: @unchecked Sendable {
             // The client closes once it has everything; anything it sends is an error.
             let drainer = try Drainer(method: .trunc, socket: connection.fd, wait: TransferWait(deadline: deadline, stallTimeout: idleTimeout))
             if try drainer.drain(limit: 1) != 0 { throw StreamFailure.unexpectedData }
-            return StreamReport(index: index, direction: direction, bytes: sent,
-                                nanoseconds: UInt64(max(0, (sentAt - start).seconds) * 1e9),
-                                receiveBuffer: UInt32(clamping: connection.receiveBufferBytes),
-                                sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: try connection.tcpInfo())
+            return StreamReport(
+                index: index, direction: direction, bytes: sent,
+                nanoseconds: UInt64(max(0, (sentAt - start).seconds) * 1e9),
+                receiveBuffer: UInt32(clamping: connection.receiveBufferBytes),
+                sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: try connection.tcpInfo())
         }
     }
 

@@ -68,9 +68,11 @@ public struct TuningState: Equatable, Sendable, Codable {
     public var shapingRate: Int?
     public var linkSpeed: Int?
 
-    public init(tcpWmem: String? = nil, tcpRmem: String? = nil, wmemMax: Int? = nil, rmemMax: Int? = nil, congestion: String? = nil,
-                mtu: Int? = nil, interface: String? = nil, kernel: String? = nil, version: String? = nil,
-                shapingRate: Int? = nil, linkSpeed: Int? = nil) {
+    public init(
+        tcpWmem: String? = nil, tcpRmem: String? = nil, wmemMax: Int? = nil, rmemMax: Int? = nil, congestion: String? = nil,
+        mtu: Int? = nil, interface: String? = nil, kernel: String? = nil, version: String? = nil,
+        shapingRate: Int? = nil, linkSpeed: Int? = nil
+    ) {
         self.tcpWmem = tcpWmem
         self.tcpRmem = tcpRmem
         self.wmemMax = wmemMax
@@ -85,8 +87,14 @@ public struct TuningState: Equatable, Sendable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case tcpWmem = "tcp_wmem", tcpRmem = "tcp_rmem", wmemMax = "wmem_max", rmemMax = "rmem_max", congestion, mtu, interface
-        case kernel, version, shapingRate = "shaping_rate_bps", linkSpeed = "link_speed_bps"
+        case tcpWmem = "tcp_wmem"
+        case tcpRmem = "tcp_rmem"
+        case wmemMax = "wmem_max"
+        case rmemMax = "rmem_max"
+        case congestion, mtu, interface
+        case kernel, version
+        case shapingRate = "shaping_rate_bps"
+        case linkSpeed = "link_speed_bps"
     }
 
     /// Unknown values are written as null, never left out: JSON readers can rely on every key.
@@ -110,7 +118,8 @@ public struct TuningState: Equatable, Sendable, Codable {
 
     /// Attribute ids on the wire; unknown ids are skipped, so either end may add some.
     enum Attribute: UInt8, CaseIterable {
-        case tcpWmem = 1, tcpRmem, wmemMax, rmemMax, congestion, mtu, kernel, version, interface, shapingRate, linkSpeed
+        case tcpWmem = 1
+        case tcpRmem, wmemMax, rmemMax, congestion, mtu, kernel, version, interface, shapingRate, linkSpeed
     }
 
     func attributes() -> [(Attribute, String)] {
@@ -170,8 +179,10 @@ public struct ProbeRequestMessage: Equatable, Sendable {
     public var token: [UInt8]
     public var software: String
 
-    public init(direction: ProbeDirection, method: ProbeMethod, streams: Int, length: UInt64?, duration: Duration?,
-                queueWait: Duration, token: [UInt8], software: String) {
+    public init(
+        direction: ProbeDirection, method: ProbeMethod, streams: Int, length: UInt64?, duration: Duration?,
+        queueWait: Duration, token: [UInt8], software: String
+    ) {
         self.direction = direction
         self.method = method
         self.streams = streams
@@ -194,7 +205,13 @@ public struct ProbeRequestMessage: Equatable, Sendable {
 /// A server's answer that the client's probe cannot run.
 public struct RefusedMessage: Equatable, Sendable {
     public enum Status: UInt8, Sendable {
-        case busy = 1, badRequest = 2, tooLarge = 3, unauthorized = 4, failed = 5, tooManyStreams = 6, versionMismatch = 7
+        case busy = 1
+        case badRequest = 2
+        case tooLarge = 3
+        case unauthorized = 4
+        case failed = 5
+        case tooManyStreams = 6
+        case versionMismatch = 7
     }
     public var status: Status
     public var message: String
@@ -218,8 +235,10 @@ public struct StreamReport: Equatable, Sendable {
     /// The server's TCP_INFO, for the streams it sent.
     public var tcpInfo: TCPInfo?
 
-    public init(index: Int, direction: ProbeDirection, bytes: UInt64, nanoseconds: UInt64, receiveBuffer: UInt32,
-                sendBuffer: UInt32, tcpInfo: TCPInfo?) {
+    public init(
+        index: Int, direction: ProbeDirection, bytes: UInt64, nanoseconds: UInt64, receiveBuffer: UInt32,
+        sendBuffer: UInt32, tcpInfo: TCPInfo?
+    ) {
         self.index = index
         self.direction = direction
         self.bytes = bytes
@@ -257,7 +276,10 @@ public enum ProbeMessage: Equatable, Sendable {
     case data(session: SessionID, stream: Int)
     case go
 
-    enum Kind: UInt8 { case request = 1, queued, ready, refused, result, data, go }
+    enum Kind: UInt8 {
+        case request = 1
+        case queued, ready, refused, result, data, go
+    }
 
     var kind: Kind {
         switch self {
@@ -302,8 +324,10 @@ public enum ProbeMessage: Equatable, Sendable {
         case .result(let result):
             payload.append(result.ok ? 0 : 1)
             payload.appendText(result.message)
-            for value in [result.cpuUserNanoseconds, result.cpuSystemNanoseconds, result.hostBusyNanoseconds,
-                          result.hostSoftirqNanoseconds, result.hostTotalNanoseconds] {
+            for value in [
+                result.cpuUserNanoseconds, result.cpuSystemNanoseconds, result.hostBusyNanoseconds,
+                result.hostSoftirqNanoseconds, result.hostTotalNanoseconds
+            ] {
                 payload.appendBigEndian(value)
             }
             payload.appendBigEndian(UInt16(clamping: result.streams.count))
@@ -363,10 +387,11 @@ public enum ProbeMessage: Equatable, Sendable {
             let software = try reader.shortText()
             let timed = flags & 1 != 0
             guard timed ? durationMs > 0 : length > 0 else { throw .malformed(timed ? "a timed probe of 0 ms" : "a probe of 0 bytes") }
-            return .request(ProbeRequestMessage(
-                direction: direction, method: method, streams: streams, length: timed ? nil : length,
-                duration: timed ? .milliseconds(Int64(durationMs)) : nil, queueWait: .milliseconds(Int64(queueMs)),
-                token: token, software: software))
+            return .request(
+                ProbeRequestMessage(
+                    direction: direction, method: method, streams: streams, length: timed ? nil : length,
+                    duration: timed ? .milliseconds(Int64(durationMs)) : nil, queueWait: .milliseconds(Int64(queueMs)),
+                    token: token, software: software))
         case .queued:
             return .queued(position: Int(try reader.u16()), waiting: Int(try reader.u16()))
         case .ready:
@@ -419,12 +444,16 @@ extension StreamReport {
         out.appendBigEndian(stream.receiveBuffer)
         out.appendBigEndian(stream.sendBuffer)
         let info = stream.tcpInfo
-        for value in [info?.busyMicroseconds, info?.rwndLimitedMicroseconds, info?.sndbufLimitedMicroseconds,
-                      info?.bytesRetransmitted, info?.deliveryRate, info?.bytesAcked] {
+        for value in [
+            info?.busyMicroseconds, info?.rwndLimitedMicroseconds, info?.sndbufLimitedMicroseconds,
+            info?.bytesRetransmitted, info?.deliveryRate, info?.bytesAcked
+        ] {
             out.appendBigEndian(value ?? 0)
         }
-        for value in [info?.totalRetransmits, info?.rttMicroseconds, info?.minRTTMicroseconds, info?.sndCwnd,
-                      info?.sndMSS, info?.pmtu] {
+        for value in [
+            info?.totalRetransmits, info?.rttMicroseconds, info?.minRTTMicroseconds, info?.sndCwnd,
+            info?.sndMSS, info?.pmtu
+        ] {
             out.appendBigEndian(value ?? 0)
         }
         return out
@@ -438,8 +467,9 @@ extension StreamReport {
         }
         let hasInfo = try reader.u8()
         guard hasInfo <= 1 else { throw .malformed("TCP_INFO flag \(hasInfo)") }
-        var report = StreamReport(index: index, direction: direction, bytes: try reader.u64(), nanoseconds: try reader.u64(),
-                                  receiveBuffer: try reader.u32(), sendBuffer: try reader.u32(), tcpInfo: nil)
+        var report = StreamReport(
+            index: index, direction: direction, bytes: try reader.u64(), nanoseconds: try reader.u64(),
+            receiveBuffer: try reader.u32(), sendBuffer: try reader.u32(), tcpInfo: nil)
         var info = TCPInfo(kernelBytes: [])
         info.busyMicroseconds = try reader.u64()
         info.rwndLimitedMicroseconds = try reader.u64()

@@ -20,9 +20,11 @@ public struct Profile: Equatable, Sendable {
     /// For a resolved profile: the profile each sysctl came from ("mtu" for the MTU).
     public var origins: [String: String]
 
-    public init(name: String, version: Int = Profile.supportedVersion, description: String, includes: [String] = [],
-                sysctls: [SysctlKey: String] = [:], link: LinkSettings = LinkSettings(), path: String = "",
-                origins: [String: String] = [:]) {
+    public init(
+        name: String, version: Int = Profile.supportedVersion, description: String, includes: [String] = [],
+        sysctls: [SysctlKey: String] = [:], link: LinkSettings = LinkSettings(), path: String = "",
+        origins: [String: String] = [:]
+    ) {
         self.name = name
         self.version = version
         self.description = description

@@ -35,8 +35,10 @@ public struct ProfileLibrary: Sendable {
                 } catch {
                     summary = .failure(error)
                 }
-                result.append(Entry(name: name, path: path, origin: directory.origin, summary: summary,
-                                    shadowed: seen.contains(name)))
+                result.append(
+                    Entry(
+                        name: name, path: path, origin: directory.origin, summary: summary,
+                        shadowed: seen.contains(name)))
                 seen.insert(name)
             }
         }
@@ -50,11 +52,14 @@ public struct ProfileLibrary: Sendable {
             if TextFile.exists(path) { return path }
         }
         // Names only: resolving here could come back to this very lookup.
-        let known = Set(searchPath.directories.flatMap { TextFile.list($0.path) }
-            .filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }.filter(ProfileReference.isPlainName)).sorted()
-        throw ProfileError(.notFound, file: name, message: "no profile named '\(name)'",
-                           fix: "searched " + searchPath.directories.map(\.path).joined(separator: ", ")
-                               + (known.isEmpty ? "" : "; known profiles: " + known.joined(separator: ", ")))
+        let known = Set(
+            searchPath.directories.flatMap { TextFile.list($0.path) }
+                .filter { $0.hasSuffix(".toml") }.map { String($0.dropLast(5)) }.filter(ProfileReference.isPlainName)
+        ).sorted()
+        throw ProfileError(
+            .notFound, file: name, message: "no profile named '\(name)'",
+            fix: "searched " + searchPath.directories.map(\.path).joined(separator: ", ")
+                + (known.isEmpty ? "" : "; known profiles: " + known.joined(separator: ", ")))
     }
 
     /// Profiles are small; anything larger is not one.
@@ -68,8 +73,9 @@ public struct ProfileLibrary: Sendable {
         do {
             text = try TextFile.read(path, limit: Self.fileLimit)
         } catch {
-            throw ProfileError(error.errno == .noSuchFileOrDirectory ? .notFound : .unreadable, file: path,
-                               message: "cannot read the profile: \(Self.reason(error))")
+            throw ProfileError(
+                error.errno == .noSuchFileOrDirectory ? .notFound : .unreadable, file: path,
+                message: "cannot read the profile: \(Self.reason(error))")
         }
         let profileName = name ?? Self.name(forPath: path)
         return try ProfileParser.parse(text, name: profileName, path: path)
@@ -102,28 +108,34 @@ public struct ProfileLibrary: Sendable {
     /// Merges includes depth-first: each include in order, later ones winning, and
     /// the including file winning over all of them. A file included more than once
     /// is read and resolved once (`resolved`), so shared includes cost nothing.
-    private func resolve(_ profile: Profile, chain: [String], names: [String],
-                         resolved: inout [String: Profile]) throws(ProfileError) -> Profile {
-        var merged = Profile(name: profile.name, version: profile.version, description: profile.description,
-                             includes: profile.includes, path: profile.path)
+    private func resolve(
+        _ profile: Profile, chain: [String], names: [String],
+        resolved: inout [String: Profile]
+    ) throws(ProfileError) -> Profile {
+        var merged = Profile(
+            name: profile.name, version: profile.version, description: profile.description,
+            includes: profile.includes, path: profile.path)
         for include in profile.includes {
             let path = try locate(include)
             if let start = chain.firstIndex(of: path) {
-                throw ProfileError(.includeCycle, file: profile.path, key: "include",
-                                   message: "include cycle: " + (names[start...] + [include]).joined(separator: " → "),
-                                   fix: "remove one of these includes")
+                throw ProfileError(
+                    .includeCycle, file: profile.path, key: "include",
+                    message: "include cycle: " + (names[start...] + [include]).joined(separator: " → "),
+                    fix: "remove one of these includes")
             }
             guard chain.count < Self.maxIncludeDepth else {
-                throw ProfileError(.includeTooDeep, file: profile.path, key: "include",
-                                   message: "includes nest deeper than \(Self.maxIncludeDepth) levels",
-                                   fix: "include the profiles you need directly")
+                throw ProfileError(
+                    .includeTooDeep, file: profile.path, key: "include",
+                    message: "includes nest deeper than \(Self.maxIncludeDepth) levels",
+                    fix: "include the profiles you need directly")
             }
             let child: Profile
             if let done = resolved[path] {
                 child = done
             } else {
-                child = try resolve(try load(path: path, name: include), chain: chain + [path], names: names + [include],
-                                    resolved: &resolved)
+                child = try resolve(
+                    try load(path: path, name: include), chain: chain + [path], names: names + [include],
+                    resolved: &resolved)
                 resolved[path] = child
             }
             merged.absorb(child, origin: nil)

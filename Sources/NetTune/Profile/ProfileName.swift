@@ -11,8 +11,9 @@ public enum ProfileReference: Equatable, Sendable {
             return
         }
         guard Self.isPlainName(argument) else {
-            throw ProfileError(.badName, file: argument, message: "'\(argument)' is not a profile name",
-                               fix: "names are plain words such as pi-lan; give a path (containing '/') to use a file")
+            throw ProfileError(
+                .badName, file: argument, message: "'\(argument)' is not a profile name",
+                fix: "names are plain words such as pi-lan; give a path (containing '/') to use a file")
         }
         self = .name(argument)
     }

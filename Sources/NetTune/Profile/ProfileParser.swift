@@ -19,27 +19,32 @@ public enum ProfileParser {
         }
 
         for entry in table.entries where !topLevelKeys.contains(entry.key) {
-            throw fail(.unknownKey, key: entry.key, line: entry.line, "unknown key",
-                       fix: "a profile has version, description, include, [sysctl] and [link]")
+            throw fail(
+                .unknownKey, key: entry.key, line: entry.line, "unknown key",
+                fix: "a profile has version, description, include, [sysctl] and [link]")
         }
 
         guard let versionValue = table["version"] else {
-            throw fail(.badVersion, key: "version", line: 1, "missing format version",
-                       fix: "add `version = \(Profile.supportedVersion)` at the top")
+            throw fail(
+                .badVersion, key: "version", line: 1, "missing format version",
+                fix: "add `version = \(Profile.supportedVersion)` at the top")
         }
         let versionLine = table.line(of: "version")
         guard let version = versionValue.integer, version >= 1 else {
-            throw fail(.badVersion, key: "version", line: versionLine, "must be a positive integer", fix: "write `version = \(Profile.supportedVersion)`")
+            throw fail(
+                .badVersion, key: "version", line: versionLine, "must be a positive integer", fix: "write `version = \(Profile.supportedVersion)`")
         }
         guard version <= Profile.supportedVersion else {
-            throw fail(.badVersion, key: "version", line: versionLine,
-                       "format version \(version) is newer than this nettune understands (\(Profile.supportedVersion))",
-                       fix: "upgrade nettune, or write the profile in format \(Profile.supportedVersion)")
+            throw fail(
+                .badVersion, key: "version", line: versionLine,
+                "format version \(version) is newer than this nettune understands (\(Profile.supportedVersion))",
+                fix: "upgrade nettune, or write the profile in format \(Profile.supportedVersion)")
         }
 
         guard let description = table["description"]?.string, !description.trimmingWhitespace().isEmpty else {
-            throw fail(.badValue, key: "description", line: table.line(of: "description") ?? 1,
-                       "missing or not a string", fix: "add a one-line `description = \"who this is for\"`")
+            throw fail(
+                .badValue, key: "description", line: table.line(of: "description") ?? 1,
+                "missing or not a string", fix: "add a one-line `description = \"who this is for\"`")
         }
         guard !description.contains("\n") else {
             throw fail(.badValue, key: "description", line: table.line(of: "description"), "must be one line", fix: "move the details into a comment")
@@ -54,8 +59,9 @@ public enum ProfileParser {
             for element in array {
                 guard let name = element.string, ProfileReference.isPlainName(name) else {
                     let shown = element.string.map { "'\(PeerText.sanitized($0, limit: 80))'" } ?? "a \(element.typeName)"
-                    throw fail(.badValue, key: "include", line: line, "\(shown) is not a profile name",
-                               fix: "list plain names such as \"kernel-default\"; includes are looked up on the search path")
+                    throw fail(
+                        .badValue, key: "include", line: line, "\(shown) is not a profile name",
+                        fix: "list plain names such as \"kernel-default\"; includes are looked up on the search path")
                 }
                 includes.append(name)
             }
@@ -78,8 +84,9 @@ public enum ProfileParser {
                 case .string(let string): text = SysctlValue.normalize(string)
                 case .integer(let integer): text = String(integer)
                 default:
-                    throw fail(.badValue, key: name, line: line, "must be a string or an integer, not a \(value.typeName)",
-                               fix: "quote vector values: \(name) = \"4096 131072 6291456\"")
+                    throw fail(
+                        .badValue, key: name, line: line, "must be a string or an integer, not a \(value.typeName)",
+                        fix: "quote vector values: \(name) = \"4096 131072 6291456\"")
                 }
                 guard !text.isEmpty else { throw fail(.badValue, key: name, line: line, "is empty") }
                 if let problem = SysctlSchema.problem(with: text, for: key) {
@@ -102,33 +109,38 @@ public enum ProfileParser {
                 throw fail(.badValue, key: "link", line: table.line(of: "link"), "must be a table", fix: "write a [link] section with mtu = 1500")
             }
             for entry in linkTable.entries where !linkKeys.contains(entry.key) {
-                throw fail(.unknownKey, key: "link.\(entry.key)", line: entry.line, "unknown key",
-                           fix: "[link] takes mtu and, optionally, interface")
+                throw fail(
+                    .unknownKey, key: "link.\(entry.key)", line: entry.line, "unknown key",
+                    fix: "[link] takes mtu and, optionally, interface")
             }
             if let mtuValue = linkTable["mtu"] {
                 let line = linkTable.line(of: "mtu")
                 guard let mtu = mtuValue.integer else {
-                    throw fail(.badValue, key: "link.mtu", line: line,
-                               "must be a whole number of bytes, not a \(mtuValue.typeName)", fix: "write mtu = 1500 or mtu = 9000")
+                    throw fail(
+                        .badValue, key: "link.mtu", line: line,
+                        "must be a whole number of bytes, not a \(mtuValue.typeName)", fix: "write mtu = 1500 or mtu = 9000")
                 }
                 guard mtu >= Int64(LinkSettings.mtuRange.lowerBound), mtu <= Int64(LinkSettings.mtuRange.upperBound) else {
-                    throw fail(.badValue, key: "link.mtu", line: line,
-                               "\(mtu) is not an MTU between \(LinkSettings.mtuRange.lowerBound) and \(LinkSettings.mtuRange.upperBound)",
-                               fix: "Ethernet uses 1500, jumbo frames 9000")
+                    throw fail(
+                        .badValue, key: "link.mtu", line: line,
+                        "\(mtu) is not an MTU between \(LinkSettings.mtuRange.lowerBound) and \(LinkSettings.mtuRange.upperBound)",
+                        fix: "Ethernet uses 1500, jumbo frames 9000")
                 }
                 link.mtu = Int(mtu)
             }
             if let interfaceValue = linkTable["interface"] {
                 guard let interface = interfaceValue.string, InterfaceName.isValid(interface) else {
-                    throw fail(.badValue, key: "link.interface", line: linkTable.line(of: "interface"),
-                               "is not an interface name", fix: "write interface = \"eth0\", or leave it out for the default-route interface")
+                    throw fail(
+                        .badValue, key: "link.interface", line: linkTable.line(of: "interface"),
+                        "is not an interface name", fix: "write interface = \"eth0\", or leave it out for the default-route interface")
                 }
                 link.interface = interface
             }
         }
 
-        return Profile(name: name, version: Int(version), description: description.trimmingWhitespace(),
-                       includes: includes, sysctls: sysctls, link: link, path: path)
+        return Profile(
+            name: name, version: Int(version), description: description.trimmingWhitespace(),
+            includes: includes, sysctls: sysctls, link: link, path: path)
     }
 
     /// `[sysctl]` with dotted keys is a tree of tables in TOML; flatten it back to

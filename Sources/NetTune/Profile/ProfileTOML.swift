@@ -175,8 +175,10 @@ private struct Parser {
     }
 
     /// Walks to the table at `path`, making the missing ones, and changes it.
-    static func modify(_ table: inout Table, at path: ArraySlice<String>, line: Int,
-                       _ body: (inout Table) throws(SyntaxError) -> Void) throws(SyntaxError) {
+    static func modify(
+        _ table: inout Table, at path: ArraySlice<String>, line: Int,
+        _ body: (inout Table) throws(SyntaxError) -> Void
+    ) throws(SyntaxError) {
         guard let first = path.first else { return try body(&table) }
         var child: Table
         switch table[first] {
@@ -258,7 +260,9 @@ private struct Parser {
             advance()
         }
         guard !token.isEmpty else {
-            throw fail("expected a value (a string in quotes, a number, true or false, or a list in [ ]), found '\(current.map(Self.printable) ?? "end of file")'")
+            throw fail(
+                "expected a value (a string in quotes, a number, true or false, or a list in [ ]), found '\(current.map(Self.printable) ?? "end of file")'"
+            )
         }
         if let integer = Self.integer(token) { return .integer(integer) }
         if let float = Self.float(token) { return .float(float) }
@@ -278,8 +282,8 @@ private struct Parser {
             digits = digits.dropFirst()
         }
         guard let first = digits.first, first.isASCII, first.isNumber, digits.last?.isNumber == true,
-              !digits.contains("__"), digits.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "_" }),
-              !(first == "0" && digits.count > 1)
+            !digits.contains("__"), digits.allSatisfy({ ($0.isASCII && $0.isNumber) || $0 == "_" }),
+            !(first == "0" && digits.count > 1)
         else { return nil }
         let plain = digits.filter { $0 != "_" }
         return negative ? Int64("-" + plain) : Int64(plain)
@@ -289,16 +293,16 @@ private struct Parser {
         if ["inf", "+inf", "-inf", "nan", "+nan", "-nan"].contains(token) { return Double(token.replacingAll("+", with: " ").trimmingWhitespace()) }
         let plain = token.filter { $0 != "_" }
         guard !token.contains("__"), !token.hasPrefix("_"), !token.hasSuffix("_"),
-              plain.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }),
-              plain.allSatisfy({ ($0.isASCII && $0.isNumber) || "+-.eE".contains($0) }),
-              let value = Double(plain), value.isFinite
+            plain.contains(where: { $0 == "." || $0 == "e" || $0 == "E" }),
+            plain.allSatisfy({ ($0.isASCII && $0.isNumber) || "+-.eE".contains($0) }),
+            let value = Double(plain), value.isFinite
         else { return nil }
         return value
     }
 
     mutating func array(depth: Int) throws(SyntaxError) -> Value {
         guard depth <= ProfileTOML.maxDepth else { throw fail("lists nest deeper than \(ProfileTOML.maxDepth) levels") }
-        advance()   // [
+        advance()  // [
         var elements: [Value] = []
         while true {
             skipBlanksCommentsAndNewlines()
@@ -319,7 +323,7 @@ private struct Parser {
     }
 
     mutating func basicString() throws(SyntaxError) -> String {
-        advance()   // "
+        advance()  // "
         var out = String.UnicodeScalarView()
         while true {
             guard let scalar = current, scalar != "\n" else { throw fail("the string is not closed with '\"' on its line") }
@@ -361,7 +365,7 @@ private struct Parser {
     }
 
     mutating func literalString() throws(SyntaxError) -> String {
-        advance()   // '
+        advance()  // '
         var out = String.UnicodeScalarView()
         while true {
             guard let scalar = current, scalar != "\n" else { throw fail("the string is not closed with \"'\" on its line") }

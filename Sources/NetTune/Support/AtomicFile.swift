@@ -6,16 +6,20 @@ import SystemPackage
 /// directory. A crash leaves the old content or the new, never half of either.
 public enum AtomicFile {
     /// Writes `bytes` to `path`, replacing what was there.
-    public static func write(_ bytes: [UInt8], to path: FilePath,
-                             permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]) throws(FileError) {
+    public static func write(
+        _ bytes: [UInt8], to path: FilePath,
+        permissions: FilePermissions = [.ownerReadWrite, .groupRead, .otherRead]
+    ) throws(FileError) {
         try write(to: path, permissions: permissions) { fd throws(Errno) in
             do { _ = try fd.writeAll(bytes) } catch { throw Errno.from(error) }
         }
     }
 
     /// Writes whatever `fill` writes into the temporary descriptor (large files in pieces).
-    public static func write(to path: FilePath, permissions: FilePermissions,
-                             _ fill: (FileDescriptor) throws(Errno) -> Void) throws(FileError) {
+    public static func write(
+        to path: FilePath, permissions: FilePermissions,
+        _ fill: (FileDescriptor) throws(Errno) -> Void
+    ) throws(FileError) {
         guard !path.isEmpty, let name = path.lastComponent else { throw FileError(path: path, reason: .emptyPath) }
         let directory = path.removingLastComponent()
         try makeDirectories(directory)
@@ -27,8 +31,9 @@ public enum AtomicFile {
         }
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(temporary, .writeOnly, options: [.create, .truncate, .closeOnExec],
-                                         permissions: permissions)
+            fd = try FileDescriptor.open(
+                temporary, .writeOnly, options: [.create, .truncate, .closeOnExec],
+                permissions: permissions)
         } catch {
             throw fail("create", Errno.from(error))
         }

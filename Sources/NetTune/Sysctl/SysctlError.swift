@@ -46,7 +46,8 @@ public struct SysctlError: Error, CustomStringConvertible, Equatable {
         case .permissionDenied, .notPermitted:
             return "\(what) needs root (CAP_NET_ADMIN); run with sudo"
         case .noSuchFileOrDirectory where operation == .write && key == .tcpCongestionControl:
-            return "\(what) failed: '\(value ?? "")' is not a congestion control this kernel has (see net.ipv4.tcp_available_congestion_control; a module such as tcp_bbr may need loading)"
+            return
+                "\(what) failed: '\(value ?? "")' is not a congestion control this kernel has (see net.ipv4.tcp_available_congestion_control; a module such as tcp_bbr may need loading)"
         case .noSuchFileOrDirectory where operation == .write:
             return "\(what) failed: the kernel refused the value (ENOENT: it names something that does not exist)"
         case .noSuchFileOrDirectory:

@@ -77,7 +77,7 @@ extension SysctlKey {
     /// decide whether a change to them takes effect.
     public static let shown: [SysctlKey] = [
         .tcpWmem, .tcpRmem, .coreWmemMax, .coreRmemMax, .coreWmemDefault, .coreRmemDefault,
-        .tcpMem, .tcpCongestionControl, .tcpWindowScaling, .tcpMtuProbing, .coreDefaultQdisc,
+        .tcpMem, .tcpCongestionControl, .tcpWindowScaling, .tcpMtuProbing, .coreDefaultQdisc
     ]
 
     private static func known(_ name: String) -> SysctlKey {

@@ -43,7 +43,7 @@ public enum SysctlSchema {
             "net.ipv4.tcp_max_syn_backlog", "net.ipv4.tcp_syn_retries", "net.ipv4.tcp_synack_retries",
             "net.ipv4.tcp_retries2", "net.ipv4.tcp_frto", "net.ipv4.tcp_reordering", "net.ipv4.tcp_max_reordering",
             "net.ipv4.ip_forward", "net.ipv4.ip_no_pmtu_disc", "net.ipv4.tcp_syncookies",
-            "net.ipv4.tcp_pacing_ss_ratio", "net.ipv4.tcp_pacing_ca_ratio", "net.ipv4.tcp_tso_win_divisor",
+            "net.ipv4.tcp_pacing_ss_ratio", "net.ipv4.tcp_pacing_ca_ratio", "net.ipv4.tcp_tso_win_divisor"
         ] {
             table[name] = .integers(1)
         }

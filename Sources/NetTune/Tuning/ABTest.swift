@@ -31,10 +31,12 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
 
     public static var maximumPairs: Int { 1000 }
 
-    public init(tuner: Tuner<Store, Links>, profile: Profile, interface: String? = nil, transport: any ProbeTransport,
-                machine: LocalMachine<Store, Links>, payload: PayloadFile, method: ProbeMethod, pairs: Int,
-                warmupBytes: Int, finally: Finally, directions: [ProbeDirection]? = nil, streams: Int = 1,
-                interruption: Interruption?) {
+    public init(
+        tuner: Tuner<Store, Links>, profile: Profile, interface: String? = nil, transport: any ProbeTransport,
+        machine: LocalMachine<Store, Links>, payload: PayloadFile, method: ProbeMethod, pairs: Int,
+        warmupBytes: Int, finally: Finally, directions: [ProbeDirection]? = nil, streams: Int = 1,
+        interruption: Interruption?
+    ) {
         self.tuner = tuner
         self.profile = profile
         self.interface = interface
@@ -123,10 +125,12 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
 
         // Built now, in state A, so A's diagnosis sees A's tuning; B's sees B's.
         let measured: ProbeDirection = choice.directions.count > 1 ? .both : choice.directions[0]
-        let reportA = machine.report(peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
-                                     runs: aRuns, localAddress: localAddress, remote: remote)
-        var reportB = machine.report(peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
-                                     runs: bRuns, localAddress: localAddress, remote: remote)
+        let reportA = machine.report(
+            peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
+            runs: aRuns, localAddress: localAddress, remote: remote)
+        var reportB = machine.report(
+            peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
+            runs: bRuns, localAddress: localAddress, remote: remote)
         if let localB {
             reportB.local = localB
             reportB.mtu = localB.mtu
@@ -191,7 +195,8 @@ public struct DirectionChoice: Equatable, Sendable {
         directions = order.filter(chosen.contains)
         self.reasons = forced == nil ? reasons : ["directions chosen with --direction"]
         let missed = affected.subtracting(directions)
-        warning = forced != nil && !missed.isEmpty && Set(directions).isDisjoint(with: affected)
+        warning =
+            forced != nil && !missed.isEmpty && Set(directions).isDisjoint(with: affected)
             ? "the profile changes only what acts \(missed.map { $0 == .send ? "sending" : "receiving" }.sorted().joined(separator: " and ")): measuring \(directions.map { $0 == .send ? "sending" : "receiving" }.joined(separator: " and ")) cannot show its effect"
             : nil
     }

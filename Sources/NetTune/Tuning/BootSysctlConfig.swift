@@ -28,7 +28,8 @@ public struct BootSysctlConfig: Sendable {
             for line in text.split(separator: "\n") {
                 let trimmed = String(line).trimmingWhitespace()
                 guard let first = trimmed.first, first != "#", first != ";",
-                      let equals = trimmed.firstIndex(of: "=") else { continue }
+                    let equals = trimmed.firstIndex(of: "=")
+                else { continue }
                 var name = String(trimmed[..<equals]).trimmingWhitespace()
                 if name.hasPrefix("-") { name.removeFirst() }  // "-key": ignore failures
                 guard let key = try? SysctlKey(name) else { continue }
@@ -45,9 +46,10 @@ public struct BootSysctlConfig: Sendable {
         for setting in settings {
             guard case .sysctl(let key) = setting.target else { continue }
             for assignment in assignments where assignment.key == key && !SysctlValue.same(assignment.value, setting.to) {
-                warnings.append(TuningWarning(
-                    "\(assignment.file) sets \(key) = \(assignment.value) at boot, which replaces \(setting.to) after a reboot; "
-                        + "edit that file to keep the new value across reboots"))
+                warnings.append(
+                    TuningWarning(
+                        "\(assignment.file) sets \(key) = \(assignment.value) at boot, which replaces \(setting.to) after a reboot; "
+                            + "edit that file to keep the new value across reboots"))
             }
         }
         return warnings

@@ -32,9 +32,11 @@ public final class NamespaceLock: Sendable {
     /// - Parameters:
     ///   - holder: what this process is doing, for the message another one prints.
     ///   - interruption: a signal ends the wait (nothing has been changed yet).
-    public static func acquire(directory: FilePath, namespace: UInt64, holder: String, wait: Duration,
-                               interruption: Interruption? = nil,
-                               waiting: (Holder?) -> Void = { _ in }) throws -> NamespaceLock {
+    public static func acquire(
+        directory: FilePath, namespace: UInt64, holder: String, wait: Duration,
+        interruption: Interruption? = nil,
+        waiting: (Holder?) -> Void = { _ in }
+    ) throws -> NamespaceLock {
         let path = directory.appending("netns-\(namespace).lock")
         do {
             try AtomicFile.makeDirectories(directory)
@@ -97,6 +99,7 @@ public struct NamespaceBusyError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         let who = holder.map { " (\($0))" } ?? ""
         let waitedText = waited > .zero ? "waited \(TimeSpan.format(waited)); " : ""
-        return "another nettune is changing this network namespace (net:[\(namespace)])\(who); \(waitedText)nothing was changed. Run again when it has finished"
+        return
+            "another nettune is changing this network namespace (net:[\(namespace)])\(who); \(waitedText)nothing was changed. Run again when it has finished"
     }
 }

@@ -33,10 +33,12 @@ public struct ProbePeerCheck<Links: LinkController>: PeerChecking {
     /// Sends the don't-fragment probes; replaced in tests.
     public var dontFragment: (SocketAddress, Int, Interruption?) throws -> DontFragmentPing.Outcome
 
-    public init(transport: any ProbeTransport, links: Links, bytes: Int = 4 << 20, interruption: Interruption?,
-                dontFragment: @escaping (SocketAddress, Int, Interruption?) throws -> DontFragmentPing.Outcome = {
-                    try DontFragmentPing.probe($0, packetSize: $1, interruption: $2)
-                }) {
+    public init(
+        transport: any ProbeTransport, links: Links, bytes: Int = 4 << 20, interruption: Interruption?,
+        dontFragment: @escaping (SocketAddress, Int, Interruption?) throws -> DontFragmentPing.Outcome = {
+            try DontFragmentPing.probe($0, packetSize: $1, interruption: $2)
+        }
+    ) {
         self.transport = transport
         self.links = links
         self.bytes = bytes

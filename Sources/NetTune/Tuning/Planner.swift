@@ -19,7 +19,9 @@ public struct Planner<Store: SysctlStore, Links: LinkController> {
 
         for (key, wanted) in profile.sortedSysctls {
             guard let current = try store.read(key) else {
-                throw PlanError(.missingKey, "\(key) does not exist on this kernel or in this network namespace; remove it from profile '\(profile.name)' (\(profile.path))")
+                throw PlanError(
+                    .missingKey,
+                    "\(key) does not exist on this kernel or in this network namespace; remove it from profile '\(profile.name)' (\(profile.path))")
             }
             let change = Change(.sysctl(key), from: current, to: wanted)
             if SysctlValue.same(current, wanted) {
@@ -27,7 +29,10 @@ public struct Planner<Store: SysctlStore, Links: LinkController> {
                 continue
             }
             guard store.isWritable(key) else {
-                throw PlanError(.readOnlyKey, "\(key) is read-only in this network namespace (the kernel shares it with the initial namespace); apply profile '\(profile.name)' on the host, or remove the key from it")
+                throw PlanError(
+                    .readOnlyKey,
+                    "\(key) is read-only in this network namespace (the kernel shares it with the initial namespace); apply profile '\(profile.name)' on the host, or remove the key from it"
+                )
             }
             changes.append(change)
         }
@@ -40,13 +45,17 @@ public struct Planner<Store: SysctlStore, Links: LinkController> {
             } else if let route = try links.defaultRouteInterface() {
                 name = route
             } else {
-                throw PlanError(.noInterface, "profile '\(profile.name)' sets an MTU for the default-route interface, but this network namespace has no default route; name the interface")
+                throw PlanError(
+                    .noInterface,
+                    "profile '\(profile.name)' sets an MTU for the default-route interface, but this network namespace has no default route; name the interface"
+                )
             }
             guard let link = all.named(name) else {
                 throw UnknownInterfaceError(name: name, existing: all.map(\.name))
             }
             if let min = link.minMTU, let max = link.maxMTU, !(min...max).contains(mtu) {
-                throw PlanError(.mtuOutOfRange, "MTU \(mtu) is outside what \(name) accepts (\(min)–\(max)); choose a value in that range or another interface")
+                throw PlanError(
+                    .mtuOutOfRange, "MTU \(mtu) is outside what \(name) accepts (\(min)–\(max)); choose a value in that range or another interface")
             }
             let change = Change(.mtu(interface: name), from: String(link.mtu), to: String(mtu))
             if link.mtu == mtu { unchanged.append(change) } else { changes.append(change) }
@@ -65,15 +74,18 @@ public struct Planner<Store: SysctlStore, Links: LinkController> {
             return try store.read(key)
         }
         var warnings: [TuningWarning] = []
-        for (tcp, core, option) in [(SysctlKey.tcpWmem, SysctlKey.coreWmemMax, "SO_SNDBUF"),
-                                    (.tcpRmem, .coreRmemMax, "SO_RCVBUF")] {
+        for (tcp, core, option) in [
+            (SysctlKey.tcpWmem, SysctlKey.coreWmemMax, "SO_SNDBUF"),
+            (.tcpRmem, .coreRmemMax, "SO_RCVBUF")
+        ] {
             guard settings.contains(where: { $0.target == .sysctl(tcp) || $0.target == .sysctl(core) }),
-                  let tcpValue = try wanted(tcp), let triple = try? TCPBufferTriple(parsing: tcpValue),
-                  let coreValue = try wanted(core), let cap = Int(coreValue), triple.max > cap
+                let tcpValue = try wanted(tcp), let triple = try? TCPBufferTriple(parsing: tcpValue),
+                let coreValue = try wanted(core), let cap = Int(coreValue), triple.max > cap
             else { continue }
-            warnings.append(TuningWarning(
-                "\(tcp) max \(ByteCount(triple.max)) is above \(core) \(ByteCount(cap)): autotuned sockets can grow to it, "
-                    + "but applications that set \(option) themselves are capped at \(ByteCount(cap))"))
+            warnings.append(
+                TuningWarning(
+                    "\(tcp) max \(ByteCount(triple.max)) is above \(core) \(ByteCount(cap)): autotuned sockets can grow to it, "
+                        + "but applications that set \(option) themselves are capped at \(ByteCount(cap))"))
         }
         return warnings
     }

@@ -22,8 +22,10 @@ public struct Snapshot: Codable, Equatable, Sendable {
     /// their originals count as the first profile's.
     public var owners: [String: String]
 
-    public init(netnsInode: UInt64, created: Int, profiles: [String] = [], sysctls: [String: String] = [:],
-                mtus: [String: Int] = [:], owners: [String: String] = [:]) {
+    public init(
+        netnsInode: UInt64, created: Int, profiles: [String] = [], sysctls: [String: String] = [:],
+        mtus: [String: Int] = [:], owners: [String: String] = [:]
+    ) {
         format = Self.currentFormat
         self.netnsInode = netnsInode
         self.created = created
@@ -34,7 +36,9 @@ public struct Snapshot: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case format, netnsInode = "netns_inode", created, profiles, sysctls, mtus, owners
+        case format
+        case netnsInode = "netns_inode"
+        case created, profiles, sysctls, mtus, owners
     }
 
     public init(from decoder: any Decoder) throws {

@@ -31,7 +31,11 @@ public struct SnapshotStore: Sendable {
             throw StateError(path: file, message: "\(error); inspect it, restore the values by hand, then delete it")
         }
         guard snapshot.netnsInode == inode else {
-            throw StateError(path: file, message: "the snapshot belongs to network namespace net:[\(snapshot.netnsInode)], not this one (net:[\(inode)]); it was copied or the namespace was recreated: restore its values by hand, then delete it")
+            throw StateError(
+                path: file,
+                message:
+                    "the snapshot belongs to network namespace net:[\(snapshot.netnsInode)], not this one (net:[\(inode)]); it was copied or the namespace was recreated: restore its values by hand, then delete it"
+            )
         }
         return snapshot
     }

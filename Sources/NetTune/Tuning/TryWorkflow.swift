@@ -15,8 +15,10 @@ public struct TryWorkflow<Store: SysctlStore, Links: LinkController> {
     /// A signal at any point after the apply reverts.
     public var interruption: Interruption?
 
-    public init(tuner: Tuner<Store, Links>, profile: Profile, interface: String? = nil, timeout: Duration,
-                peerCheck: (any PeerChecking)?, terminal: Int32?, interruption: Interruption?) {
+    public init(
+        tuner: Tuner<Store, Links>, profile: Profile, interface: String? = nil, timeout: Duration,
+        peerCheck: (any PeerChecking)?, terminal: Int32?, interruption: Interruption?
+    ) {
         self.tuner = tuner
         self.profile = profile
         self.interface = interface

@@ -25,12 +25,14 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
     /// Told once when the lock is held by someone else and we wait.
     public var onLockWait: (NamespaceLock.Holder?) -> Void
 
-    public init(store: Store, links: Links, snapshots: SnapshotStore, namespace: UInt64,
-                bootConfig: BootSysctlConfig = .system,
-                isPrivileged: @escaping () -> Bool = Privileges.hasNetAdmin,
-                now: @escaping () -> Int = { Int(time(nil)) },
-                holder: String = "nettune", lockWait: Duration = .seconds(10),
-                onLockWait: @escaping (NamespaceLock.Holder?) -> Void = { _ in }) {
+    public init(
+        store: Store, links: Links, snapshots: SnapshotStore, namespace: UInt64,
+        bootConfig: BootSysctlConfig = .system,
+        isPrivileged: @escaping () -> Bool = Privileges.hasNetAdmin,
+        now: @escaping () -> Int = { Int(time(nil)) },
+        holder: String = "nettune", lockWait: Duration = .seconds(10),
+        onLockWait: @escaping (NamespaceLock.Holder?) -> Void = { _ in }
+    ) {
         self.store = store
         self.links = links
         self.snapshots = snapshots
@@ -50,8 +52,9 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
 
     /// Takes this namespace's lock (see `NamespaceLock`).
     public func lock(interruption: Interruption? = nil) throws -> NamespaceLock {
-        try NamespaceLock.acquire(directory: snapshots.directory, namespace: namespace, holder: holder,
-                                  wait: lockWait, interruption: interruption, waiting: onLockWait)
+        try NamespaceLock.acquire(
+            directory: snapshots.directory, namespace: namespace, holder: holder,
+            wait: lockWait, interruption: interruption, waiting: onLockWait)
     }
 
     // MARK: Workflows
@@ -107,8 +110,12 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
             throw ProfileNotAppliedError(profile: profile, applied: snapshot.profiles)
         }
         let mine = { (change: Change) in snapshot.owner(of: change.target) == profile }
-        return (snapshot, Plan(profile: profile, changes: whole.changes.filter(mine), unchanged: whole.unchanged.filter(mine),
-                               warnings: whole.warnings))
+        return (
+            snapshot,
+            Plan(
+                profile: profile, changes: whole.changes.filter(mine), unchanged: whole.unchanged.filter(mine),
+                warnings: whole.warnings)
+        )
     }
 
     // MARK: Primitives (the caller holds the lock)

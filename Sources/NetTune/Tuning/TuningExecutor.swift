@@ -39,8 +39,9 @@ public struct TuningExecutor<Store: SysctlStore, Links: LinkController> {
             // single-value key given "1 2" keeps 1): what it kept must be what we wrote.
             let kept = try store.read(key)
             guard let kept, SysctlValue.equivalent(kept, change.to) else {
-                throw SysctlError(.write, key: key, value: change.to, errno: .invalidArgument,
-                                  detail: .keptOtherValue(kept ?? "nothing"))
+                throw SysctlError(
+                    .write, key: key, value: change.to, errno: .invalidArgument,
+                    detail: .keptOtherValue(kept ?? "nothing"))
             }
         case .mtu(let interface):
             guard let mtu = Int(change.to) else {
@@ -67,12 +68,14 @@ public struct ApplyError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         var text = "setting \(failed.target) to \(failed.to) failed: \(cause)"
         if rollbackFailures.isEmpty {
-            text += undone == 0
+            text +=
+                undone == 0
                 ? "; nothing was changed"
                 : "; the \(undone) change\(undone == 1 ? "" : "s") made before it \(undone == 1 ? "was" : "were") undone, nothing is changed"
         } else {
             let failed = rollbackFailures.map { "\($0.change.target) (still \($0.change.to): \($0.error))" }
-            text += "; undoing the earlier changes also failed for " + failed.joined(separator: ", ")
+            text +=
+                "; undoing the earlier changes also failed for " + failed.joined(separator: ", ")
                 + ". The snapshot still holds the original values: run `nettune revert`"
         }
         return text

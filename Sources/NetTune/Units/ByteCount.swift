@@ -63,7 +63,8 @@ public enum ByteCountError: Error, Equatable, CustomStringConvertible {
     public var description: String {
         switch self {
         case .malformed(let text): return "'\(text)' is not a size; write a number with an optional unit, e.g. 230MiB, 1G, 4096"
-        case .unknownUnit(let text, let unit): return "'\(text)' has an unknown unit '\(unit)'; use B, KiB, MiB, GiB, TiB (or K, M, G, T; KB, MB, GB for powers of 1000)"
+        case .unknownUnit(let text, let unit):
+            return "'\(text)' has an unknown unit '\(unit)'; use B, KiB, MiB, GiB, TiB (or K, M, G, T; KB, MB, GB for powers of 1000)"
         case .tooLarge(let text): return "'\(text)' is too large"
         }
     }

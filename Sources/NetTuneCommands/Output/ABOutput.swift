@@ -7,9 +7,11 @@ enum ABOutput {
         let a = result.a, b = result.b
         let method = a.methods.first?.rawValue ?? "?"
         let pairs = result.comparisons.values.compactMap { $0.throughput?.pairs }.max() ?? 0
-        var out = "A/B: current (A) against profile \(result.plan.profile) (B): \(pairs) pairs of \(method) \(ByteCount(a.payloadBytes)) to \(a.peer), interleaved A B A B …\n"
+        var out =
+            "A/B: current (A) against profile \(result.plan.profile) (B): \(pairs) pairs of \(method) \(ByteCount(a.payloadBytes)) to \(a.peer), interleaved A B A B …\n"
         out += "Changes in B: " + result.plan.changes.map(\.description).joined(separator: "; ") + "\n"
-        out += "Measured \(result.choice.directions.map(ProbeTable.describe).joined(separator: " and ")): "
+        out +=
+            "Measured \(result.choice.directions.map(ProbeTable.describe).joined(separator: " and ")): "
             + result.choice.reasons.joined(separator: "; ") + "\n\n"
         var rows = [["", "A (median)", "B (median)", "B/A", "95 % CI", ""]]
         for direction in result.choice.directions {
@@ -23,12 +25,18 @@ enum ABOutput {
                     rows.append([label + suffix, medianA, medianB, "-", "-", ""])
                     return
                 }
-                rows.append([label + suffix, medianA, medianB, String(format: "%.3f×", c.ratio),
-                             String(format: "[%.3f, %.3f]", c.lower, c.upper), describe(c.verdict(higherIsBetter: higherIsBetter))])
+                rows.append([
+                    label + suffix, medianA, medianB, String(format: "%.3f×", c.ratio),
+                    String(format: "[%.3f, %.3f]", c.lower, c.upper), describe(c.verdict(higherIsBetter: higherIsBetter))
+                ])
             }
-            row("throughput", \.throughputBitsPerSecond, comparison.throughput, format: { BitRate(bitsPerSecond: $0).description }, higherIsBetter: true)
+            row(
+                "throughput", \.throughputBitsPerSecond, comparison.throughput, format: { BitRate(bitsPerSecond: $0).description },
+                higherIsBetter: true)
             row("sender CPU-s/GiB", \.senderCPUSecondsPerGiB, comparison.senderCPU, format: { String(format: "%.3f", $0) }, higherIsBetter: false)
-            row("receiver CPU-s/GiB", \.receiverCPUSecondsPerGiB, comparison.receiverCPU, format: { String(format: "%.3f", $0) }, higherIsBetter: false)
+            row(
+                "receiver CPU-s/GiB", \.receiverCPUSecondsPerGiB, comparison.receiverCPU, format: { String(format: "%.3f", $0) },
+                higherIsBetter: false)
         }
         out += TextTable.render(rows, indent: "")
         for (label, report) in [("A", a), ("B", b)] {
@@ -49,7 +57,8 @@ enum ABOutput {
         }
         if !parts.isEmpty { out += " (" + parts.joined(separator: "; ") + ")" }
         out += ".\n"
-        out += result.keptB
+        out +=
+            result.keptB
             ? "Profile \(result.plan.profile) is applied; `nettune revert` restores the values before it.\n"
             : "The original values (A) are in place.\n"
         out += "Interval: paired t-interval on log(B/A) over the pairs.\n"
@@ -103,8 +112,12 @@ struct ABJSON: Encodable {
         var pairs: Int
 
         enum CodingKeys: String, CodingKey {
-            case throughputRatio = "throughput_ratio", throughputCI = "throughput_ci", senderCPURatio = "sender_cpu_ratio"
-            case senderCPUCI = "sender_cpu_ci", receiverCPURatio = "receiver_cpu_ratio", receiverCPUCI = "receiver_cpu_ci"
+            case throughputRatio = "throughput_ratio"
+            case throughputCI = "throughput_ci"
+            case senderCPURatio = "sender_cpu_ratio"
+            case senderCPUCI = "sender_cpu_ci"
+            case receiverCPURatio = "receiver_cpu_ratio"
+            case receiverCPUCI = "receiver_cpu_ci"
             case verdict, pairs
         }
     }
@@ -124,8 +137,10 @@ struct ABJSON: Encodable {
     var final: String
 
     enum CodingKeys: String, CodingKey {
-        case profile, peer, method, bytes, changes, directions, directionReasons = "direction_reasons"
-        case directionWarning = "direction_warning", a, b, comparisons, verdict, final
+        case profile, peer, method, bytes, changes, directions
+        case directionReasons = "direction_reasons"
+        case directionWarning = "direction_warning"
+        case a, b, comparisons, verdict, final
     }
 
     init(_ result: ABResult) {

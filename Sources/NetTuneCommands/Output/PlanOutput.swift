@@ -3,7 +3,9 @@ import NetTune
 /// Plans, applies and reverts for people.
 enum PlanOutput {
     enum Outcome: String, Encodable {
-        case dryRun = "dry-run", applied, nothingToDo = "nothing-to-do", reverted, undone, confirmed
+        case dryRun = "dry-run"
+        case nothingToDo = "nothing-to-do"
+        case applied, reverted, undone, confirmed
         /// `try`, before it applies: the plan only (never in JSON).
         case trying
     }
@@ -62,7 +64,8 @@ enum PlanOutput {
             rows.append(["DIFFERS", change.target.description, "live \(change.from), profile wants \(change.to)"])
         }
         var out = "Profile \(plan.profile):\n" + TextTable.render(rows)
-        out += plan.changes.isEmpty
+        out +=
+            plan.changes.isEmpty
             ? "All \(plan.unchanged.count) settings match.\n"
             : "\(plan.changes.count) of \(plan.changes.count + plan.unchanged.count) settings differ.\n"
         return out

@@ -18,8 +18,11 @@ struct ProbeJSON: Encodable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case cpuUserSeconds = "cpu_user_s", cpuSystemSeconds = "cpu_sys_s", hostBusySeconds = "host_busy_s"
-            case hostSoftirqSeconds = "host_softirq_s", hostTotalSeconds = "host_total_s"
+            case cpuUserSeconds = "cpu_user_s"
+            case cpuSystemSeconds = "cpu_sys_s"
+            case hostBusySeconds = "host_busy_s"
+            case hostSoftirqSeconds = "host_softirq_s"
+            case hostTotalSeconds = "host_total_s"
         }
     }
 
@@ -61,9 +64,18 @@ struct ProbeJSON: Encodable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case retransmitsTotal = "retransmits_total", rtt = "rtt_us", minRTT = "min_rtt_us", sndMSS = "snd_mss", pmtu
-            case sndCwnd = "snd_cwnd", busy = "busy_us", rwndLimited = "rwnd_limited_us", sndbufLimited = "sndbuf_limited_us"
-            case bytesRetransmitted = "bytes_retrans", deliveryRate = "delivery_rate_bps", reorderingSeen = "reord_seen"
+            case retransmitsTotal = "retransmits_total"
+            case rtt = "rtt_us"
+            case minRTT = "min_rtt_us"
+            case sndMSS = "snd_mss"
+            case pmtu
+            case sndCwnd = "snd_cwnd"
+            case busy = "busy_us"
+            case rwndLimited = "rwnd_limited_us"
+            case sndbufLimited = "sndbuf_limited_us"
+            case bytesRetransmitted = "bytes_retrans"
+            case deliveryRate = "delivery_rate_bps"
+            case reorderingSeen = "reord_seen"
         }
     }
 
@@ -87,8 +99,11 @@ struct ProbeJSON: Encodable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case index, bytes, seconds, throughputBitsPerSecond = "throughput_bps", sendBufferBytes = "sndbuf_bytes"
-            case receiveBufferBytes = "rcvbuf_bytes", tcpInfo = "tcp_info"
+            case index, bytes, seconds
+            case throughputBitsPerSecond = "throughput_bps"
+            case sendBufferBytes = "sndbuf_bytes"
+            case receiveBufferBytes = "rcvbuf_bytes"
+            case tcpInfo = "tcp_info"
         }
     }
 
@@ -96,7 +111,11 @@ struct ProbeJSON: Encodable {
         var start: Double
         var end: Double
         var bytes: UInt64
-        enum CodingKeys: String, CodingKey { case start = "start_s", end = "end_s", bytes }
+        enum CodingKeys: String, CodingKey {
+            case start = "start_s"
+            case end = "end_s"
+            case bytes
+        }
     }
 
     struct Run: Encodable {
@@ -139,9 +158,15 @@ struct ProbeJSON: Encodable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case method, direction, bytes, seconds, throughputBitsPerSecond = "throughput_bps", congestion
-            case sendBufferBytes = "sndbuf_bytes", receiveBufferBytes = "rcvbuf_bytes", sender, receiver
-            case tcpInfo = "tcp_info", tcpInfoFrom = "tcp_info_from", retransmits, streams, fairness, intervals
+            case method, direction, bytes, seconds
+            case throughputBitsPerSecond = "throughput_bps"
+            case congestion
+            case sendBufferBytes = "sndbuf_bytes"
+            case receiveBufferBytes = "rcvbuf_bytes"
+            case sender, receiver
+            case tcpInfo = "tcp_info"
+            case tcpInfoFrom = "tcp_info_from"
+            case retransmits, streams, fairness, intervals
         }
     }
 
@@ -155,7 +180,8 @@ struct ProbeJSON: Encodable {
             receiver = summary.receiverCPUSecondsPerGiBMedian
         }
         enum CodingKeys: String, CodingKey {
-            case throughput = "throughput_bps_median", sender = "sender_cpu_s_per_gib_median"
+            case throughput = "throughput_bps_median"
+            case sender = "sender_cpu_s_per_gib_median"
             case receiver = "receiver_cpu_s_per_gib_median"
         }
     }
@@ -198,8 +224,9 @@ struct ProbeJSON: Encodable {
         remote = report.remote
         var perDirection: [String: DirectionJSON] = [:]
         for way in report.directions {
-            perDirection[Self.name(way)] = DirectionJSON(summary: report.summary(of: report.methods[0], direction: way).map(Summary.init),
-                                                          diagnosis: report.diagnosis(of: report.methods[0], direction: way).map(DiagnosisJSON.init))
+            perDirection[Self.name(way)] = DirectionJSON(
+                summary: report.summary(of: report.methods[0], direction: way).map(Summary.init),
+                diagnosis: report.diagnosis(of: report.methods[0], direction: way).map(DiagnosisJSON.init))
         }
         directions = perDirection
         bytes = report.payloadBytes
@@ -219,7 +246,11 @@ struct ProbeJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case peer, peerProtocol = "protocol", method, direction, streams, bytes, file, kernel, congestion, egressInterface = "egress_interface", mtu, runs
+        case peer
+        case peerProtocol = "protocol"
+        case method, direction, streams, bytes, file, kernel, congestion
+        case egressInterface = "egress_interface"
+        case mtu, runs
         case summary, methods, diagnosis, directions, local, remote, baseline
     }
 }
@@ -241,7 +272,9 @@ struct DiagnosisJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case bottleneck, evidence, advice, bdpBytes = "bdp_bytes", pathRate = "path_rate_bps"
+        case bottleneck, evidence, advice
+        case bdpBytes = "bdp_bytes"
+        case pathRate = "path_rate_bps"
     }
 }
 
@@ -264,6 +297,10 @@ struct BaselineJSON: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case time, label, fingerprintID = "fingerprint_id", throughputRatio = "throughput_ratio", throughputCI = "throughput_ci", verdict
+        case time, label
+        case fingerprintID = "fingerprint_id"
+        case throughputRatio = "throughput_ratio"
+        case throughputCI = "throughput_ci"
+        case verdict
     }
 }

@@ -11,8 +11,12 @@ enum ProbeTable {
         if let egress = report.egressInterface { environment += ", egress \(egress)" + (report.mtu.map { " (MTU \($0))" } ?? "") }
         out += environment + "\n"
         if let remote = report.remote {
-            var server = "server: " + [remote.version.map { "nettune \($0)" }, remote.kernel.map { "Linux \($0)" },
-                                       remote.tcpRmem.map { "tcp_rmem \($0)" }, remote.tcpWmem.map { "tcp_wmem \($0)" }]
+            var server =
+                "server: "
+                + [
+                    remote.version.map { "nettune \($0)" }, remote.kernel.map { "Linux \($0)" },
+                    remote.tcpRmem.map { "tcp_rmem \($0)" }, remote.tcpWmem.map { "tcp_wmem \($0)" }
+                ]
                 .compactMap { $0 }.joined(separator: ", ")
             if let mtu = remote.mtu { server += ", MTU \(mtu)" }
             out += server + "\n"
@@ -73,7 +77,8 @@ enum ProbeTable {
         for (method, direction) in columns {
             let runs = report.runs(of: method, direction: direction)
             guard let chartRun = medianRun(runs), !chartRun.intervals.isEmpty else { continue }
-            out += "\n\(method.rawValue)\(twoWays ? " " + arrow(direction) : ""), per interval (run at the median): "
+            out +=
+                "\n\(method.rawValue)\(twoWays ? " " + arrow(direction) : ""), per interval (run at the median): "
                 + Sparkline.render(chartRun.intervals.map(\.bitsPerSecond))
             if let peak = chartRun.intervals.map(\.bitsPerSecond).max() { out += "  peak \(BitRate(bitsPerSecond: peak))" }
             out += "\n"
@@ -136,14 +141,15 @@ enum ProbeTable {
             return "\(label): queued at the server, position \(position) …"
         }
         let rate = progress.elapsed > .zero ? BitRate(bitsPerSecond: Double(progress.bytes) * 8 / progress.elapsed.seconds).description : ""
-        let amount = progress.totalBytes.map { "\(ByteCount(Int(clamping: progress.bytes))) of \(ByteCount(Int(clamping: $0)))" }
+        let amount =
+            progress.totalBytes.map { "\(ByteCount(Int(clamping: progress.bytes))) of \(ByteCount(Int(clamping: $0)))" }
             ?? "\(ByteCount(Int(clamping: progress.bytes))) in \(Int(progress.elapsed.seconds)) s"
         return "\(label) \(progress.method.rawValue): \(amount)  \(rate)"
     }
 
     private static func cpu(_ runs: [RunResult], _ side: KeyPath<RunResult, CPUUsage>) -> String {
         guard let perGiB = Statistics.median(runs.map { $0[keyPath: side].processSeconds / max(Double($0.bytes) / Double(1 << 30), 1e-12) }),
-              let percent = Statistics.median(runs.map { $0.seconds > 0 ? $0[keyPath: side].processSeconds / $0.seconds * 100 : 0 })
+            let percent = Statistics.median(runs.map { $0.seconds > 0 ? $0[keyPath: side].processSeconds / $0.seconds * 100 : 0 })
         else { return "-" }
         return String(format: "%.0f %% of a core, %.3f s/GiB", percent, perGiB)
     }
@@ -151,7 +157,7 @@ enum ProbeTable {
     private static func hostBusy(_ runs: [RunResult], _ side: KeyPath<RunResult, CPUUsage>) -> String {
         let shares = runs.compactMap { $0[keyPath: side].hostShares }
         guard let busy = Statistics.median(shares.map { $0.busy * 100 }),
-              let softirq = Statistics.median(shares.map { $0.softirq * 100 })
+            let softirq = Statistics.median(shares.map { $0.softirq * 100 })
         else { return "not reported" }
         return String(format: "%.0f %% of all CPUs (softirq %.0f %%)", busy, softirq)
     }
@@ -159,8 +165,10 @@ enum ProbeTable {
     private static func limitedBy(_ runs: [RunResult]) -> String {
         let shares = runs.compactMap { run -> (Double, Double)? in
             guard let busy = run.tcpInfo.busyMicroseconds, busy > 0 else { return nil }
-            return (Double(run.tcpInfo.rwndLimitedMicroseconds ?? 0) / Double(busy) * 100,
-                    Double(run.tcpInfo.sndbufLimitedMicroseconds ?? 0) / Double(busy) * 100)
+            return (
+                Double(run.tcpInfo.rwndLimitedMicroseconds ?? 0) / Double(busy) * 100,
+                Double(run.tcpInfo.sndbufLimitedMicroseconds ?? 0) / Double(busy) * 100
+            )
         }
         guard let rwnd = Statistics.median(shares.map(\.0)), let sndbuf = Statistics.median(shares.map(\.1)) else { return "-" }
         return String(format: "rwnd %.0f %%, sndbuf %.0f %% of busy time", rwnd, sndbuf)
@@ -178,8 +186,9 @@ enum Sparkline {
 
     static func render(_ values: [Double]) -> String {
         guard let top = values.max(), top > 0 else { return String(repeating: bars[0], count: values.count) }
-        return String(values.map { value in
-            bars[min(bars.count - 1, max(0, Int((value / top * Double(bars.count - 1)).rounded())))]
-        })
+        return String(
+            values.map { value in
+                bars[min(bars.count - 1, max(0, Int((value / top * Double(bars.count - 1)).rounded())))]
+            })
     }
 }

@@ -1,3 +1,4 @@
+import Foundation
 import NetTune
 
 /// `nettune profiles` for people.
@@ -38,8 +39,11 @@ enum ProfileOutput {
         if profile.link.mtu != nil || profile.link.interface != nil {
             out += "\n[link]\n"
             if let mtu = profile.link.mtu { out += "mtu = \(mtu)  # from \(profile.origins["mtu"] ?? profile.name)\n" }
-            if let interface = profile.link.interface { out += "interface = \(quoted(interface))\n" }
-            else { out += "# interface: the default-route interface, unless --interface names one\n" }
+            if let interface = profile.link.interface {
+                out += "interface = \(quoted(interface))\n"
+            } else {
+                out += "# interface: the default-route interface, unless --interface names one\n"
+            }
         }
         return out
     }
@@ -55,5 +59,3 @@ enum ProfileOutput {
         }.joined(separator: ".")
     }
 }
-
-import Foundation

@@ -13,7 +13,8 @@ enum ServeLog {
             let rate = event.seconds > 0 ? BitRate(bitsPerSecond: Double(bytes) * 8 / event.seconds).description : "-"
             let cpu = event.cpu.map { String(format: ", server CPU %.2f s", $0.processSeconds) } ?? ""
             let queued = event.queuedSeconds >= 0.5 ? String(format: " (queued %.1f s)", event.queuedSeconds) : ""
-            return "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(queued)"
+            return
+                "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(queued)"
         case .refused(_, let message):
             return "\(event.peer)\(method): refused: \(message)"
         case .failed(let message):
@@ -54,13 +55,23 @@ struct ServeEventJSON: Encodable {
         receiveBufferBytes = event.receiveBuffer
         switch event.outcome {
         case .completed: outcome = "completed"
-        case .refused(_, let text): outcome = "refused"; message = text
-        case .failed(let text): outcome = "failed"; message = text
+        case .refused(_, let text):
+            outcome = "refused"
+            message = text
+        case .failed(let text):
+            outcome = "failed"
+            message = text
         }
     }
 
     enum CodingKeys: String, CodingKey {
-        case peer, peerProtocol = "protocol", method, direction, streams, outcome, message, bytes, bytesReceived = "bytes_received", bytesSent = "bytes_sent"
-        case seconds, queuedSeconds = "queued_s", receiveBufferBytes = "rcvbuf_bytes"
+        case peer
+        case peerProtocol = "protocol"
+        case method, direction, streams, outcome, message, bytes
+        case bytesReceived = "bytes_received"
+        case bytesSent = "bytes_sent"
+        case seconds
+        case queuedSeconds = "queued_s"
+        case receiveBufferBytes = "rcvbuf_bytes"
     }
 }

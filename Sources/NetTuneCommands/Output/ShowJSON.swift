@@ -16,7 +16,10 @@ struct ShowJSON: Encodable {
         @Nullable var rateBitsPerSecond: UInt64?
 
         enum CodingKeys: String, CodingKey {
-            case name, index, mtu, minMTU = "min_mtu", maxMTU = "max_mtu", up, operstate, qdisc
+            case name, index, mtu
+            case minMTU = "min_mtu"
+            case maxMTU = "max_mtu"
+            case up, operstate, qdisc
             case rateBitsPerSecond = "rate_bps"
         }
     }
@@ -27,7 +30,9 @@ struct ShowJSON: Encodable {
     @Nullable var netnsInode: UInt64?
 
     enum CodingKeys: String, CodingKey {
-        case sysctls, links, defaultRouteInterface = "default_route_interface", netnsInode = "netns_inode"
+        case sysctls, links
+        case defaultRouteInterface = "default_route_interface"
+        case netnsInode = "netns_inode"
     }
 
     init(_ overview: NetworkOverview) {
@@ -35,9 +40,10 @@ struct ShowJSON: Encodable {
         for setting in overview.sysctls { sysctls[setting.key.name] = .some(setting.value) }
         self.sysctls = sysctls
         links = overview.links.map {
-            Link(name: $0.name, index: $0.index, mtu: $0.mtu, minMTU: $0.minMTU, maxMTU: $0.maxMTU,
-                 up: $0.adminUp, operstate: $0.operState.rawValue, qdisc: $0.qdisc?.kind,
-                 rateBitsPerSecond: $0.qdisc?.rateBitsPerSecond)
+            Link(
+                name: $0.name, index: $0.index, mtu: $0.mtu, minMTU: $0.minMTU, maxMTU: $0.maxMTU,
+                up: $0.adminUp, operstate: $0.operState.rawValue, qdisc: $0.qdisc?.kind,
+                rateBitsPerSecond: $0.qdisc?.rateBitsPerSecond)
         }
         defaultRouteInterface = overview.defaultRouteInterface
         netnsInode = overview.namespaceInode

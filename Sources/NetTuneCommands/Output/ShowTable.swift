@@ -6,9 +6,10 @@ enum ShowTable {
         var out = "TCP settings"
         if let inode = overview.namespaceInode { out += " (network namespace net:[\(inode)])" }
         out += "\n"
-        out += TextTable.render(overview.sysctls.map { setting in
-            [setting.key.name, setting.value ?? "—", explain(setting)]
-        })
+        out += TextTable.render(
+            overview.sysctls.map { setting in
+                [setting.key.name, setting.value ?? "—", explain(setting)]
+            })
         out += "\nInterfaces\n"
         var rows = [["NAME", "INDEX", "STATE", "MTU", "MTU RANGE", "QDISC", "RATE"]]
         for link in overview.links {
@@ -20,7 +21,7 @@ enum ShowTable {
                 String(link.mtu),
                 range(link),
                 link.qdisc?.kind ?? "—",
-                link.qdisc?.rateBitsPerSecond.map { BitRate(bitsPerSecond: Double($0)).description } ?? "",
+                link.qdisc?.rateBitsPerSecond.map { BitRate(bitsPerSecond: Double($0)).description } ?? ""
             ])
         }
         out += TextTable.render(rows)
@@ -58,9 +59,9 @@ enum ShowTable {
 
     private static func range(_ link: LinkInfo) -> String {
         switch (link.minMTU, link.maxMTU) {
-        case let (min?, max?): return "\(min)–\(max)"
-        case let (min?, nil): return "\(min)–?"
-        case let (nil, max?): return "?–\(max)"
+        case (let min?, let max?): return "\(min)–\(max)"
+        case (let min?, nil): return "\(min)–?"
+        case (nil, let max?): return "?–\(max)"
         case (nil, nil): return "—"
         }
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Testing
 
 /// Facts the integration tests depend on, computed once.
 enum TestEnvironment {
@@ -40,5 +41,3 @@ enum TestEnvironment {
 
     static let rootReason: Comment = "needs root (CAP_NET_ADMIN, CAP_SYS_ADMIN) to create network namespaces; CI runs as root"
 }
-
-import Testing

@@ -13,9 +13,11 @@ struct Lab {
 
     /// Creates a lab, runs `body`, and deletes the lab whatever happens. With
     /// `delay`, the namespaces are joined by nettune-delayline instead of a veth.
-    static func with<T>(rateA: String? = nil, rateB: String? = nil, mtu: Int? = nil,
-                        delay: String? = nil, loss: String? = nil, seed: Int? = nil,
-                        _ body: (Lab) throws -> T) throws -> T {
+    static func with<T>(
+        rateA: String? = nil, rateB: String? = nil, mtu: Int? = nil,
+        delay: String? = nil, loss: String? = nil, seed: Int? = nil,
+        _ body: (Lab) throws -> T
+    ) throws -> T {
         var arguments = [TestEnvironment.labScript, "up"]
         if let rateA { arguments += ["--rate-a", rateA] }
         if let rateB { arguments += ["--rate-b", rateB] }
@@ -31,11 +33,14 @@ struct Lab {
             let parts = line.split(separator: "=", maxSplits: 1).map(String.init)
             if parts.count == 2 { vars[parts[0]] = parts[1] }
         }
-        guard let id = vars["NSLAB_ID"] else { throw CommandFailure(arguments: arguments, result: .init(status: 0, stdout: output, stderr: "no NSLAB_ID")) }
+        guard let id = vars["NSLAB_ID"] else {
+            throw CommandFailure(arguments: arguments, result: .init(status: 0, stdout: output, stderr: "no NSLAB_ID"))
+        }
         defer { _ = try? Command.run([TestEnvironment.labScript, "down", id]) }
-        let lab = Lab(id: id, nsA: vars["NSLAB_NS_A", default: ""], nsB: vars["NSLAB_NS_B", default: ""],
-                      ifA: vars["NSLAB_IF_A", default: ""], ifB: vars["NSLAB_IF_B", default: ""],
-                      addrA: vars["NSLAB_ADDR_A", default: ""], addrB: vars["NSLAB_ADDR_B", default: ""])
+        let lab = Lab(
+            id: id, nsA: vars["NSLAB_NS_A", default: ""], nsB: vars["NSLAB_NS_B", default: ""],
+            ifA: vars["NSLAB_IF_A", default: ""], ifB: vars["NSLAB_IF_B", default: ""],
+            addrA: vars["NSLAB_ADDR_A", default: ""], addrB: vars["NSLAB_ADDR_B", default: ""])
         return try body(lab)
     }
 

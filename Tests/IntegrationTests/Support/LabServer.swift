@@ -14,10 +14,18 @@ extension Lab {
     func withServer<T>(_ extra: [String] = [], _ body: (RunningCommand) throws -> T) throws -> (value: T, log: [[String: Any]]) {
         // The server's random payload goes to the tests' own cache, never the user's.
         let cache = extra.contains("--cache-dir") ? [] : ["--cache-dir", TestEnvironment.userStateDirectory + "/server-cache"]
-        let server = try Command.start(["ip", "netns", "exec", nsB, TestEnvironment.binary, "serve",
-                                        "--port", Self.probePort, "--json"] + cache + extra)
+        let server = try Command.start(
+            [
+                "ip", "netns", "exec", nsB, TestEnvironment.binary, "serve",
+                "--port", Self.probePort, "--json"
+            ] + cache + extra)
         var stopped = false
-        defer { if !stopped { server.kill(); _ = try? server.wait() } }
+        defer {
+            if !stopped {
+                server.kill()
+                _ = try? server.wait()
+            }
+        }
         for _ in 0..<100 {
             if try run(in: nsB, ["ss", "-Hltn", "sport = :\(Self.probePort)"]).stdout.contains(Self.probePort) { break }
             Thread.sleep(forTimeInterval: 0.05)
