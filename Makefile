@@ -5,6 +5,8 @@ DESTDIR ?=
 CONFIG ?= release
 SWIFT ?= swift
 
+# The version is written once, in the source; the man page and packages take it from there.
+VERSION := $(shell sed -n 's/.*static let current = "\(.*\)"/\1/p' Sources/NetTune/Support/Version.swift)
 BUILD_DIR = $(shell $(SWIFT) build -c $(CONFIG) --show-bin-path)
 BIN = $(BUILD_DIR)/nettune
 MAN_OUT = .build/plugins/GenerateManual/outputs/nettune
@@ -15,7 +17,7 @@ SHAREDIR = $(DESTDIR)$(PREFIX)/share
 MANDIR = $(SHAREDIR)/man/man1
 UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
 
-.PHONY: all build release test demo deps man completions install uninstall bench fuzz clean
+.PHONY: all build release test demo deps man completions install uninstall bench fuzz format clean
 
 all: release
 
@@ -32,6 +34,12 @@ release: deps
 test:
 	scripts/test
 
+# Rewrites the sources in the project's style (.swift-format); `make test` fails on any
+# difference, so run this before committing.
+FORMAT_PATHS = Package.swift Sources Tests Fuzz/Package.swift Fuzz/Sources
+format:
+	$(SWIFT) format -i -r $(FORMAT_PATHS)
+
 # The safe demo: everything happens inside throw-away network namespaces.
 demo: release
 	scripts/demo
@@ -47,6 +55,7 @@ fuzz:
 # The man page and completions are generated from the argument parser, not written by hand.
 man:
 	$(SWIFT) package generate-manual --configuration $(CONFIG)
+	sed -i 's/^\.Os$$/.Os nettune $(VERSION)/' $(MAN_OUT)/nettune.1
 
 completions:
 	$(SWIFT) build -c $(CONFIG)

@@ -49,7 +49,7 @@ struct SplitMix64: RandomNumberGenerator {
     }
 
     @Test func identicalDistributionsGiveNoDifferenceInAtLeast95PercentOfTrials() {
-        var rng = SplitMix64(state: 20261125)
+        var rng = SplitMix64(state: 20_261_125)
         let trials = 2000
         var noDifference = 0
         for _ in 0..<trials {

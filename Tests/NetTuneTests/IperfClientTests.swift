@@ -313,7 +313,7 @@ import Testing
                 .utf8)
         let results = try IperfResults(json: body)
         #expect(results.senderHasRetransmits == -1)
-        #expect(results.streams == [IperfResults.Stream(id: 1, bytes: 10485760, retransmits: -1, endTime: 0.07)])
+        #expect(results.streams == [IperfResults.Stream(id: 1, bytes: 10_485_760, retransmits: -1, endTime: 0.07)])
         for bad in [
             #"{"cpu_util_total":1,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1}"#,
             #"{"cpu_util_total":1e30,"cpu_util_user":1,"cpu_util_system":1,"sender_has_retransmits":1,"streams":[]}"#,

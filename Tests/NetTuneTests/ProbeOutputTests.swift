@@ -28,11 +28,11 @@ import Testing
             tcpInfo: info,
             streams: [
                 StreamResult(
-                    index: 0, bytes: 1 << 30, seconds: 2, tcpInfo: info, sendBufferBytes: 4194304,
+                    index: 0, bytes: 1 << 30, seconds: 2, tcpInfo: info, sendBufferBytes: 4_194_304,
                     receiveBufferBytes: 131072)
             ],
             intervals: [Interval(start: 0, end: 1, bytes: 1 << 29), Interval(start: 1, end: 2, bytes: 1 << 29)],
-            congestion: "bbr", sendBufferBytes: 4194304, receiveBufferBytes: 131072)
+            congestion: "bbr", sendBufferBytes: 4_194_304, receiveBufferBytes: 131072)
         var second = run
         second.method = .readwrite
         return ProbeReport(

@@ -22,7 +22,7 @@ import Testing
         var overview = try NetworkOverview.read(
             sysctls: ProcSysStore(root: FilePath(root.path)), links: links,
             keys: [.tcpWmem, .tcpRmem, .coreWmemMax, .tcpMem])
-        overview.namespaceInode = 4026531840
+        overview.namespaceInode = 4_026_531_840
         return overview
     }
 

@@ -21,7 +21,7 @@ import Testing
         let triple = try TCPBufferTriple(parsing: "4096\t131072\t6291456\n")
         #expect(triple.min == 4096)
         #expect(triple.default == 131072)
-        #expect(triple.max == 6291456)
+        #expect(triple.max == 6_291_456)
         #expect(triple.description == "4096 131072 6291456")
     }
 
@@ -46,10 +46,10 @@ import Testing
 
     @Test func rejectsZeroAndDisorder() {
         #expect(throws: TCPBufferTripleError.notPositive) { try TCPBufferTriple(parsing: "0 16384 4194304") }
-        #expect(throws: TCPBufferTripleError.outOfOrder(min: 4096, default: 8388608, max: 4194304)) {
+        #expect(throws: TCPBufferTripleError.outOfOrder(min: 4096, default: 8_388_608, max: 4_194_304)) {
             try TCPBufferTriple(parsing: "4096 8388608 4194304")
         }
-        #expect(throws: TCPBufferTripleError.outOfOrder(min: 65536, default: 4096, max: 4194304)) {
+        #expect(throws: TCPBufferTripleError.outOfOrder(min: 65536, default: 4096, max: 4_194_304)) {
             try TCPBufferTriple(parsing: "65536 4096 4194304")
         }
     }

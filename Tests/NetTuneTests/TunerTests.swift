@@ -17,7 +17,7 @@ import Testing
         var tuner: Tuner<FakeSysctlStore, FakeLinkController>
     }
 
-    func fixture(namespace: UInt64 = 4026531840, privileged: Bool = true, state: TemporaryDirectory? = nil) throws -> Fixture {
+    func fixture(namespace: UInt64 = 4_026_531_840, privileged: Bool = true, state: TemporaryDirectory? = nil) throws -> Fixture {
         let store = FakeSysctlStore(original)
         let links = FakeLinkController(self.links, defaultRoute: "veth0")
         let state = try state ?? TemporaryDirectory()
