@@ -71,11 +71,24 @@ import Testing
             while true {
                 let ready = try Deadline.after(.seconds(5)).waitReadable(fds)
                 if ready.isEmpty { break }
+                for index in ready where index < streams.count {
+                    total += UInt64((try? streams[index].receiveSome(limit: 1 << 20, deadline: .after(.seconds(1))).count) ?? 0)
+                }
                 if ready.contains(fds.count - 1) {
                     guard try read(1).first == IperfState.testEnd.byte else { break }
+                    // The client waits for every byte's acknowledgement before TEST_END:
+                    // all of it is in the receive buffers now.
+                    while let more = try? Deadline.after(.zero).waitReadable(streams.map(\.fd)), !more.isEmpty {
+                        var got = 0
+                        for index in more {
+                            let n = (try? streams[index].receiveSome(limit: 1 << 20, deadline: .after(.seconds(1))).count) ?? 0
+                            total += UInt64(n)
+                            got += n
+                        }
+                        if got == 0 { break }
+                    }
                     return total
                 }
-                for index in ready { total += UInt64((try? streams[index].receiveSome(limit: 1 << 20, deadline: .after(.seconds(1))).count) ?? 0) }
             }
             return total
         }
