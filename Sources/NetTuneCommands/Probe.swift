@@ -38,8 +38,15 @@ extension NetTuneCommand {
             transform: Parse.count(1...maximumRuns))
         var runs = 3
 
-        @Option(name: .long, help: ArgumentHelp("Sample throughput at this interval.", valueName: "duration"), transform: Parse.positiveDuration)
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Report throughput, retransmits, cwnd and RTT at this interval, a line each as it ends (default on a terminal: 1s for --time longer than 2s).",
+                valueName: "duration"), transform: Parse.positiveDuration)
         var interval: TimeSpanArgument?
+
+        @Flag(name: .long, help: "Write one JSON object per line as the probe runs: start, each interval, the result (the --json keys).")
+        var jsonStream = false
 
         @Option(
             name: .long,
@@ -55,13 +62,21 @@ extension NetTuneCommand {
 
         func validate() throws {
             if reverse && bidir { throw ValidationError("give either --reverse or --bidir") }
+            if jsonStream && output.json { throw ValidationError("give either --json or --json-stream") }
+        }
+
+        /// iperf3's habit: intervals on a terminal for a run long enough to have several.
+        var effectiveInterval: Duration? {
+            if let interval { return interval.duration }
+            guard isatty(STDOUT_FILENO) == 1, !output.json, !jsonStream, let time = probe.time?.duration, time > .seconds(2) else { return nil }
+            return .seconds(1)
         }
 
         var direction: ProbeDirection { bidir ? .both : (reverse ? .receive : .send) }
 
         func run() throws {
             let interruption = try Interruption.install()
-            let request = try probe.request(to: peer, interval: interval?.duration, direction: direction)
+            let request = try probe.request(to: peer, interval: effectiveInterval, direction: direction)
             let runner = ProbeRunner(
                 transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                 payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,
@@ -71,22 +86,32 @@ extension NetTuneCommand {
                     ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
             let workflow = ProbeWorkflow(runner: runner, history: store, now: { Int(Date().timeIntervalSince1970) })
             let progress = ProgressLine()
+            let live = LiveProbeOutput(
+                mode: jsonStream ? .jsonStream : (output.json || request.interval == nil ? .quiet : .text), progress: progress)
             let outcome: ProbeWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
             do {
                 outcome = try progress.around {
-                    try workflow.run { stage, step in progress.show(ProbeTable.progressLine(stage, step)) }
+                    try workflow.run(header: live.header) { stage, step in
+                        live.progress(stage, step)
+                        progress.show(ProbeTable.progressLine(stage, step))
+                    }
                 }
             } catch let error as Interrupted {
                 StandardError.print("\(error): the probe was stopped")
                 throw ExitCode(error.exitCode)
             }
             if let problem = outcome.historyProblem { StandardError.print("warning: \(problem)") }
-            if output.json {
+            if output.json || jsonStream {
                 var json = ProbeJSON(outcome.report, multipleMethods: methods != nil)
                 json.baseline = outcome.baseline.map(BaselineJSON.init)
-                print(try JSONOutput.encode(json))
+                if jsonStream {
+                    try live.result(json)
+                } else {
+                    print(try JSONOutput.encode(json))
+                }
             } else {
-                print(ProbeTable.render(outcome.report), terminator: "")
+                if live.headerShown { print() }
+                print(ProbeTable.render(outcome.report, headerShown: live.headerShown), terminator: "")
                 if let change = outcome.baseline { print("\n" + ProbeTable.baselineLine(change)) }
             }
         }

@@ -31,7 +31,10 @@ import Testing
                     index: 0, bytes: 1 << 30, seconds: 2, tcpInfo: info, sendBufferBytes: 4_194_304,
                     receiveBufferBytes: 131072)
             ],
-            intervals: [Interval(start: 0, end: 1, bytes: 1 << 29), Interval(start: 1, end: 2, bytes: 1 << 29)],
+            intervals: [
+                Interval(start: 0, end: 1, bytes: 1 << 29, retransmits: 3, congestionWindowBytes: 1 << 20, rttMicroseconds: 250),
+                Interval(start: 1, end: 2, bytes: 1 << 29)
+            ],
             congestion: "bbr", sendBufferBytes: 4_194_304, receiveBufferBytes: 131072)
         var second = run
         second.method = .readwrite
@@ -131,12 +134,20 @@ import Testing
                         {
                           "bytes" : 536870912,
                           "end_s" : 1,
-                          "start_s" : 0
+                          "retransmits" : 3,
+                          "rtt_us" : 250,
+                          "snd_cwnd_bytes" : 1048576,
+                          "start_s" : 0,
+                          "throughput_bps" : 4294967296
                         },
                         {
                           "bytes" : 536870912,
                           "end_s" : 2,
-                          "start_s" : 1
+                          "retransmits" : null,
+                          "rtt_us" : null,
+                          "snd_cwnd_bytes" : null,
+                          "start_s" : 1,
+                          "throughput_bps" : 4294967296
                         }
                       ],
                       "method" : "sendfile",

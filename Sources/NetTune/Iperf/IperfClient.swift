@@ -90,6 +90,10 @@ public struct IperfClient: ProbeTransport, Sendable {
         //    bytes, the control connection and signals, and ends the test.
         let file = ways.contains(.send) ? try openPayload() : nil
         defer { try? file?.close() }
+        progress?(
+            ProbeProgress(
+                method: method, bytes: 0, totalBytes: nil, elapsed: .zero,
+                connected: ConnectedAddresses(local: connection.localAddress?.host, remote: connection.remoteAddress?.description)))
         let runDeadline = deadline(request.timeLimit(bytes: Int(clamping: perDirection), timed: timed))
         let clock = ContinuousClock()
         let start = clock.now
@@ -162,20 +166,23 @@ public struct IperfClient: ProbeTransport, Sendable {
                     ended = clock.now
                 }
             }
-            if ended == nil { sampler.sample(at: now) }
-            if let progress, now - lastProgress >= .milliseconds(250) {
-                let total = connections.indices.reduce(UInt64(0)) { $0 + set.moved($1) }
+            let closed = ended == nil ? sampler.sample(at: now) : []
+            if let progress, now - lastProgress >= .milliseconds(250) || !closed.isEmpty {
+                // Acknowledged bytes for what this machine sends, not what the kernel took.
                 progress(
                     ProbeProgress(
-                        method: method, bytes: total, totalBytes: timed ? nil : perDirection * UInt64(ways.count),
-                        elapsed: now - start, queuePosition: nil))
+                        method: method, bytes: sampler.total, totalBytes: timed ? nil : perDirection * UInt64(ways.count),
+                        elapsed: now - start, intervals: closed))
                 lastProgress = now
             }
         }
         try interruption?.check()
         let outcomes = try set.outcomes()
         let end = ended ?? clock.now
-        sampler.sample(at: end, final: true)
+        let last = sampler.sample(at: end, final: true)
+        if !last.isEmpty {
+            progress?(ProbeProgress(method: method, bytes: sampler.total, totalBytes: nil, elapsed: end - start, intervals: last))
+        }
         let localCPU = CPUSample.now().since(startCPU)
         let elapsed = (end - start).seconds
 

@@ -68,7 +68,7 @@ public struct ProbeRequest: Sendable {
     }
 }
 
-/// Progress of the run in flight, for a terminal line.
+/// Progress of the run in flight, for a terminal line and live interval lines.
 public struct ProbeProgress: Sendable {
     public var method: ProbeMethod
     /// Bytes the receivers have: acknowledged to this machine, or received by it.
@@ -77,6 +77,46 @@ public struct ProbeProgress: Sendable {
     public var elapsed: Duration
     /// While waiting in the server's queue: the position (1 = next).
     public var queuePosition: Int?
+    /// Set once, when every connection is up and before the first payload byte:
+    /// the addresses the run uses.
+    public var connected: ConnectedAddresses?
+    /// Intervals that ended since the last progress, per direction.
+    public var intervals: [DirectedInterval]
+
+    public init(
+        method: ProbeMethod, bytes: UInt64, totalBytes: UInt64?, elapsed: Duration, queuePosition: Int? = nil,
+        connected: ConnectedAddresses? = nil, intervals: [DirectedInterval] = []
+    ) {
+        self.method = method
+        self.bytes = bytes
+        self.totalBytes = totalBytes
+        self.elapsed = elapsed
+        self.queuePosition = queuePosition
+        self.connected = connected
+        self.intervals = intervals
+    }
+}
+
+/// The local and remote addresses of a run's control connection.
+public struct ConnectedAddresses: Sendable, Equatable {
+    public var local: String?
+    public var remote: String?
+
+    public init(local: String?, remote: String?) {
+        self.local = local
+        self.remote = remote
+    }
+}
+
+/// One interval of one direction of a run.
+public struct DirectedInterval: Sendable, Equatable {
+    public var direction: ProbeDirection
+    public var interval: Interval
+
+    public init(direction: ProbeDirection, interval: Interval) {
+        self.direction = direction
+        self.interval = interval
+    }
 }
 
 /// One run as the transport saw it.
@@ -197,6 +237,10 @@ public struct ProbeClient: ProbeTransport, Sendable {
         // 3. The transfer: one thread per stream, this one samples and watches.
         let file = direction == .receive ? nil : try openPayload()
         defer { try? file?.close() }
+        progress?(
+            ProbeProgress(
+                method: method, bytes: 0, totalBytes: nil, elapsed: .zero,
+                connected: ConnectedAddresses(local: control.localAddress?.host, remote: control.remoteAddress?.description)))
         let runDeadline = deadline(request.timeLimit(bytes: Int(clamping: perDirection), timed: timed))
         let clock = ContinuousClock()
         let startCPU = CPUSample.now()
@@ -225,12 +269,12 @@ public struct ProbeClient: ProbeTransport, Sendable {
                 for connection in connections { connection.shutdownBoth() }
             }
             let now = clock.now
-            sampler.sample(at: now)
-            if let progress, now - lastProgress >= .milliseconds(250) {
+            let ended = sampler.sample(at: now)
+            if let progress, now - lastProgress >= .milliseconds(250) || !ended.isEmpty {
                 progress(
                     ProbeProgress(
                         method: method, bytes: sampler.total, totalBytes: timed ? nil : perDirection * UInt64(direction.ways.count),
-                        elapsed: now - start, queuePosition: nil))
+                        elapsed: now - start, intervals: ended))
                 lastProgress = now
             }
         }
@@ -249,7 +293,10 @@ public struct ProbeClient: ProbeTransport, Sendable {
                 endpoint: request.endpoint,
                 message: result.message.isEmpty ? "the transfer failed" : "the server says: " + PeerText.sanitized(result.message))
         }
-        sampler.sample(at: end, final: true)
+        let last = sampler.sample(at: end, final: true)
+        if !last.isEmpty {
+            progress?(ProbeProgress(method: method, bytes: sampler.total, totalBytes: nil, elapsed: end - start, intervals: last))
+        }
         let elapsed = (end - start).seconds
         let serverCPU = try PeerFigures.cpu(of: result, elapsed: elapsed, endpoint: request.endpoint)
         let localCPU = endCPU.since(startCPU)
@@ -450,6 +497,7 @@ struct IntervalSampler {
     private var last: ContinuousClock.Instant
     private var previous: [ProbeDirection: UInt64] = [:]
     private var collected: [ProbeDirection: [Interval]] = [:]
+    private var previousRetransmits: UInt32 = 0
     private(set) var total: UInt64 = 0
 
     init(interval: Duration?, start: ContinuousClock.Instant, connections: [TCPConnection], message: ProbeRequestMessage, streams: StreamSet) {
@@ -477,20 +525,34 @@ struct IntervalSampler {
         return sum
     }
 
-    mutating func sample(at now: ContinuousClock.Instant, final: Bool = false) {
+    /// Samples the byte counts; at an interval boundary (or the end) closes the
+    /// interval of each direction and returns them.
+    @discardableResult
+    mutating func sample(at now: ContinuousClock.Instant, final: Bool = false) -> [DirectedInterval] {
         let ways = message.direction.ways
         total = ways.reduce(0) { $0 &+ current($1) }
-        guard let interval, let boundary = next, now >= boundary || final else { return }
+        guard let interval, let boundary = next, now >= boundary || final, now > last else { return [] }
+        var ended: [DirectedInterval] = []
         for way in ways {
             let value = current(way)
-            collected[way, default: []].append(
-                Interval(
-                    start: (last - start).seconds, end: (now - start).seconds,
-                    bytes: value &- previous[way, default: 0]))
+            var closed = Interval(start: (last - start).seconds, end: (now - start).seconds, bytes: value &- previous[way, default: 0])
+            if way == .send {
+                let infos = connections.indices.filter { message.direction(ofStream: $0) == way }.compactMap { try? connections[$0].tcpInfo() }
+                if !infos.isEmpty {
+                    let retransmits = infos.reduce(UInt32(0)) { $0 &+ $1.totalRetransmits }
+                    closed.retransmits = retransmits &- previousRetransmits
+                    previousRetransmits = retransmits
+                    closed.congestionWindowBytes = infos.reduce(UInt64(0)) { $0 &+ UInt64($1.sndCwnd) &* UInt64($1.sndMSS) }
+                    closed.rttMicroseconds = UInt32(infos.reduce(UInt64(0)) { $0 + UInt64($1.rttMicroseconds) } / UInt64(infos.count))
+                }
+            }
+            collected[way, default: []].append(closed)
+            ended.append(DirectedInterval(direction: way, interval: closed))
             previous[way] = value
         }
         last = now
         next = boundary + interval * Int((now - boundary).seconds / interval.seconds + 1)
+        return ended
     }
 
     func intervals(_ way: ProbeDirection) -> [Interval] { collected[way] ?? [] }

@@ -120,11 +120,24 @@ public struct Interval: Sendable, Equatable {
     public var start: Double
     public var end: Double
     public var bytes: UInt64
+    /// What this machine's sending streams' TCP_INFO said at the interval's end:
+    /// segments retransmitted during it, the congestion windows (snd_cwnd × MSS,
+    /// summed) and the smoothed RTT (the streams' mean). nil when this machine
+    /// received, as iperf3 shows them only on the sending side.
+    public var retransmits: UInt32?
+    public var congestionWindowBytes: UInt64?
+    public var rttMicroseconds: UInt32?
 
-    public init(start: Double, end: Double, bytes: UInt64) {
+    public init(
+        start: Double, end: Double, bytes: UInt64, retransmits: UInt32? = nil, congestionWindowBytes: UInt64? = nil,
+        rttMicroseconds: UInt32? = nil
+    ) {
         self.start = start
         self.end = end
         self.bytes = bytes
+        self.retransmits = retransmits
+        self.congestionWindowBytes = congestionWindowBytes
+        self.rttMicroseconds = rttMicroseconds
     }
 
     public var bitsPerSecond: Double { end > start ? Double(bytes) * 8 / (end - start) : 0 }

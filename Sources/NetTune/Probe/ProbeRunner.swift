@@ -27,12 +27,25 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         self.warmupBytes = warmupBytes
     }
 
-    public func run(progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> ProbeReport {
+    /// - Parameters:
+    ///   - header: called once, when the first transfer is connected and before its
+    ///     first byte, with a report of no runs yet: the peer's address, the payload,
+    ///     this machine's kernel, congestion control and egress interface.
+    ///   - progress: every progress of every transfer, intervals included.
+    public func run(header: ((ProbeHeader) -> Void)? = nil, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> ProbeReport {
         guard (1...Self.maximumRuns).contains(runs), !methods.isEmpty else {
             throw ProbeCampaignError.badRunCount(runs, maximum: Self.maximumRuns)
         }
+        var headerSent = false
+        let relay = { (stage: ProbeStage, step: ProbeProgress) in
+            if !headerSent, let connected = step.connected {
+                headerSent = true
+                header?(self.header(connected))
+            }
+            progress?(stage, step)
+        }
         if warmupBytes > 0, let first = methods.first {
-            _ = try transport.run(first, limit: min(warmupBytes, payload.size)) { progress?(.warmup, $0) }
+            _ = try transport.run(first, limit: min(warmupBytes, payload.size)) { relay(.warmup, $0) }
         }
         var results: [RunResult] = []
         var localAddress: String?
@@ -41,7 +54,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         for round in 0..<runs {
             for (i, method) in methods.enumerated() {
                 let index = round * methods.count + i + 1
-                let run = try transport.run(method, limit: nil) { progress?(.run(index: index, of: total), $0) }
+                let run = try transport.run(method, limit: nil) { relay(.run(index: index, of: total), $0) }
                 results += run.results
                 localAddress = localAddress ?? run.localAddress
                 remote = remote ?? run.remote
@@ -50,6 +63,25 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         return machine.report(
             peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
             streams: streams, runs: results, localAddress: localAddress, remote: remote)
+    }
+}
+
+/// What a probe is about to measure, known once its first transfer is connected.
+public struct ProbeHeader: Sendable {
+    /// A report with this machine's environment and no runs.
+    public var report: ProbeReport
+    /// The address the peer's name resolved to, with its port.
+    public var remoteAddress: String?
+    public var runs: Int
+    public var warmupBytes: Int
+}
+
+extension ProbeRunner {
+    func header(_ connected: ConnectedAddresses) -> ProbeHeader {
+        let report = machine.report(
+            peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
+            streams: streams, runs: [], localAddress: connected.local, remote: nil)
+        return ProbeHeader(report: report, remoteAddress: connected.remote, runs: runs, warmupBytes: warmupBytes)
     }
 }
 

@@ -20,8 +20,8 @@ public struct ProbeWorkflow<Store: SysctlStore, Links: LinkController> {
         public var historyProblem: String?
     }
 
-    public func run(progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
-        let report = try runner.run(progress: progress)
+    public func run(header: ((ProbeHeader) -> Void)? = nil, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
+        let report = try runner.run(header: header, progress: progress)
         guard let history else { return Outcome(report: report, baseline: nil, historyProblem: nil) }
         do {
             let change = try history.record(report, fingerprint: runner.machine.fingerprint(of: report), time: now())

@@ -111,10 +111,29 @@ struct ProbeJSON: Encodable {
         var start: Double
         var end: Double
         var bytes: UInt64
+        var bitsPerSecond: Double
+        @Nullable var retransmits: UInt32?
+        @Nullable var congestionWindowBytes: UInt64?
+        @Nullable var rttMicroseconds: UInt32?
+
+        init(_ interval: Interval) {
+            start = interval.start
+            end = interval.end
+            bytes = interval.bytes
+            bitsPerSecond = interval.bitsPerSecond
+            retransmits = interval.retransmits
+            congestionWindowBytes = interval.congestionWindowBytes
+            rttMicroseconds = interval.rttMicroseconds
+        }
+
         enum CodingKeys: String, CodingKey {
             case start = "start_s"
             case end = "end_s"
             case bytes
+            case bitsPerSecond = "throughput_bps"
+            case retransmits
+            case congestionWindowBytes = "snd_cwnd_bytes"
+            case rttMicroseconds = "rtt_us"
         }
     }
 
@@ -154,7 +173,7 @@ struct ProbeJSON: Encodable {
             retransmits = run.tcpInfo.totalRetransmits
             streams = run.streams.map(StreamJSON.init)
             fairness = run.fairness
-            intervals = run.intervals.map { IntervalJSON(start: $0.start, end: $0.end, bytes: $0.bytes) }
+            intervals = run.intervals.map(IntervalJSON.init)
         }
 
         enum CodingKeys: String, CodingKey {

@@ -3,13 +3,48 @@ import NetTune
 
 /// `nettune probe` for people: one column per method, medians with their spread.
 enum ProbeTable {
-    static func render(_ report: ProbeReport) -> String {
-        var out = "Probe to \(report.peer): \(describe(report.direction))\(report.streams > 1 ? ", \(report.streams) streams each way" : "")"
+    /// What the probe measures and from where: printed before the first byte when
+    /// the probe shows its intervals live, else at the top of the table.
+    static func header(_ report: ProbeReport, resolved: String? = nil) -> String {
+        let address = resolved.map { $0 == report.peer.description || "iperf3://" + $0 == report.peer.description ? "" : " (\($0))" } ?? ""
+        var out = "Probe to \(report.peer)\(address): \(describe(report.direction))"
+        out += report.streams > 1 ? ", \(report.streams) streams each way" : ""
         out += report.direction == .receive ? " of the server's payload\n" : ", \(ByteCount(report.payloadBytes)) from \(report.payloadPath)\n"
         var environment = "Linux \(report.kernel)"
-        if let congestion = report.congestion { environment += ", congestion \(congestion)" }
+        if let congestion = report.congestion ?? report.local.congestion { environment += ", congestion \(congestion)" }
         if let egress = report.egressInterface { environment += ", egress \(egress)" + (report.mtu.map { " (MTU \($0))" } ?? "") }
-        out += environment + "\n"
+        return out + environment + "\n"
+    }
+
+    /// The column heads above live interval lines.
+    static let intervalColumns =
+        pad("run", 6) + pad("way", 8) + pad("interval", 16) + pad("transfer", 11, right: true) + pad("throughput", 14, right: true)
+        + pad("retr", 8, right: true) + pad("cwnd", 12, right: true) + pad("rtt", 10, right: true)
+
+    /// One interval as iperf3 prints it: time range, bytes, rate, and the sender's
+    /// retransmits, congestion window and RTT when this machine sent.
+    static func intervalLine(_ stage: ProbeStage, _ method: ProbeMethod, _ ended: DirectedInterval) -> String {
+        var run = "-"
+        if case .run(let index, let total) = stage { run = "\(index)/\(total)" }
+        let interval = ended.interval
+        let range = String(format: "%.2f-%.2f s", interval.start, interval.end)
+        let retransmits = interval.retransmits.map(String.init) ?? "-"
+        let cwnd = interval.congestionWindowBytes.map { ByteCount(Int(clamping: $0)).description } ?? "-"
+        let rtt = interval.rttMicroseconds.map { String(format: "%.2f ms", Double($0) / 1000) } ?? "-"
+        return pad(run, 6) + pad(ended.direction == .send ? "send" : "receive", 8) + pad(range, 16)
+            + pad(ByteCount(Int(clamping: interval.bytes)).description, 11, right: true)
+            + pad(BitRate(bitsPerSecond: interval.bitsPerSecond).description, 14, right: true)
+            + pad(retransmits, 8, right: true) + pad(cwnd, 12, right: true) + pad(rtt, 10, right: true)
+    }
+
+    private static func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+        let fill = String(repeating: " ", count: max(0, width - text.count))
+        return right ? fill + text : text + fill
+    }
+
+    /// The table; `headerShown` leaves out the header already printed before the first byte.
+    static func render(_ report: ProbeReport, headerShown: Bool = false) -> String {
+        var out = headerShown ? "" : header(report)
         if let remote = report.remote {
             var server =
                 "server: "

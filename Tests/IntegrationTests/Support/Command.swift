@@ -104,6 +104,9 @@ final class RunningCommand {
 
     var hasExited: Bool { !process.isRunning }
 
+    /// What it has written to stdout so far.
+    var stdoutSoFar: String { (try? String(contentsOf: outURL, encoding: .utf8)) ?? "" }
+
     /// What it has written to stderr so far.
     var stderrSoFar: String { (try? String(contentsOf: errURL, encoding: .utf8)) ?? "" }
 

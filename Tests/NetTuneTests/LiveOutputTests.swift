@@ -1,0 +1,89 @@
+import Foundation
+import Testing
+
+@testable import NetTune
+@testable import NetTuneCommands
+
+/// What `probe` prints while it runs: interval lines with numbers, and the
+/// `--json-stream` objects with their documented keys.
+@Suite struct LiveOutputTests {
+    let sent = DirectedInterval(
+        direction: .send,
+        interval: Interval(start: 1, end: 2, bytes: 117_500_000, retransmits: 4, congestionWindowBytes: 3 << 20, rttMicroseconds: 1500))
+    let received = DirectedInterval(direction: .receive, interval: Interval(start: 0, end: 0.5, bytes: 5_000_000))
+
+    @Test func anIntervalLineHasItsNumbers() {
+        let line = ProbeTable.intervalLine(.run(index: 2, of: 3), .sendfile, sent)
+        #expect(line.hasPrefix("2/3   send    1.00-2.00 s"))
+        #expect(line.contains("112.1 MiB"))
+        #expect(line.contains("940 Mbit/s"))
+        #expect(line.contains(" 4 "))
+        #expect(line.contains("3 MiB"))
+        #expect(line.hasSuffix("1.50 ms"))
+        // The columns line up with their heads.
+        #expect(line.count == ProbeTable.intervalColumns.count)
+    }
+
+    @Test func aReceivedIntervalHasNoSenderFigures() {
+        let line = ProbeTable.intervalLine(.run(index: 1, of: 1), .sendfile, received)
+        #expect(line.contains("receive 0.00-0.50 s"))
+        #expect(line.contains("80 Mbit/s"))
+        #expect(line.hasSuffix("-           -         -"))
+    }
+
+    private func object(_ value: some Encodable) throws -> [String: Any] {
+        let text = try JSONOutput.encodeLine(value)
+        #expect(!text.contains("\n"))
+        return try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+    }
+
+    @Test func anIntervalEventCarriesTheIntervalsKeys() throws {
+        let event = try object(ProbeStreamJSON.IntervalEvent(stage: .run(index: 2, of: 3), method: .splice, ended: sent))
+        #expect(
+            Set(event.keys)
+                == [
+                    "type", "run", "method", "direction", "start_s", "end_s", "bytes", "throughput_bps", "retransmits", "snd_cwnd_bytes",
+                    "rtt_us"
+                ])
+        #expect(event["type"] as? String == "interval")
+        #expect(event["run"] as? Int == 2)
+        #expect(event["method"] as? String == "splice")
+        #expect(event["bytes"] as? Int == 117_500_000)
+        #expect(event["retransmits"] as? Int == 4)
+        let receiving = try object(ProbeStreamJSON.IntervalEvent(stage: .run(index: 1, of: 1), method: .sendfile, ended: received))
+        #expect(receiving["direction"] as? String == "receive")
+        #expect(receiving["rtt_us"] is NSNull)
+    }
+
+    @Test func theResultEventIsTheJSONResultWithAType() throws {
+        let report = ProbeOutputTests().report()
+        let plain = try #require(
+            try JSONSerialization.jsonObject(with: Data(try JSONOutput.encode(ProbeJSON(report, multipleMethods: false)).utf8)) as? [String: Any])
+        let streamed = try object(ProbeStreamJSON.Result(result: ProbeJSON(report, multipleMethods: false)))
+        #expect(streamed["type"] as? String == "result")
+        #expect(Set(streamed.keys) == Set(plain.keys).union(["type"]))
+    }
+
+    @Test func theStartEventSaysWhatIsMeasured() throws {
+        var report = ProbeOutputTests().report()
+        report.runs = []
+        let start = try object(ProbeStreamJSON.Start(ProbeHeader(report: report, remoteAddress: "10.0.0.2:9000", runs: 3, warmupBytes: 0)))
+        #expect(start["type"] as? String == "start")
+        #expect(start["resolved"] as? String == "10.0.0.2:9000")
+        #expect(start["protocol"] as? String == "nettune")
+        #expect(start["congestion"] as? String == "bbr")
+        #expect(start["egress_interface"] as? String == "eth0")
+        #expect(start["runs"] as? Int == 3)
+        #expect(start["version"] as? String == NetTuneVersion.current)
+    }
+
+    @Test func theHeaderNamesTheResolvedAddressOnlyWhenItDiffers() {
+        var report = ProbeOutputTests().report()
+        report.runs = []
+        report.peer = Endpoint(host: "nas.lan", port: 9000)
+        #expect(ProbeTable.header(report, resolved: "10.0.0.2:9000").hasPrefix("Probe to nas.lan:9000 (10.0.0.2:9000): sending"))
+        report.peer = Endpoint(host: "10.0.0.2", port: 9000)
+        #expect(ProbeTable.header(report, resolved: "10.0.0.2:9000").hasPrefix("Probe to 10.0.0.2:9000: sending"))
+        #expect(ProbeTable.header(report).contains("congestion bbr, egress eth0 (MTU 1500)"))
+    }
+}
