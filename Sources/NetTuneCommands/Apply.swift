@@ -104,6 +104,7 @@ extension NetTuneCommand {
                 pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally,
                 directions: direction.map { $0.ways }, streams: probeOptions.parallel, interruption: interruption)
             let progress = ProgressLine()
+            var status = ABProgress(pairs: pairs, profile: resolved.name)
             let result: ABResult
             do {
                 result = try progress.around {
@@ -112,10 +113,13 @@ extension NetTuneCommand {
                         case .planned(let plan, let choice):
                             PlanOutput.warn(plan.warnings)
                             if let warning = choice.warning { StandardError.print("warning: \(warning)") }
+                            status.planned(directions: choice.directions)
                         case .warmup: progress.show("warm-up …")
                         case .run(let pair, let side, let way):
-                            progress.show(
-                                "pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(resolved.name))"), \(ProbeTable.describe(way)) …")
+                            status.starting(at: .now)
+                            progress.show(status.line(pair: pair, side: side, direction: way, at: .now))
+                        case .measured(let pair, let side, let way, let throughput):
+                            status.measured(pair: pair, side: side, direction: way, throughput: throughput)
                         }
                     }
                 }

@@ -59,6 +59,7 @@ struct WorkflowFixture {
             case .planned(let plan, let choice): steps.append("plan \(plan.changes.count) \(choice.directions)")
             case .warmup: steps.append("warmup")
             case .run(let pair, let side, _): steps.append("\(pair)\(side.rawValue)")
+            case .measured(let pair, let side, _, let throughput): if throughput <= 0 { steps.append("\(pair)\(side.rawValue) unmeasured") }
             }
         }
         #expect(steps == ["plan 1 [NetTune.ProbeDirection.send]", "warmup", "1a", "1b", "2a", "2b", "3a", "3b"])

@@ -58,9 +58,15 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         case planned(Plan, DirectionChoice)
         case warmup
         case run(pair: Int, side: Side, direction: ProbeDirection)
+        /// A run finished: its throughput, for a running ratio and an estimate.
+        case measured(pair: Int, side: Side, direction: ProbeDirection, throughput: Double)
     }
 
     public enum Side: String, Sendable { case a, b }
+
+    static func throughput(_ runs: [RunResult], _ direction: ProbeDirection) -> Double {
+        runs.first { $0.direction == direction }?.throughputBitsPerSecond ?? 0
+    }
 
     public func run(progress: (Step) -> Void = { _ in }) throws -> ABResult {
         guard (2...Self.maximumPairs).contains(pairs) else { throw ABTestError.badPairCount(pairs, maximum: Self.maximumPairs) }
@@ -99,7 +105,9 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                 for direction in choice.directions {
                     try interruption?.check()
                     progress(.run(pair: pair, side: .a, direction: direction))
-                    aRuns += try probe(direction)
+                    let runs = try probe(direction)
+                    aRuns += runs
+                    progress(.measured(pair: pair, side: .a, direction: direction, throughput: Self.throughput(runs, direction)))
                 }
                 try interruption?.check()
             } catch {
@@ -111,7 +119,9 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                 for direction in choice.directions {
                     try interruption?.check()
                     progress(.run(pair: pair, side: .b, direction: direction))
-                    bRuns += try probe(direction)
+                    let runs = try probe(direction)
+                    bRuns += runs
+                    progress(.measured(pair: pair, side: .b, direction: direction, throughput: Self.throughput(runs, direction)))
                 }
                 if localB == nil { localB = machine.tuningState(localAddress: localAddress) }
             } catch {
