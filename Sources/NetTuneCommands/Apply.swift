@@ -31,7 +31,7 @@ extension NetTuneCommand {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "Measure the profile against the current state with interleaved probes to this `nettune serve`.", valueName: "host:port"),
+                "Measure the profile against the current state with interleaved probes to this `nettune serve`.", valueName: "host[:port]"),
             transform: Parse.endpoint)
         var probe: Endpoint?
 
@@ -59,6 +59,7 @@ extension NetTuneCommand {
         @OptionGroup(title: "Probe options (with --probe)") var probeOptions: ProbeOptions
         @OptionGroup var profiles: ProfileOptions
         @OptionGroup var state: StateOptions
+        @OptionGroup var history: HistoryOptions
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
@@ -97,12 +98,13 @@ extension NetTuneCommand {
             let interruption = try Interruption.install()
             let request = try probeOptions.request(to: peer)
             let finally: ABTest<ProcSysStore, NetlinkLinkController>.Finally = revert ? .revert : (revertIfWorse ? .revertIfNotBetter : .keepB)
-            let test = ABTest(
+            var test = ABTest(
                 tuner: tuner, profile: resolved, interface: interface,
                 transport: ProbeTransports.client(request, interruption: interruption),
                 machine: SystemTuner.machine(state: state), payload: request.payload, method: probeOptions.method,
                 pairs: pairs, warmupBytes: probeOptions.warmup.bytes, finally: finally,
                 directions: direction.map { $0.ways }, streams: probeOptions.parallel, interruption: interruption)
+            test.history = try history.store()
             let progress = ProgressLine()
             var status = ABProgress(pairs: pairs, profile: resolved.name)
             let result: ABResult
@@ -128,6 +130,7 @@ extension NetTuneCommand {
                 if case .interrupted(_, let signal) = error { throw ExitCode(128 + signal) }
                 throw ExitCode(1)
             }
+            if let problem = result.historyProblem { StandardError.print("warning: \(problem)") }
             if output.json {
                 print(try JSONOutput.encode(ABJSON(result)))
             } else {

@@ -5,44 +5,40 @@ import NetTune
 extension NetTuneCommand {
     struct History: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List past probe results with the tuning they ran under."
+            abstract: "List past probe and A/B results with the tuning they ran under."
         )
-
-        @Option(name: .long, help: ArgumentHelp("Only results for this peer.", valueName: "host:port"), transform: Parse.endpoint)
-        var peer: Endpoint?
 
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "The history file (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).", valueName: "path"))
-        var history: String?
+                "Only results for this peer: HOST (every port), HOST:PORT, or iperf3://HOST[:PORT].", valueName: "peer"))
+        var peer: String?
 
+        @OptionGroup var history: HistoryOptions
         @OptionGroup var output: OutputOptions
 
+        func validate() throws {
+            if let peer { _ = try Parse.endpoint(peer) }
+        }
+
         func run() throws {
-            let store = HistoryStore(
-                path: try history.map { try AtomicFile.absolute($0) }
-                    ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
-            let entries = try store.entries().filter { peer == nil || $0.peer == peer?.description }
+            let store = try history.store()
+            let entries = try peer.map { try store.entries(forPeer: $0) } ?? store.entries()
             if output.json {
                 print(try JSONOutput.encode(entries))
                 return
             }
             guard !entries.isEmpty else {
+                let all = try store.entries()
+                if let peer, !all.isEmpty {
+                    let peers = Array(Set(all.map(\.peer))).sorted().joined(separator: ", ")
+                    StandardError.print("No results for \(peer) in \(store.path); it has results for: \(peers)")
+                    throw ExitCode(1)
+                }
                 print("No probe results in \(store.path) yet.")
                 return
             }
-            var rows = [["TIME", "PEER", "METHOD", "WAY", "SIZE", "THROUGHPUT", "RUNS", "BOTTLENECK", "TUNING"]]
-            for entry in entries {
-                let way = entry.direction + (entry.streams > 1 ? " ×\(entry.streams)" : "")
-                rows.append([
-                    ProbeTable.timestamp(entry.time), entry.peer, entry.method, way, ByteCount(entry.bytes).description,
-                    Statistics.median(entry.throughputs).map { BitRate(bitsPerSecond: $0).description } ?? "-",
-                    String(entry.throughputs.count), entry.bottleneck ?? "-",
-                    "\(entry.fingerprint.label) (\(entry.fingerprintID))"
-                ])
-            }
-            print(TextTable.render(rows, indent: ""), terminator: "")
+            print(HistoryTable.render(entries), terminator: "")
         }
     }
 }

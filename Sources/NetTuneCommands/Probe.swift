@@ -17,7 +17,10 @@ extension NetTuneCommand {
                 """
         )
 
-        @Argument(help: ArgumentHelp("Where `nettune serve` listens.", valueName: "host:port"), transform: Parse.endpoint)
+        @Argument(
+            help: ArgumentHelp(
+                "Where `nettune serve` listens (port 9000 unless given), or iperf3://HOST[:PORT] for an iperf3 server.", valueName: "host[:port]"),
+            transform: Parse.endpoint)
         var peer: Endpoint
 
         @OptionGroup var probe: ProbeOptions
@@ -48,12 +51,7 @@ extension NetTuneCommand {
         @Flag(name: .long, help: "Write one JSON object per line as the probe runs: start, each interval, the result (the --json keys).")
         var jsonStream = false
 
-        @Option(
-            name: .long,
-            help: ArgumentHelp(
-                "The history file results are added to (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).",
-                valueName: "path"))
-        var history: String?
+        @OptionGroup var history: HistoryOptions
 
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
@@ -81,9 +79,7 @@ extension NetTuneCommand {
                 transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                 payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,
                 warmupBytes: probe.warmup.bytes, streams: probe.parallel)
-            let store = HistoryStore(
-                path: try history.map { try AtomicFile.absolute($0) }
-                    ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
+            let store = try history.store()
             let workflow = ProbeWorkflow(runner: runner, history: store, now: { Int(Date().timeIntervalSince1970) })
             let progress = ProgressLine()
             let live = LiveProbeOutput(

@@ -18,7 +18,10 @@ extension NetTuneCommand {
 
         static let defaultSize = 64 << 20
 
-        @Argument(help: ArgumentHelp("Where `nettune serve` listens.", valueName: "host:port"), transform: Parse.endpoint)
+        @Argument(
+            help: ArgumentHelp(
+                "Where `nettune serve` listens (port 9000 unless given), or iperf3://HOST[:PORT] for an iperf3 server.", valueName: "host[:port]"),
+            transform: Parse.endpoint)
         var peer: Endpoint
 
         @Option(name: .long, help: ArgumentHelp("Write the profile as NAME.toml into --directory instead of printing it.", valueName: "name"))

@@ -28,7 +28,7 @@ extension NetTuneCommand {
         var timeout = TimeSpanArgument(.seconds(30))
 
         @Option(
-            name: .long, help: ArgumentHelp("After applying, check the path to this `nettune serve` with a short probe.", valueName: "host:port"),
+            name: .long, help: ArgumentHelp("After applying, check the path to this `nettune serve` with a short probe.", valueName: "host[:port]"),
             transform: Parse.endpoint)
         var peer: Endpoint?
 

@@ -29,10 +29,20 @@ struct CompareIntegrationTests {
                         [
                             "apply", "kernel-default", "--probe", "\(lab.addrB):9000", "--pairs", "6",
                             "--size", "64MiB", "--time", "1s", "--warmup", "8MiB", "--cache-dir", scratch.path,
-                            "--state-dir", scratch.path + "/state", "--json"
+                            "--state-dir", scratch.path + "/state", "--history", scratch.path + "/history.jsonl", "--json"
                         ])
                 }.value
                 #expect(result.status == 0, "\(result.stderr)")
+                // Both sides are kept in the history, found by the peer's address alone.
+                let history = try lab.nettune(in: lab.nsA, ["history", "--peer", lab.addrB, "--history", scratch.path + "/history.jsonl", "--json"])
+                let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]], "\(history.stderr)")
+                #expect(entries.compactMap { $0["source"] as? String } == ["apply-a", "apply-b"])
+                #expect(entries.allSatisfy { ($0["throughput_bps"] as? [Double])?.count == 6 })
+                let text = try lab.nettune(in: lab.nsA, ["history", "--peer", lab.addrB, "--history", scratch.path + "/history.jsonl"])
+                #expect(text.stdout.contains("A/B: B") && text.stdout.contains("kernel-default ("), "\(text.stdout)")
+                let none = try lab.nettune(in: lab.nsA, ["history", "--peer", "10.255.255.1", "--history", scratch.path + "/history.jsonl"])
+                #expect(none.status == 1)
+                #expect(none.stderr.contains("it has results for: \(lab.addrB):9000"), "\(none.stderr)")
                 let report = try decode(result)
                 let comparison = try #require((report["comparisons"] as? [String: Any])?["send"] as? [String: Any])
                 #expect(comparison["verdict"] as? String == "better")

@@ -3,6 +3,7 @@ import SystemPackage
 import Testing
 
 @testable import NetTune
+@testable import NetTuneCommands
 
 @Suite struct HistoryTests {
     func report(_ throughputs: [Double], peer: String = "10.0.0.2:9000") -> ProbeReport {
@@ -96,11 +97,45 @@ extension FileHandle {
                 ).id)
     }
 
+    @Test func aPeerIsFoundAsAPersonNamesIt() throws {
+        let dir = try TemporaryDirectory()
+        let store = HistoryStore(path: FilePath(dir.path + "/history.jsonl"))
+        for peer in ["nas.lan:9000", "nas.lan:9100", "iperf3://nas.lan:5201", "10.0.0.3:9000"] {
+            try store.append(
+                HistoryEntry(
+                    report: HistoryTests().report([1e9], peer: peer), method: .sendfile, fingerprint: HistoryTests().fingerprint("1 2 3"), time: 1))
+        }
+        func peers(_ text: String) throws -> [String] { try store.entries(forPeer: text).map(\.peer) }
+        #expect(try peers("nas.lan") == ["nas.lan:9000", "nas.lan:9100", "iperf3://nas.lan:5201"])
+        #expect(try peers("NAS.lan:9100") == ["nas.lan:9100"])
+        #expect(try peers("iperf3://nas.lan") == ["iperf3://nas.lan:5201"])
+        #expect(try peers("nas.lan:9000") == ["nas.lan:9000"])
+        #expect(try peers("10.0.0.3") == ["10.0.0.3:9000"])
+        #expect(try peers("10.0.0.4").isEmpty)
+        #expect(throws: EndpointError.self) { try store.entries(forPeer: "a b") }
+    }
+
     @Test func oldEntriesReadAsSendingOneStream() throws {
         let line =
             #"{"bytes":1,"fingerprint":{"interface":"eth0","kernel":"6.18","mtu":1500,"peer":"p","profiles":[],"sysctls":{}},"fingerprint_id":"x","method":"sendfile","peer":"p","receiver_cpu_s_per_gib":[1],"sender_cpu_s_per_gib":[1],"throughput_bps":[1],"time":1}"#
         let entry = try JSONDecoder().decode(HistoryEntry.self, from: Data(line.utf8))
         #expect(entry.direction == "send")
         #expect(entry.streams == 1)
+        #expect(entry.source == .probe)
+    }
+}
+
+@Suite struct HistoryTableTests {
+    @Test func theTuningColumnNamesAFingerprintOnce() {
+        let report = HistoryTests().report([1e9])
+        let plain = HistoryEntry(report: report, method: .sendfile, fingerprint: HistoryTests().fingerprint("1 2 3"), time: 1)
+        #expect(HistoryTable.tuning(plain) == "fingerprint \(plain.fingerprintID)")
+        var labelled = HistoryEntry(
+            report: report, method: .sendfile, fingerprint: HistoryTests().fingerprint("1 2 3", profiles: ["pi-lan"]), time: 1)
+        labelled.source = .applyB
+        #expect(HistoryTable.tuning(labelled) == "pi-lan (\(labelled.fingerprintID))")
+        let table = HistoryTable.render([plain, labelled])
+        #expect(table.contains("A/B: B"))
+        #expect(table.contains("probe"))
     }
 }

@@ -92,7 +92,7 @@ import Testing
         let help = NetTuneCommand.helpMessage(for: NetTuneCommand.Try.self, columns: 100)
         #expect(
             help.contains(
-                "USAGE: nettune try <profile> [--timeout <duration>] [--peer <host:port>] [--interface <name>] [--token <secret>] [--profiles <dir> ...] [--state-dir <dir>] [--lock-wait <duration>] [--json]"
+                "USAGE: nettune try <profile> [--timeout <duration>] [--peer <host[:port]>] [--interface <name>] [--token <secret>] [--profiles <dir> ...] [--state-dir <dir>] [--lock-wait <duration>] [--json]"
             ))
         #expect(help.contains("(default: 30s)"))
     }

@@ -206,9 +206,13 @@ import Testing
         #expect(try Endpoint(parsing: "[::1]:9000") == Endpoint(host: "::1", port: 9000))
         #expect(try Endpoint(parsing: "server.lan:80").host == "server.lan")
         #expect(Endpoint(host: "::1", port: 9000).description == "[::1]:9000")
+        // Without a port: nettune serve's 9000.
+        #expect(try Endpoint(parsing: "10.0.0.2") == Endpoint(host: "10.0.0.2", port: 9000))
+        #expect(try Endpoint(parsing: "nas.lan").description == "nas.lan:9000")
+        #expect(try Endpoint(parsing: "[fe80::1]") == Endpoint(host: "fe80::1", port: 9000))
     }
 
-    @Test(arguments: ["10.0.0.2", "10.0.0.2:", ":9000", "10.0.0.2:0", "10.0.0.2:70000", "::1:9000", "[::1]9000", "host:port"])
+    @Test(arguments: ["", "[::1", "a/b", "10.0.0.2:", ":9000", "10.0.0.2:0", "10.0.0.2:70000", "::1:9000", "[::1]9000", "host:port"])
     func rejects(text: String) {
         #expect(throws: EndpointError.self) { try Endpoint(parsing: text) }
     }

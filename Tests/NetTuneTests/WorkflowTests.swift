@@ -51,6 +51,33 @@ struct WorkflowFixture {
             finally: finally, interruption: interruption)
     }
 
+    @Test func bothSidesGoToTheHistoryUnderTheirOwnFingerprints() throws {
+        let f = try WorkflowFixture()
+        var ab = test(f, finally: .revert)
+        let store = HistoryStore(path: FilePath(f.state.path + "/history.jsonl"))
+        ab.history = store
+        ab.now = { 1234 }
+        _ = try ab.run()
+        let entries = try store.entries()
+        #expect(entries.map(\.source) == [.applyA, .applyB])
+        #expect(entries.allSatisfy { $0.time == 1234 && $0.throughputs.count == 3 })
+        let (a, b) = (entries[0], entries[1])
+        #expect(a.fingerprint.sysctls["net.ipv4.tcp_wmem"] == WorkflowFixture.starved)
+        #expect(b.fingerprint.sysctls["net.ipv4.tcp_wmem"] == WorkflowFixture.normal)
+        #expect(a.fingerprintID != b.fingerprintID)
+        #expect(b.fingerprint.label == "restore")
+        #expect((Statistics.median(b.throughputs) ?? 0) > (Statistics.median(a.throughputs) ?? 0))
+    }
+
+    @Test func aHistoryThatCannotBeWrittenIsAWarningNotAFailure() throws {
+        let f = try WorkflowFixture()
+        var ab = test(f, finally: .revert)
+        ab.history = HistoryStore(path: FilePath("/proc/nettune-cannot-write/history.jsonl"))
+        let result = try ab.run()
+        #expect(result.historyProblem?.contains("not added to the history") == true)
+        #expect(result.verdict == .better)
+    }
+
     @Test func aBetterProfileIsKeptWithItsInterval() throws {
         let f = try WorkflowFixture()
         var steps: [String] = []

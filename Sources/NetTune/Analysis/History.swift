@@ -66,9 +66,17 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     public var senderCPUSecondsPerGiB: [Double]
     public var receiverCPUSecondsPerGiB: [Double]
     public var bottleneck: String?
+    /// What made the entry: a probe, or one side of an `apply --probe` comparison.
+    public var source: Source = .probe
+
+    public enum Source: String, Codable, Sendable {
+        case probe
+        case applyA = "apply-a"
+        case applyB = "apply-b"
+    }
 
     enum CodingKeys: String, CodingKey {
-        case time, peer, method, direction, streams, bytes, fingerprint
+        case time, peer, method, direction, streams, bytes, fingerprint, source
         case fingerprintID = "fingerprint_id"
         case throughputs = "throughput_bps"
         case senderCPUSecondsPerGiB = "sender_cpu_s_per_gib"
@@ -90,6 +98,8 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
         senderCPUSecondsPerGiB = try container.decode([Double].self, forKey: .senderCPUSecondsPerGiB)
         receiverCPUSecondsPerGiB = try container.decode([Double].self, forKey: .receiverCPUSecondsPerGiB)
         bottleneck = try container.decodeIfPresent(String.self, forKey: .bottleneck)
+        // Entries from before A/B results were kept are probes; an unknown source too.
+        source = (try? container.decodeIfPresent(Source.self, forKey: .source)) ?? .probe
     }
 
     public init(report: ProbeReport, method: ProbeMethod, direction: ProbeDirection = .send, fingerprint: TuningFingerprint, time: Int) {
@@ -158,6 +168,22 @@ public struct HistoryStore: Sendable {
         return text.split(separator: "\n").compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0.utf8)) }
     }
 
+    /// The entries for a peer as a person names it: with a port, that endpoint
+    /// exactly; without one (`nas.lan`, `iperf3://nas.lan`), every port of that
+    /// host (and of that protocol, when the scheme is given).
+    public func entries(forPeer text: String) throws -> [HistoryEntry] {
+        let wanted = try Endpoint(parsing: text)
+        let bare = text.lowercased().hasPrefix("iperf3://") ? String(text.dropFirst("iperf3://".count)) : text
+        let portGiven = bare.hasPrefix("[") ? bare.contains("]:") : bare.contains(":")
+        let schemeGiven = text.lowercased().hasPrefix("iperf3://")
+        return try entries().filter { entry in
+            guard let peer = try? Endpoint(parsing: entry.peer) else { return entry.peer == text }
+            guard peer.host.lowercased() == wanted.host.lowercased() else { return false }
+            if portGiven { return peer.port == wanted.port && peer.peerProtocol == wanted.peerProtocol }
+            return !schemeGiven || peer.peerProtocol == .iperf3
+        }
+    }
+
     /// The latest entry for the same peer, method, direction and streams whose tuning differed.
     public func baseline(for entry: HistoryEntry) throws -> HistoryEntry? {
         try entries().last {
@@ -168,12 +194,15 @@ public struct HistoryStore: Sendable {
 
     /// Adds every method's and direction's runs of `report` and returns the first
     /// one's change against its baseline, if there is one.
-    public func record(_ report: ProbeReport, fingerprint: TuningFingerprint, time: Int) throws -> BaselineChange? {
+    public func record(
+        _ report: ProbeReport, fingerprint: TuningFingerprint, time: Int, source: HistoryEntry.Source = .probe
+    ) throws -> BaselineChange? {
         var change: BaselineChange?
         var first = true
         for method in report.methods {
             for direction in report.directions {
-                let entry = HistoryEntry(report: report, method: method, direction: direction, fingerprint: fingerprint, time: time)
+                var entry = HistoryEntry(report: report, method: method, direction: direction, fingerprint: fingerprint, time: time)
+                entry.source = source
                 if first, let baseline = try baseline(for: entry) { change = BaselineChange(current: entry, baseline: baseline) }
                 first = false
                 try append(entry)

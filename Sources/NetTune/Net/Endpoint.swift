@@ -20,23 +20,27 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         self.peerProtocol = peerProtocol
     }
 
+    /// `nettune serve`'s port, taken when a peer is named without one.
+    public static let defaultPort: UInt16 = 9000
+
+    /// `HOST[:PORT]`, `[V6ADDR][:PORT]` or `iperf3://` followed by either; without
+    /// a port, nettune's 9000 or iperf3's 5201.
     public init(parsing text: String) throws(EndpointError) {
         let scheme = "iperf3://"
-        guard text.lowercased().hasPrefix(scheme) else {
-            try self.init(hostAndPort: text)
-            return
-        }
-        let rest = String(text.dropFirst(scheme.count))
+        let iperf3 = text.lowercased().hasPrefix(scheme)
+        let rest = iperf3 ? String(text.dropFirst(scheme.count)) : text
         let bracketed = rest.hasPrefix("[")
         let hasPort = bracketed ? rest.contains("]:") : rest.contains(":")
         if !hasPort {
-            guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@") else { throw .malformed(text) }
+            // A bare IPv6 address has colons and is read as HOST:PORT (and refused):
+            // brackets make it a host.
+            guard !rest.isEmpty, !rest.contains("/"), !rest.contains("@"), !rest.contains(" ") else { throw .malformed(text) }
             let host = bracketed ? String(rest.dropFirst().dropLast()) : rest
             guard !host.isEmpty, !bracketed || rest.hasSuffix("]") else { throw .malformed(text) }
-            self.init(host: host, port: IperfWire.defaultPort, peerProtocol: .iperf3)
+            self.init(host: host, port: iperf3 ? IperfWire.defaultPort : Self.defaultPort, peerProtocol: iperf3 ? .iperf3 : .nettune)
         } else {
             try self.init(hostAndPort: rest)
-            peerProtocol = .iperf3
+            peerProtocol = iperf3 ? .iperf3 : .nettune
         }
     }
 
@@ -97,7 +101,7 @@ public enum EndpointError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .malformed(let text): return "'\(text)' is not HOST:PORT or iperf3://HOST[:PORT] (write IPv6 addresses as [::1]:9000)"
+        case .malformed(let text): return "'\(text)' is not HOST[:PORT] or iperf3://HOST[:PORT] (write IPv6 addresses as [::1]:9000)"
         case .badPort(let text): return "'\(text)' has no valid port (1–65535)"
         case .unresolvable(let host, let reason): return "cannot resolve '\(host)': \(reason)"
         }

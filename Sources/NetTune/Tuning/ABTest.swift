@@ -1,3 +1,5 @@
+import Foundation
+
 /// `apply PROFILE --probe`: the live state (A) against the profile (B), measured
 /// with interleaved probe runs — A B A B … — applying and undoing the profile
 /// between runs through the same all-or-nothing machinery, so slow drift of the
@@ -28,6 +30,10 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
     public var streams: Int
     /// A signal ends the comparison at once, with A in place.
     public var interruption: Interruption?
+    /// Where A's and B's results are kept, each under its own tuning fingerprint
+    /// (nil: nowhere), and the clock that stamps them.
+    public var history: HistoryStore?
+    public var now: @Sendable () -> Int = { Int(Date().timeIntervalSince1970) }
 
     public static var maximumPairs: Int { 1000 }
 
@@ -82,6 +88,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         var localAddress: String?
         var remote: TuningState?
         var localB: TuningState?
+        var fingerprintB: TuningFingerprint?
 
         func probe(_ direction: ProbeDirection) throws -> [RunResult] {
             let run = try transport.run(method, limit: nil, direction: direction, progress: nil)
@@ -123,7 +130,16 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                     bRuns += runs
                     progress(.measured(pair: pair, side: .b, direction: direction, throughput: Self.throughput(runs, direction)))
                 }
-                if localB == nil { localB = machine.tuningState(localAddress: localAddress) }
+                if localB == nil {
+                    // B's tuning and fingerprint, read while B is in place.
+                    localB = machine.tuningState(localAddress: localAddress)
+                    var fingerprint = machine.fingerprint(
+                        of: machine.report(
+                            peer: transport.peer, payload: payload, methods: [method], direction: direction(choice), streams: streams,
+                            runs: [], localAddress: localAddress, remote: remote))
+                    if fingerprint.profiles.last != profile.name { fingerprint.profiles.append(profile.name) }
+                    fingerprintB = fingerprint
+                }
             } catch {
                 try undo(applied, lock)
                 throw failure(error, pairsDone: pair - 1)
@@ -134,7 +150,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         do { try interruption?.check() } catch { throw failure(error, pairsDone: pairs) }
 
         // Built now, in state A, so A's diagnosis sees A's tuning; B's sees B's.
-        let measured: ProbeDirection = choice.directions.count > 1 ? .both : choice.directions[0]
+        let measured = direction(choice)
         let reportA = machine.report(
             peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
             runs: aRuns, localAddress: localAddress, remote: remote)
@@ -165,8 +181,26 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         case .revert: keep = false
         case .revertIfNotBetter: keep = verdict == .better
         }
+        // A's fingerprint now, with A in place, before B may be applied for good.
+        let fingerprintA = machine.fingerprint(of: reportA)
         if keep { try tuner.apply(plan, holding: lock) }
-        return ABResult(plan: plan, choice: choice, a: reportA, b: reportB, comparisons: comparisons, verdict: verdict, keptB: keep)
+        var result = ABResult(plan: plan, choice: choice, a: reportA, b: reportB, comparisons: comparisons, verdict: verdict, keptB: keep)
+        if let history {
+            // Kept like any probe, so `history` and later baselines see both sides;
+            // a history that cannot be written costs a warning, not the result.
+            let time = now()
+            do {
+                _ = try history.record(reportA, fingerprint: fingerprintA, time: time, source: .applyA)
+                if let fingerprintB { _ = try history.record(reportB, fingerprint: fingerprintB, time: time, source: .applyB) }
+            } catch {
+                result.historyProblem = "the results were not added to the history: \(error)"
+            }
+        }
+        return result
+    }
+
+    private func direction(_ choice: DirectionChoice) -> ProbeDirection {
+        choice.directions.count > 1 ? .both : choice.directions[0]
     }
 
     private func undo(_ applied: AppliedPlan, _ lock: NamespaceLock) throws {
@@ -231,6 +265,8 @@ public struct ABResult: Sendable, Equatable {
     public var verdict: Comparison.Verdict
     /// Whether the profile is applied now.
     public var keptB: Bool
+    /// Why the history could not be written, if it could not.
+    public var historyProblem: String?
 
     static func overall(_ verdicts: [Comparison.Verdict]) -> Comparison.Verdict {
         if verdicts.contains(.worse) { return .worse }
