@@ -73,7 +73,7 @@ install: man completions
 	install -D -m 644 $(COMPLETIONS)/_nettune $(SHAREDIR)/zsh/site-functions/_nettune
 	install -D -m 644 $(COMPLETIONS)/nettune.fish $(SHAREDIR)/fish/vendor_completions.d/nettune.fish
 	install -d $(UNITDIR)
-	for unit in contrib/systemd/*.service; do \
+	for unit in contrib/systemd/*.service contrib/systemd/*.timer; do \
 		sed 's|/usr/local/bin/nettune|$(PREFIX)/bin/nettune|g' $$unit > $(UNITDIR)/$$(basename $$unit); \
 		chmod 644 $(UNITDIR)/$$(basename $$unit); \
 	done
@@ -84,6 +84,7 @@ uninstall:
 	rm -f $(SHAREDIR)/bash-completion/completions/nettune $(SHAREDIR)/zsh/site-functions/_nettune
 	rm -f $(SHAREDIR)/fish/vendor_completions.d/nettune.fish
 	rm -f $(UNITDIR)/nettune-serve.service $(UNITDIR)/nettune-apply@.service
+	rm -f $(UNITDIR)/nettune-probe@.service $(UNITDIR)/nettune-probe@.timer
 
 clean:
 	rm -rf .build .build-fuzz

@@ -14,17 +14,45 @@ extension NetTuneCommand {
                 "Only results for this peer: HOST (every port), HOST:PORT, or iperf3://HOST[:PORT].", valueName: "peer"))
         var peer: String?
 
+        enum Format: String, ExpressibleByArgument, CaseIterable {
+            case table, json, openmetrics
+        }
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "table, json (as --json), or openmetrics: the latest result of each series as gauges for Prometheus.",
+                valueName: "format"))
+        var format: Format = .table
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Write the openmetrics text to DIR/nettune.prom atomically, for node_exporter's textfile collector.",
+                valueName: "dir"))
+        var textfile: String?
+
         @OptionGroup var history: HistoryOptions
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
             if let peer { _ = try Parse.endpoint(peer) }
+            if output.json && format != .table && format != .json { throw ValidationError("give either --json or --format") }
         }
 
         func run() throws {
             let store = try history.store()
             let entries = try peer.map { try store.entries(forPeer: $0) } ?? store.entries()
-            if output.json {
+            if let textfile {
+                let directory = try AtomicFile.absolute(textfile)
+                try AtomicFile.write(Array(HistoryMetrics.render(entries).utf8), to: directory.appending("nettune.prom"))
+                return
+            }
+            if format == .openmetrics {
+                print(HistoryMetrics.render(entries), terminator: "")
+                return
+            }
+            if output.json || format == .json {
                 print(try JSONOutput.encode(entries))
                 return
             }

@@ -40,6 +40,17 @@ struct CompareIntegrationTests {
                 #expect(entries.allSatisfy { ($0["throughput_bps"] as? [Double])?.count == 6 })
                 let text = try lab.nettune(in: lab.nsA, ["history", "--peer", lab.addrB, "--history", scratch.path + "/history.jsonl"])
                 #expect(text.stdout.contains("A/B: B") && text.stdout.contains("kernel-default ("), "\(text.stdout)")
+                // The same history as metrics for node_exporter, as promtool reads them.
+                let metrics = try lab.nettune(
+                    in: lab.nsA, ["history", "--history", scratch.path + "/history.jsonl", "--textfile", scratch.path + "/textfile"])
+                #expect(metrics.status == 0, "\(metrics.stderr)")
+                let prom = try String(contentsOfFile: scratch.path + "/textfile/nettune.prom", encoding: .utf8)
+                #expect(
+                    prom.contains(
+                        "nettune_verdict{peer=\"\(lab.addrB):9000\",method=\"sendfile\",direction=\"send\",streams=\"1\",source=\"apply-b\""))
+                #expect(prom.contains("verdict=\"better\"} 1"))
+                let lint = try Command.run(["sh", "-c", "promtool check metrics < '\(scratch.path)/textfile/nettune.prom'"])
+                #expect(lint.status == 0, "\(lint.stdout)\(lint.stderr)")
                 let none = try lab.nettune(in: lab.nsA, ["history", "--peer", "10.255.255.1", "--history", scratch.path + "/history.jsonl"])
                 #expect(none.status == 1)
                 #expect(none.stderr.contains("it has results for: \(lab.addrB):9000"), "\(none.stderr)")

@@ -68,6 +68,11 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     public var bottleneck: String?
     /// What made the entry: a probe, or one side of an `apply --probe` comparison.
     public var source: Source = .probe
+    /// Retransmitted segments per run, as the sender counted them.
+    public var retransmits: [Int]?
+    /// The A/B verdict (for both sides of `apply --probe`), or the change against
+    /// the baseline (for a probe that had one).
+    public var verdict: Comparison.Verdict?
 
     public enum Source: String, Codable, Sendable {
         case probe
@@ -76,7 +81,7 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case time, peer, method, direction, streams, bytes, fingerprint, source
+        case time, peer, method, direction, streams, bytes, fingerprint, source, retransmits, verdict
         case fingerprintID = "fingerprint_id"
         case throughputs = "throughput_bps"
         case senderCPUSecondsPerGiB = "sender_cpu_s_per_gib"
@@ -100,6 +105,8 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
         bottleneck = try container.decodeIfPresent(String.self, forKey: .bottleneck)
         // Entries from before A/B results were kept are probes; an unknown source too.
         source = (try? container.decodeIfPresent(Source.self, forKey: .source)) ?? .probe
+        retransmits = try? container.decodeIfPresent([Int].self, forKey: .retransmits)
+        verdict = try? container.decodeIfPresent(Comparison.Verdict.self, forKey: .verdict)
     }
 
     public init(report: ProbeReport, method: ProbeMethod, direction: ProbeDirection = .send, fingerprint: TuningFingerprint, time: Int) {
@@ -116,6 +123,7 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
         senderCPUSecondsPerGiB = runs.map(\.senderCPUSecondsPerGiB)
         receiverCPUSecondsPerGiB = runs.map(\.receiverCPUSecondsPerGiB)
         bottleneck = report.diagnosis(of: method, direction: direction)?.bottleneck.rawValue
+        retransmits = runs.map { Int($0.tcpInfo.totalRetransmits) }
     }
 }
 
@@ -194,8 +202,11 @@ public struct HistoryStore: Sendable {
 
     /// Adds every method's and direction's runs of `report` and returns the first
     /// one's change against its baseline, if there is one.
+    /// - Parameter verdicts: an A/B comparison's verdict per direction, stored with
+    ///   its entries; a probe's entries store their change against the baseline.
     public func record(
-        _ report: ProbeReport, fingerprint: TuningFingerprint, time: Int, source: HistoryEntry.Source = .probe
+        _ report: ProbeReport, fingerprint: TuningFingerprint, time: Int, source: HistoryEntry.Source = .probe,
+        verdicts: [ProbeDirection: Comparison.Verdict] = [:]
     ) throws -> BaselineChange? {
         var change: BaselineChange?
         var first = true
@@ -203,7 +214,9 @@ public struct HistoryStore: Sendable {
             for direction in report.directions {
                 var entry = HistoryEntry(report: report, method: method, direction: direction, fingerprint: fingerprint, time: time)
                 entry.source = source
-                if first, let baseline = try baseline(for: entry) { change = BaselineChange(current: entry, baseline: baseline) }
+                let against = source == .probe ? try baseline(for: entry).flatMap { BaselineChange(current: entry, baseline: $0) } : nil
+                entry.verdict = verdicts[direction] ?? against?.verdict
+                if first { change = against }
                 first = false
                 try append(entry)
             }

@@ -190,8 +190,11 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             // a history that cannot be written costs a warning, not the result.
             let time = now()
             do {
-                _ = try history.record(reportA, fingerprint: fingerprintA, time: time, source: .applyA)
-                if let fingerprintB { _ = try history.record(reportB, fingerprint: fingerprintB, time: time, source: .applyB) }
+                let verdicts = comparisons.mapValues(\.verdict)
+                _ = try history.record(reportA, fingerprint: fingerprintA, time: time, source: .applyA, verdicts: verdicts)
+                if let fingerprintB {
+                    _ = try history.record(reportB, fingerprint: fingerprintB, time: time, source: .applyB, verdicts: verdicts)
+                }
             } catch {
                 result.historyProblem = "the results were not added to the history: \(error)"
             }
