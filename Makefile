@@ -69,6 +69,8 @@ install: man completions
 	install -d $(SHAREDIR)/nettune/profiles
 	install -m 644 profiles/*.toml $(SHAREDIR)/nettune/profiles/
 	install -D -m 644 $(MAN_OUT)/nettune.1 $(MANDIR)/nettune.1
+	install -D -m 644 README.md $(SHAREDIR)/doc/nettune/README.md
+	install -D -m 644 CHANGELOG.md $(SHAREDIR)/doc/nettune/CHANGELOG.md
 	install -D -m 644 $(COMPLETIONS)/nettune.bash $(SHAREDIR)/bash-completion/completions/nettune
 	install -D -m 644 $(COMPLETIONS)/_nettune $(SHAREDIR)/zsh/site-functions/_nettune
 	install -D -m 644 $(COMPLETIONS)/nettune.fish $(SHAREDIR)/fish/vendor_completions.d/nettune.fish
@@ -80,7 +82,7 @@ install: man completions
 
 uninstall:
 	rm -f $(BINDIR)/nettune $(MANDIR)/nettune.1
-	rm -rf $(SHAREDIR)/nettune
+	rm -rf $(SHAREDIR)/nettune $(SHAREDIR)/doc/nettune
 	rm -f $(SHAREDIR)/bash-completion/completions/nettune $(SHAREDIR)/zsh/site-functions/_nettune
 	rm -f $(SHAREDIR)/fish/vendor_completions.d/nettune.fish
 	rm -f $(UNITDIR)/nettune-serve.service $(UNITDIR)/nettune-apply@.service

@@ -7,7 +7,7 @@ extension NetTuneCommand {
         static let configuration = CommandConfiguration(
             abstract: "Apply a tuning profile, all-or-nothing, remembering what it replaced.",
             discussion: """
-                Computes the plan (current → wanted, only real changes), saves a snapshot \
+                Computes the plan (current to wanted, only real changes), saves a snapshot \
                 of every value it will touch, then writes sysctls and sets the MTU through \
                 netlink. If any step fails, the steps already made are undone. `nettune \
                 revert` restores the snapshot. Holds this network namespace's lock while it \
@@ -17,12 +17,14 @@ extension NetTuneCommand {
                 """
         )
 
-        @Argument(help: ArgumentHelp("A profile name (see `nettune profiles`) or a path to a .toml file.", valueName: "profile"))
+        @Argument(
+            help: ArgumentHelp("A profile name (see `nettune profiles`) or a path to a .toml file.", valueName: "profile"),
+            completion: Completions.profiles)
         var profile: String
 
         @Option(
             name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
-            transform: Parse.interface)
+            completion: Completions.interfaces, transform: Parse.interface)
         var interface: String?
 
         @Flag(name: .long, help: "Print the plan and change nothing.")
@@ -38,7 +40,8 @@ extension NetTuneCommand {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "With --probe: pairs of runs (A then B), 2–\(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).", valueName: "n"),
+                "With --probe: pairs of runs (A then B), 2 to \(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).",
+                valueName: "n"),
             transform: Parse.count(2...ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs))
         var pairs = 5
 

@@ -17,7 +17,7 @@ extension NetTuneCommand {
             case networkd
         }
 
-        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"))
+        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"), completion: Completions.profiles)
         var profile: String
 
         @Option(name: .long, help: "sysctl.d or networkd.")
@@ -26,7 +26,7 @@ extension NetTuneCommand {
         @Option(
             name: .long,
             help: ArgumentHelp("The interface for the MTU (default: the profile's, else the default-route interface).", valueName: "name"),
-            transform: Parse.interface)
+            completion: Completions.interfaces, transform: Parse.interface)
         var interface: String?
 
         @OptionGroup var profiles: ProfileOptions

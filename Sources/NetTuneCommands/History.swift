@@ -29,7 +29,7 @@ extension NetTuneCommand {
             name: .long,
             help: ArgumentHelp(
                 "Write the openmetrics text to DIR/nettune.prom atomically, for node_exporter's textfile collector.",
-                valueName: "dir"))
+                valueName: "dir"), completion: .directory)
         var textfile: String?
 
         @OptionGroup var history: HistoryOptions

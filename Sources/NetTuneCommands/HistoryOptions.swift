@@ -8,7 +8,7 @@ struct HistoryOptions: ParsableArguments {
         name: .long,
         help: ArgumentHelp(
             "The history file (default: $XDG_STATE_HOME/nettune/history.jsonl or ~/.local/state/nettune/history.jsonl).",
-            valueName: "path"))
+            valueName: "path"), completion: .file(extensions: ["jsonl"]))
     var history: String?
 
     func store() throws -> HistoryStore {

@@ -10,6 +10,18 @@ public struct NetTuneCommand: ParsableCommand {
             nettune reads TCP buffer sysctls and interface settings through /proc/sys \
             and netlink (libnl), applies named tuning profiles all-or-nothing, and \
             measures with a real file transfer whether a change made a difference.
+
+            Exit status: 0 on success. 1 when a command fails (the message says what \
+            failed, where, and what to do), when `verify` finds values that differ, when \
+            `try` reverted (its time ran out or the peer check failed), and when \
+            `history --peer` matches nothing. 2 when `try` could not revert (run \
+            `nettune revert`). 64 when the command line cannot be read. 128+n when \
+            signal n ended `apply --probe`, `try` or `probe` (Ctrl-C: 130); the \
+            original values are back in place.
+
+            The README is installed as share/doc/nettune/README.md under nettune's \
+            prefix (/usr/local/share/doc/nettune/README.md by default); profiles are \
+            found in /etc/nettune/profiles and share/nettune/profiles.
             """,
         version: NetTuneVersion.current,
         subcommands: [

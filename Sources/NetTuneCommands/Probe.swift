@@ -37,7 +37,7 @@ extension NetTuneCommand {
         var methods: MethodList?
 
         @Option(
-            name: .long, help: ArgumentHelp("Measured runs per method, 1–\(maximumRuns) (default: 3).", valueName: "n"),
+            name: .long, help: ArgumentHelp("Measured runs per method, 1 to \(maximumRuns) (default: 3).", valueName: "n"),
             transform: Parse.count(1...maximumRuns))
         var runs = 3
 

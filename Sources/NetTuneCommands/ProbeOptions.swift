@@ -6,7 +6,7 @@ import NetTune
 struct ProbeOptions: ParsableArguments {
     static let defaultSize = 230 << 20
 
-    @Option(name: .long, help: ArgumentHelp("Send this file as it is.", valueName: "path"))
+    @Option(name: .long, help: ArgumentHelp("Send this file as it is.", valueName: "path"), completion: .file())
     var file: String?
 
     @Option(
@@ -40,7 +40,7 @@ struct ProbeOptions: ParsableArguments {
     var congestion: String?
 
     @Option(
-        name: .long, help: ArgumentHelp("Secret the server requires, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
+        name: .long, help: ArgumentHelp("Secret the server requires, 1 to 255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
         transform: Parse.token)
     var token: String?
 
@@ -50,7 +50,7 @@ struct ProbeOptions: ParsableArguments {
     var cacheDir: String?
 
     @Option(
-        name: [.customShort("P"), .long], help: ArgumentHelp("Streams in each direction, 1–128, as iperf3's -P (default: 1).", valueName: "n"),
+        name: [.customShort("P"), .long], help: ArgumentHelp("Streams in each direction, 1 to 128, as iperf3's -P (default: 1).", valueName: "n"),
         transform: Parse.count(1...ProbeWire.maxStreams))
     var parallel = 1
 

@@ -36,7 +36,7 @@ extension NetTuneCommand.Profiles {
             abstract: "Print a profile with its includes merged, and where each value comes from."
         )
 
-        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"))
+        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"), completion: Completions.profiles)
         var profile: String
 
         @OptionGroup var profiles: ProfileOptions

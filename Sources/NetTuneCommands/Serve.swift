@@ -32,13 +32,14 @@ extension NetTuneCommand {
         var queue = 8
 
         @Option(
-            name: .long, help: ArgumentHelp("Streams a probe may open in each direction, 1–128 (default: 128).", valueName: "n"),
+            name: .long, help: ArgumentHelp("Streams a probe may open in each direction, 1 to 128 (default: 128).", valueName: "n"),
             transform: Parse.count(1...ProbeWire.maxStreams))
         var maxStreams = ProbeWire.maxStreams
 
         @Option(
             name: .long,
-            help: ArgumentHelp("Send this file to clients that receive (default: random bytes made once in --cache-dir).", valueName: "path"))
+            help: ArgumentHelp("Send this file to clients that receive (default: random bytes made once in --cache-dir).", valueName: "path"),
+            completion: .file())
         var file: String?
 
         @Option(
@@ -67,7 +68,8 @@ extension NetTuneCommand {
         var maxDuration = TimeSpanArgument(.seconds(600))
 
         @Option(
-            name: .long, help: ArgumentHelp("Only accept probes presenting this secret, 1–255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
+            name: .long,
+            help: ArgumentHelp("Only accept probes presenting this secret, 1 to 255 bytes (default: $NETTUNE_TOKEN).", valueName: "secret"),
             transform: Parse.token)
         var token: String?
 

@@ -11,7 +11,7 @@ extension NetTuneCommand {
                 """
         )
 
-        @Option(name: .long, help: ArgumentHelp("Only list this interface.", valueName: "name"))
+        @Option(name: .long, help: ArgumentHelp("Only list this interface.", valueName: "name"), completion: Completions.interfaces)
         var interface: String?
 
         @OptionGroup var output: OutputOptions

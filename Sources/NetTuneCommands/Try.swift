@@ -19,7 +19,7 @@ extension NetTuneCommand {
                 """
         )
 
-        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"))
+        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"), completion: Completions.profiles)
         var profile: String
 
         @Option(
@@ -34,7 +34,7 @@ extension NetTuneCommand {
 
         @Option(
             name: .long, help: ArgumentHelp("Set the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
-            transform: Parse.interface)
+            completion: Completions.interfaces, transform: Parse.interface)
         var interface: String?
 
         @Option(

@@ -11,10 +11,12 @@ extension NetTuneCommand {
                 """
         )
 
-        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"))
+        @Argument(help: ArgumentHelp("A profile name or a path to a .toml file.", valueName: "profile"), completion: Completions.profiles)
         var profile: String
 
-        @Option(name: .long, help: ArgumentHelp("Check the profile's MTU on this interface instead of the default-route one.", valueName: "name"))
+        @Option(
+            name: .long, help: ArgumentHelp("Check the profile's MTU on this interface instead of the default-route one.", valueName: "name"),
+            completion: Completions.interfaces)
         var interface: String?
 
         @OptionGroup var profiles: ProfileOptions
