@@ -49,6 +49,31 @@ struct ShowIntegrationTests {
         }
     }
 
+    /// What decides whether tuning can matter: addresses, txqueuelen, the driver's
+    /// speed, and the two sysctls the shipped profiles change.
+    @Test func reportsAddressesQueueLengthSpeedAndTheProfilesOtherSysctls() throws {
+        try Lab.with { lab in
+            try lab.check(in: lab.nsA, ["ip", "link", "set", "dev", lab.ifA, "txqueuelen", "321"])
+            try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_slow_start_after_idle=0"])
+            let result = try lab.nettune(in: lab.nsA, ["show", "--json"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let report = try decode(result.stdout)
+            let veth = try link(report, named: lab.ifA)
+            #expect(veth["txqueuelen"] as? Int == 321)
+            #expect((veth["addresses"] as? [String])?.first == "\(lab.addrA)/24")
+            // A veth reports 10 Gbit/s full duplex in sysfs, and no device backs it.
+            let sysfsSpeed = try lab.run(in: lab.nsA, ["cat", "/sys/class/net/\(lab.ifA)/speed"]).stdout
+            #expect((veth["speed_bps"] as? Double).map { Int($0 / 1e6) } == Int(sysfsSpeed.trimmingCharacters(in: .whitespacesAndNewlines)))
+            #expect(veth["physical"] as? Bool == false)
+            let lo = try link(report, named: "lo")
+            #expect(lo["addresses"] as? [String] == ["127.0.0.1/8", "::1/128"])
+            #expect(lo["speed_bps"] is NSNull)
+            let sysctls = try #require(report["sysctls"] as? [String: Any])
+            #expect(sysctls["net.ipv4.tcp_slow_start_after_idle"] as? String == "0")
+            #expect(sysctls["net.ipv4.tcp_moderate_rcvbuf"] as? String == (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_moderate_rcvbuf")))
+        }
+    }
+
     @Test func reportsTheTbfRate() throws {
         try Lab.with(rateB: "100mbit") { lab in
             let result = try lab.nettune(in: lab.nsB, ["show", "--json", "--interface", lab.ifB])

@@ -17,7 +17,8 @@ import Testing
                     qdisc: Qdisc(kind: "noqueue")),
                 LinkInfo(
                     index: 2, name: "eth0", mtu: 1500, minMTU: 68, maxMTU: 9000, adminUp: true,
-                    operState: .up, qdisc: Qdisc(kind: "tbf", rateBitsPerSecond: 100_000_000))
+                    operState: .up, qdisc: Qdisc(kind: "tbf", rateBitsPerSecond: 100_000_000), txQueueLength: 1000,
+                    addresses: ["10.0.0.1/24", "fe80::1/64"], speedBitsPerSecond: 1e9, duplex: "full", physical: true)
             ], defaultRoute: "eth0")
         var overview = try NetworkOverview.read(
             sysctls: ProcSysStore(root: FilePath(root.path)), links: links,
@@ -35,25 +36,40 @@ import Testing
                   "default_route_interface" : "eth0",
                   "links" : [
                     {
+                      "addresses" : [
+
+                      ],
+                      "duplex" : null,
                       "index" : 1,
                       "max_mtu" : null,
                       "min_mtu" : null,
                       "mtu" : 65536,
                       "name" : "lo",
                       "operstate" : "unknown",
+                      "physical" : false,
                       "qdisc" : "noqueue",
                       "rate_bps" : null,
+                      "speed_bps" : null,
+                      "txqueuelen" : null,
                       "up" : true
                     },
                     {
+                      "addresses" : [
+                        "10.0.0.1/24",
+                        "fe80::1/64"
+                      ],
+                      "duplex" : "full",
                       "index" : 2,
                       "max_mtu" : 9000,
                       "min_mtu" : 68,
                       "mtu" : 1500,
                       "name" : "eth0",
                       "operstate" : "up",
+                      "physical" : true,
                       "qdisc" : "tbf",
                       "rate_bps" : 100000000,
+                      "speed_bps" : 1000000000,
+                      "txqueuelen" : 1000,
                       "up" : true
                     }
                   ],
@@ -77,6 +93,8 @@ import Testing
         #expect(text.contains("not present in this network namespace"))
         #expect(text.contains("68–9000"))
         #expect(text.contains("100 Mbit/s"))
+        #expect(text.contains("1 Gbit/s full"))
+        #expect(text.contains("10.0.0.1/24 fe80::1/64"))
     }
 
     @Test func unknownInterfaceListsTheExistingOnes() throws {
@@ -117,5 +135,22 @@ import Testing
                   -h, --help              Show help information.
 
                 """)
+    }
+}
+
+@Suite struct SysfsLinkReaderTests {
+    @Test func readsWhatTheDriverReportsAndNothingElse() throws {
+        let root = try TemporaryDirectory()
+        try root.write("eth0/speed", "1000\n")
+        try root.write("eth0/duplex", "full\n")
+        try root.write("eth0/device/uevent", "")
+        try root.write("wlan0/speed", "-1\n")
+        try root.write("wlan0/duplex", "unknown\n")
+        let eth = SysfsLinkReader.read("eth0", root: FilePath(root.path))
+        #expect(eth == SysfsLinkReader.Facts(speed: 1e9, duplex: "full", physical: true))
+        let wlan = SysfsLinkReader.read("wlan0", root: FilePath(root.path))
+        #expect(wlan == SysfsLinkReader.Facts(speed: nil, duplex: nil, physical: false))
+        #expect(SysfsLinkReader.read("../etc", root: FilePath(root.path)).speed == nil)
+        #expect(SysfsLinkReader.read("missing", root: FilePath(root.path)).physical == false)
     }
 }

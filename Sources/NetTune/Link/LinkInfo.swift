@@ -11,11 +11,27 @@ public struct LinkInfo: Equatable, Sendable {
     public var operState: OperState
     /// The root qdisc, if any.
     public var qdisc: Qdisc?
+    /// `txqueuelen`: packets the device queue holds (`IFLA_TXQLEN`).
+    public var txQueueLength: Int?
+    /// The interface's addresses with their prefix lengths, IPv4 first.
+    public var addresses: [String]
+    /// What the driver reports in sysfs (`speed`, `duplex`); nil where it reports
+    /// nothing (loopback, a device without carrier).
+    public var speedBitsPerSecond: Double?
+    public var duplex: String?
+    /// Backed by a device (`/sys/class/net/NAME/device`), not virtual (veth, bridge).
+    public var physical: Bool
 
     public init(
         index: Int, name: String, mtu: Int, minMTU: Int? = nil, maxMTU: Int? = nil,
-        adminUp: Bool, operState: OperState = .unknown, qdisc: Qdisc? = nil
+        adminUp: Bool, operState: OperState = .unknown, qdisc: Qdisc? = nil, txQueueLength: Int? = nil,
+        addresses: [String] = [], speedBitsPerSecond: Double? = nil, duplex: String? = nil, physical: Bool = false
     ) {
+        self.txQueueLength = txQueueLength
+        self.addresses = addresses
+        self.speedBitsPerSecond = speedBitsPerSecond
+        self.duplex = duplex
+        self.physical = physical
         self.index = index
         self.name = name
         self.mtu = mtu

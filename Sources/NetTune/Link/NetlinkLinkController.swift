@@ -12,9 +12,11 @@ public struct NetlinkLinkController: LinkController, Sendable {
         }
         let bounds = try MTUBoundsReader.read()
         let qdiscs = try RootQdiscReader.read(socket: socket)
+        let addresses = try self.addresses(socket: socket)
         let links = cache.objects.map { link -> LinkInfo in
             let index = Int(rtnl_link_get_ifindex(link))
             let name = rtnl_link_get_name(link).map { String(cString: $0) } ?? "if\(index)"
+            let driver = SysfsLinkReader.read(name)
             return LinkInfo(
                 index: index,
                 name: name,
@@ -23,7 +25,10 @@ public struct NetlinkLinkController: LinkController, Sendable {
                 maxMTU: bounds[index]?.max,
                 adminUp: rtnl_link_get_flags(link) & UInt32(IFF_UP) != 0,
                 operState: OperState(kernelValue: rtnl_link_get_operstate(link)),
-                qdisc: qdiscs[index]
+                qdisc: qdiscs[index],
+                txQueueLength: Int(rtnl_link_get_txqlen(link)),
+                addresses: addresses[index] ?? [],
+                speedBitsPerSecond: driver.speed, duplex: driver.duplex, physical: driver.physical
             )
         }
         return links.sorted { $0.index < $1.index }
@@ -86,6 +91,22 @@ public struct NetlinkLinkController: LinkController, Sendable {
 extension NetlinkLinkController {
     /// The interface holding a local address (the egress of a connection bound to
     /// it), from libnl's address cache.
+    /// Every address of every interface, as `address/prefix`, by interface index.
+    private func addresses(socket: RouteSocket) throws -> [Int: [String]] {
+        let cache = try NetlinkCache("rtnl_addr_alloc_cache") { rtnl_addr_alloc_cache(socket.raw, &$0) }
+        var byIndex: [Int: [(family: Int32, text: String)]] = [:]
+        for entry in cache.objects {
+            guard let local = rtnl_addr_get_local(entry) else { continue }
+            var buffer = [CChar](repeating: 0, count: 128)
+            guard let text = nl_addr2str(local, &buffer, buffer.count) else { continue }
+            var address = String(cString: text)
+            // A host address prints without its prefix: add the one the entry has.
+            if !address.contains("/") { address += "/\(rtnl_addr_get_prefixlen(entry))" }
+            byIndex[Int(rtnl_addr_get_ifindex(entry)), default: []].append((nl_addr_get_family(local), address))
+        }
+        return byIndex.mapValues { list in list.sorted { $0.family < $1.family }.map(\.text) }
+    }
+
     public func interface(owningAddress address: String) throws -> String? {
         let socket = try RouteSocket()
         let cache = try NetlinkCache("rtnl_addr_alloc_cache") { rtnl_addr_alloc_cache(socket.raw, &$0) }

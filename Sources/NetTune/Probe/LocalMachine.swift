@@ -32,14 +32,11 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
         return (try? links.links())?.named(name)
     }
 
-    /// The driver's link speed in bit/s, for physical devices only.
+    /// The driver's link speed in bit/s, for physical devices only (a veth's
+    /// 10 Gbit/s is no limit anyone measured).
     func physicalSpeed(of link: LinkInfo) -> Double? {
-        let directory = sysfsNet.appending(link.name)
-        guard TextFile.exists(directory.appending("device").string),
-            let text = try? TextFile.read(directory.appending("speed"), limit: 64),
-            let megabits = Double(text.trimmingWhitespace()), megabits > 0
-        else { return nil }
-        return megabits * 1e6
+        let facts = SysfsLinkReader.read(link.name, root: sysfsNet)
+        return facts.physical ? facts.speed : nil
     }
 
     /// This machine's tuning toward a peer reached from `localAddress`, as a probe

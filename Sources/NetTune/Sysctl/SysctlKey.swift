@@ -72,12 +72,15 @@ extension SysctlKey {
     public static let tcpWindowScaling = known("net.ipv4.tcp_window_scaling")
     public static let tcpMtuProbing = known("net.ipv4.tcp_mtu_probing")
     public static let coreDefaultQdisc = known("net.core.default_qdisc")
+    public static let tcpSlowStartAfterIdle = known("net.ipv4.tcp_slow_start_after_idle")
+    public static let tcpModerateRcvbuf = known("net.ipv4.tcp_moderate_rcvbuf")
 
     /// The sysctls `nettune show` reports: the TCP buffers and the neighbours that
     /// decide whether a change to them takes effect.
     public static let shown: [SysctlKey] = [
         .tcpWmem, .tcpRmem, .coreWmemMax, .coreRmemMax, .coreWmemDefault, .coreRmemDefault,
-        .tcpMem, .tcpCongestionControl, .tcpWindowScaling, .tcpMtuProbing, .coreDefaultQdisc
+        .tcpMem, .tcpCongestionControl, .tcpWindowScaling, .tcpMtuProbing, .coreDefaultQdisc, .tcpSlowStartAfterIdle,
+        .tcpModerateRcvbuf
     ]
 
     private static func known(_ name: String) -> SysctlKey {

@@ -14,6 +14,11 @@ struct ShowJSON: Encodable {
         var operstate: String
         @Nullable var qdisc: String?
         @Nullable var rateBitsPerSecond: UInt64?
+        @Nullable var txQueueLength: Int?
+        var addresses: [String]
+        @Nullable var speedBitsPerSecond: Double?
+        @Nullable var duplex: String?
+        var physical: Bool
 
         enum CodingKeys: String, CodingKey {
             case name, index, mtu
@@ -21,6 +26,10 @@ struct ShowJSON: Encodable {
             case maxMTU = "max_mtu"
             case up, operstate, qdisc
             case rateBitsPerSecond = "rate_bps"
+            case txQueueLength = "txqueuelen"
+            case addresses
+            case speedBitsPerSecond = "speed_bps"
+            case duplex, physical
         }
     }
 
@@ -43,7 +52,8 @@ struct ShowJSON: Encodable {
             Link(
                 name: $0.name, index: $0.index, mtu: $0.mtu, minMTU: $0.minMTU, maxMTU: $0.maxMTU,
                 up: $0.adminUp, operstate: $0.operState.rawValue, qdisc: $0.qdisc?.kind,
-                rateBitsPerSecond: $0.qdisc?.rateBitsPerSecond)
+                rateBitsPerSecond: $0.qdisc?.rateBitsPerSecond, txQueueLength: $0.txQueueLength, addresses: $0.addresses,
+                speedBitsPerSecond: $0.speedBitsPerSecond, duplex: $0.duplex, physical: $0.physical)
         }
         defaultRouteInterface = overview.defaultRouteInterface
         netnsInode = overview.namespaceInode

@@ -11,7 +11,7 @@ enum ShowTable {
                 [setting.key.name, setting.value ?? "—", explain(setting)]
             })
         out += "\nInterfaces\n"
-        var rows = [["NAME", "INDEX", "STATE", "MTU", "MTU RANGE", "QDISC", "RATE"]]
+        var rows = [["NAME", "INDEX", "STATE", "MTU", "MTU RANGE", "TXQLEN", "SPEED", "QDISC", "RATE", "ADDRESSES"]]
         for link in overview.links {
             let marker = link.name == overview.defaultRouteInterface ? " *" : ""
             rows.append([
@@ -20,8 +20,11 @@ enum ShowTable {
                 state(link),
                 String(link.mtu),
                 range(link),
+                link.txQueueLength.map(String.init) ?? "—",
+                speed(link),
                 link.qdisc?.kind ?? "—",
-                link.qdisc?.rateBitsPerSecond.map { BitRate(bitsPerSecond: Double($0)).description } ?? ""
+                link.qdisc?.rateBitsPerSecond.map { BitRate(bitsPerSecond: Double($0)).description } ?? "",
+                link.addresses.isEmpty ? "—" : link.addresses.joined(separator: " ")
             ])
         }
         out += TextTable.render(rows)
@@ -43,6 +46,10 @@ enum ShowTable {
             return Int(value).map { ByteCount($0).description } ?? ""
         case .tcpMem:
             return "pages: low pressure high"
+        case .tcpSlowStartAfterIdle:
+            return value == "1" ? "an idle connection restarts from slow start" : "an idle connection keeps its window"
+        case .tcpModerateRcvbuf:
+            return value == "1" ? "receive buffers grow automatically up to tcp_rmem's max" : "receive buffers stay at tcp_rmem's default"
         default:
             return ""
         }
@@ -55,6 +62,14 @@ enum ShowTable {
         case .down, .lowerLayerDown: return "up, no carrier"
         default: return "up, \(link.operState.rawValue)"
         }
+    }
+
+    /// The driver's speed and duplex; "virtual" marks a figure no wire stands behind.
+    private static func speed(_ link: LinkInfo) -> String {
+        guard let bps = link.speedBitsPerSecond else { return "—" }
+        var text = BitRate(bitsPerSecond: bps).description
+        if let duplex = link.duplex { text += " \(duplex)" }
+        return link.physical ? text : text + " (virtual)"
     }
 
     private static func range(_ link: LinkInfo) -> String {
