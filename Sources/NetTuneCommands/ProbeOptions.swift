@@ -62,8 +62,29 @@ struct ProbeOptions: ParsableArguments {
     @Option(name: .long, help: ArgumentHelp("How this machine discards what it receives: trunc, splice, recv (default: trunc).", valueName: "method"))
     var drain: DrainMethod = .default
 
+    @Flag(name: [.customShort("4"), .customLong("ipv4")], help: "Reach the peer over IPv4 only.")
+    var ipv4 = false
+
+    @Flag(name: [.customShort("6"), .customLong("ipv6")], help: "Reach the peer over IPv6 only.")
+    var ipv6 = false
+
+    @Option(
+        name: .long,
+        help: ArgumentHelp("Leave from this local address (numeric; fe80::…%IFACE for link-local).", valueName: "address"))
+    var bind: String?
+
+    @Option(
+        name: .long, help: ArgumentHelp("Give up on a connection not established within this (default: 5s).", valueName: "duration"),
+        transform: Parse.positiveDuration)
+    var connectTimeout = TimeSpanArgument(.seconds(5))
+
     func validate() throws {
         if file != nil && size != nil { throw ValidationError("give either --file or --size, not both") }
+        if ipv4 && ipv6 { throw ValidationError("give either -4 or -6") }
+    }
+
+    var connectOptions: ConnectOptions {
+        ConnectOptions(family: ipv4 ? .ipv4 : (ipv6 ? .ipv6 : .any), bindAddress: bind)
     }
 
     /// The request, with the payload made or checked. `defaultSize` is what
@@ -89,10 +110,12 @@ struct ProbeOptions: ParsableArguments {
         } else if secret == nil, let fromEnvironment = environment["NETTUNE_TOKEN"], !fromEnvironment.isEmpty {
             secret = try Parse.token(fromEnvironment)
         }
-        return ProbeRequest(
+        var request = ProbeRequest(
             endpoint: peer, payload: payload, bufferSize: buffer.bytes, duration: time?.duration,
             interval: interval, congestion: congestion, token: Array((secret ?? "").utf8),
-            replyTimeout: stallTimeout.duration, stallTimeout: stallTimeout.duration, direction: direction,
-            streams: parallel, queueTimeout: queueTimeout.duration, drain: drain)
+            connectTimeout: connectTimeout.duration, replyTimeout: stallTimeout.duration, stallTimeout: stallTimeout.duration,
+            direction: direction, streams: parallel, queueTimeout: queueTimeout.duration, drain: drain)
+        request.connect = connectOptions
+        return request
     }
 }

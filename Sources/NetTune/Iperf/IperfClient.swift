@@ -34,7 +34,7 @@ public struct IperfClient: ProbeTransport, Sendable {
         let name = request.endpoint.description
 
         // 1. Control: the cookie, then the server drives with state bytes.
-        let connection = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout))
+        let connection = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
         let control = IperfControl(connection: connection, peer: name)
         let cookie = IperfWire.makeCookie()
         try control.send(cookie, deadline: deadline(request.replyTimeout))
@@ -76,7 +76,11 @@ public struct IperfClient: ProbeTransport, Sendable {
         var wayOfStream: [ProbeDirection] = []
         for way in ways {
             for _ in 0..<streams {
-                let data = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout))
+                let data =
+                    try connection.remoteAddress.map {
+                        try TCPConnection.connect(
+                            $0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
+                    } ?? TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
                 if let congestion = request.congestion { try data.setCongestionControl(congestion) }
                 try data.sendAll(cookie, deadline: deadline(request.replyTimeout))
                 connections.append(data)

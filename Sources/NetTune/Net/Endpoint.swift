@@ -70,15 +70,23 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         return peerProtocol == .iperf3 ? "iperf3://" + address : address
     }
 
-    /// Socket addresses for this endpoint, from getaddrinfo (numeric or a name).
-    public func resolve() throws(EndpointError) -> [SocketAddress] {
+    /// Socket addresses for this endpoint, from getaddrinfo (numeric or a name;
+    /// a link-local IPv6 address keeps its `%interface` scope).
+    public func resolve(family: ConnectOptions.Family = .any) throws(EndpointError) -> [SocketAddress] {
+        try Self.addresses(host: host, port: port, family: family.value, flags: 0)
+    }
+
+    static func addresses(host: String, port: UInt16, family: Int32, flags: Int32) throws(EndpointError) -> [SocketAddress] {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
-        hints.ai_family = AF_UNSPEC
+        hints.ai_family = family
+        hints.ai_flags = flags
         var list: UnsafeMutablePointer<addrinfo>?
         let rc = getaddrinfo(host, String(port), &hints, &list)
         guard rc == 0, let first = list else {
-            let reason = gai_strerror(rc).map { String(cString: $0) } ?? "error \(rc)"
+            var reason = gai_strerror(rc).map { String(cString: $0) } ?? "error \(rc)"
+            if family == AF_INET { reason += " (with -4: no IPv4 address)" }
+            if family == AF_INET6 { reason += " (with -6: no IPv6 address)" }
             throw .unresolvable(host: host, reason: reason)
         }
         defer { freeaddrinfo(first) }

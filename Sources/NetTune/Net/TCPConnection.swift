@@ -23,11 +23,11 @@ public final class TCPConnection: Sendable {
     deinit { Syscall.close(fd) }
 
     /// Connects to the first address that accepts before the deadline.
-    public static func connect(to endpoint: Endpoint, deadline: Deadline) throws -> TCPConnection {
+    public static func connect(to endpoint: Endpoint, deadline: Deadline, options: ConnectOptions = ConnectOptions()) throws -> TCPConnection {
         var lastError: (any Error)?
-        for address in try endpoint.resolve() {
+        for address in try endpoint.resolve(family: options.family) {
             do {
-                return try connect(address, endpoint: endpoint, deadline: deadline)
+                return try connect(address, endpoint: endpoint, deadline: deadline, options: options)
             } catch let error as Interrupted {
                 throw error
             } catch {
@@ -37,7 +37,11 @@ public final class TCPConnection: Sendable {
         throw lastError ?? ConnectionError(endpoint: endpoint, operation: "connect", errno: .addressNotAvailable)
     }
 
-    private static func connect(_ address: SocketAddress, endpoint: Endpoint, deadline: Deadline) throws -> TCPConnection {
+    /// Connects to one resolved address: a probe's data connections go to the very
+    /// address its control connection reached, scope id (link-local) included.
+    public static func connect(
+        _ address: SocketAddress, endpoint: Endpoint, deadline: Deadline, options: ConnectOptions = ConnectOptions()
+    ) throws -> TCPConnection {
         func failure(_ operation: String, _ errno: Errno) -> ConnectionError {
             ConnectionError(endpoint: endpoint, operation: operation, errno: errno)
         }
@@ -50,6 +54,22 @@ public final class TCPConnection: Sendable {
             throw failure("socket", error)
         }
         let connection = TCPConnection(adopting: fd, endpoint: endpoint)
+        if let bind = options.bindAddress {
+            let local: [SocketAddress]
+            do {
+                local = try Endpoint.addresses(host: bind, port: 0, family: address.family, flags: AI_NUMERICHOST | AI_PASSIVE)
+            } catch {
+                throw BindError(address: bind, problem: "not a numeric address of the peer's family (\(error))")
+            }
+            guard let first = local.first else { throw BindError(address: bind, problem: "no address") }
+            do {
+                try Syscall.call { first.withSockaddr { Glibc.bind(fd, $0, $1) } }
+            } catch {
+                throw BindError(
+                    address: bind,
+                    problem: error == .addressNotAvailable ? "no interface of this machine has that address" : "\(error)")
+            }
+        }
         // Non-blocking connect, then poll: the only way to bound its time.
         do {
             try Syscall.call { address.withSockaddr { Glibc.connect(fd, $0, $1) } }
@@ -151,6 +171,14 @@ public final class TCPConnection: Sendable {
         }
         return TCPInfo(kernelBytes: Array(bytes.prefix(Int(length))))
     }
+}
+
+/// `--bind ADDR` that cannot be used.
+public struct BindError: Error, Equatable, CustomStringConvertible {
+    public var address: String
+    public var problem: String
+
+    public var description: String { "cannot leave from \(address) (--bind): \(problem)" }
 }
 
 /// A TCP connection that failed, said so a person can act on it.

@@ -31,6 +31,8 @@ public struct ProbeRequest: Sendable {
     public var queueTimeout: Duration
     /// How this machine discards what it receives.
     public var drain: DrainMethod
+    /// The address family and local address of every connection (`-4`, `-6`, `--bind`).
+    public var connect = ConnectOptions()
 
     public init(
         endpoint: Endpoint, payload: PayloadFile, bufferSize: Int = 128 << 10, duration: Duration? = nil,
@@ -191,7 +193,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
         func deadline(_ duration: Duration) -> Deadline { .after(duration, interruption: interruption) }
 
         // 1. Control: the request, the queue, "ready".
-        let control = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout))
+        let control = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
         let reader = MessageReader(connection: control, endpoint: request.endpoint)
         try control.sendAll(ProbeMessage.request(message).encoded(), deadline: deadline(request.replyTimeout))
         let queueEnd = ContinuousClock.now + request.queueTimeout + request.replyTimeout
@@ -220,12 +222,16 @@ public struct ProbeClient: ProbeTransport, Sendable {
         guard let session else { throw ProbeFailedError(endpoint: request.endpoint, message: "no session") }
 
         // 2. Data connections, all to the same port, each introduced by the session.
-        let host = control.remoteAddress?.host ?? request.endpoint.host
+        //    To the address the control connection reached (a name resolved once;
+        //    a link-local address keeps its interface), from the same local address.
+        let options = request.connect
         var connections: [TCPConnection] = []
         for index in 0..<message.connections {
-            let data = try TCPConnection.connect(
-                to: Endpoint(host: host, port: request.endpoint.port),
-                deadline: deadline(request.connectTimeout))
+            let data =
+                try control.remoteAddress.map {
+                    try TCPConnection.connect($0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: options)
+                }
+                ?? TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: options)
             if let congestion = request.congestion { try data.setCongestionControl(congestion) }
             try data.sendAll(ProbeMessage.data(session: session, stream: index).encoded(), deadline: deadline(request.replyTimeout))
             connections.append(data)
