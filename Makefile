@@ -17,7 +17,7 @@ SHAREDIR = $(DESTDIR)$(PREFIX)/share
 MANDIR = $(SHAREDIR)/man/man1
 UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
 
-.PHONY: all build release test demo deps man completions install uninstall bench fuzz format clean
+.PHONY: all build release test demo deps man completions install uninstall bench fuzz format clean report-example
 
 all: release
 
@@ -43,6 +43,10 @@ format:
 # The safe demo: everything happens inside throw-away network namespaces.
 demo: release
 	scripts/demo
+
+# The README's report picture, measured for real in a lab (needs root and Chromium).
+report-example: release
+	scripts/report-example
 
 bench: release
 	bench/vs-iperf3

@@ -26,7 +26,7 @@ public struct NetTuneCommand: ParsableCommand {
         version: NetTuneVersion.current,
         subcommands: [
             Show.self, Profiles.self, Apply.self, Revert.self, Verify.self, Try.self, Confirm.self, Serve.self, Probe.self, History.self,
-            Recommend.self, Export.self
+            Recommend.self, Export.self, Report.self
         ]
     )
 
