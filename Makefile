@@ -17,7 +17,7 @@ SHAREDIR = $(DESTDIR)$(PREFIX)/share
 MANDIR = $(SHAREDIR)/man/man1
 UNITDIR = $(DESTDIR)$(PREFIX)/lib/systemd/system
 
-.PHONY: all build release test demo deps man completions install uninstall bench fuzz format clean report-example
+.PHONY: all build release test demo deps man completions install uninstall bench fuzz format clean report-example test-fleet
 
 all: release
 
@@ -39,6 +39,10 @@ test:
 FORMAT_PATHS = Package.swift Sources Tests Fuzz/Package.swift Fuzz/Sources
 format:
 	$(SWIFT) format -i -r $(FORMAT_PATHS)
+
+# The Ansible role run for real against three namespaces with sshd (needs root; ~1 min).
+test-fleet:
+	scripts/test-fleet
 
 # The safe demo: everything happens inside throw-away network namespaces.
 demo: release
