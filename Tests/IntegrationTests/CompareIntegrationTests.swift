@@ -37,6 +37,7 @@ struct CompareIntegrationTests {
                 let history = try lab.nettune(in: lab.nsA, ["history", "--peer", lab.addrB, "--history", scratch.path + "/history.jsonl", "--json"])
                 let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]], "\(history.stderr)")
                 #expect(entries.compactMap { $0["source"] as? String } == ["apply-a", "apply-b"])
+                #expect(entries.allSatisfy { $0["address"] as? String == lab.addrB })
                 #expect(entries.allSatisfy { ($0["throughput_bps"] as? [Double])?.count == 6 })
                 let text = try lab.nettune(in: lab.nsA, ["history", "--peer", lab.addrB, "--history", scratch.path + "/history.jsonl"])
                 #expect(text.stdout.contains("A/B: B") && text.stdout.contains("kernel-default ("), "\(text.stdout)")
@@ -187,6 +188,8 @@ struct HistoryIntegrationTests {
                     let entries = try #require(try JSONSerialization.jsonObject(with: Data(history.stdout.utf8)) as? [[String: Any]])
                     #expect(entries.count == 2)
                     #expect(Set(entries.compactMap { $0["fingerprint_id"] as? String }).count == 2)
+                    // The address the peer resolved to is kept beside the name typed.
+                    #expect(entries.allSatisfy { $0["address"] as? String == lab.addrB })
                 }
             }
         }

@@ -125,6 +125,30 @@ extension FileHandle {
     }
 }
 
+@Suite struct HistoryAddressTests {
+    @Test func aNameAndTheAddressItResolvedToAreOnePeer() throws {
+        let dir = try TemporaryDirectory()
+        let store = HistoryStore(path: FilePath(dir.path + "/history.jsonl"))
+        var byName = HistoryEntry(
+            report: HistoryTests().report([1e9, 1e9], peer: "nas.lan:9000"), method: .sendfile,
+            fingerprint: HistoryTests().fingerprint("4096 4096 4096"), time: 1)
+        byName.address = "10.0.0.2"
+        try store.append(byName)
+        var byAddress = HistoryEntry(
+            report: HistoryTests().report([2e9, 2e9], peer: "10.0.0.2:9000"), method: .sendfile,
+            fingerprint: HistoryTests().fingerprint("4096 16384 4194304"), time: 2)
+        byAddress.address = "10.0.0.2"
+        #expect(try store.baseline(for: byAddress)?.peer == "nas.lan:9000")
+        try store.append(byAddress)
+        #expect(try store.entries(forPeer: "10.0.0.2").map(\.peer) == ["nas.lan:9000", "10.0.0.2:9000"])
+        #expect(try store.entries(forPeer: "nas.lan").map(\.peer) == ["nas.lan:9000"])
+        // Another port of that address is another server.
+        var otherPort = byAddress
+        otherPort.peer = "10.0.0.2:9100"
+        #expect(!otherPort.samePeer(as: byName))
+    }
+}
+
 @Suite struct HistoryTableTests {
     @Test func theTuningColumnNamesAFingerprintOnce() {
         let report = HistoryTests().report([1e9])

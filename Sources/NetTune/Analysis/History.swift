@@ -73,6 +73,9 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     /// The A/B verdict (for both sides of `apply --probe`), or the change against
     /// the baseline (for a probe that had one).
     public var verdict: Comparison.Verdict?
+    /// The numeric address the peer's name resolved to, when it was known: a peer
+    /// is found by it as well as by the name it was given.
+    public var address: String?
 
     public enum Source: String, Codable, Sendable {
         case probe
@@ -81,7 +84,7 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case time, peer, method, direction, streams, bytes, fingerprint, source, retransmits, verdict
+        case time, peer, method, direction, streams, bytes, fingerprint, source, retransmits, verdict, address
         case fingerprintID = "fingerprint_id"
         case throughputs = "throughput_bps"
         case senderCPUSecondsPerGiB = "sender_cpu_s_per_gib"
@@ -107,6 +110,7 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
         source = (try? container.decodeIfPresent(Source.self, forKey: .source)) ?? .probe
         retransmits = try? container.decodeIfPresent([Int].self, forKey: .retransmits)
         verdict = try? container.decodeIfPresent(Comparison.Verdict.self, forKey: .verdict)
+        address = try? container.decodeIfPresent(String.self, forKey: .address)
     }
 
     public init(report: ProbeReport, method: ProbeMethod, direction: ProbeDirection = .send, fingerprint: TuningFingerprint, time: Int) {
@@ -124,6 +128,16 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
         receiverCPUSecondsPerGiB = runs.map(\.receiverCPUSecondsPerGiB)
         bottleneck = report.diagnosis(of: method, direction: direction)?.bottleneck.rawValue
         retransmits = runs.map { Int($0.tcpInfo.totalRetransmits) }
+        address = report.remoteAddress
+    }
+
+    /// The same peer: the same endpoint as named, or the same address and port
+    /// (a name and the address it resolved to, or two names for one machine).
+    func samePeer(as other: HistoryEntry) -> Bool {
+        if peer == other.peer { return true }
+        guard let address, address == other.address, let mine = try? Endpoint(parsing: peer), let theirs = try? Endpoint(parsing: other.peer)
+        else { return false }
+        return mine.port == theirs.port && mine.peerProtocol == theirs.peerProtocol
     }
 }
 
@@ -186,7 +200,8 @@ public struct HistoryStore: Sendable {
         let schemeGiven = text.lowercased().hasPrefix("iperf3://")
         return try entries().filter { entry in
             guard let peer = try? Endpoint(parsing: entry.peer) else { return entry.peer == text }
-            guard peer.host.lowercased() == wanted.host.lowercased() else { return false }
+            // By name, or by the address the name resolved to.
+            guard peer.host.lowercased() == wanted.host.lowercased() || entry.address == wanted.host else { return false }
             if portGiven { return peer.port == wanted.port && peer.peerProtocol == wanted.peerProtocol }
             return !schemeGiven || peer.peerProtocol == .iperf3
         }
@@ -195,7 +210,7 @@ public struct HistoryStore: Sendable {
     /// The latest entry for the same peer, method, direction and streams whose tuning differed.
     public func baseline(for entry: HistoryEntry) throws -> HistoryEntry? {
         try entries().last {
-            $0.peer == entry.peer && $0.method == entry.method && $0.direction == entry.direction && $0.streams == entry.streams
+            $0.samePeer(as: entry) && $0.method == entry.method && $0.direction == entry.direction && $0.streams == entry.streams
                 && $0.fingerprintID != entry.fingerprintID
         }
     }

@@ -161,6 +161,8 @@ public struct ProbeReport: Sendable, Equatable {
     /// This machine's tuning as the runs saw it, and the server's as it reported it.
     public var local: TuningState
     public var remote: TuningState?
+    /// The numeric address the peer's name resolved to (what the runs connected to).
+    public var remoteAddress: String?
 
     public init(
         peer: Endpoint, methods: [ProbeMethod], direction: ProbeDirection = .send, streams: Int = 1, payloadBytes: Int,

@@ -49,6 +49,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         }
         var results: [RunResult] = []
         var localAddress: String?
+        var remoteAddress: String?
         var remote: TuningState?
         let total = runs * methods.count
         for round in 0..<runs {
@@ -57,12 +58,15 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
                 let run = try transport.run(method, limit: nil) { relay(.run(index: index, of: total), $0) }
                 results += run.results
                 localAddress = localAddress ?? run.localAddress
+                remoteAddress = remoteAddress ?? run.remoteAddress?.host
                 remote = remote ?? run.remote
             }
         }
-        return machine.report(
+        var report = machine.report(
             peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
             streams: streams, runs: results, localAddress: localAddress, remote: remote)
+        report.remoteAddress = remoteAddress
+        return report
     }
 }
 

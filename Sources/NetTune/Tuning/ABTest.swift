@@ -86,6 +86,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         var aRuns: [RunResult] = []
         var bRuns: [RunResult] = []
         var localAddress: String?
+        var remoteAddress: String?
         var remote: TuningState?
         var localB: TuningState?
         var fingerprintB: TuningFingerprint?
@@ -93,6 +94,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         func probe(_ direction: ProbeDirection) throws -> [RunResult] {
             let run = try transport.run(method, limit: nil, direction: direction, progress: nil)
             localAddress = localAddress ?? run.localAddress
+            remoteAddress = remoteAddress ?? run.remoteAddress?.host
             remote = remote ?? run.remote
             return run.results
         }
@@ -151,7 +153,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
 
         // Built now, in state A, so A's diagnosis sees A's tuning; B's sees B's.
         let measured = direction(choice)
-        let reportA = machine.report(
+        var reportA = machine.report(
             peer: transport.peer, payload: payload, methods: [method], direction: measured, streams: streams,
             runs: aRuns, localAddress: localAddress, remote: remote)
         var reportB = machine.report(
@@ -161,6 +163,8 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             reportB.local = localB
             reportB.mtu = localB.mtu
         }
+        reportA.remoteAddress = remoteAddress
+        reportB.remoteAddress = remoteAddress
 
         var comparisons: [ProbeDirection: DirectionComparison] = [:]
         for direction in choice.directions {
