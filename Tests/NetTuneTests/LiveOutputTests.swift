@@ -87,3 +87,14 @@ import Testing
         #expect(ProbeTable.header(report).contains("congestion bbr, egress eth0 (MTU 1500)"))
     }
 }
+
+@Suite struct ProgressLineTests {
+    @Test func aSizedRunSaysHowLongIsLeft() {
+        let half = ProbeProgress(method: .sendfile, bytes: 50 << 20, totalBytes: 100 << 20, elapsed: .seconds(4))
+        #expect(ProbeTable.progressLine(.run(index: 1, of: 3), half) == "run 1/3 sendfile: 50 MiB of 100 MiB  105 Mbit/s, ~4 s left")
+        let timed = ProbeProgress(method: .splice, bytes: 50 << 20, totalBytes: nil, elapsed: .seconds(4))
+        #expect(!ProbeTable.progressLine(.warmup, timed).contains("left"))
+        let queued = ProbeProgress(method: .sendfile, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: 2)
+        #expect(ProbeTable.progressLine(.run(index: 1, of: 1), queued) == "run 1/1: queued at the server, position 2 …")
+    }
+}

@@ -179,7 +179,13 @@ enum ProbeTable {
         let amount =
             progress.totalBytes.map { "\(ByteCount(Int(clamping: progress.bytes))) of \(ByteCount(Int(clamping: $0)))" }
             ?? "\(ByteCount(Int(clamping: progress.bytes))) in \(Int(progress.elapsed.seconds)) s"
-        return "\(label) \(progress.method.rawValue): \(amount)  \(rate)"
+        // A sized run's time left, at the rate so far.
+        var left = ""
+        if let total = progress.totalBytes, progress.bytes > 0, total > progress.bytes, progress.elapsed > .milliseconds(500) {
+            let seconds = Double(total - progress.bytes) / Double(progress.bytes) * progress.elapsed.seconds
+            left = ", ~\(TimeSpan.format(.milliseconds(Int64(min(seconds, 1e7) * 1000)))) left"
+        }
+        return "\(label) \(progress.method.rawValue): \(amount)  \(rate)\(left)"
     }
 
     private static func cpu(_ runs: [RunResult], _ side: KeyPath<RunResult, CPUUsage>) -> String {
