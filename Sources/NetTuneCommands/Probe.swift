@@ -101,7 +101,7 @@ extension NetTuneCommand {
                 var json = ProbeJSON(outcome.report, multipleMethods: methods != nil)
                 json.baseline = outcome.baseline.map(BaselineJSON.init)
                 if jsonStream {
-                    try live.result(json)
+                    live.result(json)
                 } else {
                     print(try JSONOutput.encode(json))
                 }

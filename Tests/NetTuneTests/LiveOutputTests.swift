@@ -13,7 +13,7 @@ import Testing
     let received = DirectedInterval(direction: .receive, interval: Interval(start: 0, end: 0.5, bytes: 5_000_000))
 
     @Test func anIntervalLineHasItsNumbers() {
-        let line = ProbeTable.intervalLine(.run(index: 2, of: 3), .sendfile, sent)
+        let line = ProbeTable.intervalLine(.run(index: 2, of: 3), sent)
         #expect(line.hasPrefix("2/3   send    1.00-2.00 s"))
         #expect(line.contains("112.1 MiB"))
         #expect(line.contains("940 Mbit/s"))
@@ -25,7 +25,7 @@ import Testing
     }
 
     @Test func aReceivedIntervalHasNoSenderFigures() {
-        let line = ProbeTable.intervalLine(.run(index: 1, of: 1), .sendfile, received)
+        let line = ProbeTable.intervalLine(.run(index: 1, of: 1), received)
         #expect(line.contains("receive 0.00-0.50 s"))
         #expect(line.contains("80 Mbit/s"))
         #expect(line.hasSuffix("-           -         -"))

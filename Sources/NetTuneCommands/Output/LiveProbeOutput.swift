@@ -17,8 +17,6 @@ final class LiveProbeOutput {
     let mode: Mode
     let progress: ProgressLine
     private(set) var headerShown = false
-    private var stage: ProbeStage = .warmup
-    private var method: ProbeMethod = .sendfile
     private var columnsShown = false
 
     init(mode: Mode, progress: ProgressLine) {
@@ -40,8 +38,6 @@ final class LiveProbeOutput {
     }
 
     func progress(_ stage: ProbeStage, _ step: ProbeProgress) {
-        self.stage = stage
-        self.method = step.method
         guard case .run = stage else { return }  // the warm-up is not measured
         for ended in step.intervals {
             switch mode {
@@ -52,14 +48,14 @@ final class LiveProbeOutput {
                     emit(ProbeTable.intervalColumns)
                     columnsShown = true
                 }
-                emit(ProbeTable.intervalLine(stage, step.method, ended))
+                emit(ProbeTable.intervalLine(stage, ended))
             case .jsonStream:
                 emit(line(ProbeStreamJSON.IntervalEvent(stage: stage, method: step.method, ended: ended)))
             }
         }
     }
 
-    func result(_ json: ProbeJSON) throws {
+    func result(_ json: ProbeJSON) {
         emit(line(ProbeStreamJSON.Result(result: json)))
     }
 

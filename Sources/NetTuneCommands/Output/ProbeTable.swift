@@ -23,7 +23,7 @@ enum ProbeTable {
 
     /// One interval as iperf3 prints it: time range, bytes, rate, and the sender's
     /// retransmits, congestion window and RTT when this machine sent.
-    static func intervalLine(_ stage: ProbeStage, _ method: ProbeMethod, _ ended: DirectedInterval) -> String {
+    static func intervalLine(_ stage: ProbeStage, _ ended: DirectedInterval) -> String {
         var run = "-"
         if case .run(let index, let total) = stage { run = "\(index)/\(total)" }
         let interval = ended.interval
