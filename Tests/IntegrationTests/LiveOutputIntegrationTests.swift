@@ -92,4 +92,34 @@ struct LiveOutputIntegrationTests {
             }
         }
     }
+
+    @Test func anABTestOnATerminalSaysHowLongIsLeftAndAPipeOnlyGetsWarnings() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
+                func arguments(_ state: String) -> [String] {
+                    [
+                        TestEnvironment.binary, "apply", "kernel-default", "--probe", lab.addrB, "--pairs", "3", "--size", "16MiB",
+                        "--warmup", "0", "--revert", "--state-dir", scratch.path + "/" + state, "--cache-dir", scratch.path,
+                        "--history", scratch.path + "/history.jsonl"
+                    ]
+                }
+                let (results, _) = try lab.withServer {
+                    let command = (["ip", "netns", "exec", lab.nsA] + arguments("tty")).joined(separator: " ")
+                    return (
+                        try Command.run(["script", "-qec", command, "/dev/null"]),
+                        try lab.nettune(in: lab.nsA, Array(arguments("pipe").dropFirst()))
+                    )
+                }
+                let (terminal, piped) = results
+                #expect(terminal.status == 0, "\(terminal.stdout)")
+                // The progress line, redrawn: by pair 2 it knows the time left and B/A so far.
+                #expect(terminal.stdout.contains("pair 2/3: A (current), sending …"), "\(terminal.stdout)")
+                #expect(terminal.stdout.contains(" left, B/A so far "), "\(terminal.stdout)")
+                #expect(piped.status == 0, "\(piped.stderr)")
+                #expect(!piped.stderr.contains("pair "))
+                #expect(piped.stderr.split(separator: "\n").allSatisfy { $0.hasPrefix("warning: ") }, "\(piped.stderr)")
+            }
+        }
+    }
 }
