@@ -85,8 +85,12 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         let rc = getaddrinfo(host, String(port), &hints, &list)
         guard rc == 0, let first = list else {
             var reason = gai_strerror(rc).map { String(cString: $0) } ?? "error \(rc)"
-            if family == AF_INET { reason += " (with -4: no IPv4 address)" }
-            if family == AF_INET6 { reason += " (with -6: no IPv6 address)" }
+            // "Address family not supported" or "no address": the family asked for is missing.
+            // glibc's EAI_ADDRFAMILY (-9) and EAI_NODATA (-5) need _GNU_SOURCE, which Swift's Glibc lacks.
+            if rc == -9 || rc == -5 || rc == EAI_NONAME {
+                if family == AF_INET { reason += " (with -4: no IPv4 address)" }
+                if family == AF_INET6 { reason += " (with -6: no IPv6 address)" }
+            }
             throw .unresolvable(host: host, reason: reason)
         }
         defer { freeaddrinfo(first) }
