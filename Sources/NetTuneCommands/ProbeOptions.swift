@@ -70,7 +70,7 @@ struct ProbeOptions: ParsableArguments {
 
     @Option(
         name: .long,
-        help: ArgumentHelp("Leave from this local address (numeric; fe80::…%IFACE for link-local).", valueName: "address"))
+        help: ArgumentHelp("Leave from this local address (numeric; fe80::1%IFACE for link-local).", valueName: "address"))
     var bind: String?
 
     @Option(

@@ -14,11 +14,11 @@ extension NetTuneCommand {
         )
 
         @Option(
-            name: .long, help: ArgumentHelp("The output of `apply PROFILE --probe … --json`.", valueName: "file"),
+            name: .long, help: ArgumentHelp("The output of `apply PROFILE --probe HOST --json`.", valueName: "file"),
             completion: .file(extensions: ["json"]))
         var ab: String?
 
-        @Option(name: .long, help: ArgumentHelp("The output of `probe … --json`.", valueName: "file"), completion: .file(extensions: ["json"]))
+        @Option(name: .long, help: ArgumentHelp("The output of `probe HOST --json`.", valueName: "file"), completion: .file(extensions: ["json"]))
         var probe: String?
 
         @Flag(name: .long, help: "Leave the history out.")
