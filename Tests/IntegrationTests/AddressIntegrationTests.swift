@@ -26,6 +26,7 @@ struct AddressIntegrationTests {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let address = try linkLocal(lab, lab.nsB, lab.ifB)
+                _ = try linkLocal(lab, lab.nsA, lab.ifA)  // the source address must be usable too
                 let (result, log) = try lab.withServer {
                     try probe(lab, scratch, "[\(address)%\(lab.ifA)]", ["-P", "2", "--json"])
                 }

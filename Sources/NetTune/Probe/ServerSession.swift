@@ -256,7 +256,7 @@ struct ServerStream: @unchecked Sendable {
             let drainer = try Drainer(method: drain, socket: connection.fd, wait: wait)
             let receiveBuffer = connection.receiveBufferBytes
             var received: UInt64 = 0
-            var last = start
+            var first = start, last = start
             // One byte beyond a timed limit shows the client sent too much.
             while !exact || received < bytes {
                 let want = Int(clamping: (bytes - min(received, bytes)) + (exact ? 0 : 1))
@@ -265,13 +265,17 @@ struct ServerStream: @unchecked Sendable {
                     guard !exact else { throw StreamFailure.closedEarly(received: received, expected: bytes) }
                     break
                 }
+                // From the first payload byte, as the probe times a run: the "go"
+                // that starts the client may arrive late (retransmitted on a lossy
+                // path), and that wait is not the transfer's.
+                if received == 0 { first = .now }
                 received += UInt64(n)
                 last = .now
                 if !exact && received > bytes { throw StreamFailure.tooMuch(limit: bytes) }
             }
             return StreamReport(
                 index: index, direction: direction, bytes: received,
-                nanoseconds: UInt64(max(0, (last - start).seconds) * 1e9), receiveBuffer: UInt32(clamping: receiveBuffer),
+                nanoseconds: UInt64(max(0, (last - first).seconds) * 1e9), receiveBuffer: UInt32(clamping: receiveBuffer),
                 sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: nil)
         }
     }
