@@ -11,6 +11,7 @@ struct DelayLineIntegrationTests {
         var transmitted: Int
         var received: Int
         var averageMilliseconds: Double?
+        var minimumMilliseconds: Double?
 
         init(_ output: String) throws {
             let counts = try #require(output.split(separator: "\n").first { $0.contains("packets transmitted") })
@@ -18,9 +19,10 @@ struct DelayLineIntegrationTests {
             transmitted = numbers.first ?? 0
             received = numbers.count > 1 ? numbers[1] : 0
             // rtt min/avg/max/mdev = 100.220/100.281/100.430/0.053 ms
-            averageMilliseconds = output.split(separator: "\n").first { $0.hasPrefix("rtt ") }
-                .flatMap { $0.split(separator: "=").last?.split(separator: "/").dropFirst().first }
-                .flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
+            let figures = output.split(separator: "\n").first { $0.hasPrefix("rtt ") }?.split(separator: "=").last?.split(separator: "/")
+                .map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            minimumMilliseconds = figures?.first ?? nil
+            averageMilliseconds = figures.flatMap { $0.count > 1 ? $0[1] : nil }
         }
     }
 
@@ -39,12 +41,20 @@ struct DelayLineIntegrationTests {
     @Test(arguments: [10, 50, 200])
     func pingRoundTripIsTwiceTheDelay(roundTripMilliseconds: Int) throws {
         try Lab.with(delay: "\(roundTripMilliseconds / 2)ms") { lab in
+            // First resolve the neighbour (ARP crosses the line too: a first ping waits
+            // for it, 30 ms instead of 10 once in CI), then measure.
+            _ = try lab.run(in: lab.nsA, ["ping", "-n", "-q", "-c", "1", "-W", "3", lab.addrB])
             let output = try lab.check(in: lab.nsA, ["ping", "-n", "-q", "-c", "20", "-i", "0.05", "-W", "3", lab.addrB])
             let ping = try PingSummary(output)
             #expect(ping.received == 20, "\(output)")
             let average = try #require(ping.averageMilliseconds, "\(output)")
-            let tolerance = max(0.05 * Double(roundTripMilliseconds), 0.5)
-            #expect(abs(average - Double(roundTripMilliseconds)) <= tolerance, "\(output)")
+            let minimum = try #require(ping.minimumMilliseconds, "\(output)")
+            let target = Double(roundTripMilliseconds)
+            // Never early; the line's own cost (about 0.12 ms each way, more in a
+            // debug build) and a shared 2-core machine's scheduling come on top.
+            #expect(minimum >= target * 0.99, "\(output)")
+            #expect(minimum <= target + max(0.025 * target, 0.5), "\(output)")
+            #expect(abs(average - target) <= max(0.05 * target, 1), "\(output)")
         }
     }
 
