@@ -78,7 +78,9 @@ struct CompareIntegrationTests {
     @Test func onARateLimitedLinkRaisingBuffersMakesNoDifferenceAndIsRevertedIfNotBetter() throws {
         try Scratch.with { scratch in
             try scratch.write("raise.toml", Self.raiseBuffers)
-            try Lab.with(rateA: "100mbit") { lab in
+            // The profile raises tcp_wmem and tcp_rmem, so both directions are measured:
+            // both must be shaped (an unshaped receive direction showed a real gain once).
+            try Lab.with(rateA: "100mbit", rateB: "100mbit") { lab in
                 let before = (try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem"), try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem"))
                 let result = try lab.withServer {
                     try lab.nettune(
@@ -94,6 +96,7 @@ struct CompareIntegrationTests {
                 let report = try decode(result)
                 let comparison = try #require((report["comparisons"] as? [String: Any])?["send"] as? [String: Any])
                 #expect(comparison["verdict"] as? String == "no-difference")
+                #expect(report["verdict"] as? String == "no-difference", "\(report["comparisons"] ?? "-")")
                 let ci = try #require(comparison["throughput_ci"] as? [Double])
                 // A shaped link may still show a real but tiny effect (a few tenths of a
                 // per cent); the interval must reach into the ±1 % that counts as none.
