@@ -285,7 +285,7 @@ struct IperfServerStream: @unchecked Sendable {
             do {
                 if serverSends {
                     guard let file, fileSize > 0 else { throw ServerStream.StreamFailure.noPayload }
-                    let sender = try FileSender(method: .sendfile, file: file, socket: connection.fd, bufferSize: 128 << 10, wait: wait)
+                    let sender = try FileSender(method: .sendfile, file: file, socket: connection.fd, bufferSize: blockSize, wait: wait)
                     var offset = 0
                     while !stopping.load(ordering: .relaxed) && moved < (bytes ?? .max) {
                         let count = min(ProbeClient.chunkSize, fileSize - offset, Int(clamping: (bytes ?? .max) - moved))
