@@ -90,7 +90,7 @@ public struct IperfClient: ProbeTransport, Sendable {
         try expect(.testStart, waiting: "TEST_START")
         try expect(.testRunning, waiting: "TEST_RUNNING")
 
-        // 3. The transfer: a thread per stream; this one watches the clock, the
+        // 3. The transfer: a thread per direction; this one watches the clock, the
         //    bytes, the control connection and signals, and ends the test.
         let file = ways.contains(.send) ? try openPayload() : nil
         defer { try? file?.close() }
@@ -104,20 +104,18 @@ public struct IperfClient: ProbeTransport, Sendable {
         let startCPU = CPUSample.now()
         let set = StreamSet(count: connections.count)
         let workers = DispatchGroup()
-        for (index, connection) in connections.enumerated() {
-            let way = wayOfStream[index]
+        let works = connections.enumerated().map { index, connection in
             let share = ProbeClient.share(of: perDirection, stream: index % streams, streams: streams)
-            let work = StreamWork(
-                index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
-                timed: timed, duration: request.duration, start: start, deadline: runDeadline,
-                stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain,
-                closesWhenDone: false)
-            workers.enter()
-            Thread.detachNewThread {
-                set.finish(index, way == .send ? work.send(set) : work.receive(set))
-                workers.leave()
-            }
+            return (
+                way: wayOfStream[index],
+                work: StreamWork(
+                    index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
+                    timed: timed, duration: request.duration, start: start, deadline: runDeadline,
+                    stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain,
+                    closesWhenDone: false)
+            )
         }
+        StreamWork.launch(works, streams: set, group: workers)
         // Intervals as nettune's own client takes them: acknowledged or received bytes.
         let shape = ProbeRequestMessage(
             direction: direction, method: method, streams: streams, length: nil, duration: nil,

@@ -48,16 +48,24 @@ final class Drainer {
     /// Returns 0 at end of stream.
     /// - Throws: `TransferTimeout`, `Interrupted`, or `Errno` from the receive.
     func drain(limit: Int) throws -> Int {
-        let want = min(limit, 1 << 20)
         while true {
-            do {
-                let n = try receive(want)
-                try wait.progressed(n)
+            if let n = try drainSome(limit: limit) {
+                if n > 0 { try wait.progressed(n) }
                 return n
-            } catch let error as Errno {
-                guard TransferWait.waited(error) else { throw error }
-                try wait.idle()
             }
+            try wait.idle()
+        }
+    }
+
+    /// One step: what the socket has now — on a blocking socket waiting at most
+    /// the wait's slice, on a non-blocking one not at all.
+    /// - Returns: the bytes discarded, 0 at end of stream, nil when none came.
+    func drainSome(limit: Int) throws(Errno) -> Int? {
+        do {
+            return try receive(min(limit, 1 << 20))
+        } catch {
+            guard TransferWait.waited(error) else { throw error }
+            return nil
         }
     }
 

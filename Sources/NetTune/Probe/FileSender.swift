@@ -2,10 +2,13 @@ import CNetlink
 import Glibc
 import SystemPackage
 
-/// Moves bytes of an open file into a connected socket by one method. Every call
-/// loops on short transfers and follows the `TransferWait`'s rule, so a receiver
-/// that stops reading ends the send at the stall timeout and a signal ends it
-/// within a slice.
+/// Moves bytes of an open file into a connected socket by one method.
+///
+/// `sendSome` is one step: it moves what the socket takes now — on a blocking
+/// socket it waits at most the `TransferWait`'s slice, on a non-blocking one not
+/// at all — and returns 0 when nothing moved. `send` loops on it and follows the
+/// wait's rule, so a receiver that stops reading ends the send at the stall
+/// timeout and a signal ends it within a slice.
 final class FileSender {
     let method: ProbeMethod
     let file: Int32
@@ -14,6 +17,10 @@ final class FileSender {
     /// The read/write buffer, allocated once and reused for every call.
     private let buffer: UnsafeMutableRawBufferPointer
     private let pipe: KernelPipe?
+    /// Bytes read ahead into `buffer` (readwrite) or the pipe (splice) that the
+    /// socket has not taken yet: they continue at the next step's offset.
+    private var pending: Range<Int> = 0..<0
+    private var inPipe = 0
 
     /// - Parameter bufferSize: the read/write buffer (readwrite only).
     init(method: ProbeMethod, file: Int32, socket: Int32, bufferSize: Int, wait: TransferWait) throws(Errno) {
@@ -32,75 +39,84 @@ final class FileSender {
 
     /// Sends exactly `count` bytes starting at file `offset`.
     func send(offset: Int, count: Int) throws {
-        switch method {
-        case .sendfile: try sendfileLoop(offset: offset, count: count)
-        case .splice: try spliceLoop(offset: offset, count: count)
-        case .readwrite: try readWriteLoop(offset: offset, count: count)
-        }
-    }
-
-    private func sendfileLoop(offset: Int, count: Int) throws {
-        var position = off_t(offset)
-        var remaining = count
-        while remaining > 0 {
-            let n: Int
-            do {
-                n = try Syscall.attempt { sendfile(socket, file, &position, remaining) }
-            } catch {
-                guard TransferWait.waited(error) else { throw SendError(operation: "sendfile", errno: error) }
+        var done = 0
+        while done < count {
+            let n = try sendSome(offset: offset + done, count: count - done)
+            if n == 0 {
                 try wait.idle()
-                continue
+            } else {
+                done += n
+                try wait.progressed(n)
             }
-            if n == 0 { throw SendError(operation: "sendfile", errno: .ioError, detail: "the file ended early (was it truncated?)") }
-            remaining -= n
-            try wait.progressed(n)
         }
     }
 
-    private func spliceLoop(offset: Int, count: Int) throws {
-        guard let pipe else { return }
-        var position = loff_t(offset)
-        var remaining = count
-        while remaining > 0 {
+    /// One step of at most `count` bytes from file `offset` (which must follow the
+    /// previous step's end: read-ahead bytes continue there).
+    /// - Returns: the bytes the socket took; 0 when it took none (its buffer is full,
+    ///   or a signal cut the wait short).
+    func sendSome(offset: Int, count: Int) throws -> Int {
+        guard count > 0 else { return 0 }
+        do {
+            switch method {
+            case .sendfile:
+                var position = off_t(offset)
+                let n = try Syscall.attempt { sendfile(socket, file, &position, count) }
+                if n == 0 { throw SendError(operation: "sendfile", errno: .ioError, detail: "the file ended early (was it truncated?)") }
+                return n
+            case .splice:
+                return try spliceStep(offset: offset, count: count)
+            case .readwrite:
+                return try readWriteStep(offset: offset, count: count)
+            }
+        } catch let error as Errno {
+            guard TransferWait.waited(error) else { throw SendError(operation: operationName, errno: error) }
+            return 0
+        }
+    }
+
+    private var operationName: String {
+        switch method {
+        case .sendfile: "sendfile"
+        case .splice: "splice (pipe → socket)"
+        case .readwrite: "write"
+        }
+    }
+
+    private func spliceStep(offset: Int, count: Int) throws -> Int {
+        guard let pipe else { return 0 }
+        if inPipe == 0 {
+            var position = loff_t(offset)
             let filled: Int
             do {
-                filled = try Syscall.call { splice(file, &position, pipe.writeEnd, nil, min(remaining, pipe.capacity), KernelPipe.spliceFlags) }
+                filled = try Syscall.call { splice(file, &position, pipe.writeEnd, nil, min(count, pipe.capacity), KernelPipe.spliceFlags) }
             } catch {
                 throw SendError(operation: "splice (file → pipe)", errno: error)
             }
             if filled == 0 { throw SendError(operation: "splice", errno: .ioError, detail: "the file ended early (was it truncated?)") }
-            try pipe.drain(filled, to: socket, wait: wait)
-            remaining -= filled
+            inPipe = filled
         }
+        let n = try Syscall.attempt { splice(pipe.readEnd, nil, socket, nil, inPipe, KernelPipe.spliceFlags) }
+        inPipe -= n
+        return n
     }
 
-    private func readWriteLoop(offset: Int, count: Int) throws {
-        var position = offset
-        var remaining = count
-        let size = buffer.count
-        while remaining > 0 {
-            let want = min(remaining, size)
+    private func readWriteStep(offset: Int, count: Int) throws -> Int {
+        if pending.isEmpty {
+            let want = min(count, buffer.count)
             let got: Int
             do {
-                got = try Syscall.call { pread(file, buffer.baseAddress, want, off_t(position)) }
+                got = try Syscall.call { pread(file, buffer.baseAddress, want, off_t(offset)) }
             } catch {
                 throw SendError(operation: "read", errno: error)
             }
             if got == 0 { throw SendError(operation: "read", errno: .ioError, detail: "the file ended early (was it truncated?)") }
-            var sent = 0
-            while sent < got {
-                do {
-                    let n = try Syscall.attempt { write(socket, buffer.baseAddress.map { $0 + sent }, got - sent) }
-                    sent += n
-                    try wait.progressed(n)
-                } catch let error as Errno {
-                    guard TransferWait.waited(error) else { throw SendError(operation: "write", errno: error) }
-                    try wait.idle()
-                }
-            }
-            position += got
-            remaining -= got
+            pending = 0..<got
         }
+        let from = pending.lowerBound
+        let n = try Syscall.attempt { write(socket, buffer.baseAddress.map { $0 + from }, pending.count) }
+        pending = (from + n)..<pending.upperBound
+        return n
     }
 }
 

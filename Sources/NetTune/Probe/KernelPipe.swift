@@ -27,20 +27,15 @@ final class KernelPipe {
 
     static let spliceFlags = UInt32(CNL_SPLICE_F_MOVE | CNL_SPLICE_F_MORE)
 
-    /// Moves exactly `count` bytes already in the pipe to `fd`. With `wait`, `fd` is
-    /// a bulk socket following its rule; without, `fd` never blocks (/dev/null).
-    func drain(_ count: Int, to fd: Int32, wait: TransferWait? = nil) throws {
+    /// Moves exactly `count` bytes already in the pipe to `fd`, which never blocks
+    /// (/dev/null).
+    func drain(_ count: Int, to fd: Int32) throws {
         var left = count
         while left > 0 {
             do {
-                let n = try Syscall.attempt { splice(readEnd, nil, fd, nil, left, Self.spliceFlags) }
-                left -= n
-                try wait?.progressed(n)
-            } catch let error as Errno {
-                guard TransferWait.waited(error) else {
-                    throw SendError(operation: wait == nil ? "splice (pipe → /dev/null)" : "splice (pipe → socket)", errno: error)
-                }
-                try wait?.idle()
+                left -= try Syscall.call { splice(readEnd, nil, fd, nil, left, Self.spliceFlags) }
+            } catch {
+                throw SendError(operation: "splice (pipe → /dev/null)", errno: error)
             }
         }
     }

@@ -240,7 +240,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
             throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) broke the protocol: expected the start signal")
         }
 
-        // 3. The transfer: one thread per stream, this one samples and watches.
+        // 3. The transfer: one thread per direction, this one samples and watches.
         let file = direction == .receive ? nil : try openPayload()
         defer { try? file?.close() }
         progress?(
@@ -253,20 +253,17 @@ public struct ProbeClient: ProbeTransport, Sendable {
         let start = clock.now
         let streams = StreamSet(count: message.connections)
         let workers = DispatchGroup()
-        for (index, connection) in connections.enumerated() {
-            let way = message.direction(ofStream: index)
+        let works = connections.enumerated().map { index, connection in
             let share = Self.share(of: perDirection, stream: index % request.streams, streams: request.streams)
-            workers.enter()
-            let work = StreamWork(
-                index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
-                timed: timed, duration: request.duration, start: start, deadline: runDeadline,
-                stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain)
-            Thread.detachNewThread {
-                let outcome = way == .send ? work.send(streams) : work.receive(streams)
-                streams.finish(index, outcome)
-                workers.leave()
-            }
+            return (
+                way: message.direction(ofStream: index),
+                work: StreamWork(
+                    index: index, connection: connection, file: file?.rawValue, method: method, bytes: share,
+                    timed: timed, duration: request.duration, start: start, deadline: runDeadline,
+                    stallTimeout: request.stallTimeout, bufferSize: request.bufferSize, drain: request.drain)
+            )
         }
+        StreamWork.launch(works, streams: streams, group: workers)
         var sampler = IntervalSampler(interval: request.interval, start: start, connections: connections, message: message, streams: streams)
         var lastProgress = start
         while workers.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
@@ -422,7 +419,7 @@ struct SendableError: Error, @unchecked Sendable {
     init(_ underlying: any Error) { self.underlying = underlying }
 }
 
-/// One stream's transfer, on its own thread.
+/// One stream's transfer, run by its direction's `StreamPump`.
 struct StreamWork: @unchecked Sendable {
     let index: Int
     let connection: TCPConnection
@@ -441,52 +438,67 @@ struct StreamWork: @unchecked Sendable {
     /// iperf3 server is told the end on the control connection instead.
     var closesWhenDone = true
 
-    func send(_ streams: StreamSet) -> Result<StreamOutcome, any Error> {
-        Result { () throws -> StreamOutcome in
-            guard let file else { throw PayloadError.unusable(path: "-", reason: "no payload") }
-            var info = stat()
-            try Syscall.call { fstat(file, &info) }
-            let fileSize = Int(info.st_size)
-            let wait = TransferWait(deadline: deadline, stallTimeout: stallTimeout)
-            let sender = try FileSender(method: method, file: file, socket: connection.fd, bufferSize: bufferSize, wait: wait)
-            var sent: UInt64 = 0
-            var offset = 0
-            let clock = ContinuousClock()
-            while timed ? clock.now - start < (duration ?? .zero) : sent < bytes {
-                let count = min(ProbeClient.chunkSize, fileSize - offset, timed ? Int.max : Int(clamping: bytes - sent))
-                try sender.send(offset: offset, count: count)
-                sent += UInt64(count)
-                streams.add(count, to: index)
-                offset += count
-                if offset >= fileSize { offset = 0 }
-            }
-            if closesWhenDone { connection.shutdownWrite() }
-            return StreamOutcome(bytes: sent, seconds: (clock.now - start).seconds)
+    /// The stream, ready for its direction's pump.
+    func pumped(_ streams: StreamSet, way: ProbeDirection) throws -> any PumpedStream {
+        let wait = TransferWait(deadline: deadline, stallTimeout: stallTimeout)
+        let index = index
+        let moved = { (count: Int) in streams.add(count, to: index) }
+        if way == .receive {
+            // Our FIN tells a nettune server every byte arrived: it reads its TCP_INFO then.
+            return try ReceivingStream(
+                connection: connection, drain: drain, limit: .none, shutsWhenDone: closesWhenDone, wait: wait, moved: moved)
         }
+        guard let file else { throw PayloadError.unusable(path: "-", reason: "no payload") }
+        var info = stat()
+        try Syscall.call { fstat(file, &info) }
+        return try SendingStream(
+            connection: connection, file: file, fileSize: Int(info.st_size), method: method, bufferSize: bufferSize,
+            budget: timed ? .max : bytes, endsAt: timed ? start + (duration ?? .zero) : nil,
+            finish: closesWhenDone ? .shutdownWrite : .keepOpen, wait: wait, moved: moved)
     }
 
-    func receive(_ streams: StreamSet) -> Result<StreamOutcome, any Error> {
-        Result { () throws -> StreamOutcome in
-            let wait = TransferWait(deadline: deadline, stallTimeout: stallTimeout)
-            let drainer = try Drainer(method: drain, socket: connection.fd, wait: wait)
-            var received: UInt64 = 0
-            var last = ContinuousClock.now
-            while true {
-                let n = try drainer.drain(limit: 1 << 20)
-                if n == 0 { break }
-                received += UInt64(n)
-                streams.add(n, to: index)
-                last = .now
+    /// What a finished stream moved, and for how long: a sender until its last
+    /// byte went to the kernel, a receiver until its last byte arrived.
+    func outcome(of stream: any PumpedStream) -> StreamOutcome {
+        if let sending = stream as? SendingStream {
+            return StreamOutcome(bytes: sending.sent, seconds: ((sending.sentAt ?? .now) - start).seconds)
+        }
+        let receiving = stream as? ReceivingStream
+        return StreamOutcome(bytes: receiving?.received ?? 0, seconds: max(0, ((receiving?.last ?? start) - start).seconds))
+    }
+
+    /// Runs `works` on one thread per direction — each direction's streams on one
+    /// pump — and records every stream's outcome in `streams`; leaves `group` at the end.
+    static func launch(_ works: [(way: ProbeDirection, work: StreamWork)], streams: StreamSet, group: DispatchGroup) {
+        for way in ProbeDirection.both.ways {
+            let mine = works.filter { $0.way == way }.map(\.work)
+            guard let first = mine.first else { continue }
+            group.enter()
+            Thread.detachNewThread {
+                var pumped: [any PumpedStream] = []
+                for work in mine {
+                    do {
+                        pumped.append(try work.pumped(streams, way: way))
+                    } catch {
+                        streams.finish(work.index, .failure(error))
+                        for other in mine where other.index != work.index { streams.finish(other.index, .failure(StreamCutOff())) }
+                        group.leave()
+                        return
+                    }
+                }
+                let results = StreamPump.run(pumped, deadline: first.deadline)
+                for (work, (stream, result)) in zip(mine, zip(pumped, results)) {
+                    streams.finish(work.index, result.map { work.outcome(of: stream) })
+                }
+                group.leave()
             }
-            // Our FIN tells the server every byte arrived: it reads its TCP_INFO then.
-            if closesWhenDone { connection.shutdownWrite() }
-            return StreamOutcome(bytes: received, seconds: (last - start).seconds)
         }
     }
 
     /// The failure of a stream whose socket was shut because another stream failed.
     static func isCutOff(_ error: any Error) -> Bool {
         let errno = (error as? SendError)?.errno ?? (error as? Errno)
+        if error is StreamCutOff { return true }
         return errno == .brokenPipe || errno == .connectionReset || errno == .badFileDescriptor || errno == .socketNotConnected
     }
 }

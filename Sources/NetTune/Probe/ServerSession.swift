@@ -186,8 +186,8 @@ struct ServerSession {
         var failure: String?
     }
 
-    /// Every stream at once, each on its own thread: the server drains the client's
-    /// send streams and sends the client's receive streams from its payload.
+    /// Every stream at once, one thread per direction: the server drains the
+    /// client's send streams and sends the client's receive streams from its payload.
     private func transfer(_ connections: [TCPConnection], payload: PayloadFile?) -> Outcome {
         let length = request.length ?? configuration.maxBytes
         let deadline = Deadline.after(configuration.timeLimit(length: length, duration: request.duration))
@@ -197,20 +197,25 @@ struct ServerSession {
         defer { try? file?.close() }
         let results = Mutex<[Int: Result<StreamReport, SendableError>]>([:])
         let group = DispatchGroup()
-        for (index, connection) in connections.enumerated() {
-            let way = request.direction(ofStream: index)
-            let share = ProbeClient.share(of: length, stream: index % request.streams, streams: request.streams)
-            let work = ServerStream(
-                index: index, connection: connection, direction: way, method: request.method,
-                bytes: share, exact: request.length != nil, duration: request.duration.map { min($0, configuration.maxDuration) },
+        let works = connections.enumerated().map { index, connection in
+            ServerStream(
+                index: index, connection: connection, direction: request.direction(ofStream: index), method: request.method,
+                bytes: ProbeClient.share(of: length, stream: index % request.streams, streams: request.streams),
+                exact: request.length != nil, duration: request.duration.map { min($0, configuration.maxDuration) },
                 start: start, deadline: deadline, idleTimeout: configuration.idleTimeout,
                 drain: configuration.drain, file: file?.rawValue, fileSize: payload?.size ?? 0)
+        }
+        for way in ProbeDirection.both.ways {
+            let mine = works.filter { $0.direction == way }
+            guard !mine.isEmpty else { continue }
             group.enter()
             Thread.detachNewThread {
-                let report = way == .send ? work.receive() : work.send()
-                results.withLock { $0[index] = report.mapError(SendableError.init) }
-                // One stream failing ends the others: their sockets are shut.
-                if case .failure = report { for other in connections { other.shutdownBoth() } }
+                let reports = ServerStream.run(mine, deadline: deadline)
+                results.withLock { for (work, report) in zip(mine, reports) { $0[work.index] = report.mapError(SendableError.init) } }
+                // One stream failing ends the others, the other direction's too: their sockets are shut.
+                if reports.contains(where: { if case .failure = $0 { true } else { false } }) {
+                    for other in connections { other.shutdownBoth() }
+                }
                 group.leave()
             }
         }
@@ -249,70 +254,54 @@ struct ServerStream: @unchecked Sendable {
     let file: Int32?
     let fileSize: Int
 
-    /// Drains the client's bytes.
-    func receive() -> Result<StreamReport, any Error> {
-        Result { () throws -> StreamReport in
-            let wait = TransferWait(deadline: deadline, stallTimeout: idleTimeout)
-            let drainer = try Drainer(method: drain, socket: connection.fd, wait: wait)
-            let receiveBuffer = connection.receiveBufferBytes
-            var received: UInt64 = 0
-            var first = start, last = start
-            // One byte beyond a timed limit shows the client sent too much.
-            while !exact || received < bytes {
-                let want = Int(clamping: (bytes - min(received, bytes)) + (exact ? 0 : 1))
-                let n = try drainer.drain(limit: max(1, want))
-                if n == 0 {
-                    guard !exact else { throw StreamFailure.closedEarly(received: received, expected: bytes) }
-                    break
-                }
-                // From the first payload byte, as the probe times a run: the "go"
-                // that starts the client may arrive late (retransmitted on a lossy
-                // path), and that wait is not the transfer's.
-                if received == 0 { first = .now }
-                received += UInt64(n)
-                last = .now
-                if !exact && received > bytes { throw StreamFailure.tooMuch(limit: bytes) }
+    /// Runs `streams` (all of one direction) on one pump.
+    static func run(_ streams: [ServerStream], deadline: Deadline) -> [Result<StreamReport, any Error>] {
+        var pumped: [any PumpedStream] = []
+        for stream in streams {
+            do {
+                pumped.append(try stream.pumped())
+            } catch {
+                return streams.map { $0.index == stream.index ? .failure(error) : .failure(StreamCutOff()) }
             }
-            return StreamReport(
-                index: index, direction: direction, bytes: received,
-                nanoseconds: UInt64(max(0, (last - first).seconds) * 1e9), receiveBuffer: UInt32(clamping: receiveBuffer),
-                sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: nil)
+        }
+        let results = StreamPump.run(pumped, deadline: deadline)
+        return zip(streams, zip(pumped, results)).map { stream, outcome in
+            outcome.1.flatMap { Result { try stream.report(of: outcome.0) } }
         }
     }
 
-    /// Sends from the server's payload, then waits for the client to close its end
-    /// (so every byte is acknowledged) and reads this socket's TCP_INFO.
-    func send() -> Result<StreamReport, any Error> {
-        Result { () throws -> StreamReport in
-            guard let file, fileSize > 0 else { throw StreamFailure.noPayload }
-            let wait = TransferWait(deadline: deadline, stallTimeout: idleTimeout)
-            let sender = try FileSender(method: method, file: file, socket: connection.fd, bufferSize: 128 << 10, wait: wait)
-            var sent: UInt64 = 0
-            var offset = 0
-            let clock = ContinuousClock()
-            func more(_ limit: Int) throws {
-                let count = min(ProbeClient.chunkSize, fileSize - offset, limit)
-                try sender.send(offset: offset, count: count)
-                sent += UInt64(count)
-                offset = (offset + count) % fileSize
-            }
-            if exact {
-                while sent < bytes { try more(Int(clamping: bytes - sent)) }
-            } else {
-                let duration = duration ?? .zero
-                while clock.now - start < duration { try more(Int.max) }
-            }
-            let sentAt = ContinuousClock.now
-            connection.shutdownWrite()
-            // The client closes once it has everything; anything it sends is an error.
-            let drainer = try Drainer(method: .trunc, socket: connection.fd, wait: TransferWait(deadline: deadline, stallTimeout: idleTimeout))
-            if try drainer.drain(limit: 1) != 0 { throw StreamFailure.unexpectedData }
-            return StreamReport(
-                index: index, direction: direction, bytes: sent,
-                nanoseconds: UInt64(max(0, (sentAt - start).seconds) * 1e9),
-                receiveBuffer: UInt32(clamping: connection.receiveBufferBytes),
-                sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: try connection.tcpInfo())
+    /// The stream for its pump: a drain of the client's bytes (`.send`), or a send
+    /// from the server's payload that ends when the client has closed its end, so
+    /// every byte is acknowledged when its TCP_INFO is read.
+    func pumped() throws -> any PumpedStream {
+        let wait = TransferWait(deadline: deadline, stallTimeout: idleTimeout)
+        if direction == .send {
+            return try ReceivingStream(
+                connection: connection, drain: drain, limit: exact ? .exactly(bytes) : .atMost(bytes), shutsWhenDone: false, wait: wait)
         }
+        guard let file else { throw StreamFailure.noPayload }
+        return try SendingStream(
+            connection: connection, file: file, fileSize: fileSize, method: method, bufferSize: 128 << 10,
+            budget: exact ? bytes : .max, endsAt: exact ? nil : start + (duration ?? .zero), finish: .shutdownAndAwaitEnd, wait: wait)
+    }
+
+    func report(of stream: any PumpedStream) throws -> StreamReport {
+        if let receiving = stream as? ReceivingStream {
+            // Timed from the first payload byte, as the probe times a run: the "go"
+            // that starts the client may arrive late (retransmitted on a lossy path),
+            // and that wait is not the transfer's.
+            let seconds = max(0, ((receiving.last ?? start) - (receiving.first ?? start)).seconds)
+            return StreamReport(
+                index: index, direction: direction, bytes: receiving.received, nanoseconds: UInt64(seconds * 1e9),
+                receiveBuffer: UInt32(clamping: receiving.receiveBufferAtStart),
+                sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: nil)
+        }
+        let sending = stream as? SendingStream
+        return StreamReport(
+            index: index, direction: direction, bytes: sending?.sent ?? 0,
+            nanoseconds: UInt64(max(0, ((sending?.sentAt ?? start) - start).seconds) * 1e9),
+            receiveBuffer: UInt32(clamping: connection.receiveBufferBytes),
+            sendBuffer: UInt32(clamping: connection.sendBufferBytes), tcpInfo: try connection.tcpInfo())
     }
 
     enum StreamFailure: Error, CustomStringConvertible {

@@ -1,0 +1,240 @@
+import Foundation
+import Glibc
+import Synchronization
+import SystemPackage
+import Testing
+
+@testable import NetTune
+
+/// `StreamPump` and its two streams over real TCP on 127.0.0.1: every method's
+/// bytes arrive whole and in order through partial non-blocking sends, and a stall,
+/// a signal, an early end, an excess and stray bytes each end the right stream.
+@Suite struct StreamPumpTests {
+    /// Connected pairs on loopback: `near` is what the pump drives, `far` the peer.
+    static func pairs(_ count: Int) throws -> [(near: TCPConnection, far: TCPConnection)] {
+        let listener = try TCPListener(host: "127.0.0.1", port: 0)
+        return try (0..<count).map { _ in
+            let near = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: listener.port), deadline: .after(.seconds(5)))
+            guard let far = try listener.accept(deadline: .after(.seconds(5))) else { throw Errno.timedOut }
+            return (near, far)
+        }
+    }
+
+    /// A payload whose every byte says where it is, so a byte out of place shows.
+    static func patternFile(_ directory: TemporaryDirectory, size: Int) throws -> (path: String, bytes: [UInt8]) {
+        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+        let path = directory.path + "/pattern.bin"
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return (path, bytes)
+    }
+
+    /// Reads `far` to its end, slowly at first, so the sender meets a full buffer.
+    static func readAll(_ far: TCPConnection) -> [UInt8] {
+        var bytes: [UInt8] = []
+        var reads = 0
+        while let more = try? far.receiveSome(limit: 64 << 10, deadline: .after(.seconds(10))), !more.isEmpty {
+            bytes += more
+            reads += 1
+            if reads < 20 { usleep(2000) }
+        }
+        return bytes
+    }
+
+    static func wait(_ stall: Duration = .seconds(5), deadline: Deadline = .after(.seconds(30))) -> TransferWait {
+        TransferWait(deadline: deadline, stallTimeout: stall)
+    }
+
+    @Test(arguments: ProbeMethod.allCases, [1, 3])
+    func everyByteArrivesInOrderWrappingTheFile(method: ProbeMethod, streams: Int) throws {
+        let directory = try TemporaryDirectory()
+        let (path, pattern) = try Self.patternFile(directory, size: 100_003)
+        let file = try FileDescriptor.open(FilePath(path), .readOnly)
+        defer { try? file.close() }
+        let connections = try Self.pairs(streams)
+        for pair in connections { try Syscall.setSocketOption(pair.near.fd, SOL_SOCKET, SO_SNDBUF, 16 << 10) }
+        let budgets = (0..<streams).map { 350_000 + $0 * 7 }
+        let received = Mutex<[Int: [UInt8]]>([:])
+        let readers = DispatchGroup()
+        for (index, pair) in connections.enumerated() {
+            readers.enter()
+            Thread.detachNewThread {
+                let bytes = Self.readAll(pair.far)
+                received.withLock { $0[index] = bytes }
+                readers.leave()
+            }
+        }
+        let senders = try connections.enumerated().map { index, pair in
+            try SendingStream(
+                connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: method, bufferSize: 200_000,
+                budget: UInt64(budgets[index]), endsAt: nil, finish: .shutdownWrite, wait: Self.wait())
+        }
+        let results = StreamPump.run(senders, deadline: .after(.seconds(30)))
+        readers.wait()
+        for (index, result) in results.enumerated() {
+            try result.get()
+            #expect(senders[index].sent == UInt64(budgets[index]))
+            let got = received.withLock { $0[index] } ?? []
+            let misplaced = (0..<min(got.count, budgets[index])).first { got[$0] != pattern[$0 % pattern.count] }
+            #expect(
+                got.count == budgets[index] && misplaced == nil, "stream \(index) by \(method): \(got.count) bytes, first wrong at \(misplaced ?? -1)"
+            )
+        }
+    }
+
+    @Test func severalReceiversDrainExactlyAndStopThere() throws {
+        let connections = try Self.pairs(4)
+        let sizes = [1, 70_000, 300_000, 0]
+        for (pair, size) in zip(connections, sizes) {
+            try pair.far.sendAll([UInt8](repeating: 7, count: size), deadline: .after(.seconds(5)))
+        }
+        let streams = try zip(connections, sizes).map { pair, size in
+            try ReceivingStream(connection: pair.near, drain: .recv, limit: .exactly(UInt64(size)), shutsWhenDone: false, wait: Self.wait())
+        }
+        for result in StreamPump.run(streams, deadline: .after(.seconds(10))) { try result.get() }
+        #expect(streams.map(\.received) == sizes.map(UInt64.init))
+        #expect(streams[3].first == nil && streams[2].first != nil)
+    }
+
+    @Test func aStreamThatEndsEarlyFailsAndCutsOffTheOthers() throws {
+        let connections = try Self.pairs(2)
+        try connections[1].far.sendAll([1, 2, 3], deadline: .after(.seconds(5)))
+        connections[1].far.shutdownWrite()
+        let streams = try connections.map { pair in
+            try ReceivingStream(connection: pair.near, drain: .trunc, limit: .exactly(10), shutsWhenDone: false, wait: Self.wait())
+        }
+        let results = StreamPump.run(streams, deadline: .after(.seconds(10)))
+        guard case .failure(let error) = results[1], let failure = error as? ServerStream.StreamFailure,
+            case .closedEarly(let received, let expected) = failure
+        else {
+            Issue.record("stream 1 should have ended early: \(results[1])")
+            return
+        }
+        #expect(received == 3 && expected == 10)
+        guard case .failure(let other) = results[0] else {
+            Issue.record("stream 0 should be cut off")
+            return
+        }
+        #expect(StreamWork.isCutOff(other))
+    }
+
+    @Test func aSenderOfMoreThanTheLimitIsRefused() throws {
+        let connections = try Self.pairs(2)
+        for pair in connections {
+            try pair.far.sendAll([UInt8](repeating: 1, count: 5000), deadline: .after(.seconds(5)))
+            pair.far.shutdownWrite()
+        }
+        let streams = try zip(connections, [5000, 4999]).map { pair, limit in
+            try ReceivingStream(connection: pair.near, drain: .splice, limit: .atMost(UInt64(limit)), shutsWhenDone: true, wait: Self.wait())
+        }
+        let results = StreamPump.run(streams, deadline: .after(.seconds(10)))
+        if case .failure(let error) = results[1], let failure = error as? ServerStream.StreamFailure, case .tooMuch(4999) = failure {
+        } else {
+            Issue.record("4999 allowed, 5000 sent: \(results[1])")
+        }
+    }
+
+    @Test func aPeerThatStopsReadingStallsItsStreamOnly() throws {
+        let directory = try TemporaryDirectory()
+        let (path, pattern) = try Self.patternFile(directory, size: 65536)
+        let file = try FileDescriptor.open(FilePath(path), .readOnly)
+        defer { try? file.close() }
+        let connections = try Self.pairs(2)
+        // Stream 0's peer reads everything; stream 1's never reads.
+        let reader = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = Self.readAll(connections[0].far)
+            reader.signal()
+        }
+        let streams = try connections.map { pair in
+            try SendingStream(
+                connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: .sendfile, bufferSize: 0,
+                budget: 1 << 30, endsAt: nil, finish: .shutdownWrite, wait: Self.wait(.milliseconds(400)))
+        }
+        let clock = ContinuousClock()
+        let started = clock.now
+        let results = StreamPump.run(streams, deadline: .after(.seconds(30)))
+        #expect(clock.now - started < .seconds(10))
+        guard case .failure(let error) = results[1], let timeout = error as? TransferTimeout else {
+            Issue.record("stream 1 should have stalled: \(results[1])")
+            return
+        }
+        #expect(timeout.kind == .stalled)
+        if case .failure(let other) = results[0] { #expect(StreamWork.isCutOff(other)) } else { Issue.record("stream 0 should be cut off") }
+        connections[0].near.shutdownBoth()
+        reader.wait()
+    }
+
+    @Test func timedStreamsEndOnTimeAndASignalEndsThemAtOnce() throws {
+        let directory = try TemporaryDirectory()
+        let (path, pattern) = try Self.patternFile(directory, size: 65536)
+        let file = try FileDescriptor.open(FilePath(path), .readOnly)
+        defer { try? file.close() }
+        for interrupted in [false, true] {
+            let connections = try Self.pairs(3)
+            let readers = DispatchGroup()
+            for pair in connections {
+                readers.enter()
+                Thread.detachNewThread {
+                    _ = Self.readAll(pair.far)
+                    readers.leave()
+                }
+            }
+            let interruption = try Interruption.manual()
+            let deadline = Deadline.after(.seconds(30), interruption: interruption)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let end = started + (interrupted ? .seconds(20) : .milliseconds(600))
+            let streams = try connections.map { pair in
+                try SendingStream(
+                    connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: .readwrite, bufferSize: 32 << 10,
+                    budget: .max, endsAt: end, finish: .shutdownWrite, wait: Self.wait(deadline: deadline))
+            }
+            if interrupted {
+                DispatchQueue.global().asyncAfter(deadline: .now() + .milliseconds(300)) { interruption.trigger(SIGINT) }
+            }
+            let results = StreamPump.run(streams, deadline: deadline)
+            let took = clock.now - started
+            if interrupted {
+                #expect(took < .seconds(3))
+                let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
+                #expect(failures.contains { $0 is Interrupted })
+                for pair in connections { pair.near.shutdownBoth() }
+            } else {
+                for result in results { try result.get() }
+                #expect(took >= .milliseconds(600) && took < .seconds(3))
+                #expect(streams.allSatisfy { $0.sent > 0 && $0.sentAt.map { $0 >= end } == true })
+            }
+            readers.wait()
+        }
+    }
+
+    @Test func aServerSenderWaitsForTheClientsEndAndRefusesStrayBytes() throws {
+        let directory = try TemporaryDirectory()
+        let (path, pattern) = try Self.patternFile(directory, size: 4096)
+        let file = try FileDescriptor.open(FilePath(path), .readOnly)
+        defer { try? file.close() }
+        let connections = try Self.pairs(2)
+        let streams = try connections.map { pair in
+            try SendingStream(
+                connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: .splice, bufferSize: 0,
+                budget: 10_000, endsAt: nil, finish: .shutdownAndAwaitEnd, wait: Self.wait())
+        }
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            // Stream 0's client reads to the end and closes; stream 1's answers with a byte.
+            _ = Self.readAll(connections[0].far)
+            connections[0].far.shutdownWrite()
+            try? connections[1].far.sendAll([9], deadline: .after(.seconds(5)))
+            done.signal()
+        }
+        let results = StreamPump.run([streams[0]], deadline: .after(.seconds(10)))
+        try results[0].get()
+        #expect(streams[0].sent == 10_000)
+        done.wait()
+        let stray = StreamPump.run([streams[1]], deadline: .after(.seconds(10)))
+        if case .failure(let error) = stray[0], let failure = error as? ServerStream.StreamFailure, case .unexpectedData = failure {
+        } else {
+            Issue.record("a byte from the client should be refused: \(stray[0])")
+        }
+    }
+}
