@@ -90,7 +90,7 @@ public struct IperfClient: ProbeTransport, Sendable {
         try expect(.testStart, waiting: "TEST_START")
         try expect(.testRunning, waiting: "TEST_RUNNING")
 
-        // 3. The transfer: a thread per direction; this one watches the clock, the
+        // 3. The transfer: a thread per stream; this one watches the clock, the
         //    bytes, the control connection and signals, and ends the test.
         let file = ways.contains(.send) ? try openPayload() : nil
         defer { try? file?.close() }

@@ -240,7 +240,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
             throw ProbeFailedError(endpoint: request.endpoint, message: "\(request.endpoint) broke the protocol: expected the start signal")
         }
 
-        // 3. The transfer: one thread per direction, this one samples and watches.
+        // 3. The transfer: one thread per stream, this one samples and watches.
         let file = direction == .receive ? nil : try openPayload()
         defer { try? file?.close() }
         progress?(
@@ -419,7 +419,7 @@ struct SendableError: Error, @unchecked Sendable {
     init(_ underlying: any Error) { self.underlying = underlying }
 }
 
-/// One stream's transfer, run by its direction's `StreamPump`.
+/// One stream's transfer, as `StreamPump` runs it.
 struct StreamWork: @unchecked Sendable {
     let index: Int
     let connection: TCPConnection
@@ -467,30 +467,24 @@ struct StreamWork: @unchecked Sendable {
         return StreamOutcome(bytes: receiving?.received ?? 0, seconds: max(0, ((receiving?.last ?? start) - start).seconds))
     }
 
-    /// Runs `works` on one thread per direction — each direction's streams on one
-    /// pump — and records every stream's outcome in `streams`; leaves `group` at the end.
+    /// Runs `works` in the background — a thread per stream — and records every
+    /// stream's outcome in `streams`; leaves `group` at the end.
     static func launch(_ works: [(way: ProbeDirection, work: StreamWork)], streams: StreamSet, group: DispatchGroup) {
-        for way in ProbeDirection.both.ways {
-            let mine = works.filter { $0.way == way }.map(\.work)
-            guard let first = mine.first else { continue }
-            group.enter()
-            Thread.detachNewThread {
-                var pumped: [any PumpedStream] = []
-                for work in mine {
-                    do {
-                        pumped.append(try work.pumped(streams, way: way))
-                    } catch {
-                        streams.finish(work.index, .failure(error))
-                        for other in mine where other.index != work.index { streams.finish(other.index, .failure(StreamCutOff())) }
-                        group.leave()
-                        return
-                    }
+        group.enter()
+        Thread.detachNewThread {
+            defer { group.leave() }
+            var pumped: [any PumpedStream] = []
+            for (way, work) in works {
+                do {
+                    pumped.append(try work.pumped(streams, way: way))
+                } catch {
+                    streams.finish(work.index, .failure(error))
+                    for (_, other) in works where other.index != work.index { streams.finish(other.index, .failure(StreamCutOff())) }
+                    return
                 }
-                let results = StreamPump.run(pumped, deadline: first.deadline)
-                for (work, (stream, result)) in zip(mine, zip(pumped, results)) {
-                    streams.finish(work.index, result.map { work.outcome(of: stream) })
-                }
-                group.leave()
+            }
+            for ((_, work), (stream, result)) in zip(works, zip(pumped, StreamPump.run(pumped))) {
+                streams.finish(work.index, result.map { work.outcome(of: stream) })
             }
         }
     }

@@ -186,8 +186,8 @@ struct ServerSession {
         var failure: String?
     }
 
-    /// Every stream at once, one thread per direction: the server drains the
-    /// client's send streams and sends the client's receive streams from its payload.
+    /// Every stream at once, each on its own thread: the server drains the client's
+    /// send streams and sends the client's receive streams from its payload.
     private func transfer(_ connections: [TCPConnection], payload: PayloadFile?) -> Outcome {
         let length = request.length ?? configuration.maxBytes
         let deadline = Deadline.after(configuration.timeLimit(length: length, duration: request.duration))
@@ -195,8 +195,6 @@ struct ServerSession {
         let startCPU = CPUSample.now()
         let file = payload.flatMap { try? FileDescriptor.open(FilePath($0.path), .readOnly, options: [.closeOnExec]) }
         defer { try? file?.close() }
-        let results = Mutex<[Int: Result<StreamReport, SendableError>]>([:])
-        let group = DispatchGroup()
         let works = connections.enumerated().map { index, connection in
             ServerStream(
                 index: index, connection: connection, direction: request.direction(ofStream: index), method: request.method,
@@ -205,30 +203,15 @@ struct ServerSession {
                 start: start, deadline: deadline, idleTimeout: configuration.idleTimeout,
                 drain: configuration.drain, file: file?.rawValue, fileSize: payload?.size ?? 0)
         }
-        for way in ProbeDirection.both.ways {
-            let mine = works.filter { $0.direction == way }
-            guard !mine.isEmpty else { continue }
-            group.enter()
-            Thread.detachNewThread {
-                let reports = ServerStream.run(mine, deadline: deadline)
-                results.withLock { for (work, report) in zip(mine, reports) { $0[work.index] = report.mapError(SendableError.init) } }
-                // One stream failing ends the others, the other direction's too: their sockets are shut.
-                if reports.contains(where: { if case .failure = $0 { true } else { false } }) {
-                    for other in connections { other.shutdownBoth() }
-                }
-                group.leave()
-            }
-        }
-        group.wait()
+        let results = ServerStream.run(works)
         let cpu = CPUSample.now().since(startCPU)
         let seconds = (ContinuousClock.now - start).seconds
         var reports: [StreamReport] = []
         var failure: String?
-        for (index, outcome) in results.withLock({ $0 }).sorted(by: { $0.key < $1.key }) {
+        for (index, outcome) in results.enumerated() {
             switch outcome {
             case .success(let report): reports.append(report)
-            case .failure(let error):
-                let cause = error.underlying
+            case .failure(let cause):
                 if failure == nil || !StreamWork.isCutOff(cause) { failure = "stream \(index): \(ServerStream.describe(cause))" }
             }
         }
@@ -254,8 +237,8 @@ struct ServerStream: @unchecked Sendable {
     let file: Int32?
     let fileSize: Int
 
-    /// Runs `streams` (all of one direction) on one pump.
-    static func run(_ streams: [ServerStream], deadline: Deadline) -> [Result<StreamReport, any Error>] {
+    /// Runs `streams`, each on its own thread (`StreamPump`).
+    static func run(_ streams: [ServerStream]) -> [Result<StreamReport, any Error>] {
         var pumped: [any PumpedStream] = []
         for stream in streams {
             do {
@@ -264,7 +247,7 @@ struct ServerStream: @unchecked Sendable {
                 return streams.map { $0.index == stream.index ? .failure(error) : .failure(StreamCutOff()) }
             }
         }
-        let results = StreamPump.run(pumped, deadline: deadline)
+        let results = StreamPump.run(pumped)
         return zip(streams, zip(pumped, results)).map { stream, outcome in
             outcome.1.flatMap { Result { try stream.report(of: outcome.0) } }
         }

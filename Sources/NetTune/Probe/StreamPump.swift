@@ -1,88 +1,80 @@
 import CNetlink
+import Foundation
 import Glibc
+import Synchronization
 import SystemPackage
 
-/// What a pumped stream waits for next.
-enum PumpEvent: Equatable {
-    case writable
-    case readable
-}
-
 /// One stream's bulk transfer as `StreamPump` drives it, a step at a time.
-protocol PumpedStream: AnyObject {
-    var socket: Int32 { get }
+///
+/// A stream is driven by one thread; others read its figures only after that
+/// thread is done (the pump's join orders the two), hence `@unchecked Sendable`.
+protocol PumpedStream: AnyObject, Sendable {
+    var connection: TCPConnection { get }
     /// The stream's stall and deadline rule.
     var wait: TransferWait { get }
-    /// What it waits for; nil once it has finished.
-    var waitsFor: PumpEvent? { get }
-    /// When a timed stream ends whether or not its socket becomes ready.
-    var endsAt: ContinuousClock.Instant? { get }
-    /// Moves what the socket takes or has now (or finds the stream's end).
+    var isFinished: Bool { get }
+    /// Moves what the socket takes or has (or finds the stream's end), waiting in
+    /// the kernel at most the wait's slice.
     /// - Returns: the bytes moved; 0 when none did.
     func step() throws -> Int
 }
 
-/// The streams of one direction were cut off because another of them failed.
+/// A stream cut off because another stream of the same run failed.
 struct StreamCutOff: Error, CustomStringConvertible {
     var description: String { "cut off: another stream failed" }
 }
 
-/// Runs the streams of one direction on one thread.
+/// Runs streams to their ends, each on its own thread, blocking in the kernel.
 ///
-/// A single stream blocks in the kernel (each call waits at most the wait's slice:
-/// cheaper than a poll per wake-up). Several share one poll(2) on non-blocking
-/// sockets, as iperf3 up to 3.15 does: measured on a two-core veth with four
-/// streams, one thread per stream cost 1.2–1.5× the host CPU per GiB of one thread
-/// for all four (eight threads of two tools contending for two cores), for no
-/// more throughput (README, "Performance").
+/// Why not one thread polling all of a direction's streams, as iperf3 up to 3.15
+/// does: measured interleaved against this design with four streams, a poll loop
+/// on non-blocking sockets saved 13–18 % of the host's CPU per GiB on an unshaped
+/// two-core veth (sender CPU unchanged), but behind a 1 Gbit/s shaper — a real
+/// link's case — it cost 1.2–1.3× the sender's and 1.2–1.4× the host's CPU per GiB:
+/// each wake-up there moves little, and a poll, the call and the call that finds
+/// the socket full cost more than a call that sleeps until its bytes fit (README,
+/// "Performance").
 enum StreamPump {
-    /// Runs every stream to its end. When one fails, the others stop where they
-    /// are and end with `StreamCutOff`.
-    static func run(_ streams: [any PumpedStream], deadline: Deadline) -> [Result<Void, any Error>] {
+    /// Runs every stream to its end. When one fails, the others' sockets are shut
+    /// and they end with `StreamCutOff`.
+    static func run(_ streams: [any PumpedStream]) -> [Result<Void, any Error>] {
         if streams.count == 1, let stream = streams.first { return [runOne(stream)] }
-        for stream in streams { Syscall.setNonBlocking(stream.socket, true) }
-        var results = [Result<Void, any Error>?](repeating: nil, count: streams.count)
-        var polled: [pollfd] = []
-        var members: [Int] = []
-        while true {
-            polled.removeAll(keepingCapacity: true)
-            members.removeAll(keepingCapacity: true)
-            var wake = ContinuousClock.now + TransferWait.slice
-            for (index, stream) in streams.enumerated() where results[index] == nil {
-                guard let event = stream.waitsFor else {
-                    results[index] = .success(())
-                    continue
+        let results = Mutex<[Int: Result<Void, SendableError>]>([:])
+        let group = DispatchGroup()
+        for (index, stream) in streams.enumerated() {
+            group.enter()
+            Thread.detachNewThread {
+                let result = runOne(stream)
+                let cutsOffOthers = results.withLock { results -> Bool in
+                    let anotherFailed = results.values.contains { if case .failure = $0 { true } else { false } }
+                    switch result {
+                    case .success: results[index] = .success(())
+                    case .failure(let error): results[index] = .failure(SendableError(anotherFailed ? StreamCutOff() : error))
+                    }
+                    if case .failure = result { return !anotherFailed }
+                    return false
                 }
-                polled.append(pollfd(fd: stream.socket, events: Int16(event == .writable ? POLLOUT : POLLIN), revents: 0))
-                members.append(index)
-                if let end = stream.endsAt { wake = min(wake, end) }
-            }
-            if members.isEmpty { break }
-            // A signal wakes the poll at once through the interruption's pipe.
-            if let interruption = deadline.interruption { polled.append(pollfd(fd: interruption.fd, events: Int16(POLLIN), revents: 0)) }
-            let timeout = Int32(clamping: max(0, (wake - .now).millisecondsRoundedUp))
-            _ = try? Syscall.attempt { poll(&polled, nfds_t(polled.count), timeout) }
-            let now = ContinuousClock.now
-            for (slot, index) in members.enumerated() {
-                let stream = streams[index]
-                do {
-                    let due = stream.endsAt.map { now >= $0 } ?? false
-                    let moved = polled[slot].revents != 0 || due ? try stream.step() : 0
-                    if moved > 0 { try stream.wait.progressed(moved) } else { try stream.wait.idle() }
-                } catch {
-                    results[index] = .failure(error)
-                    return results.map { $0 ?? .failure(StreamCutOff()) }
-                }
+                // Unblock the others at once: each sees its socket shut and ends.
+                if cutsOffOthers { for other in streams where other !== stream { other.connection.shutdownBoth() } }
+                group.leave()
             }
         }
-        return results.map { $0 ?? .success(()) }
+        group.wait()
+        let ended = results.withLock { $0 }
+        return streams.indices.map { index in
+            switch ended[index] {
+            case .success?: .success(())
+            case .failure(let error)?: .failure(error.underlying)
+            case nil: .failure(StreamCutOff())
+            }
+        }
     }
 
     private static func runOne(_ stream: any PumpedStream) -> Result<Void, any Error> {
         Result {
-            while stream.waitsFor != nil {
+            while !stream.isFinished {
                 let moved = try stream.step()
-                if moved > 0 { try stream.wait.progressed(moved) } else if stream.waitsFor != nil { try stream.wait.idle() }
+                if moved > 0 { try stream.wait.progressed(moved) } else if !stream.isFinished { try stream.wait.idle() }
             }
         }
     }
@@ -90,7 +82,7 @@ enum StreamPump {
 
 /// Sends from a file, again and again from its start, until a byte budget or a
 /// time is reached; then half-closes (and, for a server, waits for the client's end).
-final class SendingStream: PumpedStream {
+final class SendingStream: PumpedStream, @unchecked Sendable {
     /// What happens once the last byte is handed to the kernel.
     enum Finish {
         /// Nothing: the other end is told on a control connection (iperf3).
@@ -104,7 +96,7 @@ final class SendingStream: PumpedStream {
 
     let connection: TCPConnection
     let wait: TransferWait
-    let endsAt: ContinuousClock.Instant?
+    private let endsAt: ContinuousClock.Instant?
     private let sender: FileSender
     private let fileSize: Int
     private let budget: UInt64
@@ -136,8 +128,7 @@ final class SendingStream: PumpedStream {
         sender = try FileSender(method: method, file: file, socket: connection.fd, bufferSize: bufferSize, wait: wait)
     }
 
-    var socket: Int32 { connection.fd }
-    var waitsFor: PumpEvent? { finished ? nil : awaitingEnd ? .readable : .writable }
+    var isFinished: Bool { finished }
 
     func step() throws -> Int {
         if awaitingEnd { return try awaitEnd() }
@@ -170,7 +161,7 @@ final class SendingStream: PumpedStream {
 
     private func awaitEnd() throws -> Int {
         do {
-            let n = try Syscall.attempt { recv(socket, nil, 1, Int32(MSG_TRUNC)) }
+            let n = try Syscall.attempt { recv(connection.fd, nil, 1, Int32(MSG_TRUNC)) }
             if n != 0 { throw ServerStream.StreamFailure.unexpectedData }
             finished = true
         } catch let error as Errno {
@@ -181,7 +172,7 @@ final class SendingStream: PumpedStream {
 }
 
 /// Receives and discards, to the end of the stream or a byte limit.
-final class ReceivingStream: PumpedStream {
+final class ReceivingStream: PumpedStream, @unchecked Sendable {
     enum Limit {
         /// To the end of the stream.
         case none
@@ -193,7 +184,6 @@ final class ReceivingStream: PumpedStream {
 
     let connection: TCPConnection
     let wait: TransferWait
-    var endsAt: ContinuousClock.Instant? { nil }
     private let drainer: Drainer
     private let limit: Limit
     private let shutsWhenDone: Bool
@@ -218,8 +208,7 @@ final class ReceivingStream: PumpedStream {
         if case .exactly(0) = limit { finished = true }
     }
 
-    var socket: Int32 { connection.fd }
-    var waitsFor: PumpEvent? { finished ? nil : .readable }
+    var isFinished: Bool { finished }
 
     func step() throws -> Int {
         let want: Int
