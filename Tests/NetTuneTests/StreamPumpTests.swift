@@ -87,6 +87,32 @@ import Testing
         }
     }
 
+    /// iperf3's client ends a test when its senders are done, and only then does the
+    /// server close the streams it sends: a sender's end must be heard as it happens.
+    @Test func eachStreamsEndIsHeardAsItHappens() throws {
+        let directory = try TemporaryDirectory()
+        let (path, pattern) = try Self.patternFile(directory, size: 4096)
+        let file = try FileDescriptor.open(FilePath(path), .readOnly)
+        defer { try? file.close() }
+        let connections = try Self.pairs(2)
+        let reader = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = Self.readAll(connections[0].far)
+            reader.signal()
+        }
+        let sender = try SendingStream(
+            connection: connections[0].near, file: file.rawValue, fileSize: pattern.count, method: .sendfile, bufferSize: 0,
+            budget: 10_000, endsAt: nil, finish: .shutdownWrite, wait: Self.wait())
+        let receiver = try ReceivingStream(
+            connection: connections[1].near, drain: .trunc, limit: .none, shutsWhenDone: false, wait: Self.wait(.seconds(3)))
+        let far = connections[1].far
+        let results = StreamPump.run([sender, receiver]) { index, _ in
+            if index == 0 { far.shutdownWrite() }
+        }
+        for result in results { try result.get() }
+        reader.wait()
+    }
+
     @Test func severalReceiversDrainExactlyAndStopThere() throws {
         let connections = try Self.pairs(4)
         let sizes = [1, 70_000, 300_000, 0]

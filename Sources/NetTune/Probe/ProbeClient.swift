@@ -483,8 +483,10 @@ struct StreamWork: @unchecked Sendable {
                     return
                 }
             }
-            for ((_, work), (stream, result)) in zip(works, zip(pumped, StreamPump.run(pumped))) {
-                streams.finish(work.index, result.map { work.outcome(of: stream) })
+            let ready = pumped
+            _ = StreamPump.run(ready) { position, result in
+                let work = works[position].work
+                streams.finish(work.index, result.map { work.outcome(of: ready[position]) })
             }
         }
     }

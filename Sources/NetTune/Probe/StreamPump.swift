@@ -36,33 +36,39 @@ struct StreamCutOff: Error, CustomStringConvertible {
 /// "Performance").
 enum StreamPump {
     /// Runs every stream to its end. When one fails, the others' sockets are shut
-    /// and they end with `StreamCutOff`.
-    static func run(_ streams: [any PumpedStream]) -> [Result<Void, any Error>] {
-        if streams.count == 1, let stream = streams.first { return [runOne(stream)] }
+    /// and they end with `StreamCutOff`. `ended` hears of each stream as it ends,
+    /// on its thread (a sender's end may be what its caller waits for).
+    static func run(
+        _ streams: [any PumpedStream], ended: (@Sendable (Int, Result<Void, any Error>) -> Void)? = nil
+    ) -> [Result<Void, any Error>] {
+        if streams.count == 1, let stream = streams.first {
+            let result = runOne(stream)
+            ended?(0, result)
+            return [result]
+        }
         let results = Mutex<[Int: Result<Void, SendableError>]>([:])
         let group = DispatchGroup()
         for (index, stream) in streams.enumerated() {
             group.enter()
             Thread.detachNewThread {
-                let result = runOne(stream)
+                var result = runOne(stream)
                 let cutsOffOthers = results.withLock { results -> Bool in
                     let anotherFailed = results.values.contains { if case .failure = $0 { true } else { false } }
-                    switch result {
-                    case .success: results[index] = .success(())
-                    case .failure(let error): results[index] = .failure(SendableError(anotherFailed ? StreamCutOff() : error))
-                    }
+                    if case .failure = result, anotherFailed { result = .failure(StreamCutOff()) }
+                    results[index] = result.mapError(SendableError.init)
                     if case .failure = result { return !anotherFailed }
                     return false
                 }
                 // Unblock the others at once: each sees its socket shut and ends.
                 if cutsOffOthers { for other in streams where other !== stream { other.connection.shutdownBoth() } }
+                ended?(index, result)
                 group.leave()
             }
         }
         group.wait()
-        let ended = results.withLock { $0 }
+        let all = results.withLock { $0 }
         return streams.indices.map { index in
-            switch ended[index] {
+            switch all[index] {
             case .success?: .success(())
             case .failure(let error)?: .failure(error.underlying)
             case nil: .failure(StreamCutOff())
