@@ -23,12 +23,25 @@ import Testing
         }
     }
 
-    /// A payload whose every byte says where it is, so a byte out of place shows.
-    static func patternFile(_ directory: TemporaryDirectory, size: Int) throws -> (path: String, bytes: [UInt8]) {
-        let bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
-        let path = directory.path + "/pattern.bin"
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return (path, bytes)
+    /// A payload whose every byte says where it is, so a byte out of place shows,
+    /// open for reading; closed and deleted with the value.
+    final class Pattern {
+        let directory: TemporaryDirectory
+        let bytes: [UInt8]
+        let file: FileDescriptor
+
+        init(size: Int) throws {
+            directory = try TemporaryDirectory()
+            bytes = (0..<size).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 8) }
+            let path = directory.path + "/pattern.bin"
+            try Data(bytes).write(to: URL(fileURLWithPath: path))
+            file = try FileDescriptor.open(FilePath(path), .readOnly)
+        }
+
+        deinit { try? file.close() }
+
+        var fd: Int32 { file.rawValue }
+        var size: Int { bytes.count }
     }
 
     /// Reads `far` to its end, slowly at first, so the sender meets a full buffer.
@@ -49,10 +62,9 @@ import Testing
 
     @Test(arguments: ProbeMethod.allCases, [1, 3])
     func everyByteArrivesInOrderWrappingTheFile(method: ProbeMethod, streams: Int) throws {
-        let directory = try TemporaryDirectory()
-        let (path, pattern) = try Self.patternFile(directory, size: 100_003)
-        let file = try FileDescriptor.open(FilePath(path), .readOnly)
-        defer { try? file.close() }
+        let pattern = try Pattern(size: 100_003)
+        // Open until the streams are done: ARC may end a local after its last use.
+        defer { withExtendedLifetime(pattern) {} }
         let connections = try Self.pairs(streams)
         for pair in connections { try Syscall.setSocketOption(pair.near.fd, SOL_SOCKET, SO_SNDBUF, 16 << 10) }
         let budgets = (0..<streams).map { 350_000 + $0 * 7 }
@@ -68,7 +80,7 @@ import Testing
         }
         let senders = try connections.enumerated().map { index, pair in
             try SendingStream(
-                connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: method, bufferSize: 200_000,
+                connection: pair.near, file: pattern.fd, fileSize: pattern.size, method: method, bufferSize: 200_000,
                 budget: UInt64(budgets[index]), endsAt: nil, finish: .shutdownWrite, wait: Self.wait())
         }
         // Non-blocking, a send takes only what fits (as a blocking one does when its
@@ -80,7 +92,7 @@ import Testing
             try result.get()
             #expect(senders[index].sent == UInt64(budgets[index]))
             let got = received.withLock { $0[index] } ?? []
-            let misplaced = (0..<min(got.count, budgets[index])).first { got[$0] != pattern[$0 % pattern.count] }
+            let misplaced = (0..<min(got.count, budgets[index])).first { got[$0] != pattern.bytes[$0 % pattern.size] }
             #expect(
                 got.count == budgets[index] && misplaced == nil, "stream \(index) by \(method): \(got.count) bytes, first wrong at \(misplaced ?? -1)"
             )
@@ -90,10 +102,9 @@ import Testing
     /// iperf3's client ends a test when its senders are done, and only then does the
     /// server close the streams it sends: a sender's end must be heard as it happens.
     @Test func eachStreamsEndIsHeardAsItHappens() throws {
-        let directory = try TemporaryDirectory()
-        let (path, pattern) = try Self.patternFile(directory, size: 4096)
-        let file = try FileDescriptor.open(FilePath(path), .readOnly)
-        defer { try? file.close() }
+        let pattern = try Pattern(size: 4096)
+        // Open until the streams are done: ARC may end a local after its last use.
+        defer { withExtendedLifetime(pattern) {} }
         let connections = try Self.pairs(2)
         let reader = DispatchSemaphore(value: 0)
         Thread.detachNewThread {
@@ -101,7 +112,7 @@ import Testing
             reader.signal()
         }
         let sender = try SendingStream(
-            connection: connections[0].near, file: file.rawValue, fileSize: pattern.count, method: .sendfile, bufferSize: 0,
+            connection: connections[0].near, file: pattern.fd, fileSize: pattern.size, method: .sendfile, bufferSize: 0,
             budget: 10_000, endsAt: nil, finish: .shutdownWrite, wait: Self.wait())
         let receiver = try ReceivingStream(
             connection: connections[1].near, drain: .trunc, limit: .none, shutsWhenDone: false, wait: Self.wait(.seconds(3)))
@@ -166,10 +177,9 @@ import Testing
     }
 
     @Test func aPeerThatStopsReadingStallsItsStreamOnly() throws {
-        let directory = try TemporaryDirectory()
-        let (path, pattern) = try Self.patternFile(directory, size: 65536)
-        let file = try FileDescriptor.open(FilePath(path), .readOnly)
-        defer { try? file.close() }
+        let pattern = try Pattern(size: 65536)
+        // Open until the streams are done: ARC may end a local after its last use.
+        defer { withExtendedLifetime(pattern) {} }
         let connections = try Self.pairs(2)
         // Stream 0's peer reads everything; stream 1's never reads.
         let reader = DispatchSemaphore(value: 0)
@@ -179,7 +189,7 @@ import Testing
         }
         let streams = try connections.map { pair in
             try SendingStream(
-                connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: .sendfile, bufferSize: 0,
+                connection: pair.near, file: pattern.fd, fileSize: pattern.size, method: .sendfile, bufferSize: 0,
                 budget: 1 << 30, endsAt: nil, finish: .shutdownWrite, wait: Self.wait(.milliseconds(400)))
         }
         let clock = ContinuousClock()
@@ -197,10 +207,9 @@ import Testing
     }
 
     @Test func timedStreamsEndOnTimeAndASignalEndsThemAtOnce() throws {
-        let directory = try TemporaryDirectory()
-        let (path, pattern) = try Self.patternFile(directory, size: 65536)
-        let file = try FileDescriptor.open(FilePath(path), .readOnly)
-        defer { try? file.close() }
+        let pattern = try Pattern(size: 65536)
+        // Open until the streams are done: ARC may end a local after its last use.
+        defer { withExtendedLifetime(pattern) {} }
         for interrupted in [false, true] {
             let connections = try Self.pairs(3)
             let readers = DispatchGroup()
@@ -218,7 +227,7 @@ import Testing
             let end = started + (interrupted ? .seconds(20) : .milliseconds(600))
             let streams = try connections.map { pair in
                 try SendingStream(
-                    connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: .readwrite, bufferSize: 32 << 10,
+                    connection: pair.near, file: pattern.fd, fileSize: pattern.size, method: .readwrite, bufferSize: 32 << 10,
                     budget: .max, endsAt: end, finish: .shutdownWrite, wait: Self.wait(deadline: deadline))
             }
             if interrupted {
@@ -241,14 +250,13 @@ import Testing
     }
 
     @Test func aServerSenderWaitsForTheClientsEndAndRefusesStrayBytes() throws {
-        let directory = try TemporaryDirectory()
-        let (path, pattern) = try Self.patternFile(directory, size: 4096)
-        let file = try FileDescriptor.open(FilePath(path), .readOnly)
-        defer { try? file.close() }
+        let pattern = try Pattern(size: 4096)
+        // Open until the streams are done: ARC may end a local after its last use.
+        defer { withExtendedLifetime(pattern) {} }
         let connections = try Self.pairs(2)
         let streams = try connections.map { pair in
             try SendingStream(
-                connection: pair.near, file: file.rawValue, fileSize: pattern.count, method: .splice, bufferSize: 0,
+                connection: pair.near, file: pattern.fd, fileSize: pattern.size, method: .splice, bufferSize: 0,
                 budget: 10_000, endsAt: nil, finish: .shutdownAndAwaitEnd, wait: Self.wait())
         }
         let done = DispatchSemaphore(value: 0)
