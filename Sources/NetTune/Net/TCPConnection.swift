@@ -137,6 +137,16 @@ public final class TCPConnection: Sendable {
     public var sendBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_SNDBUF) ?? 0) }
     public var receiveBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_RCVBUF) ?? 0) }
 
+    /// Sets SO_RCVLOWAT: a blocked receive returns, and the reader is woken, only
+    /// once this many bytes are queued (or at the stream's end, an error or a
+    /// timeout). Kept at or below a quarter of SO_RCVBUF by its caller: above that
+    /// the kernel would grow the buffer and clamp the window to fit the mark.
+    /// - Returns: whether the kernel took it.
+    @discardableResult
+    func setReceiveLowWater(_ bytes: Int) -> Bool {
+        (try? Syscall.setSocketOption(fd, SOL_SOCKET, SO_RCVLOWAT, Int32(clamping: max(1, bytes)))) != nil
+    }
+
     func intOption(_ level: Int32, _ name: Int32) -> Int32? {
         Syscall.socketOption(fd, level, name)
     }
