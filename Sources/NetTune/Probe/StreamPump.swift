@@ -290,7 +290,7 @@ struct LowWater {
             wanted = 1
         } else if mark < Self.target {
             steps += 1
-            guard steps % Self.recheckEvery == 1 else { return }
+            guard (steps - 1) % Self.recheckEvery == 0 else { return }
             let room = min(Self.target, connection.receiveBufferBytes / 4)
             wanted = room >= Self.smallest ? room : 1
         }
