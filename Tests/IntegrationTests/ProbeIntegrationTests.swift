@@ -93,6 +93,35 @@ struct ProbeIntegrationTests {
         }
     }
 
+    /// A receiver that gathers 128 KiB before it wakes (`LowWater`) still reports
+    /// what arrived in each interval: at 10 Mbit/s a quarter second carries about
+    /// 300 KB, so intervals of what had been read would be off by up to 40 %.
+    @Test func reverseIntervalsCountWhatArrivedWhileTheReceiverGathers() throws {
+        try Scratch.with { scratch in
+            try Lab.with(rateB: "10mbit") { lab in
+                // A receive buffer large from the start, so the mark is 128 KiB at once.
+                try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_rmem=4096 1048576 6291456"])
+                let (result, _) = try lab.withServer {
+                    try probe(lab, scratch, ["-R", "--time", "3s", "--runs", "1", "--interval", "0.25s", "--json"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                let run = try #require((try decode(result)["runs"] as? [[String: Any]])?.first)
+                let intervals = try #require(run["intervals"] as? [[String: Any]])
+                #expect(intervals.count >= 10)
+                let goodput = 10e6 * 1448 / (1448 + 66) / 8
+                // From 2 s on: in slow start the shaper idles now and then and saves
+                // tokens it spends later as a burst; the last interval is partial.
+                for interval in intervals.dropLast() where (interval["start_s"] as? Double ?? 0) >= 2 {
+                    let bytes = try #require(interval["bytes"] as? Double)
+                    let seconds = try #require(interval["end_s"] as? Double) - (try #require(interval["start_s"] as? Double))
+                    #expect(abs(bytes / seconds - goodput) / goodput < 0.1, "\(interval)")
+                }
+                let total = intervals.compactMap { $0["bytes"] as? Double }.reduce(0, +)
+                #expect(total == run["bytes"] as? Double, "interval bytes add up to the run's")
+            }
+        }
+    }
+
     @Test func hostileClientsAreRefusedAndTheNextProbeSucceeds() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in

@@ -41,6 +41,7 @@ import Testing
         put(87, at: 80, width: 4)  // tcpi_snd_cwnd
         put(12, at: 100, width: 4)  // tcpi_total_retrans
         put(241_172_480, at: 120, width: 8)  // tcpi_bytes_acked
+        put(7_340_032, at: 128, width: 8)  // tcpi_bytes_received
         put(31, at: 148, width: 4)  // tcpi_min_rtt
         put(900_000, at: 168, width: 8)  // tcpi_busy_time
         put(320_000, at: 176, width: 8)  // tcpi_rwnd_limited
@@ -60,6 +61,7 @@ import Testing
         #expect(info.sndCwnd == 87)
         #expect(info.totalRetransmits == 12)
         #expect(info.bytesAcked == 241_172_480)
+        #expect(info.bytesReceived == 7_340_032)
         #expect(info.minRTTMicroseconds == 31)
         #expect(info.busyMicroseconds == 900_000)
         #expect(info.rwndLimitedMicroseconds == 320_000)
@@ -68,11 +70,25 @@ import Testing
         #expect(info.sndWnd == 65_535)
     }
 
+    /// tcpi_bytes_received counts the peer's FIN as a byte; the payload does not.
+    @Test func thePeersFINIsNotPayload() {
+        var info = TCPInfo(kernelBytes: kernelBytes())
+        #expect(info.payloadBytesReceived == 7_340_032)
+        for finReceived: UInt8 in [6, 8, 9, 11] {
+            info.state = finReceived
+            #expect(info.payloadBytesReceived == 7_340_031, "state \(finReceived)")
+        }
+        info.state = 7  // CLOSE: whether the FIN came cannot be told
+        #expect(info.payloadBytesReceived == nil)
+        #expect(TCPInfo(kernelBytes: kernelBytes(count: 104)).payloadBytesReceived == nil)
+    }
+
     /// An older kernel returns a shorter structure: the newer fields are absent, not garbage.
     @Test func shorterStructuresLeaveNewerFieldsNil() {
         let info = TCPInfo(kernelBytes: kernelBytes(count: 104))
         #expect(info.totalRetransmits == 12)
         #expect(info.bytesAcked == nil)
+        #expect(info.bytesReceived == nil)
         #expect(info.busyMicroseconds == nil)
         #expect(info.sndWnd == nil)
     }

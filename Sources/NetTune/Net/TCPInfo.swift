@@ -15,6 +15,9 @@ public struct TCPInfo: Equatable, Sendable {
     public var sndCwnd: UInt32
     public var totalRetransmits: UInt32
     public var bytesAcked: UInt64?
+    /// Bytes that arrived in order at this end, read by the application or not
+    /// (Linux ≥ 4.1). Read locally only; the probe protocol does not carry it.
+    public var bytesReceived: UInt64?
     public var minRTTMicroseconds: UInt32?
     /// Time with data in flight, and the parts of it limited by the receiver's
     /// window or our send buffer (µs; Linux ≥ 4.10).
@@ -56,6 +59,7 @@ public struct TCPInfo: Equatable, Sendable {
         sndCwnd = u32(80) ?? 0
         totalRetransmits = u32(100) ?? 0
         bytesAcked = u64(120)
+        bytesReceived = u64(128)
         minRTTMicroseconds = u32(148)
         busyMicroseconds = u64(168)
         rwndLimitedMicroseconds = u64(176)
@@ -71,4 +75,16 @@ public struct TCPInfo: Equatable, Sendable {
 
     /// TCP_ESTABLISHED.
     public var isEstablished: Bool { state == 1 }
+
+    /// The payload bytes that arrived in order: `bytesReceived` counts the peer's
+    /// FIN as one more. Nil on a kernel without the counter, or once the socket is
+    /// closed (when whether the FIN came cannot be told).
+    public var payloadBytesReceived: UInt64? {
+        guard let bytesReceived else { return nil }
+        switch state {
+        case 1, 4, 5: return bytesReceived  // ESTABLISHED, FIN_WAIT1, FIN_WAIT2: no FIN from the peer yet
+        case 6, 8, 9, 11: return bytesReceived &- 1  // TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING: it came
+        default: return nil
+        }
+    }
 }

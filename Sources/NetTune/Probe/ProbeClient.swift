@@ -527,14 +527,18 @@ struct IntervalSampler {
 
     /// What the receivers have now in `way`: for a stream this machine sends, what
     /// the peer acknowledged (not what was handed to the kernel, which runs ahead of
-    /// the link); for one it receives, what arrived.
+    /// the link); for one it receives, what arrived in the kernel while the stream
+    /// runs (a receiver that gathers reads up to 128 KiB behind it), and what was
+    /// read once it has ended (exact, so the intervals add up to the run).
     func current(_ way: ProbeDirection) -> UInt64 {
         var sum: UInt64 = 0
         for (index, connection) in connections.enumerated() where message.direction(ofStream: index) == way {
             if way == .send {
                 sum &+= (try? connection.tcpInfo().bytesAcked).flatMap { $0 } ?? 0
             } else {
-                sum &+= streams.moved(index)
+                let read = streams.moved(index)
+                let arrived = streams.isFinished(index) ? nil : (try? connection.tcpInfo())?.payloadBytesReceived
+                sum &+= max(read, arrived ?? read)
             }
         }
         return sum
