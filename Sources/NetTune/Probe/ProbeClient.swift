@@ -446,7 +446,8 @@ struct StreamWork: @unchecked Sendable {
         if way == .receive {
             // Our FIN tells a nettune server every byte arrived: it reads its TCP_INFO then.
             return try ReceivingStream(
-                connection: connection, drain: drain, limit: .none, shutsWhenDone: closesWhenDone, gathers: closesWhenDone, wait: wait,
+                connection: connection, drain: drain, limit: .none, shutsWhenDone: closesWhenDone,
+                gathers: closesWhenDone && LowWater.helps(method), wait: wait,
                 moved: moved)
         }
         guard let file else { throw PayloadError.unusable(path: "-", reason: "no payload") }

@@ -260,7 +260,8 @@ struct ServerStream: @unchecked Sendable {
         let wait = TransferWait(deadline: deadline, stallTimeout: idleTimeout)
         if direction == .send {
             return try ReceivingStream(
-                connection: connection, drain: drain, limit: exact ? .exactly(bytes) : .atMost(bytes), shutsWhenDone: false, gathers: true,
+                connection: connection, drain: drain, limit: exact ? .exactly(bytes) : .atMost(bytes), shutsWhenDone: false,
+                gathers: LowWater.helps(method),
                 wait: wait)
         }
         guard let file else { throw StreamFailure.noPayload }
