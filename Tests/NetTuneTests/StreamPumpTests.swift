@@ -249,6 +249,34 @@ import Testing
         }
     }
 
+    /// A server sender that has handed its last byte to the kernel waits for the
+    /// client's end while a slow client drains the socket buffer: that is progress,
+    /// not a stall (it was one at 500 kbit/s: `probe -R --time 3s` failed).
+    @Test func aSenderAwaitingTheEndIsNotStalledWhileTheClientStillReads() throws {
+        let pattern = try Pattern(size: 64 << 10)
+        defer { withExtendedLifetime(pattern) {} }
+        let pair = try Self.pairs(1)[0]
+        // A fixed send buffer that takes the whole budget at once, as autotuning does on a slow link.
+        try Syscall.setSocketOption(pair.near.fd, SOL_SOCKET, SO_SNDBUF, 1 << 20)
+        let budget = 1_536 << 10
+        let stream = try SendingStream(
+            connection: pair.near, file: pattern.fd, fileSize: pattern.size, method: .sendfile, bufferSize: 0,
+            budget: UInt64(budget), endsAt: nil, finish: .shutdownAndAwaitEnd,
+            wait: Self.wait(.seconds(1), deadline: .after(.seconds(30))))
+        let far = pair.far
+        Thread.detachNewThread {
+            // 64 KiB every 150 ms: about 3.6 s for the whole budget, with the 1 s stall timeout.
+            while let more = try? far.receiveSome(limit: 64 << 10, deadline: .after(.seconds(10))), !more.isEmpty {
+                usleep(150_000)
+            }
+            far.shutdownWrite()
+        }
+        let started = ContinuousClock.now
+        try StreamPump.run([stream])[0].get()
+        #expect(stream.sent == UInt64(budget))
+        #expect(ContinuousClock.now - started > .seconds(2), "the client read slowly: the wait covered its reading")
+    }
+
     @Test func aServerSenderWaitsForTheClientsEndAndRefusesStrayBytes() throws {
         let pattern = try Pattern(size: 4096)
         // Open until the streams are done: ARC may end a local after its last use.

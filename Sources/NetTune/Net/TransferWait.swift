@@ -44,6 +44,14 @@ final class TransferWait {
         try deadline.checkInterruption()
     }
 
+    /// The peer took bytes the kernel had already queued: no new bytes, but the
+    /// transfer is not stalled (a sender that has handed over its last byte waits
+    /// while a slow link drains its socket buffer).
+    func delivered() throws(Interrupted) {
+        lastProgress = .now
+        try deadline.checkInterruption()
+    }
+
     /// A call came back having moved nothing: its slice ran out (EAGAIN) or a
     /// signal arrived (EINTR).
     /// - Throws: `Interrupted` on a signal, `TransferTimeout` when the transfer

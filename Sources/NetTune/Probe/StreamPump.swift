@@ -110,6 +110,7 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
     private let moved: ((Int) -> Void)?
     private var offset = 0
     private var awaitingEnd = false
+    private var ackedWhileAwaiting: UInt64 = 0
     private var finished = false
     private(set) var sent: UInt64 = 0
     /// When the last byte went to the kernel.
@@ -172,6 +173,13 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
             finished = true
         } catch let error as Errno {
             guard TransferWait.waited(error) else { throw error }
+            // The client's end comes after the last byte it receives: on a slow link
+            // the socket buffer takes seconds to drain, and every byte acknowledged
+            // meanwhile shows the client is still taking data.
+            if let acked = (try? connection.tcpInfo())?.bytesAcked, acked > ackedWhileAwaiting {
+                ackedWhileAwaiting = acked
+                try wait.delivered()
+            }
         }
         return 0
     }
