@@ -78,6 +78,8 @@ import Testing
             info.state = finReceived
             #expect(info.payloadBytesReceived == 7_340_031, "state \(finReceived)")
         }
+        info.bytesReceived = 0  // not from a kernel, but never a wrapped count
+        #expect(info.payloadBytesReceived == 0)
         info.state = 7  // CLOSE: whether the FIN came cannot be told
         #expect(info.payloadBytesReceived == nil)
         #expect(TCPInfo(kernelBytes: kernelBytes(count: 104)).payloadBytesReceived == nil)

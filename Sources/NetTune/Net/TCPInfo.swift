@@ -83,7 +83,7 @@ public struct TCPInfo: Equatable, Sendable {
         guard let bytesReceived else { return nil }
         switch state {
         case 1, 4, 5: return bytesReceived  // ESTABLISHED, FIN_WAIT1, FIN_WAIT2: no FIN from the peer yet
-        case 6, 8, 9, 11: return bytesReceived &- 1  // TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING: it came
+        case 6, 8, 9, 11: return bytesReceived > 0 ? bytesReceived - 1 : 0  // TIME_WAIT, CLOSE_WAIT, LAST_ACK, CLOSING: it came
         default: return nil
         }
     }
