@@ -56,6 +56,16 @@ import Testing
         return bytes
     }
 
+    /// Reads `far` to its end on a thread of its own; the semaphore is signalled then.
+    static func readAllInBackground(_ far: TCPConnection) -> DispatchSemaphore {
+        let done = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            _ = readAll(far)
+            done.signal()
+        }
+        return done
+    }
+
     static func wait(_ stall: Duration = .seconds(5), deadline: Deadline = .after(.seconds(30))) -> TransferWait {
         TransferWait(deadline: deadline, stallTimeout: stall)
     }
@@ -106,11 +116,7 @@ import Testing
         // Open until the streams are done: ARC may end a local after its last use.
         defer { withExtendedLifetime(pattern) {} }
         let connections = try Self.pairs(2)
-        let reader = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            _ = Self.readAll(connections[0].far)
-            reader.signal()
-        }
+        let reader = Self.readAllInBackground(connections[0].far)
         let sender = try SendingStream(
             connection: connections[0].near, file: pattern.fd, fileSize: pattern.size, method: .sendfile, bufferSize: 0,
             budget: 10_000, endsAt: nil, finish: .shutdownWrite, wait: Self.wait())
@@ -182,11 +188,7 @@ import Testing
         defer { withExtendedLifetime(pattern) {} }
         let connections = try Self.pairs(2)
         // Stream 0's peer reads everything; stream 1's never reads.
-        let reader = DispatchSemaphore(value: 0)
-        Thread.detachNewThread {
-            _ = Self.readAll(connections[0].far)
-            reader.signal()
-        }
+        let reader = Self.readAllInBackground(connections[0].far)
         let streams = try connections.map { pair in
             try SendingStream(
                 connection: pair.near, file: pattern.fd, fileSize: pattern.size, method: .sendfile, bufferSize: 0,
