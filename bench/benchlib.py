@@ -46,6 +46,21 @@ def stop(server):
     server.wait()
 
 
+def read_into_cache(*paths):
+    """Reads each file once so its pages are in the page cache when a run starts.
+
+    A file a run sends "through the page cache" may not be there: this host runs
+    DAMON proactive reclaim (kdamond: pages unaccessed for about 60 s are paged out),
+    so between two rounds a large payload drifts back to the disk, and the run that
+    follows pays for reading it (booked to the sender, and to whichever end the block
+    layer's completions interrupt)."""
+    buffer = bytearray(1 << 20)
+    for path in paths:
+        with open(path, "rb", buffering=0) as source:
+            while source.readinto(buffer):
+                pass
+
+
 def host_busy_seconds():
     """CPU time the whole machine spent busy (user, system, irq, softirq) so far."""
     with open("/proc/stat") as stat:

@@ -28,10 +28,12 @@ enum TestEnvironment {
     static var labEnvironment: [String: String] { ["NSLAB_DELAYLINE": delayLine] }
 
     /// Where nettune keeps per-user state and caches during the tests, so they never
-    /// add to the history or cache of whoever runs them.
+    /// add to the history or cache of whoever runs them. Removed when the test process
+    /// exits: the payload cache in it holds a few hundred MiB per run.
     static let userStateDirectory: String = {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-test-state-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        atexit { try? FileManager.default.removeItem(atPath: TestEnvironment.userStateDirectory) }
         return path
     }()
 
