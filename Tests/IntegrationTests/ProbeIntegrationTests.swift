@@ -122,6 +122,31 @@ struct ProbeIntegrationTests {
         }
     }
 
+    /// A timed run lasts about its time on a slow link, in both directions: the
+    /// sender's calls and its unsent bytes follow the acknowledged rate
+    /// (`SendChunk`). With 4 MiB calls and a full socket buffer a 2 s run at
+    /// 10 Mbit/s lasted about 6 s.
+    @Test func aTimedRunOnASlowLinkEndsNearItsTime() throws {
+        try Scratch.with { scratch in
+            try Lab.with(rateA: "10mbit", rateB: "10mbit") { lab in
+                let (results, _) = try lab.withServer {
+                    try [[], ["-R"]].map { try probe(lab, scratch, $0 + ["--time", "2s", "--runs", "1", "--json"]) }
+                }
+                for result in results {
+                    #expect(result.status == 0, "\(result.stderr)")
+                    let run = try #require((try decode(result)["runs"] as? [[String: Any]])?.first)
+                    let seconds = try #require(run["seconds"] as? Double)
+                    // What is in flight and in the shaper's queue (50 ms and a 64 KiB
+                    // bucket) still has to cross, and a lost last segment waits for its
+                    // retransmission.
+                    #expect(seconds >= 2 && seconds < 3, "\(run["direction"] ?? "?"): \(seconds) s")
+                    let bps = try #require(run["throughput_bps"] as? Double)
+                    #expect(bps > 8e6 && bps < 10e6 * 1.05, "\(bps)")
+                }
+            }
+        }
+    }
+
     @Test func hostileClientsAreRefusedAndTheNextProbeSucceeds() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in

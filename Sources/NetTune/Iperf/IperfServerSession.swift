@@ -287,8 +287,10 @@ struct IperfServerStream: @unchecked Sendable {
                     guard let file, fileSize > 0 else { throw ServerStream.StreamFailure.noPayload }
                     let sender = try FileSender(method: .sendfile, file: file, socket: connection.fd, bufferSize: blockSize, wait: wait)
                     var offset = 0
+                    var chunk = SendChunk()
                     while !stopping.load(ordering: .relaxed) && moved < (bytes ?? .max) {
-                        let count = min(ProbeClient.chunkSize, fileSize - offset, Int(clamping: (bytes ?? .max) - moved))
+                        let largest = bytes == nil ? chunk.next(connection) : SendChunk.largest
+                        let count = min(largest, fileSize - offset, Int(clamping: (bytes ?? .max) - moved))
                         try sender.send(offset: offset, count: count)
                         moved += UInt64(count)
                         offset = (offset + count) % fileSize

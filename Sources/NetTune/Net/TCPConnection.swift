@@ -147,6 +147,17 @@ public final class TCPConnection: Sendable {
         (try? Syscall.setSocketOption(fd, SOL_SOCKET, SO_RCVLOWAT, Int32(clamping: max(1, bytes)))) != nil
     }
 
+    /// Sets TCP_NOTSENT_LOWAT: a send takes new bytes only while fewer than this many
+    /// wait unsent in the socket buffer (what is in flight is not counted); nil puts
+    /// back the `tcp_notsent_lowat` sysctl's value (by default no limit), as if it had
+    /// never been set.
+    /// - Returns: whether the kernel took it.
+    @discardableResult
+    func setUnsentLimit(_ bytes: Int?) -> Bool {
+        let value = bytes.map { Int32(clamping: max(1, $0)) } ?? 0
+        return (try? Syscall.setSocketOption(fd, Int32(IPPROTO_TCP), TCP_NOTSENT_LOWAT, value)) != nil
+    }
+
     func intOption(_ level: Int32, _ name: Int32) -> Int32? {
         Syscall.socketOption(fd, level, name)
     }

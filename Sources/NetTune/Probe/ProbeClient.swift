@@ -175,10 +175,6 @@ public struct ProbeClient: ProbeTransport, Sendable {
     public var peer: Endpoint { request.endpoint }
     public var direction: ProbeDirection { request.direction }
 
-    /// Sizes of the chunks handed to a sender between clock checks: small enough
-    /// for a timed run to end on time, large enough that the checks cost nothing.
-    static let chunkSize = 4 << 20
-
     public func run(
         _ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
         progress: ((ProbeProgress) -> Void)? = nil

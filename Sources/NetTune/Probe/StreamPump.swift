@@ -109,6 +109,7 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
     private let finish: Finish
     private let moved: ((Int) -> Void)?
     private var offset = 0
+    private var chunk = SendChunk()
     private var awaitingEnd = false
     private var ackedWhileAwaiting: UInt64 = 0
     private var finished = false
@@ -143,8 +144,9 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
             end()
             return 0
         }
-        // Chunks bound a blocking call, so a timed run ends on time.
-        let count = min(ProbeClient.chunkSize, fileSize - offset, Int(clamping: budget - sent))
+        // A timed stream's calls are bounded in time, so it ends on time.
+        let largest = endsAt == nil ? SendChunk.largest : chunk.next(connection)
+        let count = min(largest, fileSize - offset, Int(clamping: budget - sent))
         let n = try sender.sendSome(offset: offset, count: count)
         sent += UInt64(n)
         offset = (offset + n) % fileSize
