@@ -56,9 +56,15 @@ import Testing
         _ = chunk.update(acked: 0, now: Self.at(0))
         #expect(chunk.update(acked: 50_000_000, now: Self.at(50)) == nil)
         #expect(chunk.size == SendChunk.largest)
+        // Read again only a second later.
+        #expect(!chunk.isDue(Self.at(999)))
+        #expect(chunk.isDue(Self.at(1050)))
         // 100 Mbit/s: calls of a tenth of a second, the buffer left alone.
-        #expect(chunk.update(acked: 50_625_000, now: Self.at(100)) == nil)
+        #expect(chunk.update(acked: 62_500_000, now: Self.at(1050)) == nil)
         #expect(chunk.size == 1_250_000)
+        // Slower again: read every 50 ms, and limited.
+        #expect(chunk.update(acked: 62_510_000, now: Self.at(2050)) == SendChunk.smallest)
+        #expect(chunk.isDue(Self.at(2100)))
     }
 
     /// A kernel without the counter: the size stays the unmeasured one, no limit.

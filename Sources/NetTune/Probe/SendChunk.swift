@@ -33,6 +33,10 @@ struct SendChunk {
     static let span: Duration = .milliseconds(100)
     /// How long acknowledgements are counted before the rate is read again.
     static let recheck: Duration = .milliseconds(50)
+    /// ... and how long once the stream is too fast to be limited: reading
+    /// `TCP_INFO` every 50 ms cost a 4-stream sender at 1 Gbit/s 5–9 % more CPU per
+    /// GiB (interleaved against 4 MiB calls with no reading).
+    static let recheckFast: Duration = .seconds(1)
 
     private(set) var size = unmeasured
     /// The unsent limit set on the socket; nil: none.
@@ -48,7 +52,8 @@ struct SendChunk {
 
     /// Whether the rate is due to be read again (always before the first reading).
     func isDue(_ now: ContinuousClock.Instant) -> Bool {
-        since.map { now - $0.at >= Self.recheck } ?? true
+        guard let since else { return true }
+        return now - since.at >= (size >= Self.unlimitedFrom ? Self.recheckFast : Self.recheck)
     }
 
     /// Takes a reading of the bytes acknowledged so far (`TCP_INFO`; nil where the
