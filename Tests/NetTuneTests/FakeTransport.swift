@@ -23,6 +23,10 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
     /// Called at the start of each run with its number.
     var onRun: ((Int) throws -> Void)?
     private(set) var runs = 0
+    /// What `loadPayload` returns, or the error it throws; how often it was called.
+    var payloadCache: PayloadCacheLoad?
+    var loadFailure: (any Error)?
+    private(set) var payloadLoads = 0
     private(set) var limits: [Int?] = []
     private(set) var directions: [ProbeDirection] = []
 
@@ -30,6 +34,12 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
         self.store = store
         self.rates = rates
         self.otherRate = otherRate
+    }
+
+    func loadPayload() throws -> PayloadCacheLoad? {
+        payloadLoads += 1
+        if let loadFailure { throw loadFailure }
+        return payloadCache
     }
 
     func run(_ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun {

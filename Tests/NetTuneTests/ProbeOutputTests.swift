@@ -53,8 +53,10 @@ import Testing
 
     /// The README documents this shape.
     @Test func jsonShapeIsPinned() throws {
+        var report = report()
+        report.payloadCache = PayloadCacheLoad(bytes: 1 << 30, residentBefore: nil, residentAfter: 1 << 30, seconds: 2.5)
         #expect(
-            try JSONOutput.encode(ProbeJSON(report(), multipleMethods: false)) == """
+            try JSONOutput.encode(ProbeJSON(report, multipleMethods: false)) == """
                 {
                   "baseline" : null,
                   "bytes" : 1073741824,
@@ -109,6 +111,12 @@ import Testing
                   },
                   "method" : "sendfile",
                   "mtu" : 1500,
+                  "payload_cache" : {
+                    "bytes" : 1073741824,
+                    "read_s" : 2.5,
+                    "resident_after_bytes" : 1073741824,
+                    "resident_before_bytes" : null
+                  },
                   "peer" : "10.0.0.2:9000",
                   "protocol" : "nettune",
                   "remote" : {

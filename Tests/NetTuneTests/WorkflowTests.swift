@@ -4,6 +4,7 @@ import SystemPackage
 import Testing
 
 @testable import NetTune
+@testable import NetTuneCommands
 
 /// The fixtures every workflow test shares: fake sysctls and links, a real state
 /// directory, and a tuner over them.
@@ -146,6 +147,51 @@ struct WorkflowFixture {
         #expect(signal == SIGTERM)
         #expect(f.store.values == f.original)
         #expect(f.snapshot == nil)
+    }
+
+    /// The warm-up reads the payload into the page cache first, so the first A run
+    /// does not read it from the disk; it fails or is interrupted like a run.
+    @Test func theWarmUpLoadsThePayloadAndTheResultSaysWhatItFound() throws {
+        let f = try WorkflowFixture()
+        let cache = PayloadCacheLoad(bytes: 64 << 20, residentBefore: 0, residentAfter: 64 << 20, seconds: 1.5)
+        f.transport.payloadCache = cache
+        let result = try test(f, warmup: 1 << 20).run()
+        #expect(f.transport.payloadLoads == 1)
+        #expect(result.a.payloadCache == cache)
+        #expect(ABOutput.render(result).contains("payload: 100 % of it was not in the page cache; read before the runs (1.5 s)"))
+        #expect(try JSONOutput.encode(ABJSON(result)).contains("\"resident_before_bytes\" : 0"))
+    }
+
+    @Test func aPayloadThatCannotBeLoadedOrAnInterruptionLeavesA() throws {
+        for failure in [PayloadError.unusable(path: "/p", reason: "gone") as any Error, Interrupted(signal: SIGINT)] {
+            let f = try WorkflowFixture()
+            f.transport.loadFailure = failure
+            let error = #expect(throws: ABTestError.self) { try test(f, warmup: 1 << 20).run() }
+            if failure is Interrupted {
+                guard case .interrupted(0, SIGINT) = error else {
+                    Issue.record("\(String(describing: error))")
+                    continue
+                }
+            } else {
+                #expect(error?.description.contains("cannot send /p: gone") == true)
+            }
+            #expect(f.transport.runs == 0)
+            #expect(f.store.values == f.original)
+            #expect(f.snapshot == nil)
+        }
+    }
+
+    /// A comparison that only receives does not send from the payload.
+    @Test func aReceivingComparisonDoesNotLoadThePayload() throws {
+        let f = try WorkflowFixture()
+        let profile = Profile(name: "rmem", description: "d", sysctls: [.tcpRmem: "4096 131072 33554432"])
+        _ = try ABTest(
+            tuner: f.tuner, profile: profile, transport: f.transport, machine: f.machine,
+            payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: 2, warmupBytes: 1 << 20,
+            finally: .keepB, interruption: nil
+        ).run()
+        #expect(f.transport.payloadLoads == 0)
+        #expect(f.transport.directions.allSatisfy { $0 == .receive })
     }
 
     @Test(arguments: 1...6)
@@ -403,6 +449,48 @@ struct WorkflowFixture {
         ).run()
         #expect(outcome.report.runs.count == 1)
         #expect(outcome.historyProblem?.contains("could not add the result") == true)
+    }
+
+    /// With a warm-up, a sending probe loads its payload once, before the warm-up
+    /// transfer, and reports what it found; a receiving one, or no warm-up, does not.
+    @Test func theWarmUpLoadsThePayloadWhenThisMachineSends() throws {
+        let cache = PayloadCacheLoad(bytes: 64 << 20, residentBefore: 32 << 20, residentAfter: 48 << 20, seconds: 0.5)
+        for (direction, warmup, loads) in [(ProbeDirection.send, 1 << 20, 1), (.both, 1 << 20, 1), (.receive, 1 << 20, 0), (.send, 0, 0)] {
+            let f = try WorkflowFixture()
+            f.transport.direction = direction
+            f.transport.payloadCache = cache
+            var stages: [String] = []
+            let report = try ProbeRunner(
+                transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+                methods: [.sendfile], runs: 1, warmupBytes: warmup
+            ).run(header: nil) { stage, _ in
+                let name: String
+                switch stage {
+                case .loadingPayload: name = "load"
+                case .warmup: name = "warmup"
+                case .run: name = "run"
+                }
+                if stages.last != name { stages.append(name) }
+            }
+            #expect(f.transport.payloadLoads == loads, "\(direction) \(warmup)")
+            #expect(report.payloadCache == (loads == 1 ? cache : nil))
+            if loads == 1 {
+                #expect(stages.prefix(1) == ["load"])
+                let text = ProbeTable.render(report)
+                #expect(text.contains("payload: 50 % of it was not in the page cache; read before the runs (500 ms)"), "\(text)")
+                #expect(text.contains("warning: 25 % of the payload does not stay in the page cache"), "\(text)")
+            }
+        }
+    }
+
+    @Test func aPayloadThatCannotBeLoadedEndsTheProbeBeforeAnyRun() throws {
+        let f = try WorkflowFixture()
+        f.transport.loadFailure = PayloadError.unusable(path: "/p", reason: "gone")
+        let runner = ProbeRunner(
+            transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+            methods: [.sendfile], runs: 1, warmupBytes: 1 << 20)
+        #expect(throws: PayloadError.unusable(path: "/p", reason: "gone")) { try runner.run() }
+        #expect(f.transport.runs == 0)
     }
 
     @Test func absurdRunCountsAreRefused() throws {

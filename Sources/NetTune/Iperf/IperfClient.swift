@@ -21,6 +21,10 @@ public struct IperfClient: ProbeTransport, Sendable {
     public var peer: Endpoint { request.endpoint }
     public var direction: ProbeDirection { request.direction }
 
+    public func loadPayload() throws -> PayloadCacheLoad? {
+        try request.payload.loadIntoPageCache(interruption: interruption)
+    }
+
     public func run(
         _ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
         progress: ((ProbeProgress) -> Void)? = nil

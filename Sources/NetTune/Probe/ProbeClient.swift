@@ -153,6 +153,9 @@ public protocol ProbeTransport {
     /// peer check); `direction` overrides the transport's own.
     /// - Throws: `Interrupted` when a signal ends it; other errors say what failed.
     func run(_ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun
+    /// Reads the payload this machine sends into the page cache, before the runs.
+    /// - Throws: `Interrupted` on a signal, `PayloadError` when it cannot be read.
+    func loadPayload() throws -> PayloadCacheLoad?
 }
 
 extension ProbeTransport {
@@ -174,6 +177,10 @@ public struct ProbeClient: ProbeTransport, Sendable {
 
     public var peer: Endpoint { request.endpoint }
     public var direction: ProbeDirection { request.direction }
+
+    public func loadPayload() throws -> PayloadCacheLoad? {
+        try request.payload.loadIntoPageCache(interruption: interruption)
+    }
 
     public func run(
         _ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,

@@ -163,6 +163,9 @@ public struct ProbeReport: Sendable, Equatable {
     public var remote: TuningState?
     /// The numeric address the peer's name resolved to (what the runs connected to).
     public var remoteAddress: String?
+    /// The payload read into the page cache before the runs; nil when this machine
+    /// did not send from it or the warm-up was off.
+    public var payloadCache: PayloadCacheLoad?
 
     public init(
         peer: Endpoint, methods: [ProbeMethod], direction: ProbeDirection = .send, streams: Int = 1, payloadBytes: Int,

@@ -44,7 +44,12 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
             }
             progress?(stage, step)
         }
+        var payloadCache: PayloadCacheLoad?
         if warmupBytes > 0, let first = methods.first {
+            if transport.direction.ways.contains(.send) {
+                progress?(.loadingPayload, ProbeProgress(method: first, bytes: 0, totalBytes: UInt64(payload.size), elapsed: .zero))
+                payloadCache = try transport.loadPayload()
+            }
             _ = try transport.run(first, limit: min(warmupBytes, payload.size)) { relay(.warmup, $0) }
         }
         var results: [RunResult] = []
@@ -66,6 +71,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
             peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
             streams: streams, runs: results, localAddress: localAddress, remote: remote)
         report.remoteAddress = remoteAddress
+        report.payloadCache = payloadCache
         return report
     }
 }
@@ -91,6 +97,8 @@ extension ProbeRunner {
 
 /// Which part of a campaign is running.
 public enum ProbeStage: Sendable {
+    /// Reading the payload into the page cache (part of the warm-up).
+    case loadingPayload
     case warmup
     case run(index: Int, of: Int)
 }

@@ -61,3 +61,34 @@ extension Errno {
         (error as? Errno) ?? .ioError
     }
 }
+
+extension Syscall {
+    /// Tells the kernel a file will be read from start to end (larger readahead).
+    static func adviseSequential(_ fd: Int32) {
+        _ = posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL)
+    }
+
+    /// How many of the first `size` bytes of the file open as `fd` are in the page
+    /// cache (mincore over a read-only mapping, 256 MiB at a time); nil when the
+    /// kernel cannot say.
+    static func residentBytes(of fd: Int32, size: Int) -> Int? {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        guard page > 0, size >= 0 else { return nil }
+        let window = 256 << 20
+        var vector = [UInt8](repeating: 0, count: window / page)
+        var resident = 0
+        var offset = 0
+        while offset < size {
+            let length = min(window, size - offset)
+            let mapping: UnsafeMutableRawPointer? = mmap(nil, length, PROT_READ, MAP_SHARED, fd, off_t(offset))
+            guard let mapping, mapping != UnsafeMutableRawPointer(bitPattern: -1) else { return nil }
+            defer { munmap(mapping, length) }
+            let pages = (length + page - 1) / page
+            let status = vector.withUnsafeMutableBufferPointer { mincore(mapping, length, $0.baseAddress) }
+            guard status == 0 else { return nil }
+            resident += vector[0..<pages].reduce(0) { $0 + Int($1 & 1) } * page
+            offset += length
+        }
+        return min(resident, size)
+    }
+}

@@ -103,9 +103,14 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             return .probeFailed(pairsDone: pairsDone, cause: "\(error)")
         }
 
+        var payloadCache: PayloadCacheLoad?
         if warmupBytes > 0 {
             progress(.warmup)
-            do { _ = try transport.run(method, limit: min(warmupBytes, payload.size), direction: choice.directions[0], progress: nil) } catch {
+            do {
+                // Else the first A run could read it from the disk, which favours B.
+                if choice.directions.contains(.send) { payloadCache = try transport.loadPayload() }
+                _ = try transport.run(method, limit: min(warmupBytes, payload.size), direction: choice.directions[0], progress: nil)
+            } catch {
                 throw failure(error, pairsDone: 0)
             }
         }
@@ -165,6 +170,8 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         }
         reportA.remoteAddress = remoteAddress
         reportB.remoteAddress = remoteAddress
+        reportA.payloadCache = payloadCache
+        reportB.payloadCache = payloadCache
 
         var comparisons: [ProbeDirection: DirectionComparison] = [:]
         for direction in choice.directions {

@@ -12,7 +12,9 @@ enum ABOutput {
         out += "Changes in B: " + result.plan.changes.map(\.description).joined(separator: "; ") + "\n"
         out +=
             "Measured \(result.choice.directions.map(ProbeTable.describe).joined(separator: " and ")): "
-            + result.choice.reasons.joined(separator: "; ") + "\n\n"
+            + result.choice.reasons.joined(separator: "; ") + "\n"
+        if let cache = a.payloadCache { out += ProbeTable.payloadCacheLines(cache) }
+        out += "\n"
         var rows = [["", "A (median)", "B (median)", "B/A", "95 % CI", ""]]
         for direction in result.choice.directions {
             guard let comparison = result.comparisons[direction] else { continue }
@@ -135,12 +137,14 @@ struct ABJSON: Encodable {
     var comparisons: [String: ComparisonJSON]
     var verdict: String
     var final: String
+    @Nullable var payloadCache: ProbeJSON.PayloadCacheJSON?
 
     enum CodingKeys: String, CodingKey {
         case profile, peer, method, bytes, changes, directions
         case directionReasons = "direction_reasons"
         case directionWarning = "direction_warning"
         case a, b, comparisons, verdict, final
+        case payloadCache = "payload_cache"
     }
 
     init(_ result: ABResult) {
@@ -165,5 +169,6 @@ struct ABJSON: Encodable {
         comparisons = all
         verdict = result.verdict.rawValue
         final = result.keptB ? "b" : "a"
+        payloadCache = result.a.payloadCache.map(ProbeJSON.PayloadCacheJSON.init)
     }
 }

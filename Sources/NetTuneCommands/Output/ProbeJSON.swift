@@ -232,6 +232,29 @@ struct ProbeJSON: Encodable {
     var local: TuningState
     @Nullable var remote: TuningState?
     @Nullable var baseline: BaselineJSON?
+    @Nullable var payloadCache: PayloadCacheJSON?
+
+    /// The payload's reading into the page cache before the runs.
+    struct PayloadCacheJSON: Encodable {
+        var bytes: Int
+        @Nullable var residentBefore: Int?
+        @Nullable var residentAfter: Int?
+        var seconds: Double
+
+        init(_ cache: PayloadCacheLoad) {
+            bytes = cache.bytes
+            residentBefore = cache.residentBefore
+            residentAfter = cache.residentAfter
+            seconds = cache.seconds
+        }
+
+        enum CodingKeys: String, CodingKey {
+            case bytes
+            case residentBefore = "resident_before_bytes"
+            case residentAfter = "resident_after_bytes"
+            case seconds = "read_s"
+        }
+    }
 
     init(_ report: ProbeReport, multipleMethods: Bool) {
         peer = report.peer.description
@@ -241,6 +264,7 @@ struct ProbeJSON: Encodable {
         streams = report.streams
         local = report.local
         remote = report.remote
+        payloadCache = report.payloadCache.map(PayloadCacheJSON.init)
         var perDirection: [String: DirectionJSON] = [:]
         for way in report.directions {
             perDirection[Self.name(way)] = DirectionJSON(
@@ -271,6 +295,7 @@ struct ProbeJSON: Encodable {
         case egressInterface = "egress_interface"
         case mtu, runs
         case summary, methods, diagnosis, directions, local, remote, baseline
+        case payloadCache = "payload_cache"
     }
 }
 

@@ -16,6 +16,23 @@ enum ProbeTable {
         return out + environment + "\n"
     }
 
+    /// Said only when the page cache did not hold the payload: what was read before
+    /// the runs, and what the runs still read from the disk.
+    static func payloadCacheLines(_ cache: PayloadCacheLoad) -> String {
+        func percent(_ share: Double) -> String { "\(Int((share * 100).rounded(.up))) %" }
+        var out = ""
+        if cache.coldShare > 0 {
+            out +=
+                "payload: \(percent(cache.coldShare)) of it was not in the page cache; read before the runs (\(TimeSpan.format(.milliseconds(Int64(cache.seconds * 1000)))))\n"
+        }
+        if cache.uncachedShare > 0.01 {
+            out +=
+                "warning: \(percent(cache.uncachedShare)) of the payload does not stay in the page cache (too little free memory): "
+                + "the runs read it from the disk and measure the disk too; a smaller --size avoids that\n"
+        }
+        return out
+    }
+
     /// The column heads above live interval lines.
     static let intervalColumns =
         pad("run", 6) + pad("way", 8) + pad("interval", 16) + pad("transfer", 11, right: true) + pad("throughput", 14, right: true)
@@ -58,6 +75,7 @@ enum ProbeTable {
         } else if report.peer.peerProtocol == .iperf3 {
             out += "server: iperf3 (it reports bytes, its process CPU and retransmits; not its version, tuning or TCP_INFO)\n"
         }
+        if let cache = report.payloadCache { out += payloadCacheLines(cache) }
         out += "\n"
 
         // One column per method and direction.
@@ -169,6 +187,8 @@ enum ProbeTable {
     static func progressLine(_ stage: ProbeStage, _ progress: ProbeProgress) -> String {
         let label: String
         switch stage {
+        case .loadingPayload:
+            return "warm-up: reading the payload (\(ByteCount(Int(clamping: progress.totalBytes ?? 0)))) into the page cache …"
         case .warmup: label = "warm-up"
         case .run(let index, let total): label = "run \(index)/\(total)"
         }

@@ -1,0 +1,72 @@
+import Foundation
+import Glibc
+import SystemPackage
+import Testing
+
+@testable import NetTune
+
+/// `PayloadFile.loadIntoPageCache` on a real file: an evicted payload is read back
+/// and said to have been cold; a resident one is not read again; a signal ends the
+/// reading; a file that went away is a `PayloadError`.
+@Suite struct PayloadCacheTests {
+    /// An 8 MiB file written, flushed and dropped from the page cache (where the
+    /// file system lets it go: a tmpfs keeps it).
+    static func evictedFile(_ directory: TemporaryDirectory) throws -> (PayloadFile, evicted: Bool) {
+        let path = directory.path + "/payload.bin"
+        try Data(repeating: 0x5A, count: 8 << 20).write(to: URL(fileURLWithPath: path))
+        let file = try FileDescriptor.open(FilePath(path), .readOnly)
+        defer { try? file.close() }
+        _ = fsync(file.rawValue)
+        _ = posix_fadvise(file.rawValue, 0, 0, POSIX_FADV_DONTNEED)
+        let resident = try #require(Syscall.residentBytes(of: file.rawValue, size: 8 << 20))
+        return (try PayloadFile.existing(path), resident < 8 << 20)
+    }
+
+    @Test func anEvictedPayloadIsReadBackAndSaidToHaveBeenCold() throws {
+        let directory = try TemporaryDirectory()
+        let (payload, evicted) = try Self.evictedFile(directory)
+        let load = try payload.loadIntoPageCache(interruption: nil)
+        #expect(load.bytes == 8 << 20)
+        #expect(load.residentAfter == 8 << 20)
+        #expect(load.uncachedShare == 0)
+        if evicted {
+            #expect(try #require(load.residentBefore) < 8 << 20)
+            #expect(load.coldShare > 0)
+        }
+        // Now resident: not read again.
+        let again = try payload.loadIntoPageCache(interruption: nil)
+        #expect(again.residentBefore == 8 << 20)
+        #expect(again.seconds == 0)
+        #expect(again.coldShare == 0)
+    }
+
+    @Test func aSignalEndsTheReading() throws {
+        let directory = try TemporaryDirectory()
+        let (payload, evicted) = try Self.evictedFile(directory)
+        let interruption = try Interruption.manual()
+        interruption.trigger(SIGINT)
+        if evicted {
+            #expect(throws: Interrupted(signal: SIGINT)) { try payload.loadIntoPageCache(interruption: interruption) }
+        } else {
+            // Nothing to read: nothing to interrupt.
+            #expect(try payload.loadIntoPageCache(interruption: interruption).seconds == 0)
+        }
+    }
+
+    @Test func aPayloadThatWentAwayIsAPayloadError() throws {
+        let payload = PayloadFile(path: "/nonexistent/nettune-payload.bin", size: 1 << 20)
+        #expect(throws: PayloadError.self) { try payload.loadIntoPageCache(interruption: nil) }
+    }
+
+    /// The shares say nothing they do not know.
+    @Test func sharesOfAnUnknownResidencyAreZero() {
+        let unknown = PayloadCacheLoad(bytes: 100, residentBefore: nil, residentAfter: nil, seconds: 1)
+        #expect(unknown.coldShare == 0 && unknown.uncachedShare == 0)
+        let partial = PayloadCacheLoad(bytes: 100, residentBefore: 25, residentAfter: 90, seconds: 1)
+        #expect(partial.coldShare == 0.75 && partial.uncachedShare == 0.1)
+        let empty = PayloadCacheLoad(bytes: 0, residentBefore: 0, residentAfter: 0, seconds: 0)
+        #expect(empty.coldShare == 0 && empty.uncachedShare == 0)
+        #expect(Syscall.residentBytes(of: -1, size: 0) == 0)
+        #expect(Syscall.residentBytes(of: -1, size: 4096) == nil)
+    }
+}
