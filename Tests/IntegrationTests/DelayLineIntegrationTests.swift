@@ -313,9 +313,13 @@ struct DelayLineIntegrationTests {
     }
 
     /// The lab's namespaces deleted under a running line (not through nslab
-    /// down): the line notices and exits, and nothing stays behind.
+    /// down): the line notices and exits, and nothing stays behind — its log
+    /// included, which `down` used to leave once the line had gone by itself.
     @Test func theLineExitsWhenItsLabIsDeleted() throws {
+        var id = ""
+        defer { #expect(!id.isEmpty && !FileManager.default.fileExists(atPath: "/run/nslab/\(id).log"), "\(id)") }
         try Lab.with(delay: "5ms") { lab in
+            id = lab.id
             let pid = try #require(
                 Int32(
                     try String(contentsOfFile: "/run/nslab/\(lab.id).pid", encoding: .utf8)
