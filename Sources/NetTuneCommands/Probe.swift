@@ -87,7 +87,10 @@ extension NetTuneCommand {
             let outcome: ProbeWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
             do {
                 outcome = try progress.around {
-                    try workflow.run(header: live.header) { stage, step in
+                    // Nothing to show (piped, no intervals): no listener, so the
+                    // transfers read no counters for one.
+                    guard live.mode != .quiet || progress.enabled else { return try workflow.run() }
+                    return try workflow.run(header: live.header) { stage, step in
                         live.progress(stage, step)
                         progress.show(ProbeTable.progressLine(stage, step))
                     }

@@ -177,7 +177,7 @@ public struct IperfClient: ProbeTransport, Sendable {
                 // Acknowledged bytes for what this machine sends, not what the kernel took.
                 progress(
                     ProbeProgress(
-                        method: method, bytes: sampler.total, totalBytes: timed ? nil : perDirection * UInt64(ways.count),
+                        method: method, bytes: sampler.total(), totalBytes: timed ? nil : perDirection * UInt64(ways.count),
                         elapsed: now - start, intervals: closed))
                 lastProgress = now
             }
@@ -187,7 +187,7 @@ public struct IperfClient: ProbeTransport, Sendable {
         let end = ended ?? clock.now
         let last = sampler.sample(at: end, final: true)
         if !last.isEmpty {
-            progress?(ProbeProgress(method: method, bytes: sampler.total, totalBytes: nil, elapsed: end - start, intervals: last))
+            progress?(ProbeProgress(method: method, bytes: sampler.total(), totalBytes: nil, elapsed: end - start, intervals: last))
         }
         let localCPU = CPUSample.now().since(startCPU)
         let elapsed = (end - start).seconds

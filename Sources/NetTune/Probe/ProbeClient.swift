@@ -275,11 +275,13 @@ public struct ProbeClient: ProbeTransport, Sendable {
                 for connection in connections { connection.shutdownBoth() }
             }
             let now = clock.now
+            // The counters are read only when someone is told: each read is a
+            // TCP_INFO per stream, and the sender's CPU is what is measured.
             let ended = sampler.sample(at: now)
             if let progress, now - lastProgress >= .milliseconds(250) || !ended.isEmpty {
                 progress(
                     ProbeProgress(
-                        method: method, bytes: sampler.total, totalBytes: timed ? nil : perDirection * UInt64(direction.ways.count),
+                        method: method, bytes: sampler.total(), totalBytes: timed ? nil : perDirection * UInt64(direction.ways.count),
                         elapsed: now - start, intervals: ended))
                 lastProgress = now
             }
@@ -301,7 +303,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
         }
         let last = sampler.sample(at: end, final: true)
         if !last.isEmpty {
-            progress?(ProbeProgress(method: method, bytes: sampler.total, totalBytes: nil, elapsed: end - start, intervals: last))
+            progress?(ProbeProgress(method: method, bytes: sampler.total(), totalBytes: nil, elapsed: end - start, intervals: last))
         }
         let elapsed = (end - start).seconds
         let serverCPU = try PeerFigures.cpu(of: result, elapsed: elapsed, endpoint: request.endpoint)
@@ -517,7 +519,6 @@ struct IntervalSampler {
     private var previous: [ProbeDirection: UInt64] = [:]
     private var collected: [ProbeDirection: [Interval]] = [:]
     private var previousRetransmits: UInt32 = 0
-    private(set) var total: UInt64 = 0
 
     init(interval: Duration?, start: ContinuousClock.Instant, connections: [TCPConnection], message: ProbeRequestMessage, streams: StreamSet) {
         self.interval = interval
@@ -548,12 +549,14 @@ struct IntervalSampler {
         return sum
     }
 
-    /// Samples the byte counts; at an interval boundary (or the end) closes the
-    /// interval of each direction and returns them.
+    /// What the receivers have now, over every direction.
+    func total() -> UInt64 { message.direction.ways.reduce(0) { $0 &+ current($1) } }
+
+    /// At an interval boundary (or the end) samples the byte counts, closes the
+    /// interval of each direction and returns them; before one, reads nothing.
     @discardableResult
     mutating func sample(at now: ContinuousClock.Instant, final: Bool = false) -> [DirectedInterval] {
         let ways = message.direction.ways
-        total = ways.reduce(0) { $0 &+ current($1) }
         guard let interval, let boundary = next, now >= boundary || final, now > last else { return [] }
         var ended: [DirectedInterval] = []
         for way in ways {

@@ -31,7 +31,9 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
     ///   - header: called once, when the first transfer is connected and before its
     ///     first byte, with a report of no runs yet: the peer's address, the payload,
     ///     this machine's kernel, congestion control and egress interface.
-    ///   - progress: every progress of every transfer, intervals included.
+    ///   - progress: every progress of every transfer, intervals included. Leave
+    ///     both nil when nothing is shown: the transfers then read no progress
+    ///     counters, which cost the measured sender CPU.
     public func run(header: ((ProbeHeader) -> Void)? = nil, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> ProbeReport {
         guard (1...Self.maximumRuns).contains(runs), !methods.isEmpty else {
             throw ProbeCampaignError.badRunCount(runs, maximum: Self.maximumRuns)
@@ -44,13 +46,18 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
             }
             progress?(stage, step)
         }
+        // Without a listener the transport is given none, and reads no counters
+        // during the measured window for it.
+        func relaying(_ stage: ProbeStage) -> ((ProbeProgress) -> Void)? {
+            header == nil && progress == nil ? nil : { relay(stage, $0) }
+        }
         var payloadCache: PayloadCacheLoad?
         if warmupBytes > 0, let first = methods.first {
             if transport.direction.ways.contains(.send) {
                 progress?(.loadingPayload, ProbeProgress(method: first, bytes: 0, totalBytes: UInt64(payload.size), elapsed: .zero))
                 payloadCache = try transport.loadPayload()
             }
-            _ = try transport.run(first, limit: min(warmupBytes, payload.size)) { relay(.warmup, $0) }
+            _ = try transport.run(first, limit: min(warmupBytes, payload.size), progress: relaying(.warmup))
         }
         var results: [RunResult] = []
         var localAddress: String?
@@ -60,7 +67,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         for round in 0..<runs {
             for (i, method) in methods.enumerated() {
                 let index = round * methods.count + i + 1
-                let run = try transport.run(method, limit: nil) { relay(.run(index: index, of: total), $0) }
+                let run = try transport.run(method, limit: nil, progress: relaying(.run(index: index, of: total)))
                 results += run.results
                 localAddress = localAddress ?? run.localAddress
                 remoteAddress = remoteAddress ?? run.remoteAddress?.host
