@@ -276,7 +276,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
             }
             let now = clock.now
             // The counters are read only when someone is told: each read is a
-            // TCP_INFO per stream, and the sender's CPU is what is measured.
+            // TCP_INFO per stream, beside the sender whose CPU is measured.
             let ended = sampler.sample(at: now)
             if let progress, now - lastProgress >= .milliseconds(250) || !ended.isEmpty {
                 progress(

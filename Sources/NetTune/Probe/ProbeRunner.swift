@@ -33,7 +33,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
     ///     this machine's kernel, congestion control and egress interface.
     ///   - progress: every progress of every transfer, intervals included. Leave
     ///     both nil when nothing is shown: the transfers then read no progress
-    ///     counters, which cost the measured sender CPU.
+    ///     counters (syscalls that would run beside the measured sender).
     public func run(header: ((ProbeHeader) -> Void)? = nil, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> ProbeReport {
         guard (1...Self.maximumRuns).contains(runs), !methods.isEmpty else {
             throw ProbeCampaignError.badRunCount(runs, maximum: Self.maximumRuns)
