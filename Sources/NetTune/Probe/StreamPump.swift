@@ -140,12 +140,21 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
 
     func step() throws -> Int {
         if awaitingEnd { return try awaitEnd() }
-        if sent >= budget || endsAt.map({ ContinuousClock.now >= $0 }) == true {
+        var largest = SendChunk.largest
+        if let endsAt {
+            // One clock reading per call, for the end and for the call's size (a timed
+            // stream's calls are bounded in time, so it ends on time).
+            let now = ContinuousClock.now
+            if now >= endsAt {
+                end()
+                return 0
+            }
+            largest = chunk.next(connection, now: now)
+        }
+        if sent >= budget {
             end()
             return 0
         }
-        // A timed stream's calls are bounded in time, so it ends on time.
-        let largest = endsAt == nil ? SendChunk.largest : chunk.next(connection)
         let count = min(largest, fileSize - offset, Int(clamping: budget - sent))
         let n = try sender.sendSome(offset: offset, count: count)
         sent += UInt64(n)
