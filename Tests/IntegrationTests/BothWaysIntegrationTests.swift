@@ -217,6 +217,54 @@ struct BothWaysIntegrationTests {
         }
     }
 
+    /// A server whose payload has left its page cache reads it back before "go"
+    /// (so the first reverse run does not measure its disk) and the client says so;
+    /// the next probe finds it resident and says nothing.
+    @Test func aServerReadsAnEvictedPayloadBeforeTheRuns() throws {
+        try Scratch.with { scratch in
+            let path = scratch.path + "/served.bin"
+            try Data(count: 32 << 20).write(to: URL(fileURLWithPath: path))
+            // Dropped from the page cache where the file system lets it go (a tmpfs keeps it).
+            let fd = open(path, O_RDONLY)
+            try #require(fd >= 0)
+            _ = fsync(fd)
+            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
+            let evicted = try residentBytes(fd, size: 32 << 20) < 32 << 20
+            close(fd)
+            try Lab.with { lab in
+                let (results, _) = try lab.withServer(["--file", path]) {
+                    (
+                        try probe(lab, scratch, ["-R", "--size", "8MiB", "--runs", "1", "--json"]),
+                        try probe(lab, scratch, ["-R", "--size", "8MiB", "--runs", "1"])
+                    )
+                }
+                #expect(results.0.status == 0, "\(results.0.stderr)")
+                let cache = try decode(results.0)["peer_payload_cache"] as? [String: Any]
+                if evicted {
+                    let read = try #require(cache, "\(results.0.stdout)")
+                    #expect(read["bytes"] as? Int == 32 << 20)
+                    #expect((read["resident_before_bytes"] as? Int ?? Int.max) < 32 << 20)
+                    #expect(read["resident_after_bytes"] as? Int == 32 << 20)
+                } else {
+                    #expect(cache == nil)
+                }
+                #expect(results.1.status == 0, "\(results.1.stderr)")
+                #expect(!results.1.stdout.contains("server payload"), "\(results.1.stdout)")
+            }
+        }
+    }
+
+    /// Bytes of the first `size` of `fd` in the page cache (mincore).
+    private func residentBytes(_ fd: Int32, size: Int) throws -> Int {
+        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let mapping = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0))
+        try #require(mapping != MAP_FAILED)
+        defer { munmap(mapping, size) }
+        var vector = [UInt8](repeating: 0, count: (size + page - 1) / page)
+        try #require(mincore(mapping, size, &vector) == 0)
+        return vector.reduce(0) { $0 + Int($1 & 1) } * page
+    }
+
     /// A server that dies while it sends: one clear line on the client.
     @Test func aServerThatDiesMidReverseIsReported() throws {
         try Scratch.with { scratch in

@@ -27,6 +27,8 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
     var payloadCache: PayloadCacheLoad?
     var loadFailure: (any Error)?
     private(set) var payloadLoads = 0
+    /// What the server read of its payload before the run of each number.
+    var peerPayloadCacheAt: [Int: PayloadCacheLoad] = [:]
     private(set) var limits: [Int?] = []
     private(set) var directions: [ProbeDirection] = []
 
@@ -62,6 +64,8 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
                 method: method, direction: one, bytes: bytes, seconds: Double(bytes) * 8 / rate, sender: cpu, receiver: cpu,
                 tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
         }
-        return ProbeRun(results: results, localAddress: "10.0.0.1", remoteAddress: nil, remote: TuningState(tcpRmem: "4096 131072 6291456"))
+        var run = ProbeRun(results: results, localAddress: "10.0.0.1", remoteAddress: nil, remote: TuningState(tcpRmem: "4096 131072 6291456"))
+        run.peerPayloadCache = peerPayloadCacheAt[runs]
+        return run
     }
 }

@@ -96,5 +96,10 @@ import Testing
         #expect(!ProbeTable.progressLine(.warmup, timed).contains("left"))
         let queued = ProbeProgress(method: .sendfile, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: 2)
         #expect(ProbeTable.progressLine(.run(index: 1, of: 1), queued) == "run 1/1: queued at the server, position 2 …")
+        let preparing = ProbeProgress(
+            method: .sendfile, bytes: 0, totalBytes: nil, elapsed: .zero,
+            serverPreparing: PreparingMessage(bytes: 256 << 20, resident: 0, read: 64 << 20))
+        #expect(
+            ProbeTable.progressLine(.warmup, preparing) == "warm-up: the server is reading its payload (256 MiB) into its page cache, 25 % …")
     }
 }

@@ -40,6 +40,29 @@ import Testing
         #expect(again.coldShare == 0)
     }
 
+    /// What a server tells its waiting client: before each MiB, from 0 up, with
+    /// what was resident before; nothing when nothing is read; what the listener
+    /// throws ends the reading.
+    @Test func readingIsReportedEveryMiBAndItsListenerCanEndIt() throws {
+        let directory = try TemporaryDirectory()
+        let (payload, evicted) = try Self.evictedFile(directory)
+        var told: [(read: Int, before: Int?)] = []
+        let load = try payload.loadIntoPageCache(interruption: nil) { told.append(($0, $1)) }
+        if evicted {
+            #expect(told.map(\.read) == (0..<8).map { $0 << 20 })
+            #expect(told.allSatisfy { $0.before == load.residentBefore })
+        }
+        told = []
+        _ = try payload.loadIntoPageCache(interruption: nil) { told.append(($0, $1)) }
+        #expect(told.isEmpty)
+
+        struct Gone: Error {}
+        let (again, evictedAgain) = try Self.evictedFile(directory)
+        if evictedAgain {
+            #expect(throws: Gone.self) { try again.loadIntoPageCache(interruption: nil) { read, _ in if read > 0 { throw Gone() } } }
+        }
+    }
+
     @Test func aSignalEndsTheReading() throws {
         let directory = try TemporaryDirectory()
         let (payload, evicted) = try Self.evictedFile(directory)

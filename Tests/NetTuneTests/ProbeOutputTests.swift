@@ -118,6 +118,7 @@ import Testing
                     "resident_before_bytes" : null
                   },
                   "peer" : "10.0.0.2:9000",
+                  "peer_payload_cache" : null,
                   "protocol" : "nettune",
                   "remote" : {
                     "congestion" : "bbr",

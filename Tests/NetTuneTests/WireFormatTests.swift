@@ -58,7 +58,9 @@ import Testing
             .result(result),
             .result(ResultMessage(ok: false, message: "the client stalled")),
             .data(session: session, stream: 255),
-            .go
+            .go,
+            .preparing(PreparingMessage(bytes: 268_435_456, resident: 1 << 20, read: 128 << 20)),
+            .preparing(PreparingMessage(bytes: 1, resident: nil, read: 1))
         ]
     }
 
@@ -162,6 +164,23 @@ import Testing
                 queueWait: .zero, token: [], software: "")
         ).encoded()
         #expect(throws: ProbeWireError.malformed("a probe of 0 bytes")) { try ProbeMessage.decode(empty) }
+        // A server reading its payload reads no more than it has, nor keeps more in memory.
+        func preparing(flags: UInt8, bytes: UInt64, resident: UInt64, read: UInt64) -> [UInt8] {
+            var payload: [UInt8] = [flags]
+            for value in [bytes, resident, read] { payload.appendBigEndian(value) }
+            return ProbeWire.magic + [8, 0, 0, UInt8(payload.count)] + payload
+        }
+        #expect(try ProbeMessage.decode(preparing(flags: 1, bytes: 10, resident: 10, read: 10)) != nil)
+        #expect(throws: ProbeWireError.malformed("11 resident and 0 read of a 10-byte payload")) {
+            try ProbeMessage.decode(preparing(flags: 1, bytes: 10, resident: 11, read: 0))
+        }
+        #expect(throws: ProbeWireError.malformed("0 resident and 11 read of a 10-byte payload")) {
+            try ProbeMessage.decode(preparing(flags: 1, bytes: 10, resident: 0, read: 11))
+        }
+        #expect(throws: ProbeWireError.malformed("5 resident and 0 read of a 10-byte payload")) {
+            try ProbeMessage.decode(preparing(flags: 0, bytes: 10, resident: 5, read: 0))
+        }
+        #expect(throws: ProbeWireError.unknownFlags(3)) { try ProbeMessage.decode(preparing(flags: 3, bytes: 10, resident: 0, read: 0)) }
         // Control characters in a server's tuning text are refused, not printed.
         let sneaky = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState(kernel: "6.1\u{1B}[2J")).encoded()
         #expect(throws: ProbeWireError.self) { try ProbeMessage.decode(sneaky) }

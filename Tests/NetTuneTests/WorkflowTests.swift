@@ -162,6 +162,24 @@ struct WorkflowFixture {
         #expect(try JSONOutput.encode(ABJSON(result)).contains("\"resident_before_bytes\" : 0"))
     }
 
+    /// The server's reading of its payload before a run (here the first A run of
+    /// a receiving comparison) is said once, for both sides.
+    @Test func theServersPayloadLoadIsSaid() throws {
+        let f = try WorkflowFixture()
+        let cache = PayloadCacheLoad(bytes: 256 << 20, residentBefore: 64 << 20, residentAfter: 256 << 20, seconds: 0.25)
+        f.transport.peerPayloadCacheAt = [2: cache]
+        let profile = Profile(name: "rmem", description: "d", sysctls: [.tcpRmem: "4096 131072 33554432"])
+        let result = try ABTest(
+            tuner: f.tuner, profile: profile, transport: f.transport, machine: f.machine,
+            payload: PayloadFile(path: "/p", size: 64 << 20), method: .sendfile, pairs: 2, warmupBytes: 1 << 20,
+            finally: .keepB, interruption: nil
+        ).run()
+        #expect(result.a.peerPayloadCache == cache)
+        #expect(result.b.peerPayloadCache == cache)
+        #expect(ABOutput.render(result).contains("server payload: 75 % of it was not in its page cache; the server read it before the runs (250 ms)"))
+        #expect(try JSONOutput.encode(ABJSON(result)).contains("\"peer_payload_cache\" : {"))
+    }
+
     @Test func aPayloadThatCannotBeLoadedOrAnInterruptionLeavesA() throws {
         for failure in [PayloadError.unusable(path: "/p", reason: "gone") as any Error, Interrupted(signal: SIGINT)] {
             let f = try WorkflowFixture()
@@ -481,6 +499,36 @@ struct WorkflowFixture {
                 #expect(text.contains("warning: 25 % of the payload does not stay in the page cache"), "\(text)")
             }
         }
+    }
+
+    /// The server reads its payload into its page cache before "go" of whichever
+    /// run finds it missing (the warm-up, or the first run without one); the report
+    /// says what it found, once.
+    @Test func theServersPayloadLoadIsReportedOnce() throws {
+        let cache = PayloadCacheLoad(bytes: 256 << 20, residentBefore: 0, residentAfter: 256 << 20, seconds: 2.5)
+        let later = PayloadCacheLoad(bytes: 256 << 20, residentBefore: 128 << 20, residentAfter: 256 << 20, seconds: 1)
+        for warmup in [1 << 20, 0] {
+            let f = try WorkflowFixture()
+            f.transport.direction = .receive
+            f.transport.peerPayloadCacheAt = [1: cache, 3: later]
+            let report = try ProbeRunner(
+                transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+                methods: [.sendfile], runs: 3, warmupBytes: warmup
+            ).run()
+            #expect(report.peerPayloadCache == cache, "warm-up \(warmup)")
+            let text = ProbeTable.render(report)
+            #expect(text.contains("server payload: 100 % of it was not in its page cache; the server read it before the runs (2.5 s)"), "\(text)")
+            #expect(try JSONOutput.encode(ProbeJSON(report, multipleMethods: false)).contains("\"peer_payload_cache\" : {"))
+        }
+        let f = try WorkflowFixture()
+        f.transport.direction = .receive
+        let report = try ProbeRunner(
+            transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+            methods: [.sendfile], runs: 1, warmupBytes: 1 << 20
+        ).run()
+        #expect(report.peerPayloadCache == nil)
+        #expect(!ProbeTable.render(report).contains("server payload"))
+        #expect(try JSONOutput.encode(ProbeJSON(report, multipleMethods: false)).contains("\"peer_payload_cache\" : null"))
     }
 
     @Test func aPayloadThatCannotBeLoadedEndsTheProbeBeforeAnyRun() throws {

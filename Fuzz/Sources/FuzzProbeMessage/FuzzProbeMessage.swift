@@ -25,6 +25,8 @@ public func fuzzProbeMessage(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int3
         precondition(!PeerText.sanitized(refused.message).unicodeScalars.contains { $0.value < 0x20 })
     case .result(let result):
         precondition(result.streams.count <= ProbeWire.maxStreams * 2)
+    case .preparing(let preparing):
+        precondition(preparing.read <= preparing.bytes && (preparing.resident ?? 0) <= preparing.bytes)
     default:
         break
     }

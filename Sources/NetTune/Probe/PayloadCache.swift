@@ -32,9 +32,14 @@ public struct PayloadCacheLoad: Sendable, Equatable {
 
 extension PayloadFile {
     /// Reads the payload through once, unless all of it is in the page cache already.
+    /// - Parameter reading: told, only when something must be read, before each MiB
+    ///   (first with 0): the bytes read so far and what was resident before; what it
+    ///   throws ends the reading.
     /// - Throws: `Interrupted` on a signal (checked every MiB), `PayloadError` when the
-    ///   file cannot be read.
-    public func loadIntoPageCache(interruption: Interruption?) throws -> PayloadCacheLoad {
+    ///   file cannot be read, or what `reading` threw.
+    public func loadIntoPageCache(
+        interruption: Interruption?, reading: ((_ read: Int, _ residentBefore: Int?) throws -> Void)? = nil
+    ) throws -> PayloadCacheLoad {
         let file: FileDescriptor
         do {
             file = try FileDescriptor.open(FilePath(path), .readOnly, options: [.closeOnExec])
@@ -52,6 +57,7 @@ extension PayloadFile {
         var offset = 0
         while offset < size {
             try interruption?.check()
+            try reading?(offset, before)
             let count: Int
             do {
                 count = try file.read(fromAbsoluteOffset: Int64(offset), into: buffer)

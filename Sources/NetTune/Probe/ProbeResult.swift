@@ -166,6 +166,9 @@ public struct ProbeReport: Sendable, Equatable {
     /// The payload read into the page cache before the runs; nil when this machine
     /// did not send from it or the warm-up was off.
     public var payloadCache: PayloadCacheLoad?
+    /// What the server read of the payload it sent into its page cache before the
+    /// runs (it does so before "go"); nil when it read nothing.
+    public var peerPayloadCache: PayloadCacheLoad?
 
     public init(
         peer: Endpoint, methods: [ProbeMethod], direction: ProbeDirection = .send, streams: Int = 1, payloadBytes: Int,

@@ -52,12 +52,14 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
             header == nil && progress == nil ? nil : { relay(stage, $0) }
         }
         var payloadCache: PayloadCacheLoad?
+        var peerPayloadCache: PayloadCacheLoad?
         if warmupBytes > 0, let first = methods.first {
             if transport.direction.ways.contains(.send) {
                 progress?(.loadingPayload, ProbeProgress(method: first, bytes: 0, totalBytes: UInt64(payload.size), elapsed: .zero))
                 payloadCache = try transport.loadPayload()
             }
-            _ = try transport.run(first, limit: min(warmupBytes, payload.size), progress: relaying(.warmup))
+            let warmup = try transport.run(first, limit: min(warmupBytes, payload.size), progress: relaying(.warmup))
+            peerPayloadCache = warmup.peerPayloadCache
         }
         var results: [RunResult] = []
         var localAddress: String?
@@ -72,6 +74,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
                 localAddress = localAddress ?? run.localAddress
                 remoteAddress = remoteAddress ?? run.remoteAddress?.host
                 remote = remote ?? run.remote
+                peerPayloadCache = peerPayloadCache ?? run.peerPayloadCache
             }
         }
         var report = machine.report(
@@ -79,6 +82,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
             streams: streams, runs: results, localAddress: localAddress, remote: remote)
         report.remoteAddress = remoteAddress
         report.payloadCache = payloadCache
+        report.peerPayloadCache = peerPayloadCache
         return report
     }
 }

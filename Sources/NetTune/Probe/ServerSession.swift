@@ -79,6 +79,16 @@ struct ServerSession {
         } catch {
             return refuse(&event, RefusedMessage(status: .failed, message: "the server has nothing to send: \(error)"))
         }
+        if let payload {
+            switch prepare(payload) {
+            case .ready: break
+            case .clientGone:
+                event.outcome = .failed("the client went away while the payload was read into the page cache")
+                return event
+            case .unreadable(let reason):
+                return refuse(&event, RefusedMessage(status: .failed, message: "the server could not read its payload: \(reason)"))
+            }
+        }
         guard (try? control.sendAll(ProbeMessage.go.encoded(), deadline: .after(configuration.idleTimeout))) != nil else {
             event.outcome = .failed("the client went away before the start")
             return event
@@ -176,6 +186,36 @@ struct ServerSession {
             if (try? Deadline.after(.milliseconds(50)).wait(for: Int16(POLLIN), on: control.fd)) == true {
                 return .gone("the client left the queue")
             }
+        }
+    }
+
+    enum Preparation {
+        case ready
+        case clientGone
+        case unreadable(String)
+    }
+
+    /// Reads the payload into the page cache before "go" when some of it is not
+    /// there, so the first run does not measure this machine's disk: the client is
+    /// told ("preparing") before the first read, at least every second, and when done.
+    private func prepare(_ payload: PayloadFile) -> Preparation {
+        var lastTold: ContinuousClock.Instant?
+        func tell(read: Int, resident: Int?) throws {
+            let message = PreparingMessage(bytes: UInt64(payload.size), resident: resident.map(UInt64.init), read: UInt64(read))
+            try control.sendAll(ProbeMessage.preparing(message).encoded(), deadline: .after(configuration.idleTimeout))
+            lastTold = .now
+        }
+        do {
+            let load = try payload.loadIntoPageCache(interruption: nil) { read, residentBefore in
+                if let lastTold, ContinuousClock.now - lastTold < .seconds(1) { return }
+                try tell(read: read, resident: residentBefore)
+            }
+            if lastTold != nil { try tell(read: payload.size, resident: load.residentAfter) }
+            return .ready
+        } catch let error as PayloadError {
+            return .unreadable("\(error)")
+        } catch {
+            return .clientGone
         }
     }
 

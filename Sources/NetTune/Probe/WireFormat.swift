@@ -266,6 +266,25 @@ public struct ResultMessage: Equatable, Sendable {
     }
 }
 
+/// What a server says while it reads the payload it is about to send into its
+/// page cache, between the data connections and "go": so the runs measure the
+/// path, not the server's disk, and the client knows why "go" is late.
+public struct PreparingMessage: Equatable, Sendable {
+    /// The payload's size.
+    public var bytes: UInt64
+    /// How much of it was in the page cache when the server last looked (before
+    /// reading, and when done); nil when its kernel could not say.
+    public var resident: UInt64?
+    /// How much of it the server has read so far.
+    public var read: UInt64
+
+    public init(bytes: UInt64, resident: UInt64?, read: UInt64) {
+        self.bytes = bytes
+        self.resident = resident
+        self.read = read
+    }
+}
+
 /// One message of protocol version 2.
 public enum ProbeMessage: Equatable, Sendable {
     case request(ProbeRequestMessage)
@@ -275,10 +294,11 @@ public enum ProbeMessage: Equatable, Sendable {
     case result(ResultMessage)
     case data(session: SessionID, stream: Int)
     case go
+    case preparing(PreparingMessage)
 
     enum Kind: UInt8 {
         case request = 1
-        case queued, ready, refused, result, data, go
+        case queued, ready, refused, result, data, go, preparing
     }
 
     var kind: Kind {
@@ -290,6 +310,7 @@ public enum ProbeMessage: Equatable, Sendable {
         case .result: return .result
         case .data: return .data
         case .go: return .go
+        case .preparing: return .preparing
         }
     }
 
@@ -337,6 +358,11 @@ public enum ProbeMessage: Equatable, Sendable {
             payload.appendBigEndian(UInt16(clamping: stream))
         case .go:
             break
+        case .preparing(let preparing):
+            payload.append(preparing.resident == nil ? 0 : 1)
+            payload.appendBigEndian(preparing.bytes)
+            payload.appendBigEndian(preparing.resident ?? 0)
+            payload.appendBigEndian(preparing.read)
         }
         var out = ProbeWire.magic
         out.append(kind.rawValue)
@@ -429,6 +455,16 @@ public enum ProbeMessage: Equatable, Sendable {
             return .data(session: session, stream: stream)
         case .go:
             return .go
+        case .preparing:
+            let flags = try reader.u8()
+            guard flags & ~1 == 0 else { throw .unknownFlags(UInt16(flags)) }
+            let bytes = try reader.u64()
+            let resident = try reader.u64()
+            let read = try reader.u64()
+            guard resident <= bytes, read <= bytes, flags == 1 || resident == 0 else {
+                throw .malformed("\(resident) resident and \(read) read of a \(bytes)-byte payload")
+            }
+            return .preparing(PreparingMessage(bytes: bytes, resident: flags == 1 ? resident : nil, read: read))
         }
     }
 }

@@ -88,6 +88,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         var localAddress: String?
         var remoteAddress: String?
         var remote: TuningState?
+        var peerPayloadCache: PayloadCacheLoad?
         var localB: TuningState?
         var fingerprintB: TuningFingerprint?
 
@@ -96,6 +97,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             localAddress = localAddress ?? run.localAddress
             remoteAddress = remoteAddress ?? run.remoteAddress?.host
             remote = remote ?? run.remote
+            peerPayloadCache = peerPayloadCache ?? run.peerPayloadCache
             return run.results
         }
         func failure(_ error: any Error, pairsDone: Int) -> ABTestError {
@@ -109,7 +111,8 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             do {
                 // Else the first A run could read it from the disk, which favours B.
                 if choice.directions.contains(.send) { payloadCache = try transport.loadPayload() }
-                _ = try transport.run(method, limit: min(warmupBytes, payload.size), direction: choice.directions[0], progress: nil)
+                let warmup = try transport.run(method, limit: min(warmupBytes, payload.size), direction: choice.directions[0], progress: nil)
+                peerPayloadCache = warmup.peerPayloadCache
             } catch {
                 throw failure(error, pairsDone: 0)
             }
@@ -172,6 +175,8 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         reportB.remoteAddress = remoteAddress
         reportA.payloadCache = payloadCache
         reportB.payloadCache = payloadCache
+        reportA.peerPayloadCache = peerPayloadCache
+        reportB.peerPayloadCache = peerPayloadCache
 
         var comparisons: [ProbeDirection: DirectionComparison] = [:]
         for direction in choice.directions {

@@ -14,6 +14,7 @@ enum ABOutput {
             "Measured \(result.choice.directions.map(ProbeTable.describe).joined(separator: " and ")): "
             + result.choice.reasons.joined(separator: "; ") + "\n"
         if let cache = a.payloadCache { out += ProbeTable.payloadCacheLines(cache) }
+        if let cache = a.peerPayloadCache { out += ProbeTable.payloadCacheLines(cache, server: true) }
         out += "\n"
         var rows = [["", "A (median)", "B (median)", "B/A", "95 % CI", ""]]
         for direction in result.choice.directions {
@@ -138,6 +139,7 @@ struct ABJSON: Encodable {
     var verdict: String
     var final: String
     @Nullable var payloadCache: ProbeJSON.PayloadCacheJSON?
+    @Nullable var peerPayloadCache: ProbeJSON.PayloadCacheJSON?
 
     enum CodingKeys: String, CodingKey {
         case profile, peer, method, bytes, changes, directions
@@ -145,6 +147,7 @@ struct ABJSON: Encodable {
         case directionWarning = "direction_warning"
         case a, b, comparisons, verdict, final
         case payloadCache = "payload_cache"
+        case peerPayloadCache = "peer_payload_cache"
     }
 
     init(_ result: ABResult) {
@@ -170,5 +173,6 @@ struct ABJSON: Encodable {
         verdict = result.verdict.rawValue
         final = result.keptB ? "b" : "a"
         payloadCache = result.a.payloadCache.map(ProbeJSON.PayloadCacheJSON.init)
+        peerPayloadCache = result.a.peerPayloadCache.map(ProbeJSON.PayloadCacheJSON.init)
     }
 }

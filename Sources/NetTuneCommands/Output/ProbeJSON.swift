@@ -233,6 +233,7 @@ struct ProbeJSON: Encodable {
     @Nullable var remote: TuningState?
     @Nullable var baseline: BaselineJSON?
     @Nullable var payloadCache: PayloadCacheJSON?
+    @Nullable var peerPayloadCache: PayloadCacheJSON?
 
     /// The payload's reading into the page cache before the runs.
     struct PayloadCacheJSON: Encodable {
@@ -265,6 +266,7 @@ struct ProbeJSON: Encodable {
         local = report.local
         remote = report.remote
         payloadCache = report.payloadCache.map(PayloadCacheJSON.init)
+        peerPayloadCache = report.peerPayloadCache.map(PayloadCacheJSON.init)
         var perDirection: [String: DirectionJSON] = [:]
         for way in report.directions {
             perDirection[Self.name(way)] = DirectionJSON(
@@ -296,6 +298,7 @@ struct ProbeJSON: Encodable {
         case mtu, runs
         case summary, methods, diagnosis, directions, local, remote, baseline
         case payloadCache = "payload_cache"
+        case peerPayloadCache = "peer_payload_cache"
     }
 }
 

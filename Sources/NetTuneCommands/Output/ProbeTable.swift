@@ -17,18 +17,25 @@ enum ProbeTable {
     }
 
     /// Said only when the page cache did not hold the payload: what was read before
-    /// the runs, and what the runs still read from the disk.
-    static func payloadCacheLines(_ cache: PayloadCacheLoad) -> String {
+    /// the runs, and what the runs still read from the disk. `server`: the payload
+    /// the server sent, from its own page cache.
+    static func payloadCacheLines(_ cache: PayloadCacheLoad, server: Bool = false) -> String {
         func percent(_ share: Double) -> String { "\(Int((share * 100).rounded(.up))) %" }
+        let time = TimeSpan.format(.milliseconds(Int64(cache.seconds * 1000)))
         var out = ""
         if cache.coldShare > 0 {
             out +=
-                "payload: \(percent(cache.coldShare)) of it was not in the page cache; read before the runs (\(TimeSpan.format(.milliseconds(Int64(cache.seconds * 1000)))))\n"
+                server
+                ? "server payload: \(percent(cache.coldShare)) of it was not in its page cache; the server read it before the runs (\(time))\n"
+                : "payload: \(percent(cache.coldShare)) of it was not in the page cache; read before the runs (\(time))\n"
         }
         if cache.uncachedShare > 0.01 {
             out +=
-                "warning: \(percent(cache.uncachedShare)) of the payload does not stay in the page cache (too little free memory): "
-                + "the runs read it from the disk and measure the disk too; a smaller --size avoids that\n"
+                server
+                ? "warning: \(percent(cache.uncachedShare)) of the server's payload does not stay in its page cache (too little free memory there): "
+                    + "the runs read it from the server's disk and measure that disk too; a smaller serve --payload-size (or --file) on the server avoids that\n"
+                : "warning: \(percent(cache.uncachedShare)) of the payload does not stay in the page cache (too little free memory): "
+                    + "the runs read it from the disk and measure the disk too; a smaller --size avoids that\n"
         }
         return out
     }
@@ -76,6 +83,7 @@ enum ProbeTable {
             out += "server: iperf3 (it reports bytes, its process CPU and retransmits; not its version, tuning or TCP_INFO)\n"
         }
         if let cache = report.payloadCache { out += payloadCacheLines(cache) }
+        if let cache = report.peerPayloadCache { out += payloadCacheLines(cache, server: true) }
         out += "\n"
 
         // One column per method and direction.
@@ -194,6 +202,10 @@ enum ProbeTable {
         }
         if let position = progress.queuePosition {
             return "\(label): queued at the server, position \(position) …"
+        }
+        if let preparing = progress.serverPreparing {
+            let share = preparing.bytes > 0 ? Int(Double(preparing.read) / Double(preparing.bytes) * 100) : 100
+            return "\(label): the server is reading its payload (\(ByteCount(Int(clamping: preparing.bytes)))) into its page cache, \(share) % …"
         }
         let rate = progress.elapsed > .zero ? BitRate(bitsPerSecond: Double(progress.bytes) * 8 / progress.elapsed.seconds).description : ""
         let amount =
