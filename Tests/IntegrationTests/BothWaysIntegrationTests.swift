@@ -223,14 +223,7 @@ struct BothWaysIntegrationTests {
     @Test func aServerReadsAnEvictedPayloadBeforeTheRuns() throws {
         try Scratch.with { scratch in
             let path = scratch.path + "/served.bin"
-            try Data(count: 32 << 20).write(to: URL(fileURLWithPath: path))
-            // Dropped from the page cache where the file system lets it go (a tmpfs keeps it).
-            let fd = open(path, O_RDONLY)
-            try #require(fd >= 0)
-            _ = fsync(fd)
-            _ = posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED)
-            let evicted = try residentBytes(fd, size: 32 << 20) < 32 << 20
-            close(fd)
+            let evicted = try PageCache.writeEvicted(path, size: 32 << 20)
             try Lab.with { lab in
                 let (results, _) = try lab.withServer(["--file", path]) {
                     (
@@ -252,17 +245,6 @@ struct BothWaysIntegrationTests {
                 #expect(!results.1.stdout.contains("server payload"), "\(results.1.stdout)")
             }
         }
-    }
-
-    /// Bytes of the first `size` of `fd` in the page cache (mincore).
-    private func residentBytes(_ fd: Int32, size: Int) throws -> Int {
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let mapping = try #require(mmap(nil, size, PROT_READ, MAP_SHARED, fd, 0))
-        try #require(mapping != MAP_FAILED)
-        defer { munmap(mapping, size) }
-        var vector = [UInt8](repeating: 0, count: (size + page - 1) / page)
-        try #require(mincore(mapping, size, &vector) == 0)
-        return vector.reduce(0) { $0 + Int($1 & 1) } * page
     }
 
     /// A server that dies while it sends: one clear line on the client.

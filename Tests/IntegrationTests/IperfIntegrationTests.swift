@@ -242,6 +242,23 @@ struct IperfIntegrationTests {
         }
     }
 
+    /// An iperf3 client's reverse run from a payload that left the page cache: the
+    /// server reads all of it back before TEST_START (iperf3 waits), not during the run.
+    @Test func aReverseIperf3RunFindsTheServersPayloadReadBack() throws {
+        try Scratch.with { scratch in
+            let path = scratch.path + "/served.bin"
+            let evicted = try PageCache.writeEvicted(path, size: 32 << 20)
+            try Lab.with { lab in
+                let (result, _) = try lab.withServer(["--file", path]) {
+                    try lab.run(in: lab.nsA, ["iperf3", "-c", lab.addrB, "-p", Lab.probePort, "-R", "-n", "4M", "-J"])
+                }
+                #expect(result.status == 0, "\(result.stderr)")
+                // Sending 4 MiB reads 4 MiB; the whole file is there only if it was read through.
+                if evicted { #expect(try PageCache.residentBytes(path) == 32 << 20) }
+            }
+        }
+    }
+
     @Test func garbageAfterAnIperf3CookieIsDroppedAndServeGoesOn() throws {
         try Lab.with { lab in
             let (result, log) = try lab.withServer {
