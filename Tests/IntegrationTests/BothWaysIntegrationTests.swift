@@ -225,7 +225,7 @@ struct BothWaysIntegrationTests {
             let path = scratch.path + "/served.bin"
             let evicted = try PageCache.writeEvicted(path, size: 32 << 20)
             try Lab.with { lab in
-                let (results, _) = try lab.withServer(["--file", path]) {
+                let (results, log) = try lab.withServer(["--file", path]) {
                     (
                         try probe(lab, scratch, ["-R", "--size", "8MiB", "--runs", "1", "--json"]),
                         try probe(lab, scratch, ["-R", "--size", "8MiB", "--runs", "1"])
@@ -243,6 +243,9 @@ struct BothWaysIntegrationTests {
                 }
                 #expect(results.1.status == 0, "\(results.1.stderr)")
                 #expect(!results.1.stdout.contains("server payload"), "\(results.1.stdout)")
+                // The server's log says which probe waited for the reading.
+                let reads = log.filter { $0["outcome"] as? String == "completed" }.map { $0["payload_read_s"] as? Double ?? -1 }
+                #expect(reads.count == 2 && reads[1] == 0 && (reads[0] > 0) == evicted, "\(log)")
             }
         }
     }

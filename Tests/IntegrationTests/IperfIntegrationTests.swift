@@ -249,10 +249,12 @@ struct IperfIntegrationTests {
             let path = scratch.path + "/served.bin"
             let evicted = try PageCache.writeEvicted(path, size: 32 << 20)
             try Lab.with { lab in
-                let (result, _) = try lab.withServer(["--file", path]) {
+                let (result, log) = try lab.withServer(["--file", path]) {
                     try lab.run(in: lab.nsA, ["iperf3", "-c", lab.addrB, "-p", Lab.probePort, "-R", "-n", "4M", "-J"])
                 }
                 #expect(result.status == 0, "\(result.stderr)")
+                let served = try #require(log.first { $0["outcome"] as? String == "completed" }, "\(log)")
+                #expect(((served["payload_read_s"] as? Double ?? -1) > 0) == evicted, "\(served)")
                 // Sending 4 MiB reads 4 MiB; the whole file is there only if it was read through.
                 if evicted { #expect(try PageCache.residentBytes(path) == 32 << 20) }
             }

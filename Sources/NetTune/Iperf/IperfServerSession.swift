@@ -83,12 +83,12 @@ struct IperfServerSession {
         if let payload {
             var lastLook = ContinuousClock.now
             do {
-                _ = try payload.loadIntoPageCache(interruption: nil) { _, _ in
+                event.payloadReadSeconds = try payload.loadIntoPageCache(interruption: nil) { _, _ in
                     guard ContinuousClock.now - lastLook >= .seconds(1) else { return }
                     lastLook = .now
                     // The client says nothing until TEST_START: anything readable is its hang-up.
                     if (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: connection.fd)) == true { throw ClientGone() }
-                }
+                }.seconds
             } catch let error as PayloadError {
                 return refuse(&event, code: 101, .failed, "the server could not read its payload: \(error)")
             } catch {

@@ -91,6 +91,9 @@ public final class ProbeServer: Sendable {
         public var receiveBuffer: Int
         /// How long the client waited in the queue.
         public var queuedSeconds: Double
+        /// How long the server read its payload into its page cache before the
+        /// transfer (0: all of it was there, or it did not send).
+        public var payloadReadSeconds: Double = 0
 
         init(peer: String) {
             self.peer = peer

@@ -81,7 +81,7 @@ struct ServerSession {
         }
         if let payload {
             switch prepare(payload) {
-            case .ready: break
+            case .ready(let seconds): event.payloadReadSeconds = seconds
             case .clientGone:
                 event.outcome = .failed("the client went away while the payload was read into the page cache")
                 return event
@@ -190,7 +190,8 @@ struct ServerSession {
     }
 
     enum Preparation {
-        case ready
+        /// The seconds spent reading.
+        case ready(Double)
         case clientGone
         case unreadable(String)
     }
@@ -211,7 +212,7 @@ struct ServerSession {
                 try tell(read: read, resident: residentBefore)
             }
             if lastTold != nil { try tell(read: payload.size, resident: load.residentAfter) }
-            return .ready
+            return .ready(load.seconds)
         } catch let error as PayloadError {
             return .unreadable("\(error)")
         } catch {

@@ -13,8 +13,10 @@ enum ServeLog {
             let rate = event.seconds > 0 ? BitRate(bitsPerSecond: Double(bytes) * 8 / event.seconds).description : "-"
             let cpu = event.cpu.map { String(format: ", server CPU %.2f s", $0.processSeconds) } ?? ""
             let queued = event.queuedSeconds >= 0.5 ? String(format: " (queued %.1f s)", event.queuedSeconds) : ""
+            let read =
+                event.payloadReadSeconds > 0 ? String(format: " (payload read into the page cache first, %.2f s)", event.payloadReadSeconds) : ""
             return
-                "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(queued)"
+                "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(queued)\(read)"
         case .refused(_, let message):
             return "\(event.peer)\(method): refused: \(message)"
         case .failed(let message):
@@ -39,6 +41,7 @@ struct ServeEventJSON: Encodable {
     var bytesSent: UInt64
     var seconds: Double
     var queuedSeconds: Double
+    var payloadReadSeconds: Double
     var receiveBufferBytes: Int
 
     init(_ event: ProbeServer.Event) {
@@ -52,6 +55,7 @@ struct ServeEventJSON: Encodable {
         bytesSent = event.bytesSent
         seconds = event.seconds
         queuedSeconds = event.queuedSeconds
+        payloadReadSeconds = event.payloadReadSeconds
         receiveBufferBytes = event.receiveBuffer
         switch event.outcome {
         case .completed: outcome = "completed"
@@ -72,6 +76,7 @@ struct ServeEventJSON: Encodable {
         case bytesSent = "bytes_sent"
         case seconds
         case queuedSeconds = "queued_s"
+        case payloadReadSeconds = "payload_read_s"
         case receiveBufferBytes = "rcvbuf_bytes"
     }
 }

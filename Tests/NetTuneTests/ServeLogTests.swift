@@ -1,0 +1,27 @@
+import Testing
+
+@testable import NetTune
+@testable import NetTuneCommands
+
+/// `nettune serve`'s line per client, for people and as JSON.
+@Suite struct ServeLogTests {
+    static var event: ProbeServer.Event {
+        var event = ProbeServer.Event(peer: "10.0.0.1:40000")
+        event.method = .sendfile
+        event.direction = .receive
+        event.streams = 1
+        event.bytesSent = 64 << 20
+        event.seconds = 0.5
+        event.receiveBuffer = 131072
+        return event
+    }
+
+    @Test func aPayloadReadBeforeTheTransferIsSaid() throws {
+        var event = Self.event
+        #expect(!ServeLog.line(event).contains("payload read"))
+        #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"payload_read_s\":0"))
+        event.payloadReadSeconds = 1.25
+        #expect(ServeLog.line(event).hasSuffix("(payload read into the page cache first, 1.25 s)"), "\(ServeLog.line(event))")
+        #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"payload_read_s\":1.25"))
+    }
+}
