@@ -63,6 +63,17 @@ import Testing
         }
     }
 
+    /// A server reads in only a payload that takes at most half the available memory.
+    @Test func aPayloadTheMemoryCannotHoldIsNotReadIn() {
+        let meminfo = "MemTotal:        2048 kB\nMemFree:          100 kB\nMemAvailable:     1000 kB\n"
+        #expect(PayloadFile.pageCacheCanHold(512_000, meminfo: meminfo))
+        #expect(!PayloadFile.pageCacheCanHold(512_001, meminfo: meminfo))
+        for unknown in [nil, "", "MemAvailable: lots kB", "MemAvailable: 99999999999999999999 kB"] {
+            #expect(PayloadFile.pageCacheCanHold(Int.max, meminfo: unknown), "\(String(describing: unknown))")
+        }
+        #expect(MemInfo.bytes("MemTotal", in: meminfo) == 2048 * 1024)
+    }
+
     @Test func aSignalEndsTheReading() throws {
         let directory = try TemporaryDirectory()
         let (payload, evicted) = try Self.evictedFile(directory)

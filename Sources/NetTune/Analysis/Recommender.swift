@@ -99,10 +99,5 @@ public enum Recommender {
     }
 
     /// MemTotal from /proc/meminfo, in bytes.
-    public static func memoryBytes(meminfo: String?) -> Int? {
-        guard let line = meminfo?.split(separator: "\n").first(where: { $0.hasPrefix("MemTotal:") }) else { return nil }
-        let fields = line.split(separator: " ")
-        guard fields.count >= 2, let kib = Int(fields[1]) else { return nil }
-        return kib * 1024
-    }
+    public static func memoryBytes(meminfo: String?) -> Int? { MemInfo.bytes("MemTotal", in: meminfo) }
 }

@@ -80,7 +80,7 @@ struct IperfServerSession {
         // The payload into the page cache first, so a first -R run does not measure
         // this machine's disk. iperf3 has no message for it, but its client waits
         // for TEST_START (3.12 waited out a 20 s delay here in a test).
-        if let payload {
+        if let payload, PayloadFile.pageCacheCanHold(payload.size, meminfo: MemInfo.current()) {
             var lastLook = ContinuousClock.now
             do {
                 event.payloadReadSeconds = try payload.loadIntoPageCache(interruption: nil) { _, _ in

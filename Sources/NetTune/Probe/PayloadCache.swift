@@ -31,6 +31,16 @@ public struct PayloadCacheLoad: Sendable, Equatable {
 }
 
 extension PayloadFile {
+    /// Whether reading the payload in can be expected to leave it in the page cache:
+    /// it takes at most half of what the kernel says is available (MemAvailable).
+    /// A server reads its payload before every transfer that finds it missing; one
+    /// the page cache cannot hold would be read in full each time, only to be read
+    /// from the disk again during the run. True when the kernel does not say.
+    public static func pageCacheCanHold(_ bytes: Int, meminfo: String?) -> Bool {
+        guard let available = MemInfo.bytes("MemAvailable", in: meminfo) else { return true }
+        return bytes <= available / 2
+    }
+
     /// Reads the payload through once, unless all of it is in the page cache already.
     /// - Parameter reading: told, only when something must be read, before each MiB
     ///   (first with 0): the bytes read so far and what was resident before; what it

@@ -199,7 +199,9 @@ struct ServerSession {
     /// Reads the payload into the page cache before "go" when some of it is not
     /// there, so the first run does not measure this machine's disk: the client is
     /// told ("preparing") before the first read, at least every second, and when done.
+    /// Not a payload the page cache cannot hold: the runs read that from the disk anyway.
     private func prepare(_ payload: PayloadFile) -> Preparation {
+        guard PayloadFile.pageCacheCanHold(payload.size, meminfo: MemInfo.current()) else { return .ready(0) }
         var lastTold: ContinuousClock.Instant?
         func tell(read: Int, resident: Int?) throws {
             let message = PreparingMessage(bytes: UInt64(payload.size), resident: resident.map(UInt64.init), read: UInt64(read))
