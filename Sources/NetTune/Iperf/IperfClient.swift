@@ -135,7 +135,9 @@ public struct IperfClient: ProbeTransport, Sendable {
         var workersDone = false
         // Until every stream has ended and the server has been told the test is over.
         while !workersDone || ended == nil {
-            workersDone = workersDone || workers.wait(timeout: .now() + .milliseconds(20)) == .success
+            // Woken at once when the last stream ends (a timed run's end is then told at
+            // once); else every 50 ms, for a signal, the server's word and the intervals.
+            workersDone = workersDone || workers.wait(timeout: .now() + .milliseconds(50)) == .success
             let now = clock.now
             if interruption?.signal != nil || set.failed {
                 // iperf3's own client says CLIENT_TERMINATE when it is stopped.
@@ -145,7 +147,7 @@ public struct IperfClient: ProbeTransport, Sendable {
                 break
             }
             // The server may end the test itself (SERVER_TERMINATE, an error).
-            if ended == nil, (try? Deadline.after(.milliseconds(1)).wait(for: Int16(POLLIN), on: connection.fd)) == true {
+            if ended == nil, (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: connection.fd)) == true {
                 abandon()
                 _ = workers.wait(timeout: .now() + .seconds(2))
                 let state = try control.state(deadline: deadline(request.replyTimeout), waiting: "the test")
