@@ -273,7 +273,11 @@ public struct ProbeClient: ProbeTransport, Sendable {
         StreamWork.launch(works, streams: streams, group: workers)
         var sampler = IntervalSampler(interval: request.interval, start: start, connections: connections, message: message, streams: streams)
         var lastProgress = start
-        while workers.wait(timeout: .now() + .milliseconds(50)) == .timedOut {
+        // Woken at once when the last stream ends; meanwhile for a signal, a failed
+        // stream and the intervals — every 50 ms while someone is shown progress or
+        // intervals, else every 250 ms (each wake-up runs beside the measured sender).
+        let tick: DispatchTimeInterval = progress == nil && request.interval == nil ? .milliseconds(250) : .milliseconds(50)
+        while workers.wait(timeout: .now() + tick) == .timedOut {
             if interruption?.signal != nil || streams.failed {
                 // Unblock every stream at once: each sees its socket shut and ends.
                 for connection in connections { connection.shutdownBoth() }
