@@ -204,7 +204,8 @@ struct ServerSession {
         guard PayloadFile.pageCacheCanHold(payload.size, meminfo: MemInfo.current()) else { return .ready(0) }
         var lastTold: ContinuousClock.Instant?
         func tell(read: Int, resident: Int?) throws {
-            let message = PreparingMessage(bytes: UInt64(payload.size), resident: resident.map(UInt64.init), read: UInt64(read))
+            let message = PreparingMessage(
+                bytes: UInt64(clamping: payload.size), resident: resident.map { UInt64(clamping: $0) }, read: UInt64(clamping: read))
             try control.sendAll(ProbeMessage.preparing(message).encoded(), deadline: .after(configuration.idleTimeout))
             lastTold = .now
         }
