@@ -115,6 +115,8 @@ public final class ProbeServer: Sendable {
     /// connections nobody accepts).
     private let initial: Mutex<TCPListener?>
     private let stopping = Atomic<Bool>(false)
+    /// Wakes the accept loop: a stop, a finished probe with `once`, a listener to rotate.
+    private let wake = WakePipe()
 
     public init(_ configuration: Configuration) throws {
         self.configuration = configuration
@@ -123,21 +125,26 @@ public final class ProbeServer: Sendable {
         initial = Mutex(listener)
     }
 
-    /// Ends `run` within one poll interval (200 ms), once the probes under way are done.
-    public func stop() { stopping.store(true, ordering: .relaxed) }
+    /// Ends `run` at once, once the probes under way are done.
+    public func stop() {
+        stopping.store(true, ordering: .relaxed)
+        wake.signal()
+    }
 
     /// Serves until killed or stopped, or, with `once`, until one probe has completed.
     public func run(log: @escaping @Sendable (Event) -> Void) throws {
         guard var listener = initial.withLock({ $0.take() }) else {
             throw ListenError(what: address.description, errno: .alreadyInProcess, detail: "this server is already running")
         }
-        let shared = ServerShared(configuration: configuration, log: log)
+        let shared = ServerShared(configuration: configuration, log: log, wake: wake)
         let handlers = DispatchGroup()
         while !(configuration.once && shared.completedOne) && !stopping.load(ordering: .relaxed) {
             if shared.rotationRequested {
                 listener = rotate(listener, shared: shared, handlers: handlers)
             }
-            let ready = try Deadline.after(.milliseconds(200)).waitReadable([listener.fd, shared.wake.fd])
+            // No timeout: an idle server sleeps until a connection or a wake-up, and
+            // wakes nothing beside a probe it measures (its CPU is the sender's).
+            let ready = try Deadline(nil).waitReadable([listener.fd, shared.wake.fd])
             if ready.contains(1) { shared.wake.drain() }
             while let connection = try listener.acceptWaiting() {
                 dispatch(connection, shared: shared, handlers: handlers)
@@ -202,11 +209,11 @@ final class ServerShared: Sendable {
     /// their streams, while a flood of idle connections cannot exhaust threads.
     static let maxHandlers = 1024
 
-    init(configuration: ProbeServer.Configuration, log: @escaping @Sendable (ProbeServer.Event) -> Void) {
+    init(configuration: ProbeServer.Configuration, log: @escaping @Sendable (ProbeServer.Event) -> Void, wake: WakePipe) {
         self.configuration = configuration
         self.log = log
+        self.wake = wake
         queue = ProbeQueue(limit: configuration.queueLimit)
-        wake = WakePipe()
     }
 
     var completedOne: Bool { completed.withLock { $0 } }
