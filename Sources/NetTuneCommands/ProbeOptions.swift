@@ -36,7 +36,11 @@ struct ProbeOptions: ParsableArguments {
         transform: Parse.positiveDuration)
     var stallTimeout = TimeSpanArgument(.seconds(10))
 
-    @Option(name: .long, help: ArgumentHelp("Congestion control for the probe's socket (TCP_CONGESTION), e.g. cubic.", valueName: "algo"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "Congestion control of the probe's sockets (TCP_CONGESTION), e.g. cubic; the server's too when it sends (--reverse, --bidir).",
+            valueName: "algo"))
     var congestion: String?
 
     @Option(
@@ -81,6 +85,11 @@ struct ProbeOptions: ParsableArguments {
     func validate() throws {
         if file != nil && size != nil { throw ValidationError("give either --file or --size, not both") }
         if ipv4 && ipv6 { throw ValidationError("give either -4 or -6") }
+        if let congestion, !ProbeWire.isCongestionName(congestion) {
+            throw ValidationError(
+                "--congestion '\(congestion)' is not the name of a congestion control (letters, digits, _ and -, at most \(ProbeWire.maxCongestionNameLength); see net.ipv4.tcp_available_congestion_control)"
+            )
+        }
     }
 
     var connectOptions: ConnectOptions {

@@ -250,6 +250,54 @@ struct BothWaysIntegrationTests {
         }
     }
 
+    /// `--congestion` with the server sending, as iperf3's `-R -C`: the server's
+    /// sending sockets use it (`ss` in its namespace says so while the data flows),
+    /// the result and the server's log name it, and so does iperf3 against serve.
+    @Test func theServerSendsWithTheCongestionControlAskedFor() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                // One the server would not use by itself.
+                let own = try lab.sysctl(in: lab.nsB, "net/ipv4/tcp_congestion_control")
+                let available = try lab.sysctl(in: lab.nsB, "net/ipv4/tcp_available_congestion_control").split(separator: " ")
+                let asked = try #require(available.map(String.init).first { $0 != own }, "only \(own) is available")
+                let (seen, log) = try lab.withServer {
+                    let client = try Command.start(
+                        [
+                            "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):\(Self.port)",
+                            "--cache-dir", scratch.path, "--warmup", "0", "-R", "--time", "2s", "--runs", "1",
+                            "--congestion", asked, "--json"
+                        ])
+                    // The server's established sockets on its port, while the run lasts.
+                    var algorithms: Set<String> = []
+                    for _ in 0..<40 where !algorithms.contains(asked) {
+                        Thread.sleep(forTimeInterval: 0.05)
+                        let ss = try lab.check(in: lab.nsB, ["ss", "-Htin", "state", "established", "sport = :\(Self.port)"])
+                        algorithms.formUnion(
+                            ss.split(separator: "\n").compactMap { line in
+                                line.split(separator: " ").first { available.contains($0) }.map(String.init)
+                            })
+                    }
+                    let result = try client.wait()
+                    let iperf3 = try lab.run(
+                        in: lab.nsA, ["iperf3", "-c", lab.addrB, "-p", Lab.probePort, "-R", "-n", "8M", "-C", asked, "-J"])
+                    return (algorithms, result, iperf3)
+                }
+                let (algorithms, result, iperf3) = seen
+                #expect(result.status == 0, "\(result.stderr)")
+                // (The control connection keeps the namespace's default.)
+                #expect(algorithms.contains(asked), "ss saw \(algorithms)")
+                let run = try #require((try decode(result)["runs"] as? [[String: Any]])?.first)
+                #expect(run["congestion"] as? String == asked)
+                let end = try #require(
+                    (try JSONSerialization.jsonObject(with: Data(iperf3.stdout.utf8)) as? [String: Any])?["end"] as? [String: Any],
+                    "\(iperf3.stderr)")
+                #expect(end["sender_tcp_congestion"] as? String == asked)
+                let served = log.filter { $0["outcome"] as? String == "completed" }
+                #expect(served.map { $0["congestion"] as? String } == [asked, asked], "\(log)")
+            }
+        }
+    }
+
     /// A server that dies while it sends: one clear line on the client.
     @Test func aServerThatDiesMidReverseIsReported() throws {
         try Scratch.with { scratch in

@@ -54,6 +54,8 @@ import Testing
         (["probe", "10.0.0.2:"], "has no valid port"),
         (["probe", "::1"], "is not HOST[:PORT]"),
         (["probe", "10.0.0.2:0"], "no valid port"),
+        (["probe", "10.0.0.2", "-R", "--congestion", "bbr;reboot"], "is not the name of a congestion control"),
+        (["probe", "10.0.0.2", "--congestion", String(repeating: "b", count: 16)], "at most 15"),
         (["serve", "--idle-timeout", "0"], "must be longer than zero"),
         (["serve", "--token", ""], "empty token"),
         (["try", "jumbo", "--timeout", "0"], "must be longer than zero"),

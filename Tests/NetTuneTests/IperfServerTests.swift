@@ -15,12 +15,17 @@ import Testing
         let events = Mutex<[ProbeServer.Event]>([])
         private let done = DispatchSemaphore(value: 0)
 
-        init(token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1)) throws {
+        init(
+            token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1),
+            tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
+            congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
+        ) throws {
             let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
             server = try ProbeServer(
                 ProbeServer.Configuration(
                     bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: .seconds(1), token: token,
-                    maxStreams: maxStreams, payload: .cache(directory: FilePath(cache), size: 1 << 20)))
+                    maxStreams: maxStreams, payload: .cache(directory: FilePath(cache), size: 1 << 20), tuning: tuning,
+                    congestionControls: congestionControls))
             Thread.detachNewThread { [self] in
                 try? server.run { event in self.events.withLock { $0.append(event) } }
                 done.signal()
@@ -86,11 +91,11 @@ import Testing
         }
     }
 
-    func request(_ endpoint: Endpoint, direction: ProbeDirection, streams: Int = 1) throws -> ProbeRequest {
+    func request(_ endpoint: Endpoint, direction: ProbeDirection, streams: Int = 1, congestion: String? = nil) throws -> ProbeRequest {
         let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
         return ProbeRequest(
             endpoint: endpoint, payload: try PayloadFile.cached(size: 4 << 20, directory: FilePath(cache)),
-            connectTimeout: .seconds(2), replyTimeout: .seconds(3), stallTimeout: .seconds(3),
+            congestion: congestion, connectTimeout: .seconds(2), replyTimeout: .seconds(3), stallTimeout: .seconds(3),
             direction: direction, streams: streams)
     }
 

@@ -24,4 +24,13 @@ import Testing
         #expect(ServeLog.line(event).hasSuffix("(payload read into the page cache first, 1.25 s)"), "\(ServeLog.line(event))")
         #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"payload_read_s\":1.25"))
     }
+
+    @Test func theSendersCongestionControlIsSaidWhenTheServerSent() throws {
+        var event = Self.event
+        #expect(!ServeLog.line(event).contains("sent with"))
+        #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"congestion\":null"))
+        event.congestion = "reno"
+        #expect(ServeLog.line(event).contains("rcvbuf 128 KiB, sent with reno"), "\(ServeLog.line(event))")
+        #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"congestion\":\"reno\""))
+    }
 }

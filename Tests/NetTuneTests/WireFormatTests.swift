@@ -46,6 +46,10 @@ import Testing
                 ProbeRequestMessage(
                     direction: .receive, method: .readwrite, streams: 128, length: nil, duration: .seconds(10),
                     queueWait: .zero, token: [], software: "")),
+            .request(
+                ProbeRequestMessage(
+                    direction: .receive, method: .sendfile, streams: 1, length: nil, duration: .seconds(2),
+                    queueWait: .zero, token: [], software: "nettune 0.1.0", congestion: "reno")),
             .queued(position: 2, waiting: 3),
             .ready(
                 session: session, streams: 8,
@@ -148,6 +152,7 @@ import Testing
         }
         #expect(throws: ProbeWireError.malformed("1028 streams (1–128)")) { try ProbeMessage.decode(field(request, 2, 4)) }
         #expect(throws: ProbeWireError.unknownFlags(0x8000)) { try ProbeMessage.decode(field(request, 4, 0x80)) }
+        #expect(throws: ProbeWireError.unknownFlags(4)) { try ProbeMessage.decode(field(request, 5, 4)) }
         var unknown = ProbeMessage.go.encoded()
         unknown[4] = 99
         #expect(throws: ProbeWireError.unknownMessage(99)) { try ProbeMessage.decode(unknown) }
@@ -181,6 +186,16 @@ import Testing
             try ProbeMessage.decode(preparing(flags: 0, bytes: 10, resident: 5, read: 0))
         }
         #expect(throws: ProbeWireError.unknownFlags(3)) { try ProbeMessage.decode(preparing(flags: 3, bytes: 10, resident: 0, read: 0)) }
+        // A congestion control's name is a name, checked before any setsockopt sees it.
+        for name in ["", "bbr;reboot", "tcp\u{1B}[2J", "sixteen-letters!", String(repeating: "b", count: 16)] {
+            let asking = ProbeMessage.request(
+                ProbeRequestMessage(
+                    direction: .receive, method: .sendfile, streams: 1, length: 1, duration: nil,
+                    queueWait: .zero, token: [], software: "", congestion: name)
+            ).encoded()
+            #expect(throws: ProbeWireError.self, "\(name)") { try ProbeMessage.decode(asking) }
+        }
+        #expect(ProbeWire.isCongestionName(String(repeating: "b", count: 15)) && ProbeWire.isCongestionName("bbr_2-x"))
         // Control characters in a server's tuning text are refused, not printed.
         let sneaky = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState(kernel: "6.1\u{1B}[2J")).encoded()
         #expect(throws: ProbeWireError.self) { try ProbeMessage.decode(sneaky) }

@@ -47,6 +47,9 @@ public struct IperfParameters: Equatable, Sendable {
     /// Data connections the client opens: its sending streams first, then its receiving ones.
     public var connections: Int { streams * (bidirectional ? 2 : 1) }
 
+    /// How many of them the client sends on (the server receives).
+    public var clientSendingStreams: Int { bidirectional ? streams : (reverse ? 0 : streams) }
+
     /// The message as iperf3 frames it.
     public func encoded() throws -> [UInt8] {
         var object: [String: Any] = [

@@ -71,6 +71,13 @@ struct IperfServerSession {
             )
         }
         event.receiveBuffer = connections.map(\.receiveBufferBytes).min() ?? 0
+        // iperf3 sets -C on every socket of the test, at both ends.
+        if let congestion = parameters.congestion, let failure = ServerCongestion.apply(congestion, to: connections) {
+            return refuse(&event, code: IperfErrorCode.setCongestion, .failed, failure)
+        }
+        if connections.count > parameters.clientSendingStreams {
+            event.congestion = connections[parameters.clientSendingStreams].congestionControl
+        }
         let payload: PayloadFile?
         do {
             payload = parameters.direction == .send ? nil : try configuration.payload.resolve()
@@ -119,7 +126,9 @@ struct IperfServerSession {
                 limit: IperfWire.maxResultsSize(streams: connections.count), deadline: .after(configuration.idleTimeout),
                 waiting: "the client's results")
             _ = try IperfResults(json: theirs, maximumCPUs: PeerFigures.maximumCPUs)
-            try control.send(try results(outcome).encoded(), deadline: .after(configuration.idleTimeout))
+            // The algorithm of a data socket (of a sending one, where the server sent).
+            let congestion = event.congestion ?? connections.first?.congestionControl
+            try control.send(try results(outcome, congestion: congestion).encoded(), deadline: .after(configuration.idleTimeout))
             try control.send(.displayResults, deadline: .after(configuration.idleTimeout))
         } catch {
             event.outcome = .failed("the results exchange failed: \(error)")
@@ -151,6 +160,11 @@ struct IperfServerSession {
             return Refusal(
                 code: IperfErrorCode.unimplemented, status: .badRequest,
                 message: "a paced (-b) test in which the server sends; nettune sends at full rate")
+        }
+        if let congestion = parameters.congestion,
+            let refusal = ServerCongestion.refusal(congestion, available: configuration.congestionControls())
+        {
+            return Refusal(code: IperfErrorCode.setCongestion, status: .badRequest, message: refusal)
         }
         if parameters.streams > configuration.maxStreams {
             return Refusal(
@@ -208,7 +222,7 @@ struct IperfServerSession {
         let stopping = Atomic<Bool>(false)
         let tallies = Mutex<[Int: Result<StreamTally, SendableError>]>([:])
         let group = DispatchGroup()
-        let senders = parameters.bidirectional ? parameters.streams : (parameters.reverse ? 0 : parameters.streams)
+        let senders = parameters.clientSendingStreams
         for (index, stream) in connections.enumerated() {
             // The client's sending streams come first; the server receives on them.
             let serverSends = index >= senders
@@ -267,13 +281,13 @@ struct IperfServerSession {
         return Outcome(streams: streams, seconds: seconds, cpu: cpu, failure: failure)
     }
 
-    private func results(_ outcome: Outcome) -> IperfResults {
+    private func results(_ outcome: Outcome, congestion: String?) -> IperfResults {
         let elapsed = max(outcome.seconds, 1e-6)
         let percent = { (seconds: Double) in seconds / elapsed * 100 }
         let sent = outcome.streams.contains(where: \.serverSent)
         return IperfResults(
             cpuTotal: percent(outcome.cpu.processSeconds), cpuUser: percent(outcome.cpu.userSeconds), cpuSystem: percent(outcome.cpu.systemSeconds),
-            senderHasRetransmits: sent ? 1 : -1, congestion: connection.congestionControl,
+            senderHasRetransmits: sent ? 1 : -1, congestion: congestion,
             streams: outcome.streams.enumerated().map { index, stream in
                 IperfResults.Stream(
                     id: IperfResults.streamID(index), bytes: stream.bytes,

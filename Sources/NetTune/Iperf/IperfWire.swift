@@ -102,6 +102,7 @@ public enum IperfErrorCode {
     public static let blockSize: Int32 = 7
     public static let unimplemented: Int32 = 13
     public static let accessDenied: Int32 = 121
+    public static let setCongestion: Int32 = 134
     public static let authentication: Int32 = 142
 
     static let meanings: [Int32: String] = [
@@ -117,6 +118,7 @@ public enum IperfErrorCode {
         117: "the server could not read the results",
         121: "the server is busy running a test",
         131: "a protocol the server does not have",
+        134: "a congestion control the server cannot use",
         142: "the server requires authentication",
         200: "the server could not create a stream",
         204: "the server could not accept a stream",

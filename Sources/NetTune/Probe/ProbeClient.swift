@@ -198,7 +198,9 @@ public struct ProbeClient: ProbeTransport, Sendable {
         let message = ProbeRequestMessage(
             direction: direction, method: method, streams: request.streams, length: timed ? nil : perDirection,
             duration: timed ? request.duration : nil, queueWait: request.queueTimeout, token: request.token,
-            software: "nettune \(NetTuneVersion.current)")
+            software: "nettune \(NetTuneVersion.current)",
+            // Only where the server sends: a send-only probe asks nothing new of a server.
+            congestion: direction == .send ? nil : request.congestion)
         func deadline(_ duration: Duration) -> Deadline { .after(duration, interruption: interruption) }
 
         // 1. Control: the request, the queue, "ready".
@@ -354,12 +356,18 @@ public struct ProbeClient: ProbeTransport, Sendable {
                     seconds: streamResults.map(\.seconds).max() ?? 0,
                     sender: way == .send ? localCPU : serverCPU, receiver: way == .send ? serverCPU : localCPU,
                     tcpInfo: info, tcpInfoFrom: way == .send ? .local : .peer, streams: streamResults,
-                    intervals: sampler.intervals(way), congestion: connections.first?.congestionControl ?? remote.congestion,
+                    intervals: sampler.intervals(way), congestion: congestion(of: way, connections, remote: remote),
                     sendBufferBytes: sendBuffer, receiveBufferBytes: streamResults.map(\.receiveBufferBytes).min() ?? 0))
         }
         var run = ProbeRun(results: results, localAddress: control.localAddress?.host, remoteAddress: control.remoteAddress, remote: remote)
         run.peerPayloadCache = peerPayloadCache
         return run
+    }
+
+    /// The congestion control that sent `way`'s bytes: this machine's socket's, or
+    /// the server's (which used the one asked for, or refused).
+    private func congestion(of way: ProbeDirection, _ connections: [TCPConnection], remote: TuningState) -> String? {
+        way == .send ? connections.first?.congestionControl : request.congestion ?? remote.congestion
     }
 
     /// The longest a server may spend reading its payload into its page cache

@@ -37,13 +37,16 @@ public final class ProbeServer: Sendable {
         public var payload: ServerPayload
         /// This machine's tuning toward a client reached from a local address.
         public var tuning: @Sendable (String?) -> TuningState
+        /// The congestion controls a client may ask the server's sending sockets to use.
+        public var congestionControls: @Sendable () -> [String]
 
         public init(
             bind: String? = nil, port: UInt16 = 9000, maxBytes: UInt64 = 64 << 30, idleTimeout: Duration = .seconds(10),
             headerTimeout: Duration = .seconds(5), maxDuration: Duration = .seconds(600), token: [UInt8]? = nil,
             drain: DrainMethod = .default, once: Bool = false, queueLimit: Int = 8, maxStreams: Int = ProbeWire.maxStreams,
             payload: ServerPayload = .cache(directory: "/tmp/nettune-cache", size: 256 << 20),
-            tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() }
+            tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
+            congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
         ) {
             self.bind = bind
             self.port = port
@@ -58,6 +61,7 @@ public final class ProbeServer: Sendable {
             self.maxStreams = maxStreams
             self.payload = payload
             self.tuning = tuning
+            self.congestionControls = congestionControls
         }
 
         /// How long a probe of `length` bytes per direction may take: at the minimum
@@ -94,6 +98,8 @@ public final class ProbeServer: Sendable {
         /// How long the server read its payload into its page cache before the
         /// transfer (0: all of it was there, or it did not send).
         public var payloadReadSeconds: Double = 0
+        /// The congestion control of the sockets the server sent on (nil: it sent nothing).
+        public var congestion: String?
 
         init(peer: String) {
             self.peer = peer

@@ -71,6 +71,11 @@ struct ServerSession {
                 ))
         }
         event.receiveBuffer = connections.map(\.receiveBufferBytes).min() ?? 0
+        let sending = connections.indices.filter { request.direction(ofStream: $0) == .receive }.map { connections[$0] }
+        if let congestion = request.congestion, let failure = ServerCongestion.apply(congestion, to: sending) {
+            return refuse(&event, RefusedMessage(status: .failed, message: failure))
+        }
+        event.congestion = sending.first?.congestionControl
 
         // 4. The transfer.
         let payload: PayloadFile?
@@ -133,6 +138,11 @@ struct ServerSession {
                 message:
                     "a transfer of \(ByteCount(Int(clamping: length))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))"
             )
+        }
+        if let congestion = request.congestion,
+            let refusal = ServerCongestion.refusal(congestion, available: configuration.congestionControls())
+        {
+            return RefusedMessage(status: .badRequest, message: refusal)
         }
         if let duration = request.duration, duration > configuration.maxDuration {
             return RefusedMessage(

@@ -22,6 +22,20 @@ public enum ProbeWire {
     public static let maxMessageLength = 1024
     public static let maxStreams = 128
     public static let sessionIDLength = 16
+    /// The kernel's TCP_CA_NAME_MAX (16) less its terminating NUL.
+    public static let maxCongestionNameLength = 15
+
+    /// Whether `name` can be a congestion control's name: 1–15 letters, digits,
+    /// `_` or `-` (every name the kernel has), so a peer's text never reaches a
+    /// setsockopt, a message or a log as anything else.
+    public static func isCongestionName(_ name: String) -> Bool {
+        let bytes = Array(name.utf8)
+        return (1...maxCongestionNameLength).contains(bytes.count)
+            && bytes.allSatisfy { byte in
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+            }
+    }
 }
 
 /// Which way bytes flow, seen from the client.
@@ -178,10 +192,12 @@ public struct ProbeRequestMessage: Equatable, Sendable {
     public var queueWait: Duration
     public var token: [UInt8]
     public var software: String
+    /// The congestion control the server's sending sockets use (nil: its default).
+    public var congestion: String?
 
     public init(
         direction: ProbeDirection, method: ProbeMethod, streams: Int, length: UInt64?, duration: Duration?,
-        queueWait: Duration, token: [UInt8], software: String
+        queueWait: Duration, token: [UInt8], software: String, congestion: String? = nil
     ) {
         self.direction = direction
         self.method = method
@@ -191,6 +207,7 @@ public struct ProbeRequestMessage: Equatable, Sendable {
         self.queueWait = queueWait
         self.token = token
         self.software = software
+        self.congestion = congestion
     }
 
     /// Data connections the client opens.
@@ -321,12 +338,13 @@ public enum ProbeMessage: Equatable, Sendable {
             payload.append(r.direction.rawValue)
             payload.append(r.method.code)
             payload.appendBigEndian(UInt16(clamping: r.streams))
-            payload.appendBigEndian(UInt16(r.duration == nil ? 0 : 1))
+            payload.appendBigEndian(UInt16(r.duration == nil ? 0 : 1) | (r.congestion == nil ? 0 : 2))
             payload.appendBigEndian(r.length ?? 0)
             payload.appendBigEndian(UInt32(clamping: r.duration?.millisecondsRoundedUp ?? 0))
             payload.appendBigEndian(UInt32(clamping: r.queueWait.millisecondsRoundedUp))
             payload.appendShortBytes(Array(r.token.prefix(ProbeWire.maxTokenLength)))
             payload.appendShortBytes(Array(r.software.utf8.prefix(255)))
+            if let congestion = r.congestion { payload.appendShortBytes(Array(congestion.utf8.prefix(255))) }
         case .queued(let position, let waiting):
             payload.appendBigEndian(UInt16(clamping: position))
             payload.appendBigEndian(UInt16(clamping: waiting))
@@ -405,19 +423,23 @@ public enum ProbeMessage: Equatable, Sendable {
             let streams = Int(try reader.u16())
             guard (1...ProbeWire.maxStreams).contains(streams) else { throw .malformed("\(streams) streams (1–\(ProbeWire.maxStreams))") }
             let flags = try reader.u16()
-            guard flags & ~1 == 0 else { throw .unknownFlags(flags) }
+            guard flags & ~3 == 0 else { throw .unknownFlags(flags) }
             let length = try reader.u64()
             let durationMs = try reader.u32()
             let queueMs = try reader.u32()
             let token = try reader.shortBytes()
             let software = try reader.shortText()
+            let congestion = flags & 2 != 0 ? try reader.shortText() : nil
+            if let congestion, !ProbeWire.isCongestionName(congestion) {
+                throw .malformed("a congestion control named \"\(PeerText.sanitized(congestion, limit: 40))\"")
+            }
             let timed = flags & 1 != 0
             guard timed ? durationMs > 0 : length > 0 else { throw .malformed(timed ? "a timed probe of 0 ms" : "a probe of 0 bytes") }
             return .request(
                 ProbeRequestMessage(
                     direction: direction, method: method, streams: streams, length: timed ? nil : length,
                     duration: timed ? .milliseconds(Int64(durationMs)) : nil, queueWait: .milliseconds(Int64(queueMs)),
-                    token: token, software: software))
+                    token: token, software: software, congestion: congestion))
         case .queued:
             return .queued(position: Int(try reader.u16()), waiting: Int(try reader.u16()))
         case .ready:

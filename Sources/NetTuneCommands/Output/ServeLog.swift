@@ -15,8 +15,9 @@ enum ServeLog {
             let queued = event.queuedSeconds >= 0.5 ? String(format: " (queued %.1f s)", event.queuedSeconds) : ""
             let read =
                 event.payloadReadSeconds > 0 ? String(format: " (payload read into the page cache first, %.2f s)", event.payloadReadSeconds) : ""
+            let congestion = event.congestion.map { ", sent with \($0)" } ?? ""
             return
-                "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(queued)\(read)"
+                "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(congestion)\(queued)\(read)"
         case .refused(_, let message):
             return "\(event.peer)\(method): refused: \(message)"
         case .failed(let message):
@@ -43,6 +44,8 @@ struct ServeEventJSON: Encodable {
     var queuedSeconds: Double
     var payloadReadSeconds: Double
     var receiveBufferBytes: Int
+    /// The congestion control of the sockets the server sent on; null when it sent nothing.
+    @Nullable var congestion: String?
 
     init(_ event: ProbeServer.Event) {
         peer = event.peer
@@ -57,6 +60,7 @@ struct ServeEventJSON: Encodable {
         queuedSeconds = event.queuedSeconds
         payloadReadSeconds = event.payloadReadSeconds
         receiveBufferBytes = event.receiveBuffer
+        congestion = event.congestion
         switch event.outcome {
         case .completed: outcome = "completed"
         case .refused(_, let text):
@@ -78,5 +82,6 @@ struct ServeEventJSON: Encodable {
         case queuedSeconds = "queued_s"
         case payloadReadSeconds = "payload_read_s"
         case receiveBufferBytes = "rcvbuf_bytes"
+        case congestion
     }
 }
