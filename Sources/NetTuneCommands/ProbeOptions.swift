@@ -39,7 +39,7 @@ struct ProbeOptions: ParsableArguments {
     @Option(
         name: .long,
         help: ArgumentHelp(
-            "Congestion control of the probe's sockets (TCP_CONGESTION), e.g. cubic; the server's too when it sends (--reverse, --bidir).",
+            "Congestion control of the sending sockets (TCP_CONGESTION), e.g. cubic: this machine's, and the server's when it sends (--reverse, --bidir).",
             valueName: "algo"))
     var congestion: String?
 

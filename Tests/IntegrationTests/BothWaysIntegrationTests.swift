@@ -267,16 +267,23 @@ struct BothWaysIntegrationTests {
                             "--cache-dir", scratch.path, "--warmup", "0", "-R", "--time", "2s", "--runs", "1",
                             "--congestion", asked, "--json"
                         ])
-                    // The server's established sockets on its port, while the run lasts.
-                    var algorithms: Set<String> = []
-                    for _ in 0..<40 where !algorithms.contains(asked) {
-                        Thread.sleep(forTimeInterval: 0.05)
-                        let ss = try lab.check(in: lab.nsB, ["ss", "-Htin", "state", "established", "sport = :\(Self.port)"])
-                        algorithms.formUnion(
+                    // Both ends' established sockets of the probe, while the run lasts.
+                    func congestionControls(in ns: String, _ filter: String) throws -> Set<String> {
+                        let ss = try lab.check(in: ns, ["ss", "-Htin", "state", "established", filter])
+                        return Set(
                             ss.split(separator: "\n").compactMap { line in
                                 line.split(separator: " ").first { available.contains($0) }.map(String.init)
                             })
                     }
+                    var algorithms: Set<String> = []
+                    var clients: Set<String> = []
+                    for _ in 0..<40 where !algorithms.contains(asked) {
+                        Thread.sleep(forTimeInterval: 0.05)
+                        algorithms.formUnion(try congestionControls(in: lab.nsB, "sport = :\(Self.port)"))
+                        clients.formUnion(try congestionControls(in: lab.nsA, "dport = :\(Self.port)"))
+                    }
+                    // The client only receives: its sockets keep their default.
+                    #expect(!clients.isEmpty && !clients.contains(asked), "the client's sockets: \(clients)")
                     let result = try client.wait()
                     let iperf3 = try lab.run(
                         in: lab.nsA, ["iperf3", "-c", lab.addrB, "-p", Lab.probePort, "-R", "-n", "8M", "-C", asked, "-J"])

@@ -243,7 +243,12 @@ public struct ProbeClient: ProbeTransport, Sendable {
                     try TCPConnection.connect($0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: options)
                 }
                 ?? TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: options)
-            if let congestion = request.congestion { try data.setCongestionControl(congestion) }
+            // On the sockets this machine sends on; the server sets its own. A receiving
+            // socket's algorithm does nothing, and setting one could only fail (a
+            // restricted algorithm, unprivileged) where the server would have used it.
+            if let congestion = request.congestion, message.direction(ofStream: index) == .send {
+                try data.setCongestionControl(congestion)
+            }
             try data.sendAll(ProbeMessage.data(session: session, stream: index).encoded(), deadline: deadline(request.replyTimeout))
             connections.append(data)
         }
