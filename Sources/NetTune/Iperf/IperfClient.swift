@@ -85,7 +85,8 @@ public struct IperfClient: ProbeTransport, Sendable {
                         try TCPConnection.connect(
                             $0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
                     } ?? TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
-                if let congestion = request.congestion { try data.setCongestionControl(congestion) }
+                // As with nettune's server: the sending sockets only (the server is told in the parameters).
+                if let congestion = request.congestion, way == .send { try data.setCongestionControl(congestion) }
                 try data.sendAll(cookie, deadline: deadline(request.replyTimeout))
                 connections.append(data)
                 wayOfStream.append(way)
