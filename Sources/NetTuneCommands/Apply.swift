@@ -121,10 +121,12 @@ extension NetTuneCommand {
                             status.planned(directions: choice.directions)
                         case .warmup: progress.show("warm-up …")
                         case .run(let pair, let side, let way):
-                            status.starting(at: .now)
-                            progress.show(status.line(pair: pair, side: side, direction: way, at: .now))
+                            status.starting(pair: pair, side: side, direction: way, at: .now)
+                            progress.show(status.line(at: .now))
                         case .measured(let pair, let side, let way, let throughput):
                             status.measured(pair: pair, side: side, direction: way, throughput: throughput)
+                        case .waiting(let waiting):
+                            if let line = status.waitingLine(waiting) { progress.show(line) }
                         }
                     }
                 }

@@ -93,7 +93,7 @@ struct LiveOutputIntegrationTests {
         }
     }
 
-    @Test func anABTestOnATerminalSaysHowLongIsLeftAndAPipeOnlyGetsWarnings() throws {
+    @Test func anABTestOnATerminalSaysHowLongIsLeftAndWhatItWaitsForAndAPipeOnlyGetsWarnings() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 try lab.check(in: lab.nsA, ["sysctl", "-q", "-w", "net.ipv4.tcp_wmem=4096 4096 4096"])
@@ -105,14 +105,25 @@ struct LiveOutputIntegrationTests {
                     ]
                 }
                 let (results, _) = try lab.withServer {
+                    // Another probe holds the server, so the first run waits in its queue.
+                    let holder = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", lab.addrB, "--time", "3s", "--runs", "1",
+                        "--warmup", "0", "--cache-dir", scratch.path, "--history", scratch.path + "/holder.jsonl"
+                    ])
+                    for _ in 0..<100 {
+                        let ss = try lab.check(in: lab.nsB, ["ss", "-Htn", "state", "established", "sport = :\(Lab.probePort)"])
+                        if ss.split(separator: "\n").count >= 2 { break }
+                        Thread.sleep(forTimeInterval: 0.02)
+                    }
                     let command = (["ip", "netns", "exec", lab.nsA] + arguments("tty")).joined(separator: " ")
-                    return (
-                        try Command.run(["script", "-qec", command, "/dev/null"]),
-                        try lab.nettune(in: lab.nsA, Array(arguments("pipe").dropFirst()))
-                    )
+                    let terminal = try Command.run(["script", "-qec", command, "/dev/null"])
+                    #expect(try holder.wait().status == 0)
+                    return (terminal, try lab.nettune(in: lab.nsA, Array(arguments("pipe").dropFirst())))
                 }
                 let (terminal, piped) = results
                 #expect(terminal.status == 0, "\(terminal.stdout)")
+                // It said so, under the run's own name, though it shows no transfer progress.
+                #expect(terminal.stdout.contains("pair 1/3: A (current), sending: queued at the server, position 1 …"), "\(terminal.stdout)")
                 // The progress line, redrawn: by pair 2 it knows the time left and B/A so far.
                 #expect(terminal.stdout.contains("pair 2/3: A (current), sending …"), "\(terminal.stdout)")
                 #expect(terminal.stdout.contains(" left, B/A so far "), "\(terminal.stdout)")

@@ -9,15 +9,31 @@ import Testing
         var status = ABProgress(pairs: 5, profile: "pi-lan")
         status.planned(directions: [.send])
         let start = ContinuousClock.now
-        status.starting(at: start)
+        status.starting(pair: 1, side: .a, direction: .send, at: start)
         // Before any run ends: no estimate, no ratio.
-        #expect(status.line(pair: 1, side: .a, direction: .send, at: start) == "pair 1/5: A (current), sending …")
+        #expect(status.line(at: start) == "pair 1/5: A (current), sending …")
         status.measured(pair: 1, side: .a, direction: .send, throughput: 100e6)
         status.measured(pair: 1, side: .b, direction: .send, throughput: 200e6)
         status.measured(pair: 2, side: .a, direction: .send, throughput: 100e6)
         // Three runs in 30 s: 7 more take 70 s.
-        let line = status.line(pair: 2, side: .b, direction: .send, at: start + .seconds(30))
+        status.starting(pair: 2, side: .b, direction: .send, at: start + .seconds(30))
+        let line = status.line(at: start + .seconds(30))
         #expect(line == "pair 2/5: B (pi-lan), sending … ~1 min 10 s left, B/A so far 2.00×")
+    }
+
+    /// A run that waits at the server says so under its own name.
+    @Test func aWaitingRunSaysWhatItWaitsFor() {
+        var status = ABProgress(pairs: 5, profile: "pi-lan")
+        let queued = ProbeProgress(method: .sendfile, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: 2)
+        #expect(status.waitingLine(queued) == "warm-up: queued at the server, position 2 …")
+        status.starting(pair: 3, side: .b, direction: .receive, at: .now)
+        let preparing = ProbeProgress(
+            method: .sendfile, bytes: 0, totalBytes: nil, elapsed: .zero,
+            serverPreparing: PreparingMessage(bytes: 256 << 20, resident: 0, read: 64 << 20))
+        #expect(
+            status.waitingLine(preparing)
+                == "pair 3/5: B (pi-lan), receiving (the server sends): the server is reading its payload (256 MiB) into its page cache, 25 % …")
+        #expect(status.waitingLine(ProbeProgress(method: .sendfile, bytes: 10, totalBytes: nil, elapsed: .seconds(1))) == nil)
     }
 
     @Test func theRatioIsTheGeometricMeanOfFinishedPairsOfTheFirstDirection() {

@@ -44,8 +44,17 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
         return payloadCache
     }
 
-    func run(_ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun {
+    /// What the run of each number says while it waits (its place in a queue).
+    var waitingAt: [Int: Int] = [:]
+
+    func run(
+        _ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?,
+        waiting: ((ProbeProgress) -> Void)?
+    ) throws -> ProbeRun {
         runs += 1
+        if let position = waitingAt[runs] {
+            (progress ?? waiting)?(ProbeProgress(method: method, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: position))
+        }
         limits.append(limit)
         let way = direction ?? self.direction
         directions.append(way)

@@ -47,7 +47,10 @@ import Testing
 
     /// Runs a one-stream receive probe against `script`; returns the error and the
     /// preparing progress the client showed.
-    func probe(_ script: [ProbeMessage], gap: Double = 0) throws -> (error: (any Error)?, shown: [PreparingMessage], seconds: Double) {
+    /// With `onlyWaiting`, the client is given only a listener for the waits (as `apply --probe` does).
+    func probe(
+        _ script: [ProbeMessage], gap: Double = 0, onlyWaiting: Bool = false
+    ) throws -> (error: (any Error)?, shown: [PreparingMessage], seconds: Double) {
         let server = try ScriptedServer(script, gap: gap)
         defer { server.wait() }
         let directory = try TemporaryDirectory()
@@ -58,9 +61,10 @@ import Testing
         let shown = ShownProgress()
         let started = ContinuousClock.now
         do {
-            _ = try ProbeClient(request).run(.sendfile) { progress in
+            let listener: (ProbeProgress) -> Void = { progress in
                 if let preparing = progress.serverPreparing { shown.add(preparing) }
             }
+            _ = try ProbeClient(request).run(.sendfile, progress: onlyWaiting ? nil : listener, waiting: onlyWaiting ? listener : nil)
             return (nil, shown.all, (ContinuousClock.now - started).seconds)
         } catch {
             return (error, shown.all, (ContinuousClock.now - started).seconds)
@@ -81,6 +85,11 @@ import Testing
         let error = try #require(outcome.error as? ProbeFailedError)
         #expect(error.message.contains("waiting for the server to read its payload into its page cache"), "\(error)")
         #expect(outcome.seconds > 1.6 + 0.6 && outcome.seconds < 5, "\(outcome.seconds)")
+    }
+
+    @Test func aListenerForTheWaitsAloneHearsThem() throws {
+        let outcome = try probe([Self.preparing(read: 0), Self.preparing(read: 1 << 20)], onlyWaiting: true)
+        #expect(outcome.shown.map(\.read) == [0, 1 << 20])
     }
 
     @Test func aServerReadingBackwardsOrAnotherPayloadBreaksTheProtocol() throws {

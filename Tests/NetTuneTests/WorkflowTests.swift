@@ -82,15 +82,18 @@ struct WorkflowFixture {
     @Test func aBetterProfileIsKeptWithItsInterval() throws {
         let f = try WorkflowFixture()
         var steps: [String] = []
+        // The warm-up and pair 2's A wait in the server's queue.
+        f.transport.waitingAt = [1: 3, 4: 1]
         let result = try test(f, warmup: 1 << 20).run { step in
             switch step {
             case .planned(let plan, let choice): steps.append("plan \(plan.changes.count) \(choice.directions)")
             case .warmup: steps.append("warmup")
             case .run(let pair, let side, _): steps.append("\(pair)\(side.rawValue)")
             case .measured(let pair, let side, _, let throughput): if throughput <= 0 { steps.append("\(pair)\(side.rawValue) unmeasured") }
+            case .waiting(let progress): steps.append("queued \(progress.queuePosition ?? 0)")
             }
         }
-        #expect(steps == ["plan 1 [NetTune.ProbeDirection.send]", "warmup", "1a", "1b", "2a", "2b", "3a", "3b"])
+        #expect(steps == ["plan 1 [NetTune.ProbeDirection.send]", "warmup", "queued 3", "1a", "1b", "2a", "queued 1", "2b", "3a", "3b"])
         #expect(result.verdict == .better)
         let ratio = try #require(result.comparisons[.send]?.throughput?.ratio)
         #expect(ratio > 1.9 && ratio < 2.1)

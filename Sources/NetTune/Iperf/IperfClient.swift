@@ -25,9 +25,11 @@ public struct IperfClient: ProbeTransport, Sendable {
         try request.payload.loadIntoPageCache(interruption: interruption)
     }
 
+    /// `waiting` hears nothing: an iperf3 server has no queue and says nothing
+    /// before TEST_START.
     public func run(
         _ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
-        progress: ((ProbeProgress) -> Void)? = nil
+        progress: ((ProbeProgress) -> Void)? = nil, waiting: ((ProbeProgress) -> Void)? = nil
     ) throws -> ProbeRun {
         let direction = direction ?? request.direction
         let timed = request.duration != nil && limit == nil

@@ -156,9 +156,15 @@ public protocol ProbeTransport {
     /// The directions its runs measure.
     var direction: ProbeDirection { get }
     /// One run. `limit` moves only that many bytes per direction (a warm-up or a
-    /// peer check); `direction` overrides the transport's own.
+    /// peer check); `direction` overrides the transport's own. `progress` hears
+    /// everything; `waiting`, only the waits before the transfer (a place in the
+    /// server's queue, the server reading its payload) — for a caller that shows
+    /// those but not the transfer, whose progress is read beside the sender.
     /// - Throws: `Interrupted` when a signal ends it; other errors say what failed.
-    func run(_ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun
+    func run(
+        _ method: ProbeMethod, limit: Int?, direction: ProbeDirection?, progress: ((ProbeProgress) -> Void)?,
+        waiting: ((ProbeProgress) -> Void)?
+    ) throws -> ProbeRun
     /// Reads the payload this machine sends into the page cache, before the runs.
     /// - Throws: `Interrupted` on a signal, `PayloadError` when it cannot be read.
     func loadPayload() throws -> PayloadCacheLoad?
@@ -166,7 +172,7 @@ public protocol ProbeTransport {
 
 extension ProbeTransport {
     public func run(_ method: ProbeMethod, limit: Int?, progress: ((ProbeProgress) -> Void)?) throws -> ProbeRun {
-        try run(method, limit: limit, direction: nil, progress: progress)
+        try run(method, limit: limit, direction: nil, progress: progress, waiting: nil)
     }
 }
 
@@ -190,11 +196,12 @@ public struct ProbeClient: ProbeTransport, Sendable {
 
     public func run(
         _ method: ProbeMethod, limit: Int? = nil, direction: ProbeDirection? = nil,
-        progress: ((ProbeProgress) -> Void)? = nil
+        progress: ((ProbeProgress) -> Void)? = nil, waiting: ((ProbeProgress) -> Void)? = nil
     ) throws -> ProbeRun {
         let direction = direction ?? request.direction
         let timed = request.duration != nil && limit == nil
         let perDirection = UInt64(limit ?? request.payload.size)
+        let told = progress ?? waiting
         let message = ProbeRequestMessage(
             direction: direction, method: method, streams: request.streams, length: timed ? nil : perDirection,
             duration: timed ? request.duration : nil, queueWait: request.queueTimeout, token: request.token,
@@ -216,7 +223,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
             let wait = deadline(max(request.replyTimeout, .seconds(5))).capped(at: queueEnd)
             switch try reader.next(deadline: wait, waiting: "the server's answer") {
             case .queued(let position, _):
-                progress?(ProbeProgress(method: method, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: position))
+                told?(ProbeProgress(method: method, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: position))
             case .ready(let id, let streams, let tuning):
                 guard streams == message.connections else {
                     throw ProbeFailedError(
@@ -252,7 +259,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
             try data.sendAll(ProbeMessage.data(session: session, stream: index).encoded(), deadline: deadline(request.replyTimeout))
             connections.append(data)
         }
-        let peerPayloadCache = try awaitGo(reader, method: method, progress: progress)
+        let peerPayloadCache = try awaitGo(reader, method: method, progress: told)
 
         // 3. The transfer: one thread per stream, this one samples and watches.
         let file = direction == .receive ? nil : try openPayload()

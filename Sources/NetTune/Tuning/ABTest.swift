@@ -66,6 +66,9 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         case run(pair: Int, side: Side, direction: ProbeDirection)
         /// A run finished: its throughput, for a running ratio and an estimate.
         case measured(pair: Int, side: Side, direction: ProbeDirection, throughput: Double)
+        /// The current run (or the warm-up) waits before its transfer: in the
+        /// server's queue, or for the server to read its payload.
+        case waiting(ProbeProgress)
     }
 
     public enum Side: String, Sendable { case a, b }
@@ -74,7 +77,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         runs.first { $0.direction == direction }?.throughputBitsPerSecond ?? 0
     }
 
-    public func run(progress: (Step) -> Void = { _ in }) throws -> ABResult {
+    public func run(progress: @escaping (Step) -> Void = { _ in }) throws -> ABResult {
         guard (2...Self.maximumPairs).contains(pairs) else { throw ABTestError.badPairCount(pairs, maximum: Self.maximumPairs) }
         guard tuner.isPrivileged() else { throw PrivilegeError(action: "comparing with profile '\(profile.name)'") }
         let lock = try tuner.lock(interruption: interruption)
@@ -92,8 +95,11 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         var localB: TuningState?
         var fingerprintB: TuningFingerprint?
 
+        // Only the waits, not the transfer: its progress is read beside the sender
+        // whose CPU the comparison measures.
+        let waiting: (ProbeProgress) -> Void = { progress(.waiting($0)) }
         func probe(_ direction: ProbeDirection) throws -> [RunResult] {
-            let run = try transport.run(method, limit: nil, direction: direction, progress: nil)
+            let run = try transport.run(method, limit: nil, direction: direction, progress: nil, waiting: waiting)
             localAddress = localAddress ?? run.localAddress
             remoteAddress = remoteAddress ?? run.remoteAddress?.host
             remote = remote ?? run.remote
@@ -111,7 +117,8 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             do {
                 // Else the first A run could read it from the disk, which favours B.
                 if choice.directions.contains(.send) { payloadCache = try transport.loadPayload() }
-                let warmup = try transport.run(method, limit: min(warmupBytes, payload.size), direction: choice.directions[0], progress: nil)
+                let warmup = try transport.run(
+                    method, limit: min(warmupBytes, payload.size), direction: choice.directions[0], progress: nil, waiting: waiting)
                 peerPayloadCache = warmup.peerPayloadCache
             } catch {
                 throw failure(error, pairsDone: 0)

@@ -13,6 +13,8 @@ struct ABProgress {
     private var a: [Int: Double] = [:]
     private var b: [Int: Double] = [:]
     private var first: ProbeDirection?
+    /// What is under way: "warm-up", or the run that started last.
+    private(set) var current = "warm-up"
 
     init(pairs: Int, profile: String) {
         self.pairs = pairs
@@ -24,11 +26,6 @@ struct ABProgress {
     mutating func planned(directions: [ProbeDirection]) {
         self.directions = max(1, directions.count)
         first = directions.first
-    }
-
-    /// A run is starting now.
-    mutating func starting(at now: ContinuousClock.Instant) {
-        if started == nil { started = now }
     }
 
     mutating func measured(pair: Int, side: ABTest<ProcSysStore, NetlinkLinkController>.Side, direction: ProbeDirection, throughput: Double) {
@@ -50,11 +47,23 @@ struct ABProgress {
         return Statistics.mean(ratios.map { Foundation.log($0) }).map { Foundation.exp($0) }
     }
 
-    func line(pair: Int, side: ABTest<ProcSysStore, NetlinkLinkController>.Side, direction: ProbeDirection, at now: ContinuousClock.Instant) -> String
-    {
-        var text = "pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(profile))"), \(ProbeTable.describe(direction)) …"
+    /// The run that is starting, as the line under way says: "pair 2/5: B (pi-lan), sending".
+    mutating func starting(
+        pair: Int, side: ABTest<ProcSysStore, NetlinkLinkController>.Side, direction: ProbeDirection, at now: ContinuousClock.Instant
+    ) {
+        if started == nil { started = now }
+        current = "pair \(pair)/\(pairs): \(side == .a ? "A (current)" : "B (\(profile))"), \(ProbeTable.describe(direction))"
+    }
+
+    func line(at now: ContinuousClock.Instant) -> String {
+        var text = current + " …"
         if let left = remaining(at: now) { text += " ~\(TimeSpan.format(left)) left" }
         if let ratio = runningRatio { text += String(format: ", B/A so far %.2f×", ratio) }
         return text
+    }
+
+    /// The current run waits at the server (its queue, its payload being read).
+    func waitingLine(_ progress: ProbeProgress) -> String? {
+        ProbeTable.waitingText(progress).map { "\(current): \($0)" }
     }
 }

@@ -192,6 +192,16 @@ enum ProbeTable {
         return formatter.string(from: Date(timeIntervalSince1970: TimeInterval(time)))
     }
 
+    /// What a run waits for before its transfer, if it waits.
+    static func waitingText(_ progress: ProbeProgress) -> String? {
+        if let position = progress.queuePosition { return "queued at the server, position \(position) …" }
+        if let preparing = progress.serverPreparing {
+            let share = preparing.bytes > 0 ? Int(Double(preparing.read) / Double(preparing.bytes) * 100) : 100
+            return "the server is reading its payload (\(ByteCount(Int(clamping: preparing.bytes)))) into its page cache, \(share) % …"
+        }
+        return nil
+    }
+
     static func progressLine(_ stage: ProbeStage, _ progress: ProbeProgress) -> String {
         let label: String
         switch stage {
@@ -200,13 +210,7 @@ enum ProbeTable {
         case .warmup: label = "warm-up"
         case .run(let index, let total): label = "run \(index)/\(total)"
         }
-        if let position = progress.queuePosition {
-            return "\(label): queued at the server, position \(position) …"
-        }
-        if let preparing = progress.serverPreparing {
-            let share = preparing.bytes > 0 ? Int(Double(preparing.read) / Double(preparing.bytes) * 100) : 100
-            return "\(label): the server is reading its payload (\(ByteCount(Int(clamping: preparing.bytes)))) into its page cache, \(share) % …"
-        }
+        if let waiting = waitingText(progress) { return "\(label): \(waiting)" }
         let rate = progress.elapsed > .zero ? BitRate(bitsPerSecond: Double(progress.bytes) * 8 / progress.elapsed.seconds).description : ""
         let amount =
             progress.totalBytes.map { "\(ByteCount(Int(clamping: progress.bytes))) of \(ByteCount(Int(clamping: $0)))" }
