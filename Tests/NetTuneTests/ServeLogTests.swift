@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import NetTune
@@ -32,5 +33,16 @@ import Testing
         event.congestion = "reno"
         #expect(ServeLog.line(event).contains("rcvbuf 128 KiB, sent with reno"), "\(ServeLog.line(event))")
         #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"congestion\":\"reno\""))
+    }
+
+    /// The shape the README documents for `serve --json`, key for key.
+    @Test func theJSONLineHasTheDocumentedKeys() throws {
+        let line = try JSONOutput.encodeLine(ServeEventJSON(Self.event))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(
+            Set(object.keys) == [
+                "peer", "protocol", "method", "direction", "streams", "outcome", "message", "bytes", "bytes_received",
+                "bytes_sent", "seconds", "queued_s", "payload_read_s", "rcvbuf_bytes", "congestion"
+            ])
     }
 }
