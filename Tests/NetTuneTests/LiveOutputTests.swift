@@ -102,4 +102,29 @@ import Testing
         #expect(
             ProbeTable.progressLine(.warmup, preparing) == "warm-up: the server is reading its payload (256 MiB) into its page cache, 25 % …")
     }
+
+    /// Where the interval boundaries fall, with no streams (no counters to read).
+    func sampledIntervals(timed: Bool, ticks: [Double], end: Double) -> [Interval] {
+        let start = ContinuousClock.now
+        var sampler = IntervalSampler(
+            interval: .seconds(1), start: start, runEnd: timed ? start + .seconds(3) : nil, connections: [],
+            message: ProbeRequestMessage(
+                direction: .send, method: .sendfile, streams: 1, length: nil, duration: .seconds(3), queueWait: .zero, token: [],
+                software: ""),
+            streams: StreamSet(count: 0))
+        for tick in ticks { sampler.sample(at: start + .seconds(tick)) }
+        sampler.sample(at: start + .seconds(end), final: true)
+        return sampler.intervals(.send)
+    }
+
+    @Test func aTickJustPastATimedRunsEndLeavesItsLastIntervalToTheFinalSample() {
+        // The 50 ms tick may see the 3 s boundary before the streams have ended.
+        let ticks = [0.05, 1.02, 1.5, 2.04, 3.01]
+        let timed = sampledIntervals(timed: true, ticks: ticks, end: 3.06)
+        #expect(timed.map(\.start) == [0, 1.02, 2.04])
+        #expect(timed.last?.end == 3.06)
+        // A run of a size has no known end: each boundary closes when it is passed.
+        let sized = sampledIntervals(timed: false, ticks: ticks, end: 3.06)
+        #expect(sized.map(\.start) == [0, 1.02, 2.04, 3.01])
+    }
 }

@@ -127,7 +127,9 @@ public struct IperfClient: ProbeTransport, Sendable {
         let shape = ProbeRequestMessage(
             direction: direction, method: method, streams: streams, length: nil, duration: nil,
             queueWait: .zero, token: [], software: "")
-        var sampler = IntervalSampler(interval: request.interval, start: start, connections: connections, message: shape, streams: set)
+        var sampler = IntervalSampler(
+            interval: request.interval, start: start, runEnd: timed ? request.duration.map { start + $0 } : nil, connections: connections,
+            message: shape, streams: set)
         let sendIndices = connections.indices.filter { wayOfStream[$0] == .send }
         let receiveIndices = connections.indices.filter { wayOfStream[$0] == .receive }
         var ended: ContinuousClock.Instant?

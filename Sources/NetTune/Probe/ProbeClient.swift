@@ -285,7 +285,9 @@ public struct ProbeClient: ProbeTransport, Sendable {
             )
         }
         StreamWork.launch(works, streams: streams, group: workers)
-        var sampler = IntervalSampler(interval: request.interval, start: start, connections: connections, message: message, streams: streams)
+        var sampler = IntervalSampler(
+            interval: request.interval, start: start, runEnd: timed ? request.duration.map { start + $0 } : nil, connections: connections,
+            message: message, streams: streams)
         var lastProgress = start
         // Woken at once when the last stream ends; meanwhile for a signal, a failed
         // stream and the intervals — every 50 ms while someone is shown progress or
@@ -583,6 +585,8 @@ struct StreamWork: @unchecked Sendable {
 struct IntervalSampler {
     let interval: Duration?
     let start: ContinuousClock.Instant
+    /// Where a timed run ends: its last interval is closed by the final sample.
+    let runEnd: ContinuousClock.Instant?
     let connections: [TCPConnection]
     let message: ProbeRequestMessage
     let streams: StreamSet
@@ -592,9 +596,13 @@ struct IntervalSampler {
     private var collected: [ProbeDirection: [Interval]] = [:]
     private var previousRetransmits: UInt32 = 0
 
-    init(interval: Duration?, start: ContinuousClock.Instant, connections: [TCPConnection], message: ProbeRequestMessage, streams: StreamSet) {
+    init(
+        interval: Duration?, start: ContinuousClock.Instant, runEnd: ContinuousClock.Instant?, connections: [TCPConnection],
+        message: ProbeRequestMessage, streams: StreamSet
+    ) {
         self.interval = interval
         self.start = start
+        self.runEnd = runEnd
         self.connections = connections
         self.message = message
         self.streams = streams
@@ -626,10 +634,14 @@ struct IntervalSampler {
 
     /// At an interval boundary (or the end) samples the byte counts, closes the
     /// interval of each direction and returns them; before one, reads nothing.
+    /// A boundary at or past a timed run's end is left to the final sample: a tick
+    /// that wins the race with the streams' end would otherwise close the run's
+    /// last second on time and leave a sliver of the tail as one more interval.
     @discardableResult
     mutating func sample(at now: ContinuousClock.Instant, final: Bool = false) -> [DirectedInterval] {
         let ways = message.direction.ways
-        guard let interval, let boundary = next, now >= boundary || final, now > last else { return [] }
+        guard let interval, let boundary = next, now > last else { return [] }
+        guard final || (now >= boundary && runEnd.map { boundary < $0 } ?? true) else { return [] }
         var ended: [DirectedInterval] = []
         for way in ways {
             let value = current(way)
