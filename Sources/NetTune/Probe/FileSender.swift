@@ -28,7 +28,7 @@ final class FileSender {
         self.file = file
         self.socket = socket
         self.wait = wait
-        buffer = .allocate(byteCount: method == .readwrite ? max(1, bufferSize) : 0, alignment: 16)
+        buffer = .allocateForCopies(byteCount: method == .readwrite ? max(1, bufferSize) : 0)
         pipe = method == .splice ? try KernelPipe() : nil
         wait.prepare(socket: socket)
     }
