@@ -2,8 +2,8 @@ import Testing
 
 @testable import NetTune
 
-/// The buffers the kernel copies into and out of start on a page, whatever their
-/// size (malloc alone puts a 128 KiB one 16 bytes past a page).
+/// The read/write sender's buffer starts on a page, whatever its size (malloc
+/// alone puts a 128 KiB one 16 bytes past a page).
 @Suite struct CopyBufferTests {
     @Test(arguments: [1 << 10, 64 << 10, 128 << 10, 256 << 10, 4 << 20])
     func aCopyBufferStartsOnAPage(byteCount: Int) throws {

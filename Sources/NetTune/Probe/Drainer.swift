@@ -28,7 +28,7 @@ final class Drainer {
         self.method = method
         self.socket = socket
         self.wait = wait
-        buffer = .allocateForCopies(byteCount: method == .recv ? 256 * 1024 : 0)
+        buffer = .allocate(byteCount: method == .recv ? 256 * 1024 : 0, alignment: 16)
         if method == .splice {
             pipe = try KernelPipe()
             devNull = try Syscall.call { open("/dev/null", O_WRONLY | O_CLOEXEC) }
