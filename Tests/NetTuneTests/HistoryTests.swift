@@ -55,6 +55,33 @@ import Testing
         #expect(change.verdict == .better)
     }
 
+    /// A report of two methods: each method's entry is judged against its own
+    /// method's baseline, and the first one's change is returned.
+    @Test func recordingSeveralMethodsJudgesEachAgainstItsOwnBaseline() throws {
+        let dir = try TemporaryDirectory()
+        let store = HistoryStore(path: FilePath(dir.path + "/history.jsonl"))
+        func report(sendfile: [Double], readwrite: [Double]) -> ProbeReport {
+            var both = self.report(sendfile)
+            both.methods = [.sendfile, .readwrite]
+            both.runs += self.report(readwrite).runs.map { run in
+                var run = run
+                run.method = .readwrite
+                return run
+            }
+            return both
+        }
+        let before = report(sendfile: [1e9, 1.02e9, 0.98e9], readwrite: [2e9, 2.02e9, 1.98e9])
+        #expect(try store.record(before, fingerprint: fingerprint("4096 4096 4096"), time: 100) == nil)
+        // After a change: sendfile twice as fast, read/write half as fast.
+        let after = report(sendfile: [2.1e9, 2.0e9, 2.05e9], readwrite: [1e9, 1.01e9, 0.99e9])
+        let change = try #require(try store.record(after, fingerprint: fingerprint("4096 16384 4194304"), time: 200))
+        #expect(change.verdict == .better && change.throughputRatio > 1.9)
+        let entries = try store.entries()
+        #expect(entries.count == 4)
+        #expect(entries.map(\.method) == ["sendfile", "readwrite", "sendfile", "readwrite"])
+        #expect(entries.map(\.verdict) == [nil, nil, .better, .worse])
+    }
+
     @Test func unpairedIntervalsUseBothSpreads() throws {
         let c = try #require(Comparison(unpairedA: [100, 102, 98, 101], b: [103, 105, 101, 104]))
         #expect(c.ratio > 1.02 && c.ratio < 1.04)

@@ -209,7 +209,11 @@ public struct HistoryStore: Sendable {
 
     /// The latest entry for the same peer, method, direction and streams whose tuning differed.
     public func baseline(for entry: HistoryEntry) throws -> HistoryEntry? {
-        try entries().last {
+        Self.baseline(for: entry, in: try entries())
+    }
+
+    static func baseline(for entry: HistoryEntry, in past: [HistoryEntry]) -> HistoryEntry? {
+        past.last {
             $0.samePeer(as: entry) && $0.method == entry.method && $0.direction == entry.direction && $0.streams == entry.streams
                 && $0.fingerprintID != entry.fingerprintID
         }
@@ -225,11 +229,15 @@ public struct HistoryStore: Sendable {
     ) throws -> BaselineChange? {
         var change: BaselineChange?
         var first = true
+        // Read once, not once per method and direction (decoding is most of a short
+        // probe's own CPU once the history has a few hundred entries). What this
+        // report adds is of other methods or directions: never one's baseline.
+        let past = source == .probe ? try entries() : []
         for method in report.methods {
             for direction in report.directions {
                 var entry = HistoryEntry(report: report, method: method, direction: direction, fingerprint: fingerprint, time: time)
                 entry.source = source
-                let against = source == .probe ? try baseline(for: entry).flatMap { BaselineChange(current: entry, baseline: $0) } : nil
+                let against = Self.baseline(for: entry, in: past).flatMap { BaselineChange(current: entry, baseline: $0) }
                 entry.verdict = verdicts[direction] ?? against?.verdict
                 if first { change = against }
                 first = false
