@@ -134,10 +134,7 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
     /// The same peer: the same endpoint as named, or the same address and port
     /// (a name and the address it resolved to, or two names for one machine).
     func samePeer(as other: HistoryEntry) -> Bool {
-        if peer == other.peer { return true }
-        guard let address, address == other.address, let mine = try? Endpoint(parsing: peer), let theirs = try? Endpoint(parsing: other.peer)
-        else { return false }
-        return mine.port == theirs.port && mine.peerProtocol == theirs.peerProtocol
+        identity.samePeer(as: other.identity)
     }
 }
 
@@ -179,15 +176,19 @@ public struct HistoryStore: Sendable {
     /// Every readable entry, oldest first; damaged lines are skipped. A missing file
     /// is an empty history; an unreadable one is an error.
     public func entries() throws -> [HistoryEntry] {
-        let text: String
+        let decoder = JSONDecoder()
+        return try lines().compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0)) }
+    }
+
+    /// The file's lines, as bytes: splitting a `String` walks its characters, which
+    /// cost a probe more than decoding the entries it needs. A missing file has none.
+    private func lines() throws -> [ArraySlice<UInt8>] {
         do {
-            text = try TextFile.read(path, limit: Self.sizeLimit)
+            return try TextFile.readBytes(path, limit: Self.sizeLimit).split(separator: UInt8(ascii: "\n"))
         } catch {
             if error.errno == .noSuchFileOrDirectory { return [] }
             throw error
         }
-        let decoder = JSONDecoder()
-        return text.split(separator: "\n").compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0.utf8)) }
     }
 
     /// The entries for a peer as a person names it: with a port, that endpoint
@@ -209,14 +210,8 @@ public struct HistoryStore: Sendable {
 
     /// The latest entry for the same peer, method, direction and streams whose tuning differed.
     public func baseline(for entry: HistoryEntry) throws -> HistoryEntry? {
-        Self.baseline(for: entry, in: try entries())
-    }
-
-    static func baseline(for entry: HistoryEntry, in past: [HistoryEntry]) -> HistoryEntry? {
-        past.last {
-            $0.samePeer(as: entry) && $0.method == entry.method && $0.direction == entry.direction && $0.streams == entry.streams
-                && $0.fingerprintID != entry.fingerprintID
-        }
+        var finder = HistoryBaselineFinder(lines: try lines())
+        return finder.baseline(for: entry)
     }
 
     /// Adds every method's and direction's runs of `report` and returns the first
@@ -229,15 +224,14 @@ public struct HistoryStore: Sendable {
     ) throws -> BaselineChange? {
         var change: BaselineChange?
         var first = true
-        // Read once, not once per method and direction (decoding is most of a short
-        // probe's own CPU once the history has a few hundred entries). What this
-        // report adds is of other methods or directions: never one's baseline.
-        let past = source == .probe ? try entries() : []
+        // Read once, not once per method and direction. What this report adds is of
+        // other methods or directions: never one's baseline.
+        var past = source == .probe ? HistoryBaselineFinder(lines: try lines()) : nil
         for method in report.methods {
             for direction in report.directions {
                 var entry = HistoryEntry(report: report, method: method, direction: direction, fingerprint: fingerprint, time: time)
                 entry.source = source
-                let against = Self.baseline(for: entry, in: past).flatMap { BaselineChange(current: entry, baseline: $0) }
+                let against = past?.baseline(for: entry).flatMap { BaselineChange(current: entry, baseline: $0) }
                 entry.verdict = verdicts[direction] ?? against?.verdict
                 if first { change = against }
                 first = false
