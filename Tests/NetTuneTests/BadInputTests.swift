@@ -328,4 +328,22 @@ import Testing
         #expect(write(ends[1], &byte, 1) == 1)
         #expect(try Deadline.after(.seconds(60)).wait(for: Int16(POLLIN), on: ends[0]))
     }
+
+    /// A deadline that has passed still looks once: `Deadline.after(.zero)` is how
+    /// the iperf3 client asks whether the server has spoken during a test, and how
+    /// its server asks whether a client hung up while the payload is read in.
+    @Test func aPassedDeadlineStillLooksOnce() throws {
+        var ends: [Int32] = [0, 0]
+        #expect(pipe(&ends) == 0)
+        defer {
+            close(ends[0])
+            close(ends[1])
+        }
+        #expect(try Deadline.after(.zero).wait(for: Int16(POLLIN), on: ends[0]) == false)
+        #expect(try Deadline.after(.zero).waitReadable([ends[0]]).isEmpty)
+        var byte: UInt8 = 1
+        #expect(write(ends[1], &byte, 1) == 1)
+        #expect(try Deadline.after(.zero).wait(for: Int16(POLLIN), on: ends[0]))
+        #expect(try Deadline(.now - .seconds(1)).waitReadable([ends[1], ends[0]]) == [1])
+    }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import SystemPackage
 import Testing
 
@@ -7,6 +8,10 @@ import Testing
 /// `probe iperf3://` against a scripted fake iperf3 server on 127.0.0.1: every
 /// state the client meets, in and out of turn, and every malformed message.
 @Suite struct IperfClientTests {
+    /// A client that abandons a test shuts its sending sockets under a running
+    /// sendfile, which raises SIGPIPE (nettune's entry point ignores it).
+    init() { SignalMask.ignoreBrokenPipe() }
+
     /// The far end of a control connection, for a script to drive.
     final class FakeServer: @unchecked Sendable {
         let listener: TCPListener
@@ -155,6 +160,60 @@ import Testing
         #expect(result.tcpInfoFrom == .local)
         #expect(result.receiver.hostBusySeconds == nil)
         #expect(run.remote == nil)
+    }
+
+    /// A timed reverse run ends when this machine says TEST_END; its receiving
+    /// streams never end by themselves. The loop beside them wakes only every
+    /// 250 ms when nothing is shown, so it must wake at the run's end as well: a
+    /// 0.3 s run told at the next tick would last 0.5 s.
+    @Test func aTimedReceiveRunIsToldToEndAtItsEndNotAtTheNextTick() throws {
+        let toldAfter = Mutex<Duration?>(nil)
+        let server = try FakeServer { server in
+            try server.exchangeParameters()
+            try server.acceptStreams()
+            try server.send(.testStart)
+            try server.send(.testRunning)
+            let start = ContinuousClock.now
+            var sent: UInt64 = 0
+            let block = [UInt8](repeating: 7, count: 16 << 10)
+            while let control = server.control, try Deadline.after(.zero).waitReadable([control.fd]).isEmpty {
+                try server.streams.first?.sendAll(block, deadline: .after(.seconds(2)))
+                sent += UInt64(block.count)
+            }
+            toldAfter.withLock { $0 = ContinuousClock.now - start }
+            guard try server.read(1).first == IperfState.testEnd.byte else { return }
+            for stream in server.streams { stream.shutdownWrite() }
+            try server.exchangeResults(try Self.results([(1, sent)]))
+            try server.send(.displayResults)
+            _ = try server.read(1)  // IPERF_DONE
+        }
+        defer { server.wait() }
+        var request = try request(server.endpoint, direction: .receive)
+        request.duration = .milliseconds(300)
+        _ = try IperfClient(request).run(.sendfile)
+        let told = try #require(toldAfter.withLock { $0 })
+        #expect(told >= .milliseconds(290) && told < .milliseconds(450), "TEST_END after \(told)")
+    }
+
+    /// A server that ends a timed test itself is heard during the test: the
+    /// client ends it at once, and does not run on until its sender stalls.
+    @Test func serverTerminateDuringATimedTestIsHeardAtOnce() throws {
+        let server = try FakeServer { server in
+            try server.exchangeParameters()
+            try server.acceptStreams()
+            try server.send(.testStart)
+            try server.send(.testRunning)
+            try server.send(.serverTerminate)
+            // The data connections stay open and unread until the client hangs up.
+            _ = try? server.control?.receiveSome(limit: 1, deadline: .after(.seconds(8)))
+        }
+        defer { server.wait() }
+        var request = try request(server.endpoint)
+        request.duration = .seconds(6)
+        let started = ContinuousClock.now
+        let error = #expect(throws: IperfPeerError.self) { try IperfClient(request).run(.sendfile) }
+        #expect(error?.problem == .terminated)
+        #expect(ContinuousClock.now - started < .seconds(2))
     }
 
     // MARK: Refusals and errors

@@ -30,6 +30,13 @@ final class IperfControl {
         return Array(buffer[..<count])
     }
 
+    /// Whether the peer has said something not read yet: already buffered (a state
+    /// that came in one segment with the one before it), or waiting in the socket.
+    /// Never waits.
+    var hasUnread: Bool {
+        !buffer.isEmpty || (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: connection.fd)) == true
+    }
+
     /// The next state byte.
     func state(deadline: Deadline, waiting what: String) throws -> IperfState {
         let byte = Int8(bitPattern: try read(1, deadline: deadline, waiting: what)[0])

@@ -42,14 +42,9 @@ public struct Deadline: Sendable {
             var fds = [pollfd(fd: fd, events: events, revents: 0)]
             if let interruption { fds.append(pollfd(fd: interruption.fd, events: Int16(POLLIN), revents: 0)) }
             let ready = try Syscall.call { () -> Int32 in
-                let timeout: Int32
-                if let instant {
-                    let left = instant - ContinuousClock.now
-                    if left <= .zero { return 0 }
-                    timeout = Int32(clamping: left.millisecondsRoundedUp)
-                } else {
-                    timeout = -1
-                }
+                // A deadline that has passed still looks once, without waiting:
+                // `Deadline.after(.zero)` asks "is it ready now?".
+                let timeout = instant.map { Int32(clamping: max(.zero, $0 - ContinuousClock.now).millisecondsRoundedUp) } ?? -1
                 return poll(&fds, nfds_t(fds.count), timeout)
             }
             if fds[0].revents != 0 { return true }
@@ -66,12 +61,7 @@ public struct Deadline: Sendable {
             var polled = fds.map { pollfd(fd: $0, events: Int16(POLLIN), revents: 0) }
             if let interruption { polled.append(pollfd(fd: interruption.fd, events: Int16(POLLIN), revents: 0)) }
             let ready = try Syscall.call { () -> Int32 in
-                var timeout: Int32 = -1
-                if let instant {
-                    let left = instant - ContinuousClock.now
-                    if left <= .zero { return 0 }
-                    timeout = Int32(clamping: left.millisecondsRoundedUp)
-                }
+                let timeout = instant.map { Int32(clamping: max(.zero, $0 - ContinuousClock.now).millisecondsRoundedUp) } ?? -1
                 return poll(&polled, nfds_t(polled.count), timeout)
             }
             let indices = polled.prefix(fds.count).indices.filter { polled[$0].revents != 0 }
