@@ -2,15 +2,30 @@ import Testing
 
 @testable import NetTune
 
-/// The read/write sender's buffer starts on a page, whatever its size (malloc
-/// alone puts a 128 KiB one 16 bytes past a page).
+/// A copy buffer starts where its placement says, whatever its size (malloc alone
+/// puts a 128 KiB one 16 bytes past a page), and holds exactly the bytes asked for.
 @Suite struct CopyBufferTests {
     @Test(arguments: [1 << 10, 64 << 10, 128 << 10, 256 << 10, 4 << 20])
-    func aCopyBufferStartsOnAPage(byteCount: Int) throws {
-        let buffer = UnsafeMutableRawBufferPointer.allocateForCopies(byteCount: byteCount)
-        defer { buffer.deallocate() }
-        let start = try #require(buffer.baseAddress)
+    func theSendersBufferStartsOnAPage(byteCount: Int) throws {
+        let buffer = CopyBuffer(byteCount: byteCount, placement: .pageStart)
+        let start = try #require(buffer.bytes.baseAddress)
         #expect(Int(bitPattern: start) % 4096 == 0)
-        #expect(buffer.count == byteCount)
+        #expect(buffer.bytes.count == byteCount)
+    }
+
+    @Test(arguments: [1 << 10, 64 << 10, 128 << 10, 256 << 10, 4 << 20])
+    func theReceiversBufferStartsHalfAPagePastOne(byteCount: Int) throws {
+        let buffer = CopyBuffer(byteCount: byteCount, placement: .halfPage)
+        let start = try #require(buffer.bytes.baseAddress)
+        #expect(Int(bitPattern: start) % 4096 == 2048)
+        #expect(buffer.bytes.count == byteCount)
+        // Every byte is usable: the last one can be written and read back.
+        buffer.bytes[byteCount - 1] = 0xA5
+        #expect(buffer.bytes[byteCount - 1] == 0xA5)
+    }
+
+    @Test func anEmptyBufferIsEmpty() {
+        #expect(CopyBuffer(byteCount: 0, placement: .halfPage).bytes.isEmpty)
+        #expect(CopyBuffer(byteCount: -1, placement: .pageStart).bytes.isEmpty)
     }
 }

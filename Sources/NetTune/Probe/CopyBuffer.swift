@@ -1,18 +1,54 @@
-extension UnsafeMutableRawBufferPointer {
-    /// The read/write sender's buffer, which the kernel copies a file's page-cache
-    /// pages into (`read`) and out of into the socket (`write`): it starts on a page.
-    ///
-    /// malloc puts a buffer of 128 KiB or more 16 bytes past a page, and smaller
-    /// ones anywhere 16-aligned. Behind a 1 Gbit/s shaper, a read/write sender with
-    /// such a buffer spent 1.5× the time in `_copy_to_iter` (`perf record`) and
-    /// about 1.2× the CPU per GiB of `iperf3 -F`, whose buffer starts on a page.
-    /// Page-aligned, or 64 bytes past a page, it was at par.
-    ///
-    /// The receivers' `recv` buffer keeps malloc's place. The same test on the
-    /// unshaped veth (zero-copy `sendfile` pages arriving) found 16 bytes past a page
-    /// the fastest: 34.8 Gbit/s, against 30.6 at 64 bytes past and 27.5 on the page,
-    /// with the unchanged build at 32.5–33.3 beside each (6–8 interleaved runs).
-    static func allocateForCopies(byteCount: Int) -> UnsafeMutableRawBufferPointer {
-        .allocate(byteCount: byteCount, alignment: 4096)
+/// A buffer the kernel copies bulk bytes into and out of, placed at a chosen
+/// distance from a page boundary.
+///
+/// Where such a buffer starts against the pages it is copied from or to sets the
+/// speed of the kernel's copy (`rep movsb` in `_copy_to_iter`/`_copy_from_iter`):
+/// when source and destination sit at certain distances modulo 4 KiB, the CPU's
+/// loads wait on its earlier stores. malloc puts a buffer of 128 KiB or more
+/// 16 bytes past a page, which measured slow on both machines tried (README,
+/// "Performance"), so each user says where its buffer goes.
+final class CopyBuffer {
+    enum Placement {
+        /// On a page: the read/write sender's buffer, which `pread` fills from the
+        /// file's page-cache pages and `write` empties into the socket. Behind a
+        /// 1 Gbit/s shaper, 16 bytes past a page cost 1.5× the time in
+        /// `_copy_to_iter` and 1.2× the CPU per GiB of `iperf3 -F`, whose buffer
+        /// starts on a page; on a page it was at par. On the AMD EPYC host, 16 bytes
+        /// past a page halved its throughput (7.6 against 14.8 Gbit/s); half a
+        /// page past was no better than on a page.
+        case pageStart
+        /// Half a page past a page: the `recv` drain's buffer, which the kernel
+        /// fills from the sender's pages (a zero-copy sender's page-cache pages
+        /// arrive as they are). On the AMD EPYC host, receiving from a 128 KiB file
+        /// on the veth, 16 bytes past a page (malloc's place) moved 9.4–10.5 Gbit/s
+        /// at 0.80–0.93 s/GiB of receiver CPU, on a page 18.2–24.7, 64 bytes past
+        /// 20.0–25.0, and half a page past 21.5–25.4 at 0.19–0.26 s/GiB; with four
+        /// streams half a page past was the fastest (39–41 Gbit/s) and 64 bytes past
+        /// one of the slowest (20) (interleaved, README "Performance").
+        case halfPage
+
+        var offset: Int {
+            switch self {
+            case .pageStart: 0
+            case .halfPage: Self.page / 2
+            }
+        }
+
+        static let page = 4096
+    }
+
+    /// The usable bytes, `byteCount` of them, starting at the placement.
+    let bytes: UnsafeMutableRawBufferPointer
+    private let storage: UnsafeMutableRawBufferPointer
+
+    init(byteCount: Int, placement: Placement) {
+        let count = max(0, byteCount)
+        let offset = placement.offset
+        storage = .allocate(byteCount: count + offset, alignment: Placement.page)
+        bytes = UnsafeMutableRawBufferPointer(rebasing: storage[offset..<(offset + count)])
+    }
+
+    deinit {
+        storage.deallocate()
     }
 }

@@ -20,7 +20,7 @@ final class Drainer {
     let method: DrainMethod
     let socket: Int32
     let wait: TransferWait
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let buffer: CopyBuffer
     private let pipe: KernelPipe?
     private let devNull: Int32
 
@@ -28,7 +28,7 @@ final class Drainer {
         self.method = method
         self.socket = socket
         self.wait = wait
-        buffer = .allocate(byteCount: method == .recv ? 256 * 1024 : 0, alignment: 16)
+        buffer = CopyBuffer(byteCount: method == .recv ? 256 * 1024 : 0, placement: .halfPage)
         if method == .splice {
             pipe = try KernelPipe()
             devNull = try Syscall.call { open("/dev/null", O_WRONLY | O_CLOEXEC) }
@@ -40,7 +40,6 @@ final class Drainer {
     }
 
     deinit {
-        buffer.deallocate()
         if devNull >= 0 { Syscall.close(devNull) }
     }
 
@@ -74,7 +73,7 @@ final class Drainer {
         case .trunc:
             return try Syscall.attempt { recv(socket, nil, want, Int32(MSG_TRUNC)) }
         case .recv:
-            return try Syscall.attempt { recv(socket, buffer.baseAddress, min(want, buffer.count), 0) }
+            return try Syscall.attempt { recv(socket, buffer.bytes.baseAddress, min(want, buffer.bytes.count), 0) }
         case .splice:
             guard let pipe else { return 0 }
             let n = try Syscall.attempt { splice(socket, nil, pipe.writeEnd, nil, min(want, pipe.capacity), KernelPipe.spliceFlags) }

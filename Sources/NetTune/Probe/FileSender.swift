@@ -15,7 +15,7 @@ final class FileSender {
     let socket: Int32
     let wait: TransferWait
     /// The read/write buffer, allocated once and reused for every call.
-    private let buffer: UnsafeMutableRawBufferPointer
+    private let buffer: CopyBuffer
     private let pipe: KernelPipe?
     /// Bytes read ahead into `buffer` (readwrite) or the pipe (splice) that the
     /// socket has not taken yet: they continue at the next step's offset.
@@ -28,13 +28,9 @@ final class FileSender {
         self.file = file
         self.socket = socket
         self.wait = wait
-        buffer = .allocateForCopies(byteCount: method == .readwrite ? max(1, bufferSize) : 0)
+        buffer = CopyBuffer(byteCount: method == .readwrite ? max(1, bufferSize) : 0, placement: .pageStart)
         pipe = method == .splice ? try KernelPipe() : nil
         wait.prepare(socket: socket)
-    }
-
-    deinit {
-        buffer.deallocate()
     }
 
     /// Sends exactly `count` bytes starting at file `offset`.
@@ -103,10 +99,10 @@ final class FileSender {
 
     private func readWriteStep(offset: Int, count: Int) throws -> Int {
         if pending.isEmpty {
-            let want = min(count, buffer.count)
+            let want = min(count, buffer.bytes.count)
             let got: Int
             do {
-                got = try Syscall.call { pread(file, buffer.baseAddress, want, off_t(offset)) }
+                got = try Syscall.call { pread(file, buffer.bytes.baseAddress, want, off_t(offset)) }
             } catch {
                 throw SendError(operation: "read", errno: error)
             }
@@ -114,7 +110,7 @@ final class FileSender {
             pending = 0..<got
         }
         let from = pending.lowerBound
-        let n = try Syscall.attempt { write(socket, buffer.baseAddress.map { $0 + from }, pending.count) }
+        let n = try Syscall.attempt { write(socket, buffer.bytes.baseAddress.map { $0 + from }, pending.count) }
         pending = (from + n)..<pending.upperBound
         return n
     }
