@@ -19,12 +19,12 @@ final class CopyBuffer {
         case pageStart
         /// Half a page past a page: the `recv` drain's buffer, which the kernel
         /// fills from the sender's pages (a zero-copy sender's page-cache pages
-        /// arrive as they are). On the AMD EPYC host, receiving from a 128 KiB file
-        /// on the veth, 16 bytes past a page (malloc's place) moved 9.4–10.5 Gbit/s
-        /// at 0.80–0.93 s/GiB of receiver CPU, on a page 18.2–24.7, 64 bytes past
-        /// 20.0–25.0, and half a page past 21.5–25.4 at 0.19–0.26 s/GiB; with four
-        /// streams half a page past was the fastest (39–41 Gbit/s) and 64 bytes past
-        /// one of the slowest (20) (interleaved, README "Performance").
+        /// arrive as they are). On the AMD EPYC host, `-R` from a 128 KiB file on
+        /// the veth: 16 bytes past a page (malloc's place) moved 9.6–10.5 Gbit/s at
+        /// 0.80–0.84 s/GiB of receiver CPU, on a page 18.2 at 0.30, 64 bytes past
+        /// 21.0 at 0.29, half a page past 21.5–23.0 at 0.22–0.23; with four streams
+        /// half a page past was among the fastest (38.7–41.3 Gbit/s) and 64 bytes
+        /// past the slowest (19.9) (interleaved, README "Performance").
         case halfPage
 
         var offset: Int {
