@@ -9,6 +9,7 @@ final class IperfControl {
     private var buffer: [UInt8] = []
 
     init(connection: TCPConnection, peer: String, buffered: [UInt8] = []) {
+        connection.setNoDelay()
         self.connection = connection
         self.peer = peer
         buffer = buffered

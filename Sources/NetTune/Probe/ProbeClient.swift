@@ -212,6 +212,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
 
         // 1. Control: the request, the queue, "ready".
         let control = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
+        control.setNoDelay()
         let reader = MessageReader(connection: control, endpoint: request.endpoint)
         try control.sendAll(ProbeMessage.request(message).encoded(), deadline: deadline(request.replyTimeout))
         let queueEnd = ContinuousClock.now + request.queueTimeout + request.replyTimeout

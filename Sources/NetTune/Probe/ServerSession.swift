@@ -15,6 +15,7 @@ struct ServerSession {
     var configuration: ProbeServer.Configuration { shared.configuration }
 
     func run() -> ProbeServer.Event {
+        control.setNoDelay()
         var event = ProbeServer.Event(peer: control.endpoint.description)
         event.method = request.method
         event.direction = request.direction
