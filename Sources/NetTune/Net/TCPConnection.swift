@@ -152,7 +152,7 @@ public final class TCPConnection: Sendable {
     /// one before it is unacknowledged waits for that acknowledgement, which the
     /// peer delays up to 40 ms: `serve` answering `iperf3 -c` wrote TEST_START and
     /// TEST_RUNNING, and the results and DISPLAY_RESULTS, back to back, and each
-    /// test took 90–100 ms longer than against `iperf3 -s` (`strace -tt` of the
+    /// test took 80–110 ms longer than against `iperf3 -s` (`strace -tt` of the
     /// client: 43 ms before TEST_START, 48 ms before DISPLAY_RESULTS).
     /// - Returns: whether the kernel took it.
     @discardableResult

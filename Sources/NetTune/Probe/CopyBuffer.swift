@@ -5,8 +5,9 @@
 /// speed of the kernel's copy (`rep movsb` in `_copy_to_iter`/`_copy_from_iter`):
 /// when source and destination sit at certain distances modulo 4 KiB, the CPU's
 /// loads wait on its earlier stores. malloc puts a buffer of 128 KiB or more
-/// 16 bytes past a page, which measured slow on both machines tried (README,
-/// "Performance"), so each user says where its buffer goes.
+/// 16 bytes past a page, which measured slow for the read/write sender on both
+/// hosts tried, and for the receiver on the second (README, "Performance"), so
+/// each user says where its buffer goes.
 final class CopyBuffer {
     enum Placement {
         /// On a page: the read/write sender's buffer, which `pread` fills from the
@@ -24,7 +25,9 @@ final class CopyBuffer {
         /// 0.80–0.84 s/GiB of receiver CPU, on a page 18.2 at 0.30, 64 bytes past
         /// 21.0 at 0.29, half a page past 21.5–23.0 at 0.22–0.23; with four streams
         /// half a page past was among the fastest (38.7–41.3 Gbit/s) and 64 bytes
-        /// past the slowest (19.9) (interleaved, README "Performance").
+        /// past the slowest (19.9) (interleaved, README "Performance"). The earlier
+        /// host had found 16 bytes past the fastest for `-R` (34.8 Gbit/s, against
+        /// 27.5 on a page); half a page past was not tried there.
         case halfPage
 
         var offset: Int {
