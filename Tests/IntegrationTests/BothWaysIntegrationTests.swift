@@ -317,14 +317,20 @@ struct BothWaysIntegrationTests {
                     server.kill()
                     _ = try? server.wait()
                 }
-                for _ in 0..<100 where !(try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.port)"]).stdout.contains(Self.port)) {
-                    Thread.sleep(forTimeInterval: 0.05)
-                }
+                try lab.awaitListening(in: lab.nsB, port: Self.port)
                 let client = try Command.start([
                     "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):\(Self.port)",
                     "--cache-dir", scratch.path, "--warmup", "0", "-R", "--time", "20s", "--runs", "1"
                 ])
-                Thread.sleep(forTimeInterval: 2)
+                // Killed once its payload is on the wire, not while it still makes
+                // the payload (a fresh cache: seconds on a loaded machine, and then
+                // the client's line is about the preparation instead).
+                let start = try counters(lab, lab.nsB, lab.ifB).tx
+                let end = Date(timeIntervalSinceNow: 30)
+                while try counters(lab, lab.nsB, lab.ifB).tx - start < 4 << 20, Date() < end {
+                    Thread.sleep(forTimeInterval: 0.05)
+                }
+                try #require(try counters(lab, lab.nsB, lab.ifB).tx - start >= 4 << 20, "the server never sent")
                 server.kill()
                 let result = try client.wait()
                 #expect(result.status == 1)

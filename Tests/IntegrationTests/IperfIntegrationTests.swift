@@ -20,19 +20,11 @@ struct IperfIntegrationTests {
         return (try #require((stats["rx"] as? [String: Any])?["bytes"] as? Int), try #require((stats["tx"] as? [String: Any])?["bytes"] as? Int))
     }
 
-    /// Returns once something listens on iperf3's port in B (5 s at most).
-    private func awaitListener(_ lab: Lab) throws {
-        for _ in 0..<100 {
-            if try lab.run(in: lab.nsB, ["ss", "-Hltn", "sport = :\(Self.iperfPort)"]).stdout.contains(Self.iperfPort) { return }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
-    }
-
     /// `iperf3 -s -1 -J` in B for one test; returns the body's value and the server's JSON.
     private func withIperfServer<T>(_ lab: Lab, _ body: () throws -> T) throws -> (T, [String: Any]) {
         let server = try Command.start(["ip", "netns", "exec", lab.nsB, "iperf3", "-s", "-1", "-J", "-p", Self.iperfPort])
         defer { server.kill() }
-        try awaitListener(lab)
+        try lab.awaitListening(in: lab.nsB, port: Self.iperfPort)
         let value = try body()
         let output = try server.wait()
         return (value, try decode(output.stdout, output.stderr))
@@ -106,7 +98,7 @@ struct IperfIntegrationTests {
                     server.kill()
                     _ = try? server.wait()
                 }
-                try awaitListener(lab)
+                try lab.awaitListening(in: lab.nsB, port: Self.iperfPort)
                 let result = try lab.nettune(
                     in: lab.nsA,
                     [
@@ -131,7 +123,7 @@ struct IperfIntegrationTests {
                     server.kill()
                     _ = try? server.wait()
                 }
-                try awaitListener(lab)
+                try lab.awaitListening(in: lab.nsB, port: Self.iperfPort)
                 let holder = try Command.start(["ip", "netns", "exec", lab.nsA, "iperf3", "-c", lab.addrB, "-p", Self.iperfPort, "-t", "4"])
                 defer {
                     holder.kill()
@@ -181,7 +173,7 @@ struct IperfIntegrationTests {
                     web.kill()
                     _ = try? web.wait()
                 }
-                try awaitListener(lab)
+                try lab.awaitListening(in: lab.nsB, port: Self.iperfPort)
                 for port in [Self.iperfPort, "5999"] {
                     let result = try lab.nettune(
                         in: lab.nsA,

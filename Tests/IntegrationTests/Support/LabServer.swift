@@ -26,10 +26,7 @@ extension Lab {
                 _ = try? server.wait()
             }
         }
-        for _ in 0..<100 {
-            if try run(in: nsB, ["ss", "-Hltn", "sport = :\(Self.probePort)"]).stdout.contains(Self.probePort) { break }
-            Thread.sleep(forTimeInterval: 0.05)
-        }
+        try awaitListening(in: nsB, port: Self.probePort)
         let value = try body(server)
         server.signal(SIGCONT)
         server.terminate()

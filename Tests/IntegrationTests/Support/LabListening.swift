@@ -1,0 +1,25 @@
+import Foundation
+
+/// Something that should have started listening in a lab namespace did not.
+struct NotListening: Error, CustomStringConvertible {
+    var namespace: String
+    var port: String
+    var seconds: Double
+    var description: String { "nothing listened on port \(port) in \(namespace) within \(seconds) s" }
+}
+
+extension Lab {
+    /// Returns once something listens on `port` in `ns`; throws `NotListening`
+    /// after `seconds`. A server can take seconds to start on a loaded machine (a
+    /// run of `make test` once saw a client refused after the old 5 s wait ran out
+    /// without a word), so the wait is long, and its end is an error, not a
+    /// client that fails for another reason.
+    func awaitListening(in ns: String, port: String, within seconds: Double = 30) throws {
+        let end = Date(timeIntervalSinceNow: seconds)
+        while true {
+            if try run(in: ns, ["ss", "-Hltn", "sport = :\(port)"]).stdout.contains(":\(port)") { return }
+            guard Date() < end else { throw NotListening(namespace: ns, port: port, seconds: seconds) }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+}
