@@ -68,7 +68,7 @@ def lay_out_as_iperf3_does(path):
 
     How a file came into the page cache decides the size of its folios, and sendfile's
     cost per byte with them: on Linux 6.18 one 128 KiB write leaves a single 128 KiB
-    folio, which behind a 1 Gbit/s shaper cost 6-9 % less of the sender's CPU per GiB
+    folio, which behind a 1 Gbit/s shaper cost 6-10 % less of the sender's CPU per GiB
     than the same file in 4 KiB folios (README, "Performance"); iperf3's way leaves 4
     KiB folios, and so does reading the file back after the host paged it out. Remade
     before each run, nettune's small file is laid out as iperf3's is, whatever happened
