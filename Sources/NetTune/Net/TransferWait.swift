@@ -17,8 +17,12 @@ final class TransferWait {
 
     let deadline: Deadline
     let stallTimeout: Duration
+    /// When the last look at `bytes` found them moved (or the peer took queued
+    /// bytes): progress is timed where a call comes back idle, not after every call,
+    /// so a busy transfer reads no clock for it (a stall is seen at most a slice late).
     private(set) var lastProgress: ContinuousClock.Instant
     private(set) var bytes: UInt64 = 0
+    private var bytesAtLastLook: UInt64 = 0
 
     init(deadline: Deadline, stallTimeout: Duration) {
         self.deadline = deadline
@@ -36,11 +40,10 @@ final class TransferWait {
         }
     }
 
-    /// Bytes moved: the stall clock starts again. A signal that cut the call short
-    /// is noticed here.
+    /// Bytes moved: the stall clock starts again at the next idle call. A signal
+    /// that cut the call short is noticed here.
     func progressed(_ count: Int) throws(Interrupted) {
         bytes &+= UInt64(count)
-        lastProgress = .now
         try deadline.checkInterruption()
     }
 
@@ -58,8 +61,14 @@ final class TransferWait {
     ///   stalled or ran out of time; returns when it may go on.
     func idle() throws {
         try deadline.checkInterruption()
-        if deadline.hasPassed { throw TransferTimeout(kind: .deadline, bytes: bytes, limit: nil) }
-        if ContinuousClock.now - lastProgress >= stallTimeout {
+        let now = ContinuousClock.now
+        if let end = deadline.instant, now >= end { throw TransferTimeout(kind: .deadline, bytes: bytes, limit: nil) }
+        if bytes != bytesAtLastLook {
+            bytesAtLastLook = bytes
+            lastProgress = now
+            return
+        }
+        if now - lastProgress >= stallTimeout {
             throw TransferTimeout(kind: .stalled, bytes: bytes, limit: stallTimeout)
         }
     }

@@ -451,19 +451,21 @@ struct StreamOutcome: Sendable {
 
 /// The streams' shared state: what each moved so far (for progress), and how each ended.
 final class StreamSet: Sendable {
-    // Updated once per chunk (at most a few MiB): a lock costs nothing at that rate.
-    private let counters: Mutex<[UInt64]>
+    /// One stream's count. Atomics, not a lock: a stream adds to its own after every
+    /// bulk call, and that call's user-space share is what sender CPU is compared on.
+    private final class Counter: Sendable { let bytes = Atomic<UInt64>(0) }
+    private let counters: [Counter]
     private let ended = Mutex<[Int: Result<StreamOutcome, SendableError>]>([:])
 
     init(count: Int) {
-        counters = Mutex([UInt64](repeating: 0, count: count))
+        counters = (0..<count).map { _ in Counter() }
     }
 
     func add(_ count: Int, to index: Int) {
-        counters.withLock { $0[index] &+= UInt64(count) }
+        counters[index].bytes.add(UInt64(count), ordering: .relaxed)
     }
 
-    func moved(_ index: Int) -> UInt64 { counters.withLock { $0[index] } }
+    func moved(_ index: Int) -> UInt64 { counters[index].bytes.load(ordering: .relaxed) }
 
     func finish(_ index: Int, _ outcome: Result<StreamOutcome, any Error>) {
         ended.withLock { $0[index] = outcome.mapError(SendableError.init) }

@@ -77,16 +77,17 @@ public final class Interruption: Sendable {
 
     /// Marks the interruption as if `signal` had arrived.
     public func trigger(_ signal: Int32) {
-        manualSignal.withLock { if $0 == 0 { $0 = signal } }
+        _ = manualSignal.compareExchange(expected: 0, desired: signal, ordering: .sequentiallyConsistent)
         var byte = UInt8(truncatingIfNeeded: signal)
         _ = try? Syscall.call { write(writeEnd, &byte, 1) }
     }
 
-    private let manualSignal = Mutex<Int32>(0)
+    // An atomic, not a lock: every bulk call of a transfer reads it.
+    private let manualSignal = Atomic<Int32>(0)
 
     /// The signal that interrupted, or nil while none has.
     public var signal: Int32? {
-        let manual = manualSignal.withLock { $0 }
+        let manual = manualSignal.load(ordering: .sequentiallyConsistent)
         if manual != 0 { return manual }
         guard !signals.isEmpty else { return nil }
         let number = receivedSignal.load(ordering: .sequentiallyConsistent)
