@@ -19,16 +19,22 @@ import Testing
         return (nil, clock.now - start)
     }
 
-    @Test func aStallIsTimedFromTheIdleCallThatLastSawBytesMove() throws {
-        let wait = TransferWait(deadline: .after(.seconds(30)), stallTimeout: .milliseconds(100))
-        // Idle, but short of the stall: then bytes move.
+    /// Calls `idle()` (about every millisecond) for `span`, short of the stall.
+    static func idle(_ wait: TransferWait, for span: Duration) throws {
         let clock = ContinuousClock()
         let start = clock.now
-        while clock.now - start < .milliseconds(60) {
+        while clock.now - start < span {
             try wait.idle()
             usleep(1000)
         }
+    }
+
+    @Test func aStallIsTimedFromTheIdleCallThatLastSawBytesMove() throws {
+        let wait = TransferWait(deadline: .after(.seconds(30)), stallTimeout: .milliseconds(100))
+        // Idle, but short of the stall: then bytes move.
+        try Self.idle(wait, for: .milliseconds(60))
         try wait.progressed(10)
+        let clock = ContinuousClock()
         // This call sees them: the stall clock starts again here, not at the start.
         let restarted = clock.now
         try wait.idle()
@@ -44,14 +50,10 @@ import Testing
 
     @Test func deliveredBytesAlsoRestartTheStallClock() throws {
         let wait = TransferWait(deadline: .after(.seconds(30)), stallTimeout: .milliseconds(100))
+        try Self.idle(wait, for: .milliseconds(60))
         let clock = ContinuousClock()
-        let start = clock.now
-        while clock.now - start < .milliseconds(60) {
-            try wait.idle()
-            usleep(1000)
-        }
-        try wait.delivered()
         let restarted = clock.now
+        try wait.delivered()
         let (error, _) = Self.idleUntilThrown(wait)
         #expect((error as? TransferTimeout)?.kind == .stalled)
         #expect(clock.now - restarted >= .milliseconds(100))
