@@ -62,7 +62,7 @@ final class TransferWait {
     func idle() throws {
         try deadline.checkInterruption()
         let now = ContinuousClock.now
-        if let end = deadline.instant, now >= end { throw TransferTimeout(kind: .deadline, bytes: bytes, limit: nil) }
+        if deadline.hasPassed(at: now) { throw TransferTimeout(kind: .deadline, bytes: bytes, limit: nil) }
         if bytes != bytesAtLastLook {
             bytesAtLastLook = bytes
             lastProgress = now

@@ -25,7 +25,10 @@ public struct Deadline: Sendable {
 
     public func capped(after duration: Duration) -> Deadline { capped(at: .now + duration) }
 
-    public var hasPassed: Bool { instant.map { ContinuousClock.now >= $0 } ?? false }
+    public var hasPassed: Bool { hasPassed(at: .now) }
+
+    /// Whether the deadline had passed at `now` (for a caller that has read the clock).
+    public func hasPassed(at now: ContinuousClock.Instant) -> Bool { instant.map { now >= $0 } ?? false }
 
     /// Throws `Interrupted` if a signal has arrived.
     public func checkInterruption() throws(Interrupted) {
