@@ -7,9 +7,9 @@ import Testing
 /// acknowledges, so its end comes soon after its time on any link, and a fast
 /// stream is left as the kernel has it.
 @Suite struct SendChunkTests {
-    static let start = ContinuousClock.now
+    static let start = MonotonicTime.now
 
-    static func at(_ milliseconds: Int) -> ContinuousClock.Instant { start + .milliseconds(milliseconds) }
+    static func at(_ milliseconds: Int) -> MonotonicTime { start.advanced(by: .milliseconds(milliseconds)) }
 
     @Test func theSizeIsATenthOfASecondOfASlowRate() {
         #expect(SendChunk.size(forRate: 1_250_000) == 125_000)  // 10 Mbit/s

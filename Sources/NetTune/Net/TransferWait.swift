@@ -24,8 +24,13 @@ final class TransferWait {
     private(set) var bytes: UInt64 = 0
     private var bytesAtLastLook: UInt64 = 0
 
+    /// The deadline's, held apart: `Deadline` holds a resilient `ContinuousClock.Instant`,
+    /// so reaching into it after every call goes through the runtime (`MonotonicTime`).
+    private let interruption: Interruption?
+
     init(deadline: Deadline, stallTimeout: Duration) {
         self.deadline = deadline
+        interruption = deadline.interruption
         self.stallTimeout = stallTimeout
         lastProgress = .now
     }
@@ -44,7 +49,7 @@ final class TransferWait {
     /// that cut the call short is noticed here.
     func progressed(_ count: Int) throws(Interrupted) {
         bytes &+= UInt64(count)
-        try deadline.checkInterruption()
+        try interruption?.check()
     }
 
     /// The peer took bytes the kernel had already queued: no new bytes, but the

@@ -13,8 +13,9 @@
 /// So a slow timed stream hands over about `span` (or two of the path's round trips,
 /// if longer: on a long path the queue must cover what each round trip's
 /// acknowledgements let the window send; the minimum, not the smoothed round trip,
-/// which a bloated queue stretches to seconds) of what its peer acknowledged per second over the last `recheck`
-/// per call, and lets as much wait unsent (TCP_NOTSENT_LOWAT). From about 80 Mbit/s per stream up — `unlimitedFrom` in a
+/// which a bloated queue stretches to seconds) of what its peer acknowledged per
+/// second since the last reading per call, and lets as much wait unsent
+/// (TCP_NOTSENT_LOWAT). From about 80 Mbit/s per stream up — `unlimitedFrom` in a
 /// tenth of a second — nothing is limited: there a full buffer (4 MiB by tcp_wmem's
 /// default) drains in 0.4 s at most, and a limit would only add wake-ups to the
 /// runs whose CPU is compared with iperf3's; from 340 Mbit/s up calls are the full
@@ -31,16 +32,17 @@ struct SendChunk {
     /// iperf3's block: a few microseconds on a fast link, a second at 1 Mbit/s.
     static let unmeasured = 128 << 10
     static let span: Duration = .milliseconds(100)
-    /// How long acknowledgements are counted before the rate is read again.
-    static let recheck: Duration = .milliseconds(50)
-    /// ... and how long once the stream is too fast to be limited: a fast stream
-    /// has no use for the reading, and its sender's CPU is what runs compare.
-    static let recheckFast: Duration = .seconds(1)
+    /// How many nanoseconds acknowledgements are counted before the rate is read
+    /// again (50 ms; plain nanoseconds, as the clock reading they are checked against).
+    static let recheckNanoseconds: UInt64 = 50_000_000
+    /// ... and how many once the stream is too fast to be limited (1 s): a fast
+    /// stream has no use for the reading, and its sender's CPU is what runs compare.
+    static let recheckFastNanoseconds: UInt64 = 1_000_000_000
 
     private(set) var size = unmeasured
     /// The unsent limit set on the socket; nil: none.
     private(set) var unsentLimit: Int?
-    private var since: (at: ContinuousClock.Instant, acked: UInt64)?
+    private var since: (at: MonotonicTime, acked: UInt64)?
 
     /// The size for a rate of `bytesPerSecond` on a path of `roundTrip`.
     static func size(forRate bytesPerSecond: Double, roundTrip: Duration = .zero) -> Int {
@@ -50,23 +52,24 @@ struct SendChunk {
     }
 
     /// Whether the rate is due to be read again (always before the first reading).
-    func isDue(_ now: ContinuousClock.Instant) -> Bool {
+    func isDue(_ now: MonotonicTime) -> Bool {
         guard let since else { return true }
-        return now - since.at >= (size >= Self.unlimitedFrom ? Self.recheckFast : Self.recheck)
+        return now.nanoseconds(since: since.at) >= (size >= Self.unlimitedFrom ? Self.recheckFastNanoseconds : Self.recheckNanoseconds)
     }
 
     /// Takes a reading of the bytes acknowledged so far (`TCP_INFO`; nil where the
     /// kernel does not count them, and the size stays `unmeasured`) and the path's
     /// (minimum) round trip.
     /// - Returns: the unsent limit to set, if it changes (`.some(nil)`: none).
-    mutating func update(acked: UInt64?, roundTrip: Duration = .zero, now: ContinuousClock.Instant) -> Int?? {
+    mutating func update(acked: UInt64?, roundTrip: Duration = .zero, now: MonotonicTime) -> Int?? {
         guard let acked else { return nil }
         guard let since else {
             self.since = (now, acked)
             return nil
         }
         self.since = (now, acked)
-        size = Self.size(forRate: Double(acked &- since.acked) / (now - since.at).seconds, roundTrip: roundTrip)
+        let seconds = Double(now.nanoseconds(since: since.at)) / 1e9
+        size = Self.size(forRate: Double(acked &- since.acked) / seconds, roundTrip: roundTrip)
         let wanted = size < Self.unlimitedFrom ? size : nil
         guard wanted != unsentLimit else { return nil }
         unsentLimit = wanted
@@ -75,7 +78,7 @@ struct SendChunk {
 
     /// The size for a connection's next call, its counter read and its unsent limit
     /// set when due.
-    mutating func next(_ connection: TCPConnection, now: ContinuousClock.Instant = .now) -> Int {
+    mutating func next(_ connection: TCPConnection, now: MonotonicTime = .now) -> Int {
         guard isDue(now) else { return size }
         let info = try? connection.tcpInfo()
         let roundTrip = Duration.microseconds(info?.minRTTMicroseconds ?? 0)

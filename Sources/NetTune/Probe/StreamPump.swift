@@ -78,9 +78,10 @@ enum StreamPump {
 
     private static func runOne(_ stream: any PumpedStream) -> Result<Void, any Error> {
         Result {
+            let wait = stream.wait
             while !stream.isFinished {
                 let moved = try stream.step()
-                if moved > 0 { try stream.wait.progressed(moved) } else if !stream.isFinished { try stream.wait.idle() }
+                if moved > 0 { try wait.progressed(moved) } else if !stream.isFinished { try wait.idle() }
             }
         }
     }
@@ -102,7 +103,7 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
 
     let connection: TCPConnection
     let wait: TransferWait
-    private let endsAt: ContinuousClock.Instant?
+    private let endsAt: MonotonicTime?
     private let sender: FileSender
     private let fileSize: Int
     private let budget: UInt64
@@ -128,7 +129,7 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
         guard fileSize > 0 else { throw ServerStream.StreamFailure.noPayload }
         self.connection = connection
         self.wait = wait
-        self.endsAt = endsAt
+        self.endsAt = endsAt.map(MonotonicTime.init)
         self.fileSize = fileSize
         self.budget = budget
         self.finish = finish
@@ -144,7 +145,7 @@ final class SendingStream: PumpedStream, @unchecked Sendable {
         if let endsAt {
             // One clock reading per call, for the end and for the call's size (a timed
             // stream's calls are bounded in time, so it ends on time).
-            let now = ContinuousClock.now
+            let now = MonotonicTime.now
             if now >= endsAt {
                 end()
                 return 0
@@ -218,9 +219,12 @@ final class ReceivingStream: PumpedStream, @unchecked Sendable {
     private(set) var received: UInt64 = 0
     /// SO_RCVBUF when the stream started, before autotuning grew it.
     let receiveBufferAtStart: Int
-    /// When the first and the last byte arrived.
-    private(set) var first: ContinuousClock.Instant?
-    private(set) var last: ContinuousClock.Instant?
+    /// When the first and the last byte arrived (as plain nanoseconds: they are
+    /// taken after every call).
+    private var firstAt: MonotonicTime?
+    private var lastAt: MonotonicTime?
+    var first: ContinuousClock.Instant? { firstAt?.instant }
+    var last: ContinuousClock.Instant? { lastAt?.instant }
 
     /// - Parameters:
     ///   - shutsWhenDone: half-closes at the end: tells a nettune server every byte arrived.
@@ -254,16 +258,16 @@ final class ReceivingStream: PumpedStream, @unchecked Sendable {
         case .atMost(let bytes): want = Int(clamping: bytes - min(received, bytes)) + 1
         }
         // Not before the first byte: the stream is timed from its arrival.
-        if first != nil { lowWater?.adjust(connection, want: want) }
+        if firstAt != nil { lowWater?.adjust(connection, want: want) }
         guard let n = try drainer.drainSome(limit: max(1, want)) else { return 0 }
         if n == 0 {
             if case .exactly(let bytes) = limit { throw ServerStream.StreamFailure.closedEarly(received: received, expected: bytes) }
             done()
             return 0
         }
-        let now = ContinuousClock.now
-        if first == nil { first = now }
-        last = now
+        let now = MonotonicTime.now
+        if firstAt == nil { firstAt = now }
+        lastAt = now
         received += UInt64(n)
         moved?(n)
         switch limit {
