@@ -10,11 +10,11 @@
 ///   3.4 s at 10 Mbit/s, and a 3 s run lasted 7.
 /// - The kernel grows the send buffer with the congestion window, and fills it:
 ///   at 1 Mbit/s a megabyte waited unsent, 8 s of the link, and a 3 s run lasted 11.
-/// So a slow timed stream hands over about `span` (or two of the path's round trips,
-/// if longer: on a long path the queue must cover what each round trip's
+/// So a slow timed stream hands over, per call, about `span` (or two of the path's
+/// round trips, if longer: on a long path the queue must cover what each round trip's
 /// acknowledgements let the window send; the minimum, not the smoothed round trip,
 /// which a bloated queue stretches to seconds) of what its peer acknowledged per
-/// second since the last reading per call, and lets as much wait unsent
+/// second since the rate was last read, and lets as much wait unsent
 /// (TCP_NOTSENT_LOWAT). From about 80 Mbit/s per stream up — `unlimitedFrom` in a
 /// tenth of a second — nothing is limited: there a full buffer (4 MiB by tcp_wmem's
 /// default) drains in 0.4 s at most, and a limit would only add wake-ups to the

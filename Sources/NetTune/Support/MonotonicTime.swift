@@ -5,11 +5,10 @@ import Glibc
 ///
 /// `ContinuousClock.Instant` is resilient outside the standard library, so reading
 /// one, comparing two, or keeping one in an Optional or a tuple goes through the
-/// runtime's metadata and value-witness calls. After every `sendfile` of 128 KiB
-/// that cost about a third of the sending thread's CPU time spent outside the
-/// kernel (sampled with `perf`), and with the loop's clock readings as plain
-/// nanoseconds the sender's CPU per GiB fell 4–13 % behind a 1 Gbit/s shaper
-/// (README, "Performance").
+/// runtime's metadata and value-witness calls, each cold after a `sendfile`. In a
+/// sending thread's user time those calls were most of it (`perf`, 6 s runs behind a
+/// 1 Gbit/s shaper: 169–192 user samples; with plain nanoseconds 64–95; iperf3's whole
+/// process 56–72), and the sender's CPU per GiB fell 7–14 % (README, "Performance").
 struct MonotonicTime: Comparable, Sendable {
     var nanoseconds: UInt64
 
@@ -21,10 +20,10 @@ struct MonotonicTime: Comparable, Sendable {
         return MonotonicTime(nanoseconds: UInt64(max(0, reading.tv_sec)) &* 1_000_000_000 &+ UInt64(max(0, reading.tv_nsec)))
     }
 
-    /// The moment `instant` names, read against the present on both clocks.
+    /// The moment `instant` names.
     init(_ instant: ContinuousClock.Instant) {
-        let now = MonotonicTime.now
-        let ahead = instant - .now
+        let (continuous, now) = Self.readBoth()
+        let ahead = instant - continuous
         if ahead >= .zero {
             self = now.advanced(by: ahead)
         } else {
@@ -34,10 +33,26 @@ struct MonotonicTime: Comparable, Sendable {
 
     /// The same moment as a `ContinuousClock.Instant`, for the figures reported.
     var instant: ContinuousClock.Instant {
-        let now = MonotonicTime.now
+        let (continuous, now) = Self.readBoth()
         let since = Duration.nanoseconds(Int64(clamping: now.nanoseconds(since: self)))
         let until = Duration.nanoseconds(Int64(clamping: nanoseconds(since: now)))
-        return ContinuousClock.now - since + until
+        return continuous - since + until
+    }
+
+    /// Both clocks at about the same moment: read again (up to four times) while the
+    /// readings lie more than 10 µs apart, as when the thread was switched out
+    /// between them, so a conversion is not off by a scheduler's time slice.
+    private static func readBoth() -> (ContinuousClock.Instant, MonotonicTime) {
+        var best: (ContinuousClock.Instant, MonotonicTime)?
+        var bestSpread = Duration.seconds(1)
+        for _ in 0..<4 {
+            let before = ContinuousClock.now
+            let monotonic = MonotonicTime.now
+            let spread = ContinuousClock.now - before
+            if best == nil || spread < bestSpread { (best, bestSpread) = ((before + spread / 2, monotonic), spread) }
+            if spread < .microseconds(10) { break }
+        }
+        return best ?? (ContinuousClock.now, MonotonicTime.now)
     }
 
     func advanced(by duration: Duration) -> MonotonicTime {
