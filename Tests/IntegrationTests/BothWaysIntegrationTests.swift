@@ -242,10 +242,14 @@ struct BothWaysIntegrationTests {
                     #expect(cache == nil)
                 }
                 #expect(results.1.status == 0, "\(results.1.stderr)")
-                #expect(!results.1.stdout.contains("server payload"), "\(results.1.stdout)")
+                // The next probe finds the payload resident and reads nothing — unless the
+                // host's reclaim took some of it back in between (seen once in CI: 1 % gone
+                // within a second). The client names a reading only when pages were missing
+                // (at least 1 %), so a server that read a resident payload again still fails.
+                let readAgain = results.1.stdout.contains("server payload")
                 // The server's log says which probe waited for the reading.
                 let reads = log.filter { $0["outcome"] as? String == "completed" }.map { $0["payload_read_s"] as? Double ?? -1 }
-                #expect(reads.count == 2 && reads[1] == 0 && (reads[0] > 0) == evicted, "\(log)")
+                #expect(reads.count == 2 && (reads[1] > 0) == readAgain && (reads[0] > 0) == evicted, "\(log)\n\(results.1.stdout)")
             }
         }
     }
