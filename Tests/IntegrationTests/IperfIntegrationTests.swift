@@ -247,8 +247,10 @@ struct IperfIntegrationTests {
                 #expect(result.status == 0, "\(result.stderr)")
                 let served = try #require(log.first { $0["outcome"] as? String == "completed" }, "\(log)")
                 #expect(((served["payload_read_s"] as? Double ?? -1) > 0) == evicted, "\(served)")
-                // Sending 4 MiB reads 4 MiB; the whole file is there only if it was read through.
-                if evicted { #expect(try PageCache.residentBytes(path) == 32 << 20) }
+                // Sending 4 MiB reads 4 MiB (and some readahead); most of the file is there only
+                // if it was read through. Not all of it: the host's reclaim may already have
+                // taken a few pages back (seen in CI).
+                if evicted { #expect(try PageCache.residentBytes(path) >= 24 << 20) }
             }
         }
     }
