@@ -17,6 +17,7 @@ import Testing
         var minRTT: UInt32 = 50  // µs
         var retransmits: UInt32 = 0
         var sendBuffer = 4 << 20
+        var method = ProbeMethod.sendfile
 
         var run: RunResult {
             var bytes = [UInt8](repeating: 0, count: 232)
@@ -38,7 +39,7 @@ import Testing
                 CPUUsage(userSeconds: 0, systemSeconds: s, hostBusySeconds: s, hostSoftirqSeconds: 0, hostTotalSeconds: 2 * seconds)
             }
             return RunResult(
-                method: .sendfile, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU), receiver: cpu(receiverCPU),
+                method: method, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU), receiver: cpu(receiverCPU),
                 tcpInfo: TCPInfo(kernelBytes: bytes), intervals: [], congestion: "bbr",
                 sendBufferBytes: sendBuffer, receiveBufferBytes: 131072)
         }
@@ -54,7 +55,7 @@ import Testing
         #expect(d.bottleneck == .linkRate)
         #expect(d.evidence.contains { $0.contains("100 % of the 95.6 Mbit/s goodput the 100 Mbit/s shaper on eth0 allows") })
         #expect(d.advice.contains("buffer tuning cannot make this faster"))
-        #expect(d.advice.contains("far below tcp_wmem's max of 4 MiB"))
+        #expect(d.advice.contains("far below the sender's tcp_wmem max of 4 MiB"))
     }
 
     @Test func aPhysicalLinkSpeedCountsButAVirtualOneTheTransferExceedsDoesNot() {
@@ -158,6 +159,40 @@ import Testing
         #expect(Diagnoser.diagnose(f.run, context: lan).bottleneck == .receiverCPU)
     }
 
+    /// The CPU advice fits the end and the method: a sender already on sendfile is
+    /// not told to use sendfile, a receiver is not told about the sender's method,
+    /// and an MTU already at 9000 is not offered as a remedy.
+    @Test func cpuAdviceFitsTheEndAndTheMethod() {
+        var f = Fixture()
+        f.senderCPU = 0.97
+        let machine = DiagnosisContext(
+            interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 6 << 20, mtu: 1500, senderName: "this machine",
+            receiverName: "the server")
+        let onSendfile = Diagnoser.diagnose(f.run, context: machine).advice
+        #expect(onSendfile.hasPrefix("The sender's CPU (this machine) is the limit: sendfile already keeps the bytes in the kernel"))
+        #expect(onSendfile.contains("a larger MTU (from 1500) or segmentation offload (TSO/GSO on eth0) cuts"))
+        #expect(!onSendfile.contains("--method sendfile"))
+        #expect(onSendfile.contains("Buffers come second (the BDP of 61 KiB is far below this machine's tcp_wmem max of 4 MiB"))
+
+        f.method = .readwrite
+        let onReadWrite = Diagnoser.diagnose(f.run, context: machine).advice
+        #expect(onReadWrite.contains("the read/write loop copies every byte through user space; sendfile (--method sendfile)"))
+
+        var jumbo = machine
+        jumbo.mtu = 9000
+        f.method = .splice
+        let atJumbo = Diagnoser.diagnose(f.run, context: jumbo).advice
+        #expect(atJumbo.contains("splice already keeps the bytes in the kernel; what is left is per-packet work, which segmentation offload"))
+        #expect(!atJumbo.contains("MTU"))
+
+        f.senderCPU = 0.4
+        f.receiverCPU = 0.95
+        let receiving = Diagnoser.diagnose(f.run, context: machine).advice
+        #expect(receiving.hasPrefix("The receiver's CPU (the server) is the limit: receiving is per-packet work"))
+        #expect(receiving.contains("receive offload (GRO)"))
+        #expect(!receiving.contains("sendfile") && !receiving.contains("splice"))
+    }
+
     @Test func loss() {
         var f = Fixture()
         f.throughput = 80e6
@@ -179,7 +214,7 @@ import Testing
         f.throughput = 1e9
         f.minRTT = 100_000  // 100 ms: BDP 12.5 MB
         let d = Diagnoser.diagnose(f.run, context: lan)
-        #expect(d.advice.contains("exceeds tcp_wmem's max of 4 MiB, so larger buffers can help"))
+        #expect(d.advice.contains("exceeds the sender's tcp_wmem max of 4 MiB, so larger buffers can help"))
     }
 
     /// A 3 s run at 100 ms is 30 round trips; slow start takes about 10 of them to

@@ -208,9 +208,8 @@ public enum Diagnoser {
             let sender = senderCore >= receiverCore
             return Diagnosis(
                 bottleneck: sender ? .senderCPU : .receiverCPU, evidence: evidence,
-                advice:
-                    "The \(sender ? "sender" : "receiver")'s CPU (\(sender ? context.senderName : context.receiverName)) is the limit: a cheaper method (sendfile instead of a small-buffer read/write loop) or a larger MTU helps more than buffers (\(bufferVerdict(bdp: bdp, context: context)))."
-            )
+                advice: cpuAdvice(sender: sender, method: run.method, context: context)
+                    + " Buffers come second (\(bufferVerdict(bdp: bdp, context: context))).")
         }
 
         // 5. Loss.
@@ -256,15 +255,45 @@ public enum Diagnoser {
         return "; the path's BDP is \(ByteCount(bdp)), so a max of at least \(ByteCount(needed)) lets one stream fill it"
     }
 
+    /// What cuts the CPU cost of the end that is the limit. The method matters only
+    /// to the sender: sendfile and splice already keep the bytes in the kernel, so
+    /// what is left there is per-packet work, which only fewer, larger packets cut.
+    static func cpuAdvice(sender: Bool, method: ProbeMethod, context: DiagnosisContext) -> String {
+        let end = sender ? "sender" : "receiver"
+        let name = sender ? context.senderName : context.receiverName
+        // Nothing to gain from the MTU once it is at the jumbo size.
+        let mtu: String? =
+            switch context.mtu {
+            case nil: "a larger MTU"
+            case let current? where current < 9000: "a larger MTU (from \(current))"
+            default: nil
+            }
+        let interface = context.interface.map { " on \($0)" } ?? ""
+        let limit = "The \(end)'s CPU (\(name)) is the limit"
+        if sender, method == .readwrite {
+            return "\(limit): the read/write loop copies every byte through user space; "
+                + "sendfile (--method sendfile) keeps them in the kernel and costs less per GiB."
+        }
+        let fewerPackets = [mtu, sender ? "segmentation offload (TSO/GSO\(interface))" : "receive offload (GRO) on its interface"]
+            .compactMap { $0 }.joined(separator: " or ")
+        if sender {
+            return "\(limit): \(method.rawValue) already keeps the bytes in the kernel; "
+                + "what is left is per-packet work, which \(fewerPackets) cuts."
+        }
+        return "\(limit): receiving is per-packet work, which \(fewerPackets) cuts; "
+            + "an application that copies what it receives costs more than one that discards it."
+    }
+
     static func bufferVerdict(bdp: Int, context: DiagnosisContext) -> String {
-        guard let wmem = context.tcpWmemMax else { return "compare the BDP with tcp_wmem's max" }
+        let owner = "\(context.senderName)'s tcp_wmem max"
+        guard let wmem = context.tcpWmemMax else { return "compare the BDP with \(owner)" }
         if bdp * 4 <= wmem {
-            return "the BDP of \(ByteCount(bdp)) is far below tcp_wmem's max of \(ByteCount(wmem)), so raising buffers cannot help"
+            return "the BDP of \(ByteCount(bdp)) is far below \(owner) of \(ByteCount(wmem)), so raising buffers cannot help"
         }
         if bdp > wmem {
-            return "the BDP of \(ByteCount(bdp)) exceeds tcp_wmem's max of \(ByteCount(wmem)), so larger buffers can help"
+            return "the BDP of \(ByteCount(bdp)) exceeds \(owner) of \(ByteCount(wmem)), so larger buffers can help"
         }
-        return "the BDP of \(ByteCount(bdp)) is close to tcp_wmem's max of \(ByteCount(wmem)); larger buffers may help a little"
+        return "the BDP of \(ByteCount(bdp)) is close to \(owner) of \(ByteCount(wmem)); larger buffers may help a little"
     }
 
     /// What jumbo frames could add, from the MTU in use (Ethernet framing 38 bytes,
