@@ -558,7 +558,8 @@ public enum ProbeWireError: Error, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .badMagic: return "not a nettune probe (bad magic)"
+        // Whoever prints this has already said "not a nettune probe" in its own words.
+        case .badMagic: return "bad magic (the message does not start with \"NTP2\")"
         case .versionMismatch(let version, let peerIsServer):
             let peer = peerIsServer ? "the server" : "the client"
             let upgrade = version < ProbeWire.version ? "upgrade nettune on \(peer)" : "upgrade this nettune"
