@@ -40,7 +40,7 @@ extension NetTuneCommand {
         @Option(
             name: .long,
             help: ArgumentHelp(
-                "With --probe: pairs of runs (A then B), 2 to \(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).",
+                "With --probe: pairs of runs (A and B, in turns A B, B A), 2 to \(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).",
                 valueName: "n"),
             transform: Parse.count(2...ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs))
         var pairs = 5

@@ -15,6 +15,9 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
     var otherRate: Double
     /// A small deterministic wobble, so intervals have a spread.
     private var wobble = [1.0, 0.99, 1.01, 1.005, 0.995]
+    /// How much faster each run is than the one before (0.03: 3 % of the first
+    /// run's rate per run), as a machine that drifts during a comparison.
+    var drift = 0.0
 
     /// Run numbers (1-based, every call counts, warm-up included) that fail or are interrupted.
     var failAt: Set<Int> = []
@@ -65,7 +68,7 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
         }
         if failAt.contains(runs) { throw ProbeFailedError(endpoint: peer, message: "the peer closed the connection early") }
         let base = store.values[way == .receive ? .tcpRmem : .tcpWmem].flatMap { rates[$0] } ?? otherRate
-        let rate = base * wobble[runs % wobble.count]
+        let rate = base * wobble[runs % wobble.count] * (1 + drift * Double(runs - 1))
         let bytes = UInt64(limit ?? 64 << 20)
         let cpu = CPUUsage(userSeconds: 0.01, systemSeconds: 0.02, hostBusySeconds: 0.05, hostSoftirqSeconds: 0.01, hostTotalSeconds: 1)
         let results = way.ways.map { one in

@@ -82,7 +82,7 @@ struct WorkflowFixture {
     @Test func aBetterProfileIsKeptWithItsInterval() throws {
         let f = try WorkflowFixture()
         var steps: [String] = []
-        // The warm-up and pair 2's A wait in the server's queue.
+        // The warm-up and pair 2's first run (B's: the pairs alternate) wait in the server's queue.
         f.transport.waitingAt = [1: 3, 4: 1]
         let result = try test(f, warmup: 1 << 20).run { step in
             switch step {
@@ -93,7 +93,7 @@ struct WorkflowFixture {
             case .waiting(let progress): steps.append("queued \(progress.queuePosition ?? 0)")
             }
         }
-        #expect(steps == ["plan 1 [NetTune.ProbeDirection.send]", "warmup", "queued 3", "1a", "1b", "2a", "queued 1", "2b", "3a", "3b"])
+        #expect(steps == ["plan 1 [NetTune.ProbeDirection.send]", "warmup", "queued 3", "1a", "1b", "2b", "queued 1", "2a", "3a", "3b"])
         #expect(result.verdict == .better)
         let ratio = try #require(result.comparisons[.send]?.throughput?.ratio)
         #expect(ratio > 1.9 && ratio < 2.1)
@@ -104,6 +104,19 @@ struct WorkflowFixture {
         #expect(result.a.runs.allSatisfy { $0.throughputBitsPerSecond < 0.6e9 })
         #expect(result.b.runs.allSatisfy { $0.throughputBitsPerSecond > 0.9e9 })
         #expect(f.snapshot?.sysctls["net.ipv4.tcp_wmem"] == WorkflowFixture.starved)
+    }
+
+    /// A machine that speeds up run by run (a cache warming, a neighbour going
+    /// quiet) is no verdict: the pairs alternate A B, B A, so the drift falls on
+    /// each side in turn. With A always first it made every pair's B/A 1.03×.
+    @Test func aSteadyDriftIsNotMistakenForAnEffect() throws {
+        let f = try WorkflowFixture()
+        f.transport.rates = [:]  // the same rate whatever the tuning
+        f.transport.drift = 0.03
+        let result = try test(f, pairs: 6, finally: .revert).run()
+        let comparison = try #require(result.comparisons[.send]?.throughput)
+        #expect(result.verdict == .noDifference, "B/A \(comparison.ratio) [\(comparison.lower), \(comparison.upper)]")
+        #expect(abs(comparison.ratio - 1) < 0.01)
     }
 
     @Test func notBetterIsRevertedWhenAsked() throws {

@@ -1,9 +1,10 @@
 import Foundation
 
 /// `apply PROFILE --probe`: the live state (A) against the profile (B), measured
-/// with interleaved probe runs — A B A B … — applying and undoing the profile
-/// between runs through the same all-or-nothing machinery, so slow drift of the
-/// machine falls on both sides alike. The namespace's lock is held throughout.
+/// with interleaved probe runs in pairs whose order alternates — A B, B A, A B … —
+/// applying and undoing the profile around B's runs through the same
+/// all-or-nothing machinery, so slow drift of the machine falls on both sides
+/// alike. The namespace's lock is held throughout.
 public struct ABTest<Store: SysctlStore, Links: LinkController> {
     public enum Finally: Sendable {
         /// Leave B applied (the default: this is `apply`).
@@ -73,6 +74,12 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
 
     public enum Side: String, Sendable { case a, b }
 
+    /// A B, then B A, then A B …: were A always first, anything that drifts over
+    /// the comparison (a warming cache, a neighbour's load) would fall on B one run
+    /// later in every pair and bias every ratio the same way, so the interval would
+    /// narrow around the drift. Alternating puts it on each side in turn.
+    static func aGoesFirst(inPair pair: Int) -> Bool { pair % 2 == 1 }
+
     static func throughput(_ runs: [RunResult], _ direction: ProbeDirection) -> Double {
         runs.first { $0.direction == direction }?.throughputBitsPerSecond ?? 0
     }
@@ -124,7 +131,8 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                 throw failure(error, pairsDone: 0)
             }
         }
-        for pair in 1...pairs {
+        /// A's runs of one pair; A is in place.
+        func measureA(_ pair: Int) throws {
             do {
                 for direction in choice.directions {
                     try interruption?.check()
@@ -137,7 +145,9 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             } catch {
                 throw failure(error, pairsDone: pair - 1)
             }
-
+        }
+        /// B's runs of one pair: B applied for them, and undone on every path.
+        func measureB(_ pair: Int) throws {
             let applied = try tuner.apply(plan, holding: lock)
             do {
                 for direction in choice.directions {
@@ -157,11 +167,21 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                     if fingerprint.profiles.last != profile.name { fingerprint.profiles.append(profile.name) }
                     fingerprintB = fingerprint
                 }
+                try interruption?.check()
             } catch {
                 try undo(applied, lock)
                 throw failure(error, pairsDone: pair - 1)
             }
             try undo(applied, lock)
+        }
+        for pair in 1...pairs {
+            if Self.aGoesFirst(inPair: pair) {
+                try measureA(pair)
+                try measureB(pair)
+            } else {
+                try measureB(pair)
+                try measureA(pair)
+            }
         }
         // A signal during the last run is still a signal: A stays.
         do { try interruption?.check() } catch { throw failure(error, pairsDone: pairs) }

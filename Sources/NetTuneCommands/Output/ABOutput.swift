@@ -8,7 +8,7 @@ enum ABOutput {
         let method = a.methods.first?.rawValue ?? "?"
         let pairs = result.comparisons.values.compactMap { $0.throughput?.pairs }.max() ?? 0
         var out =
-            "A/B: current (A) against profile \(result.plan.profile) (B): \(pairs) pairs of \(method) \(ByteCount(a.payloadBytes)) to \(a.peer), interleaved A B A B …\n"
+            "A/B: current (A) against profile \(result.plan.profile) (B): \(pairs) pairs of \(method) \(ByteCount(a.payloadBytes)) to \(a.peer), interleaved A B, B A …\n"
         out += "Changes in B: " + result.plan.changes.map(\.description).joined(separator: "; ") + "\n"
         out +=
             "Measured \(result.choice.directions.map(ProbeTable.describe).joined(separator: " and ")): "
