@@ -34,6 +34,7 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
     var peerPayloadCacheAt: [Int: PayloadCacheLoad] = [:]
     private(set) var limits: [Int?] = []
     private(set) var directions: [ProbeDirection] = []
+    private(set) var methods: [ProbeMethod] = []
 
     init(store: FakeSysctlStore, rates: [String: Double], otherRate: Double = 1e9) {
         self.store = store
@@ -61,6 +62,7 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
         limits.append(limit)
         let way = direction ?? self.direction
         directions.append(way)
+        methods.append(method)
         try onRun?(runs)
         if interruptAt.contains(runs) {
             interruption?.trigger(SIGINT)

@@ -1,5 +1,7 @@
 /// Runs a probe campaign: a warm-up, then `runs` rounds of every method,
-/// interleaved (A B C A B C …) so slow drift of the machine hits all methods alike.
+/// interleaved with the order turned every round (A B C, C B A, A B C …) so slow
+/// drift of the machine hits all methods alike: were A always first, a machine
+/// that speeds up or slows down during the campaign would favour one end of the list.
 public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
     /// More rounds than anyone waits for; it also keeps `runs × methods` far from overflow.
     public static var maximumRuns: Int { 1000 }
@@ -67,7 +69,7 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         var remote: TuningState?
         let total = runs * methods.count
         for round in 0..<runs {
-            for (i, method) in methods.enumerated() {
+            for (i, method) in (round % 2 == 0 ? methods : methods.reversed()).enumerated() {
                 let index = round * methods.count + i + 1
                 let run = try transport.run(method, limit: nil, progress: relaying(.run(index: index, of: total)))
                 results += run.results
