@@ -205,17 +205,27 @@ struct DelayLineIntegrationTests {
                     let diagnosis = try #require(try decode(probe)["diagnosis"] as? [String: Any])
                     #expect(diagnosis["bottleneck"] as? String == "loss", "\(diagnosis)")
 
-                    let ab = try lab.nettune(
-                        in: lab.nsA,
-                        [
-                            "apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
-                            "--size", "2MiB", "--warmup", "0", "--direction", "send", "--congestion", "cubic",
-                            "--revert", "--profiles", scratch.path, "--cache-dir", scratch.path,
-                            "--state-dir", scratch.path + "/state", "--json"
-                        ])
-                    #expect(ab.status == 0, "\(ab.stderr)")
-                    let send = try #require((try decode(ab)["comparisons"] as? [String: Any])?["send"] as? [String: Any])
-                    #expect(send["verdict"] as? String != "better", "\(send)")
+                    // Each run here takes 2–22 Mbit/s, as a loss does or does not hit
+                    // slow start, so even with no real difference a 95 % interval says
+                    // "better" in about one comparison of 40 (CI saw B/A 3.2×, interval
+                    // 1.42–7.17, once). A second comparison is asked only then: a chance
+                    // verdict twice running is about 1 in 1,600, a real bias repeats.
+                    var verdicts: [String] = []
+                    for _ in 1...2 {
+                        let ab = try lab.nettune(
+                            in: lab.nsA,
+                            [
+                                "apply", "raise", "--probe", "\(lab.addrB):9000", "--pairs", "4",
+                                "--size", "2MiB", "--warmup", "0", "--direction", "send", "--congestion", "cubic",
+                                "--revert", "--profiles", scratch.path, "--cache-dir", scratch.path,
+                                "--state-dir", scratch.path + "/state", "--json"
+                            ])
+                        #expect(ab.status == 0, "\(ab.stderr)")
+                        let send = try #require((try decode(ab)["comparisons"] as? [String: Any])?["send"] as? [String: Any])
+                        verdicts.append("\(send["verdict"] ?? "none") \(send["throughput_ratio"] ?? "?") \(send["throughput_ci"] ?? "?")")
+                        if send["verdict"] as? String != "better" { break }
+                    }
+                    #expect(verdicts.contains { !$0.hasPrefix("better ") }, "\(verdicts)")
                 }
             }
         }

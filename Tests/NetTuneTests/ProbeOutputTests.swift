@@ -247,6 +247,19 @@ import Testing
         #expect(text.contains("per interval (run at the median): ██"))
     }
 
+    /// With --bidir a process's CPU covers both directions; the table says so, and
+    /// a one-way table does not.
+    @Test func aTwoWayTableSaysTheCPUCoversBothDirections() {
+        var twoWays = report()
+        var received = twoWays.runs[0]
+        received.direction = .receive
+        twoWays.direction = .both
+        twoWays.runs.append(received)
+        let note = "each process sent and received, so its CPU covers both directions"
+        #expect(ProbeTable.render(twoWays).contains(note))
+        #expect(!ProbeTable.render(report()).contains(note))
+    }
+
     @Test func sparklineScalesFromZero() {
         #expect(Sparkline.render([0, 50, 100]) == "▁▅█")
         #expect(Sparkline.render([0, 0]) == "▁▁")

@@ -158,6 +158,11 @@ enum ProbeTable {
         }
         out += "\nCPU: % of one core and CPU-seconds per GiB from each process's getrusage (iperf3's meter);\n"
         out += "on veth and loopback the kernel charges network work to whichever end triggers it, so compare host busy too.\n"
+        if twoWays {
+            // getrusage cannot split a process's time by direction; iperf3's --bidir has one figure too.
+            out += "Both ways at once: each process sent and received, so its CPU covers both directions,\n"
+            out += "and each direction's CPU per GiB counts the other direction's work as well.\n"
+        }
         return out
     }
 
