@@ -63,7 +63,11 @@ struct ProbeOptions: ParsableArguments {
         transform: Parse.duration)
     var queueTimeout = TimeSpanArgument(.seconds(120))
 
-    @Option(name: .long, help: ArgumentHelp("How this machine discards what it receives: trunc, splice, recv (default: trunc).", valueName: "method"))
+    @Option(
+        name: .long,
+        help: ArgumentHelp(
+            "How this machine discards what it receives: trunc (recv with MSG_TRUNC, no copy), splice (to /dev/null through a pipe), recv (copy into a buffer).",
+            valueName: "method"))
     var drain: DrainMethod = .default
 
     @Flag(name: [.customShort("4"), .customLong("ipv4")], help: "Reach the peer over IPv4 only.")

@@ -239,4 +239,34 @@ import Testing
         f.busy = 60_000_000
         #expect(!Diagnoser.diagnose(f.run, context: context).advice.contains("slow start"))
     }
+
+    /// Measured in the lab at 50 ms with tcp_rmem/tcp_wmem max 32 MiB on both ends:
+    /// 64 MiB took 0.65 s, 13 round trips, and cubic's slow start left cwnd at 44 MiB,
+    /// above the receiver's max, with the window limiting 8 % of the time. That is
+    /// slow start, not a starved receiver: an 8 s run of the same path went 3.2 Gbit/s.
+    @Test func slowStartOvershootOnALongPathIsNotAStarvedReceiver() {
+        var f = Fixture()
+        f.throughput = 0.83e9
+        f.seconds = 0.65
+        f.minRTT = 50_000
+        f.busy = 744_000
+        f.rwndLimited = 60_000
+        f.cwnd = 30_765
+        f.sendBuffer = 32 << 20
+        let context = DiagnosisContext(
+            interface: "eth0", tcpWmemMax: 32 << 20, tcpRmemMax: 32 << 20, senderName: "this machine", receiverName: "the server")
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(d.bottleneck == .unknown, "\(d)")
+        #expect(d.evidence.last == "the run lasted 13 round trips; slow start needs about 9 to reach the BDP")
+        #expect(d.advice.contains("part of what it measured is slow start"))
+        #expect(d.advice.contains("A longer run (--time 10s)"))
+        #expect(d.advice.contains("The BDP of 4.9 MiB from this run's throughput is only a floor"), "\(d.advice)")
+        #expect(!d.advice.contains("cannot help"))
+        #expect(d.pathRate == nil)
+        // The same run against a receiver that cannot hold even the initial window is
+        // window-bound, as before.
+        let starved = DiagnosisContext(
+            interface: "eth0", tcpWmemMax: 32 << 20, tcpRmemMax: 4096, senderName: "this machine", receiverName: "the server")
+        #expect(Diagnoser.diagnose(f.run, context: starved).bottleneck == .receiveWindow)
+    }
 }

@@ -11,6 +11,7 @@ import Testing
         #expect(r.mtu == nil)
         #expect(r.reasons.contains { $0.contains("no send-buffer change") })
         #expect(r.reasons.contains { $0.contains("link-rate bound") })
+        #expect(!r.reasons.contains { $0.contains("run recommend again") })
         let toml = r.toml(name: "lan", peer: Endpoint(host: "10.0.0.2", port: 9000), throughput: 940e6)
         let parsed = try ProfileParser.parse(toml, name: "lan", path: "lan.toml")
         #expect(parsed.includes == ["kernel-default"])
@@ -37,11 +38,15 @@ import Testing
             throughput: 173e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
             interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
         #expect(fromMeasurement.sysctls[.tcpWmem] == "4096 131072 16777216")
+        #expect(
+            fromMeasurement.reasons.contains { $0.contains("may carry more than the measured 173 Mbit/s") && $0.contains("run recommend again") },
+            "\(fromMeasurement.reasons)")
         let fromPath = Recommender.recommend(
             throughput: 173e6, pathGoodput: 956e6, minRTTSeconds: 0.1, pathMTU: 1500, interfaceMTU: 1500,
             interface: "eth0", bottleneck: .sendBuffer, memoryBytes: 16 << 30, tcpMemPages: nil)
         #expect(fromPath.sysctls[.tcpWmem] == "4096 131072 67108864")
         #expect(fromPath.reasons.first?.contains("the path carries 956 Mbit/s; BDP 11.4 MiB") == true, "\(fromPath.reasons)")
+        #expect(!fromPath.reasons.contains { $0.contains("run recommend again") }, "\(fromPath.reasons)")
     }
 
     @Test func memoryAndTcpMemCapTheBuffers() throws {

@@ -170,12 +170,15 @@ public enum Diagnoser {
                         "The receiving process (\(context.receiverName)) did not read fast enough: its window filled although tcp_rmem lets it grow to \(ByteCount(rmem)). A faster receiver, or fewer streams, helps; buffers do not."
                 )
             }
-            // A receiver whose tcp_rmem max cannot hold one congestion window of data
-            // is window-bound however TCP_INFO splits the time: on a sub-millisecond
-            // path the sender flips between rwnd- and cwnd-limited so fast that the
-            // rwnd share was 19 % in one run and above 20 % in others (tcp_rmem 4 KiB).
+            // A receiver whose tcp_rmem max cannot hold TCP's initial window of 10
+            // segments is window-bound however TCP_INFO splits the time: on a
+            // sub-millisecond path the sender flips between rwnd- and cwnd-limited so
+            // fast that the rwnd share was 19 % in one run and above 20 % in others
+            // (tcp_rmem 4 KiB). A larger buffer below the congestion window is not
+            // enough: slow start on a long path overshoots any buffer (cwnd 44 MiB
+            // over tcp_rmem 32 MiB, rwnd 8 %, measured at 50 ms).
             let cwndBytes = Double(info.sndCwnd) * mss
-            let receiverStarved = context.tcpRmemMax.map { Double($0) < cwndBytes } ?? false
+            let receiverStarved = context.tcpRmemMax.map { Double($0) < min(cwndBytes, 10 * mss) } ?? false
             if rwnd >= limitedShare || (receiverStarved && rwnd > 0) {
                 let current = context.tcpRmemMax.map { " (its tcp_rmem max is \(ByteCount($0)))" } ?? ""
                 return Diagnosis(
@@ -184,11 +187,11 @@ public enum Diagnoser {
                         "The receiver's window held the sender back: raise tcp_rmem's max on \(context.receiverName)\(current)"
                         + windowGain(bdp: bdp, pathKnown: pathRate != nil, buffer: context.tcpRmemMax) + ".")
             }
-            // A socket buffer that cannot hold one congestion window of data is
-            // send-buffer bound even when tcpi_sndbuf_limited stays 0 (seen on this
-            // kernel with tcp_wmem 4096 4096 4096).
+            // A socket buffer that cannot hold the initial window is send-buffer
+            // bound even when tcpi_sndbuf_limited stays 0 (seen on this kernel with
+            // tcp_wmem 4096 4096 4096); slow start overshoots larger ones, as above.
             let window = cwndBytes
-            let starved = run.sendBufferBytes > 0 && Double(run.sendBufferBytes) < window
+            let starved = run.sendBufferBytes > 0 && Double(run.sendBufferBytes) < min(window, 10 * mss)
             if sndbuf >= limitedShare || starved {
                 evidence.append("SO_SNDBUF \(ByteCount(run.sendBufferBytes)) against cwnd × MSS = \(ByteCount(Int(window)))")
                 let current = context.tcpWmemMax.map { " (its tcp_wmem max is \(ByteCount($0)))" } ?? ""
@@ -224,15 +227,25 @@ public enum Diagnoser {
         }
         // 6. A run too short for slow start: each round trip doubles the window
         // from 10 segments, so reaching the BDP takes log2(BDP / 10 MSS) of them.
-        if pathRate != nil, minRTT > 0, bdp > 0 {
+        // With the path's rate unknown the BDP is the measured one, so this is the
+        // least slow start needed: a long path's short run is still caught.
+        if minRTT > 0, bdp > 0 {
             let roundTrips = run.seconds / minRTT
             let rampUp = log2(max(Double(bdp) / (10 * mss), 1)).rounded(.up)
             if roundTrips < 10 * rampUp {
                 evidence.append(String(format: "the run lasted %.0f round trips; slow start needs about %.0f to reach the BDP", roundTrips, rampUp))
+                // Unknown path: the BDP came from a throughput slow start cut, a floor
+                // that shows buffers too small when it exceeds them and nothing else.
+                let gap = pathRate == nil ? "part of what it measured is slow start" : "part of the gap to the link's rate is slow start"
+                let floorOnly = pathRate == nil && context.tcpWmemMax.map { bdp <= $0 } ?? true
+                let buffers =
+                    floorOnly
+                    ? "The BDP of \(ByteCount(bdp)) from this run's throughput is only a floor"
+                    : bufferVerdict(bdp: bdp, context: context).capitalizedFirst
                 return Diagnosis(
                     bottleneck: .unknown, evidence: evidence,
                     advice:
-                        "No limit held this run back for long; part of the gap to the link's rate is slow start, a large share of so short a run on this path. A longer run (--time 10s) measures the steady state. \(bufferVerdict(bdp: bdp, context: context).capitalizedFirst)."
+                        "No limit held this run back for long; \(gap), a large share of so short a run on this path. A longer run (--time 10s) measures the steady state. \(buffers)."
                 )
             }
         }

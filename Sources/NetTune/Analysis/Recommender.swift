@@ -78,6 +78,14 @@ public enum Recommender {
         if bottleneck == .linkRate || bottleneck == .senderCPU || bottleneck == .receiverCPU {
             reasons.append("The transfer was \(bottleneck.rawValue) bound: buffers were not what held it back.")
         }
+        // Sized from a throughput the buffer itself cut, the profile is a step, not
+        // the answer: each round of measuring and applying can only see further.
+        if rate == throughput, bottleneck == .sendBuffer || bottleneck == .receiveWindow {
+            let limit = bottleneck == .sendBuffer ? "send buffer" : "receive window"
+            reasons.append(
+                "The \(limit) held this transfer back and the path's rate is not known here, so the path may carry more than the measured \(BitRate(bitsPerSecond: throughput)): apply this profile and run recommend again until the bottleneck is not a buffer."
+            )
+        }
 
         var mtu: Int?
         if let pathMTU, let interfaceMTU, pathMTU > 0, pathMTU < interfaceMTU {
