@@ -262,6 +262,7 @@ import Testing
         #expect(d.advice.contains("A longer run (--time 10s)"))
         #expect(d.advice.contains("The BDP of 4.9 MiB from this run's throughput is only a floor"), "\(d.advice)")
         #expect(!d.advice.contains("cannot help"))
+        #expect(d.mostlySlowStart)
         #expect(d.pathRate == nil)
         // The same run against a receiver that cannot hold even the initial window is
         // window-bound, as before.

@@ -49,6 +49,23 @@ import Testing
         #expect(!fromPath.reasons.contains { $0.contains("run recommend again") }, "\(fromPath.reasons)")
     }
 
+    /// 64 MiB at 50 ms is mostly slow start: the profile says its BDP is a floor, and
+    /// how to measure past it. With the path's rate known, the BDP is not a floor.
+    @Test func aRunThatWasMostlySlowStartSaysItsBDPIsAFloor() {
+        let short = Recommender.recommend(
+            throughput: 799e6, minRTTSeconds: 0.05, pathMTU: 1500, interfaceMTU: 1500, interface: "eth0",
+            bottleneck: .unknown, mostlySlowStart: true, memoryBytes: 16 << 30, tcpMemPages: nil)
+        #expect(short.reasons.contains { $0.contains("BDP from their throughput is a floor: `recommend --time 10s`") }, "\(short.reasons)")
+        let known = Recommender.recommend(
+            throughput: 799e6, pathGoodput: 956e6, minRTTSeconds: 0.05, pathMTU: 1500, interfaceMTU: 1500, interface: "eth0",
+            bottleneck: .unknown, mostlySlowStart: true, memoryBytes: 16 << 30, tcpMemPages: nil)
+        #expect(!known.reasons.contains { $0.contains("is a floor") })
+        let steady = Recommender.recommend(
+            throughput: 799e6, minRTTSeconds: 0.05, pathMTU: 1500, interfaceMTU: 1500, interface: "eth0",
+            bottleneck: .unknown, memoryBytes: 16 << 30, tcpMemPages: nil)
+        #expect(!steady.reasons.contains { $0.contains("is a floor") })
+    }
+
     @Test func memoryAndTcpMemCapTheBuffers() throws {
         let small = Recommender.recommend(
             throughput: 1e9, minRTTSeconds: 0.1, pathMTU: nil, interfaceMTU: nil, interface: nil,

@@ -22,6 +22,9 @@ public struct Diagnosis: Equatable, Sendable {
     /// bit/s, where one is known; the BDP is from its goodput then, else from the
     /// measured throughput.
     public var pathRate: Double? = nil
+    /// Slow start took a large share of the run: the throughput, and a BDP from it,
+    /// understate the steady state.
+    public var mostlySlowStart = false
 }
 
 /// The path a run crossed, as far as the two ends can tell.
@@ -245,8 +248,8 @@ public enum Diagnoser {
                 return Diagnosis(
                     bottleneck: .unknown, evidence: evidence,
                     advice:
-                        "No limit held this run back for long; \(gap), a large share of so short a run on this path. A longer run (--time 10s) measures the steady state. \(buffers)."
-                )
+                        "No limit held this run back for long; \(gap), a large share of so short a run on this path. A longer run (--time 10s) measures the steady state. \(buffers).",
+                    mostlySlowStart: true)
             }
         }
         return Diagnosis(

@@ -34,6 +34,7 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
             throughput: throughput, pathGoodput: diagnosis?.pathRate.map { $0 * mss / (mss + 66) }, minRTTSeconds: Double(minRTT) / 1e6,
             pathMTU: pmtu, interfaceMTU: report.mtu,
             interface: report.egressInterface, bottleneck: diagnosis?.bottleneck ?? .unknown,
+            mostlySlowStart: diagnosis?.mostlySlowStart ?? false,
             memoryBytes: Recommender.memoryBytes(meminfo: try? TextFile.read(meminfo, limit: 64 << 10)), tcpMemPages: tcpMem)
         let toml = recommendation.toml(name: name, peer: report.peer, throughput: throughput)
         // What we print or write must be a valid profile.

@@ -43,7 +43,7 @@ public enum Recommender {
     ///   - tcpMemPages: `net.ipv4.tcp_mem` where visible; one socket is kept below its pressure threshold.
     public static func recommend(
         throughput: Double, pathGoodput: Double? = nil, minRTTSeconds: Double, pathMTU: Int?, interfaceMTU: Int?,
-        interface: String?, bottleneck: Diagnosis.Bottleneck, memoryBytes: Int?,
+        interface: String?, bottleneck: Diagnosis.Bottleneck, mostlySlowStart: Bool = false, memoryBytes: Int?,
         tcpMemPages: TCPBufferTriple?
     ) -> Recommendation {
         var reasons: [String] = []
@@ -77,6 +77,11 @@ public enum Recommender {
         }
         if bottleneck == .linkRate || bottleneck == .senderCPU || bottleneck == .receiverCPU {
             reasons.append("The transfer was \(bottleneck.rawValue) bound: buffers were not what held it back.")
+        }
+        if mostlySlowStart, rate == throughput {
+            reasons.append(
+                "Slow start was a large share of these runs, so the BDP from their throughput is a floor: `recommend --time 10s` measures the steady state."
+            )
         }
         // Sized from a throughput the buffer itself cut, the profile is a step, not
         // the answer: each round of measuring and applying can only see further.
