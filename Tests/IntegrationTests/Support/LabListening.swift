@@ -22,4 +22,18 @@ extension Lab {
             Thread.sleep(forTimeInterval: 0.05)
         }
     }
+
+    /// Returns once no connection to `port` is open in `ns` (TIME-WAIT aside), or
+    /// after `seconds` — a peer that is still stopped keeps its connections, and the
+    /// caller goes on then.
+    @discardableResult
+    func awaitNoConnections(in ns: String, port: String, within seconds: Double) -> Bool {
+        let end = Date(timeIntervalSinceNow: seconds)
+        while true {
+            let open = (try? run(in: ns, ["ss", "-Htn", "state", "connected", "exclude", "time-wait", "sport = :\(port)"]))?.stdout
+            if let open, open.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { return true }
+            guard Date() < end else { return false }
+            Thread.sleep(forTimeInterval: 0.02)
+        }
+    }
 }

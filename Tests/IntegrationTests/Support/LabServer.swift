@@ -29,6 +29,11 @@ extension Lab {
         try awaitListening(in: nsB, port: Self.probePort)
         let value = try body(server)
         server.signal(SIGCONT)
+        // A session writes its line before it closes its connection, but a client can
+        // exit the moment it has its results, before that line: stopping the server
+        // then lost it (an iperf3 -R run in `make test`). Once the server holds no
+        // connection, every probe the body made is in the log.
+        awaitNoConnections(in: nsB, port: Self.probePort, within: 5)
         server.terminate()
         stopped = true
         let log = try server.wait().stdout.split(separator: "\n").compactMap {
