@@ -233,6 +233,10 @@ public struct IperfClient: ProbeTransport, Sendable {
         }
         try expect(.displayResults, waiting: "DISPLAY_RESULTS")
         try? control.send(.iperfDone, deadline: .after(.seconds(1)))
+        // iperf3 -s serves the next test only once it has closed this one: a next
+        // run that connects before that is told "busy" (seen in CI, between two runs
+        // of one A/B). Its close, or 2 s, ends the wait; it sends nothing more.
+        _ = try? control.state(deadline: deadline(.seconds(2)), waiting: "the server to close the test")
 
         return try assemble(
             method: method, ways: ways, wayOfStream: wayOfStream, connections: connections, outcomes: outcomes,
