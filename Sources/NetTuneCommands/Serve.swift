@@ -13,7 +13,10 @@ extension NetTuneCommand {
                 receive buffer follows the current net.ipv4.tcp_rmem. It discards what it \
                 receives, sends its --file (or random bytes) to clients that receive, and \
                 answers with its own measurements. It survives bad headers, oversized claims, \
-                stalled and vanished clients, and goes on serving. Needs no privileges.
+                stalled and vanished clients, and goes on serving. SIGTERM, SIGINT or \
+                SIGHUP stop it within a few seconds: a probe under way is cut off, every \
+                client still connected is told the server stopped, and each gets its log \
+                line; the exit status is then 0. Needs no privileges.
                 """
         )
 
@@ -99,13 +102,15 @@ extension NetTuneCommand {
                     size: payloadSize.bytes)
             }
             let machine = LocalMachine.system(snapshots: nil)
+            let interruption = try Interruption.install()
             let server = try ProbeServer(
                 .init(
                     bind: bind, port: port, maxBytes: UInt64(maxBytes.bytes),
                     idleTimeout: idleTimeout.duration, maxDuration: maxDuration.duration,
                     token: secret.map { Array($0.utf8) }, drain: drain, once: once, queueLimit: queue,
                     maxStreams: maxStreams, payload: payload,
-                    tuning: { machine.tuningState(localAddress: $0) }))
+                    tuning: { machine.tuningState(localAddress: $0) }),
+                stoppedBy: interruption)
             let json = output.json
             StandardError.print(
                 "nettune serve: listening on \(server.address) (drain: \(drain.rawValue), queue \(queue)\(secret == nil ? "" : ", token required"))")
@@ -119,6 +124,9 @@ extension NetTuneCommand {
                 } else {
                     StandardError.print(ServeLog.line(event))
                 }
+            }
+            if let signal = server.haltedBy {
+                StandardError.print("nettune serve: stopped (\(Interrupted(signal: signal).signalName))")
             }
         }
     }

@@ -16,14 +16,14 @@ import Testing
         private let done = DispatchSemaphore(value: 0)
 
         init(
-            token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1),
+            token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1), headerTimeout: Duration = .seconds(1),
             tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
             congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
         ) throws {
             let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
             server = try ProbeServer(
                 ProbeServer.Configuration(
-                    bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: .seconds(1), token: token,
+                    bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: headerTimeout, token: token,
                     maxStreams: maxStreams, payload: .cache(directory: FilePath(cache), size: 1 << 20), tuning: tuning,
                     congestionControls: congestionControls))
             Thread.detachNewThread { [self] in
@@ -49,6 +49,12 @@ import Testing
         func stop() {
             server.stop()
             _ = done.wait(timeout: .now() + 10)
+        }
+
+        /// Waits (at most 10 s) until `run` has returned, as after a halt.
+        func waitUntilDone() {
+            // Given back, so a later `stop` finds it done too.
+            if done.wait(timeout: .now() + 10) == .success { done.signal() }
         }
     }
 

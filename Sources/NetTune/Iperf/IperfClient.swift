@@ -25,6 +25,27 @@ public struct IperfClient: ProbeTransport, Sendable {
         try request.payload.loadIntoPageCache(interruption: interruption)
     }
 
+    /// SERVER_TERMINATE or SERVER_ERROR, when the server sent one by the time a
+    /// stream failed (it says so before it closes the streams; on a real path the
+    /// streams' end can overtake it, hence a short wait). Nil for anything else.
+    private func serversWord(on control: IperfControl) -> IperfPeerError? {
+        let name = request.endpoint.description
+        guard
+            control.hasUnread
+                || (try? Deadline.after(.milliseconds(500), interruption: interruption).wait(for: Int16(POLLIN), on: control.connection.fd)) == true,
+            let state = try? control.state(deadline: .after(.zero), waiting: "the test")
+        else { return nil }
+        switch state {
+        case .serverTerminate:
+            return IperfPeerError(peer: name, problem: .terminated)
+        case .serverError:
+            guard let (code, errno) = try? control.serverError(deadline: .after(.seconds(1))) else { return nil }
+            return IperfPeerError(peer: name, problem: .serverError(code: code, errno: errno))
+        default:
+            return nil
+        }
+    }
+
     /// `waiting` hears nothing: an iperf3 server has no queue and says nothing
     /// before TEST_START.
     public func run(
@@ -152,6 +173,13 @@ public struct IperfClient: ProbeTransport, Sendable {
             if ended == nil, let timedEnd, timedEnd - clock.now > .zero { wait = min(wait, timedEnd - clock.now) }
             workersDone = workersDone || workers.wait(timeout: .now() + .milliseconds(Int(clamping: wait.millisecondsRoundedUp))) == .success
             let now = clock.now
+            if interruption?.signal == nil, set.failed, let word = serversWord(on: control) {
+                // The server ended the test and closed its streams: its word, not the
+                // broken pipe a stream saw, says why.
+                abandon()
+                workers.wait()
+                throw word
+            }
             if interruption?.signal != nil || set.failed {
                 // iperf3's own client says CLIENT_TERMINATE when it is stopped.
                 try? control.send(.clientTerminate, deadline: .after(.seconds(1)))

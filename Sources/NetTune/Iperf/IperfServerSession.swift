@@ -19,7 +19,7 @@ struct IperfServerSession {
     func run() -> ProbeServer.Event {
         var event = ProbeServer.Event(peer: connection.endpoint.description)
         event.peerProtocol = .iperf3
-        let idle = Deadline.after(configuration.idleTimeout)
+        let idle = shared.deadline(after: configuration.idleTimeout)
 
         // 1. Who may run at all: no token (iperf3 cannot present one), no waiting.
         if configuration.token != nil {
@@ -38,13 +38,15 @@ struct IperfServerSession {
         let parameters: IperfParameters
         do {
             try control.send(.parameterExchange, deadline: idle)
-            let body = try control.frame(limit: IperfWire.maxParametersSize, deadline: .after(configuration.idleTimeout), waiting: "the parameters")
+            let body = try control.frame(
+                limit: IperfWire.maxParametersSize, deadline: shared.deadline(after: configuration.idleTimeout), waiting: "the parameters")
             parameters = try IperfParameters(json: body)
         } catch let error as IperfWireError {
             return refuse(&event, code: 114, .badRequest, "unreadable iperf3 parameters: \(error)")
         } catch let error as IperfPeerError {
             return refuse(&event, code: 114, .badRequest, "\(error)")
         } catch {
+            if shared.haltMessage != nil { return terminated(&event, during: "before the test") }
             event.outcome = .failed("the client went away before its parameters: \(error)")
             return event
         }
@@ -58,13 +60,15 @@ struct IperfServerSession {
         defer { shared.iperfRegistry.close(cookie) }
         shared.rotateListener()
         guard (try? control.send(.createStreams, deadline: idle)) != nil else {
+            if shared.haltMessage != nil { return terminated(&event, during: "before the test") }
             event.outcome = .failed("the client went away before the transfer")
             return event
         }
         let connections: [TCPConnection]
-        switch shared.iperfRegistry.collect(cookie, deadline: .after(configuration.idleTimeout)) {
+        switch shared.iperfRegistry.collect(cookie, deadline: shared.deadline(after: configuration.idleTimeout)) {
         case .success(let all): connections = all
         case .failure(let shortfall):
+            if shared.haltMessage != nil { return terminated(&event, during: "before the test") }
             return refuse(
                 &event, code: 204, .failed,
                 "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))"
@@ -90,7 +94,7 @@ struct IperfServerSession {
         if let payload, PayloadFile.pageCacheCanHold(payload.size, meminfo: MemInfo.current()) {
             var lastLook = ContinuousClock.now
             do {
-                event.payloadReadSeconds = try payload.loadIntoPageCache(interruption: nil) { _, _ in
+                event.payloadReadSeconds = try payload.loadIntoPageCache(interruption: shared.halt) { _, _ in
                     guard ContinuousClock.now - lastLook >= .seconds(1) else { return }
                     lastLook = .now
                     // The client says nothing until TEST_START: anything readable is its hang-up.
@@ -98,12 +102,15 @@ struct IperfServerSession {
                 }.seconds
             } catch let error as PayloadError {
                 return refuse(&event, code: 101, .failed, "the server could not read its payload: \(error)")
+            } catch is Interrupted {
+                return terminated(&event, during: "before the test")
             } catch {
                 event.outcome = .failed("the client went away while the payload was read into the page cache")
                 return event
             }
         }
         guard (try? control.send(.testStart, deadline: idle)) != nil, (try? control.send(.testRunning, deadline: idle)) != nil else {
+            if shared.haltMessage != nil { return terminated(&event, during: "before the test") }
             event.outcome = .failed("the client went away before the start")
             return event
         }
@@ -115,6 +122,7 @@ struct IperfServerSession {
         event.seconds = outcome.seconds
         event.cpu = outcome.cpu
         if let failure = outcome.failure {
+            if shared.haltMessage != nil { return terminated(&event, during: "during the test", told: true) }
             event.outcome = .failed(failure)
             return event
         }
@@ -123,7 +131,7 @@ struct IperfServerSession {
         do {
             try control.send(.exchangeResults, deadline: idle)
             let theirs = try control.frame(
-                limit: IperfWire.maxResultsSize(streams: connections.count), deadline: .after(configuration.idleTimeout),
+                limit: IperfWire.maxResultsSize(streams: connections.count), deadline: shared.deadline(after: configuration.idleTimeout),
                 waiting: "the client's results")
             _ = try IperfResults(json: theirs, maximumCPUs: PeerFigures.maximumCPUs)
             // The algorithm of a data socket (of a sending one, where the server sent).
@@ -131,11 +139,12 @@ struct IperfServerSession {
             try control.send(try results(outcome, congestion: congestion).encoded(), deadline: .after(configuration.idleTimeout))
             try control.send(.displayResults, deadline: .after(configuration.idleTimeout))
         } catch {
+            if shared.haltMessage != nil { return terminated(&event, during: "during the results exchange") }
             event.outcome = .failed("the results exchange failed: \(error)")
             return event
         }
         // IPERF_DONE closes the test; a client that just hangs up is as good.
-        _ = try? control.state(deadline: .after(.seconds(2)), waiting: "IPERF_DONE")
+        _ = try? control.state(deadline: shared.deadline(after: .seconds(2)), waiting: "IPERF_DONE")
         shared.markCompleted()
         return event
     }
@@ -187,6 +196,14 @@ struct IperfServerSession {
         return nil
     }
 
+    /// A test the server was stopped under: the client is told SERVER_TERMINATE, as
+    /// `iperf3 -s` tells it ("the server has terminated"), and the log says when.
+    private func terminated(_ event: inout ProbeServer.Event, during phase: String, told: Bool = false) -> ProbeServer.Event {
+        if !told { try? control.send(.serverTerminate, deadline: .after(.seconds(1))) }
+        event.outcome = .failed("\(shared.haltMessage ?? "the server was stopped") \(phase)")
+        return event
+    }
+
     private func refuse(_ event: inout ProbeServer.Event, code: Int32, _ status: RefusedMessage.Status, _ message: String) -> ProbeServer.Event {
         try? control.send(IperfControl.serverErrorBytes(code: code, errno: 0), deadline: .after(.seconds(1)))
         event.outcome = .refused(status, message)
@@ -216,7 +233,7 @@ struct IperfServerSession {
         let limit =
             parameters.bytes.map { Duration.seconds(Double($0) * 8 / ProbeRequest.minimumRate) }
             ?? .seconds(parameters.seconds + parameters.omitSeconds)
-        let deadline = Deadline.after(min(limit, configuration.maxDuration) + configuration.idleTimeout * 2)
+        let deadline = shared.deadline(after: min(limit, configuration.maxDuration) + configuration.idleTimeout * 2)
         let file = payload.flatMap { try? FileDescriptor.open(FilePath($0.path), .readOnly, options: [.closeOnExec]) }
         defer { try? file?.close() }
         let stopping = Atomic<Bool>(false)
@@ -241,15 +258,27 @@ struct IperfServerSession {
         // The client ends the test: wait for its TEST_END (or its hang-up), looking
         // at the streams every 250 ms (each wake-up runs beside the measured sender).
         var failure: String?
-        let end = Deadline.after(min(limit, configuration.maxDuration) + configuration.idleTimeout)
+        let end = shared.deadline(after: min(limit, configuration.maxDuration) + configuration.idleTimeout)
         while true {
             let failed = tallies.withLock { $0.values.contains { if case .failure = $0 { true } else { false } } }
+            if let halt = shared.haltMessage {
+                // Looked at after the streams: one the halt failed is seen as the halt.
+                // Told before its streams close, which then wait (at most a second)
+                // for the client to hang up: iperf3's one-thread client, writing, would
+                // otherwise meet the closed stream first and say "Broken pipe".
+                try? control.send(.serverTerminate, deadline: .after(.seconds(1)))
+                _ = try? Deadline.after(.seconds(1)).wait(for: Int16(POLLIN), on: connection.fd)
+                failure = halt
+                break
+            }
             if failed {
                 failure = "a stream failed"
                 break
             }
             guard let ready = control.hasUnread ? true : try? end.capped(after: .milliseconds(250)).wait(for: Int16(POLLIN), on: connection.fd)
             else {
+                // The halt ends the poll: the loop's next look says so.
+                if shared.haltMessage != nil { continue }
                 failure = "poll failed"
                 break
             }

@@ -312,7 +312,12 @@ public struct ProbeClient: ProbeTransport, Sendable {
             }
         }
         try interruption?.check()
-        let outcomes = try streams.outcomes()
+        let outcomes: [StreamOutcome]
+        do {
+            outcomes = try streams.outcomes()
+        } catch {
+            throw explained(error, reader: reader, interruption: interruption)
+        }
 
         // 4. The server's figures, once it has drained and sent everything.
         let reply = try reader.next(deadline: runDeadline.capped(after: request.replyTimeout + request.stallTimeout), waiting: "the result")
@@ -394,6 +399,23 @@ public struct ProbeClient: ProbeTransport, Sendable {
     /// to `preparationLimit`.
     /// - Returns: what the server found in its page cache and read; nil when it
     ///   read nothing.
+    /// Why a stream failed, from the server when it said: a server that ends a
+    /// transfer (stopped, or its own limit) sends its reason on the control
+    /// connection before it closes the streams, and "the server says: … stopped"
+    /// tells more than the reset the stream saw.
+    private func explained(_ failure: any Error, reader: MessageReader, interruption: Interruption?) -> any Error {
+        if failure is Interrupted { return failure }
+        let reply = try? reader.next(deadline: .after(.seconds(1), interruption: interruption), waiting: "the server's reason")
+        switch reply {
+        case .result(let result)? where !result.ok && !result.message.isEmpty:
+            return ProbeFailedError(endpoint: request.endpoint, message: "the server says: " + PeerText.sanitized(result.message))
+        case .refused(let refused)?:
+            return ProbeRefusedError(endpoint: request.endpoint, refusal: refused)
+        default:
+            return failure
+        }
+    }
+
     private func awaitGo(_ reader: MessageReader, method: ProbeMethod, progress: ((ProbeProgress) -> Void)?) throws -> PayloadCacheLoad? {
         let limit = ContinuousClock.now + Self.preparationLimit
         var first: (message: PreparingMessage, at: ContinuousClock.Instant)?

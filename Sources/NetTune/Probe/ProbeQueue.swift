@@ -96,7 +96,8 @@ final class SessionRegistry: Sendable {
     }
 
     /// Waits until every data connection of `session` has arrived.
-    /// - Returns: them in stream order, or how many came when the deadline passed.
+    /// - Returns: them in stream order, or how many came when the deadline passed
+    ///   (or its interruption fired).
     func collect(_ session: SessionID, deadline: Deadline) -> Result<[TCPConnection], CollectShortfall> {
         defer { sessions.withLock { $0[session] = nil } }
         while true {
@@ -104,7 +105,9 @@ final class SessionRegistry: Sendable {
             if arrived.count == expected {
                 return .success((0..<expected).compactMap { arrived[$0] })
             }
-            if deadline.hasPassed { return .failure(CollectShortfall(arrived: arrived.count, expected: expected)) }
+            if deadline.hasPassed || deadline.interruption?.signal != nil {
+                return .failure(CollectShortfall(arrived: arrived.count, expected: expected))
+            }
             try? Deadline(min(ContinuousClock.now + .milliseconds(5), deadline.instant ?? .now)).sleep()
         }
     }
@@ -153,7 +156,9 @@ final class IperfStreamRegistry: Sendable {
         while true {
             let (arrived, expected) = tests.withLock { ($0[cookie]?.connections ?? [], $0[cookie]?.expected ?? 0) }
             if arrived.count == expected { return .success(arrived.sorted { $0.sequence < $1.sequence }.map(\.connection)) }
-            if deadline.hasPassed { return .failure(SessionRegistry.CollectShortfall(arrived: arrived.count, expected: expected)) }
+            if deadline.hasPassed || deadline.interruption?.signal != nil {
+                return .failure(SessionRegistry.CollectShortfall(arrived: arrived.count, expected: expected))
+            }
             try? Deadline(min(ContinuousClock.now + .milliseconds(5), deadline.instant ?? .now)).sleep()
         }
     }

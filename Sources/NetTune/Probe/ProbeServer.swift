@@ -123,9 +123,14 @@ public final class ProbeServer: Sendable {
     private let stopping = Atomic<Bool>(false)
     /// Wakes the accept loop: a stop, a finished probe with `once`, a listener to rotate.
     private let wake = WakePipe()
+    /// Fires on a signal (or `halt`): every wait of the server ends through it.
+    private let halting: Interruption
 
-    public init(_ configuration: Configuration) throws {
+    /// - Parameter interruption: the signals that stop the server at once (`serve`
+    ///   installs SIGTERM, SIGINT and SIGHUP); nil: only `halt` does.
+    public init(_ configuration: Configuration, stoppedBy interruption: Interruption? = nil) throws {
         self.configuration = configuration
+        halting = try interruption ?? Interruption.manual()
         let listener = try TCPListener(host: configuration.bind, port: configuration.port, reusePort: true)
         address = listener.address
         initial = Mutex(listener)
@@ -137,26 +142,58 @@ public final class ProbeServer: Sendable {
         wake.signal()
     }
 
+    /// Ends `run` now, as a signal does: the listener closes, a probe under way is cut
+    /// off and every client still connected is told the server stopped (an iperf3
+    /// client gets SERVER_TERMINATE, as from `iperf3 -s`), and each one is logged.
+    public func halt(_ signal: Int32 = SIGTERM) {
+        halting.trigger(signal)
+    }
+
+    /// The signal that stopped the server, nil while none has.
+    public var haltedBy: Int32? { halting.signal }
+
+    /// How long a halted server waits for its connections to tell their clients
+    /// and log: each wait ends at the halt, so this bounds only a send to a client
+    /// that has stopped reading.
+    static let haltGrace: DispatchTimeInterval = .seconds(3)
+
     /// Serves until killed or stopped, or, with `once`, until one probe has completed.
     public func run(log: @escaping @Sendable (Event) -> Void) throws {
-        guard var listener = initial.withLock({ $0.take() }) else {
+        guard let listener = initial.withLock({ $0.take() }) else {
             throw ListenError(what: address.description, errno: .alreadyInProcess, detail: "this server is already running")
         }
-        let shared = ServerShared(configuration: configuration, log: log, wake: wake)
+        let shared = ServerShared(configuration: configuration, log: log, wake: wake, halt: halting)
         let handlers = DispatchGroup()
+        // Handed over, not shared: each listener is closed as soon as it is replaced
+        // (see `initial`), and the last when the loop ends, before the wait below,
+        // so a client arriving then is refused rather than left hanging.
+        try acceptConnections(consume listener, shared: shared, handlers: handlers)
+        if halting.signal == nil {
+            handlers.wait()
+        } else {
+            _ = handlers.wait(timeout: .now() + Self.haltGrace)
+        }
+    }
+
+    private func acceptConnections(_ first: consuming TCPListener, shared: ServerShared, handlers: DispatchGroup) throws {
+        var listener = consume first
         while !(configuration.once && shared.completedOne) && !stopping.load(ordering: .relaxed) {
             if shared.rotationRequested {
                 listener = rotate(listener, shared: shared, handlers: handlers)
             }
-            // No timeout: an idle server sleeps until a connection or a wake-up, and
-            // wakes nothing beside a probe it measures (its CPU is the sender's).
-            let ready = try Deadline(nil).waitReadable([listener.fd, shared.wake.fd])
+            // No timeout: an idle server sleeps until a connection, a wake-up or a
+            // signal, and wakes nothing beside a probe it measures (its CPU is the sender's).
+            let ready: [Int]
+            do {
+                ready = try Deadline(nil, interruption: halting).waitReadable([listener.fd, shared.wake.fd])
+            } catch is Interrupted {
+                return
+            }
             if ready.contains(1) { shared.wake.drain() }
             while let connection = try listener.acceptWaiting() {
                 dispatch(connection, shared: shared, handlers: handlers)
             }
         }
-        handlers.wait()
     }
 
     /// A fresh listener on the same port, so the next probe's data connections get
@@ -208,6 +245,8 @@ final class ServerShared: Sendable {
     let iperfRegistry = IperfStreamRegistry()
     /// Lets a probe ask the accept loop for a fresh listener and be woken when done.
     let wake: WakePipe
+    /// Fires when the server is stopped by a signal: a session's waits carry it.
+    let halt: Interruption
     private let rotation = Mutex<(requested: Bool, generation: Int)>((false, 0))
     private let completed = Mutex(false)
     private let handlerCount = Mutex(0)
@@ -215,11 +254,20 @@ final class ServerShared: Sendable {
     /// their streams, while a flood of idle connections cannot exhaust threads.
     static let maxHandlers = 1024
 
-    init(configuration: ProbeServer.Configuration, log: @escaping @Sendable (ProbeServer.Event) -> Void, wake: WakePipe) {
+    init(configuration: ProbeServer.Configuration, log: @escaping @Sendable (ProbeServer.Event) -> Void, wake: WakePipe, halt: Interruption) {
         self.configuration = configuration
         self.log = log
         self.wake = wake
+        self.halt = halt
         queue = ProbeQueue(limit: configuration.queueLimit)
+    }
+
+    /// A session's wait: ends at `duration` or when the server is stopped.
+    func deadline(after duration: Duration) -> Deadline { .after(duration, interruption: halt) }
+
+    /// "the server was stopped (SIGTERM)" once it has been; nil while it runs.
+    var haltMessage: String? {
+        halt.signal.map { "the server was stopped (\(Interrupted(signal: $0).signalName))" }
     }
 
     var completedOne: Bool { completed.withLock { $0 } }
@@ -238,8 +286,8 @@ final class ServerShared: Sendable {
         }
         wake.signal()
         let deadline = ContinuousClock.now + .seconds(2)
-        while rotation.withLock({ $0.generation == generation }) && ContinuousClock.now < deadline {
-            try? Deadline.after(.milliseconds(5)).sleep()
+        while rotation.withLock({ $0.generation == generation }) && ContinuousClock.now < deadline && halt.signal == nil {
+            try? Deadline.after(.milliseconds(5), interruption: halt).sleep()
         }
     }
 
@@ -313,11 +361,9 @@ struct ConnectionHandler {
         // An iperf3 client's cookie, or nettune's frame ("NTP…"): the first bytes tell.
         let head: [UInt8]
         do {
-            head = try reader.peek(4, deadline: .after(configuration.headerTimeout))
+            head = try reader.peek(4, deadline: shared.deadline(after: configuration.headerTimeout))
         } catch {
-            var event = ProbeServer.Event(peer: connection.endpoint.description)
-            event.outcome = .failed("no probe request within \(TimeSpan.format(configuration.headerTimeout)): \(error)")
-            shared.log(event)
+            shared.log(noRequest(error))
             return
         }
         if IperfWire.couldBeCookie(head[...]) {
@@ -326,7 +372,7 @@ struct ConnectionHandler {
         }
         let first: ProbeMessage
         do {
-            first = try reader.next(deadline: .after(configuration.headerTimeout), waiting: "the first message")
+            first = try reader.next(deadline: shared.deadline(after: configuration.headerTimeout), waiting: "the first message")
         } catch is ProbeVersionMismatch {
             // An older nettune: tell it, in its own format, which versions each side speaks.
             try? connection.sendAll(
@@ -348,9 +394,7 @@ struct ConnectionHandler {
             shared.log(event)
             return
         } catch {
-            var event = ProbeServer.Event(peer: connection.endpoint.description)
-            event.outcome = .failed("no probe request within \(TimeSpan.format(configuration.headerTimeout)): \(error)")
-            shared.log(event)
+            shared.log(noRequest(error))
             return
         }
         switch first {
@@ -364,14 +408,31 @@ struct ConnectionHandler {
             shared.log(event)
         }
     }
+
+    /// The log's line for a connection that sent no request.
+    func noRequest(_ error: any Error) -> ProbeServer.Event {
+        var event = ProbeServer.Event(peer: connection.endpoint.description)
+        if let signal = (error as? Interrupted)?.signalName {
+            event.outcome = .failed("the server was stopped (\(signal)) before the client's request")
+        } else {
+            event.outcome = .failed("no probe request within \(TimeSpan.format(configuration.headerTimeout)): \(error)")
+        }
+        return event
+    }
 }
 
 extension ConnectionHandler {
     /// An iperf3 connection: a data stream of a test under way, or a new test.
     func runIperf(_ reader: MessageReader) {
-        guard let head = try? reader.peek(IperfWire.cookieSize, deadline: .after(configuration.headerTimeout)),
+        guard let head = try? reader.peek(IperfWire.cookieSize, deadline: shared.deadline(after: configuration.headerTimeout)),
             IperfWire.isCookie(Array(head.prefix(IperfWire.cookieSize)))
         else {
+            if let signal = shared.halt.signal {
+                var event = noRequest(Interrupted(signal: signal))
+                event.peerProtocol = .iperf3
+                shared.log(event)
+                return
+            }
             var event = ProbeServer.Event(peer: connection.endpoint.description)
             event.peerProtocol = .iperf3
             event.outcome = .failed("a connection that began like an iperf3 cookie but was not one")

@@ -41,6 +41,8 @@ struct ServerSession {
         case .gone(let why):
             event.outcome = .failed(why)
             return event
+        case .halted:
+            return stopped(&event, during: "while the client waited in the queue")
         }
         event.queuedSeconds = (ContinuousClock.now - queued).seconds
 
@@ -53,16 +55,18 @@ struct ServerSession {
         guard
             (try? control.sendAll(
                 ProbeMessage.ready(session: session, streams: request.connections, tuning: tuning).encoded(),
-                deadline: .after(configuration.idleTimeout))) != nil
+                deadline: shared.deadline(after: configuration.idleTimeout))) != nil
         else {
+            if shared.haltMessage != nil { return stopped(&event, during: "before the transfer") }
             event.outcome = .failed("the client went away before the transfer")
             return event
         }
         let connections: [TCPConnection]
-        switch shared.registry.collect(session, deadline: .after(configuration.idleTimeout)) {
+        switch shared.registry.collect(session, deadline: shared.deadline(after: configuration.idleTimeout)) {
         case .success(let all):
             connections = all
         case .failure(let shortfall):
+            if shared.haltMessage != nil { return stopped(&event, during: "before the transfer") }
             return refuse(
                 &event,
                 RefusedMessage(
@@ -91,22 +95,28 @@ struct ServerSession {
             case .clientGone:
                 event.outcome = .failed("the client went away while the payload was read into the page cache")
                 return event
+            case .halted:
+                return stopped(&event, during: "before the transfer")
             case .unreadable(let reason):
                 return refuse(&event, RefusedMessage(status: .failed, message: "the server could not read its payload: \(reason)"))
             }
         }
-        guard (try? control.sendAll(ProbeMessage.go.encoded(), deadline: .after(configuration.idleTimeout))) != nil else {
+        guard (try? control.sendAll(ProbeMessage.go.encoded(), deadline: shared.deadline(after: configuration.idleTimeout))) != nil else {
+            if shared.haltMessage != nil { return stopped(&event, during: "before the transfer") }
             event.outcome = .failed("the client went away before the start")
             return event
         }
-        let outcome = transfer(connections, payload: payload)
+        var outcome = transfer(connections, payload: payload)
+        // Cut off by a stop: the client is told why in the result, and the log says so.
+        if outcome.failure != nil, let halt = shared.haltMessage { outcome.failure = "\(halt) during the transfer" }
         event.bytesReceived = outcome.reports.filter { $0.direction == .send }.reduce(0) { $0 + $1.bytes }
         event.bytesSent = outcome.reports.filter { $0.direction == .receive }.reduce(0) { $0 + $1.bytes }
         event.seconds = outcome.seconds
         event.cpu = outcome.cpu
 
         // 5. The result.
-        var result = ResultMessage(ok: outcome.failure == nil, message: outcome.failure ?? "")
+        var result = ResultMessage(
+            ok: outcome.failure == nil, message: outcome.failure.map { shared.haltMessage == nil ? $0 : $0 + "; try again when it is back" } ?? "")
         result.cpuUserNanoseconds = UInt64(outcome.cpu.userSeconds * 1e9)
         result.cpuSystemNanoseconds = UInt64(outcome.cpu.systemSeconds * 1e9)
         result.hostBusyNanoseconds = UInt64((outcome.cpu.hostBusySeconds ?? 0) * 1e9)
@@ -114,7 +124,9 @@ struct ServerSession {
         result.hostTotalNanoseconds = UInt64((outcome.cpu.hostTotalSeconds ?? 0) * 1e9)
         result.streams = outcome.reports
         if let failure = outcome.failure { event.outcome = .failed(failure) }
-        if (try? control.sendAll(ProbeMessage.result(result).encoded(), deadline: .after(configuration.idleTimeout))) == nil,
+        // Stopped: a client that reads nothing must not hold the server's exit.
+        let resultWait = shared.haltMessage == nil ? configuration.idleTimeout : .seconds(1)
+        if (try? control.sendAll(ProbeMessage.result(result).encoded(), deadline: .after(resultWait))) == nil,
             outcome.failure == nil
         {
             event.outcome = .failed("could not send the result")
@@ -155,6 +167,16 @@ struct ServerSession {
         return nil
     }
 
+    /// A client the server was stopped under before its transfer: told so, and logged.
+    private func stopped(_ event: inout ProbeServer.Event, during phase: String) -> ProbeServer.Event {
+        let halt = shared.haltMessage ?? "the server was stopped"
+        try? control.sendAll(
+            ProbeMessage.refused(RefusedMessage(status: .failed, message: "\(halt); try again when it is back")).encoded(),
+            deadline: .after(.seconds(1)))
+        event.outcome = .failed("\(halt) \(phase)")
+        return event
+    }
+
     private func refuse(_ event: inout ProbeServer.Event, _ refusal: RefusedMessage) -> ProbeServer.Event {
         try? control.sendAll(ProbeMessage.refused(refusal).encoded(), deadline: .after(.seconds(1)))
         event.outcome = .refused(refusal.status, refusal.message)
@@ -164,6 +186,7 @@ struct ServerSession {
     enum Turn {
         case turn
         case gone(String)
+        case halted
     }
 
     /// Waits in line, telling the client its position when it changes and every
@@ -174,6 +197,7 @@ struct ServerSession {
         var told: Int?
         var lastTold = ContinuousClock.now
         while true {
+            if shared.haltMessage != nil { return .halted }
             let (position, waiting) = shared.queue.position(ticket)
             if position == 0 { return .turn }
             let now = ContinuousClock.now
@@ -194,7 +218,7 @@ struct ServerSession {
                 lastTold = now
             }
             // Anything from the client while it waits is its hang-up (or garbage).
-            if (try? Deadline.after(.milliseconds(50)).wait(for: Int16(POLLIN), on: control.fd)) == true {
+            if (try? shared.deadline(after: .milliseconds(50)).wait(for: Int16(POLLIN), on: control.fd)) == true {
                 return .gone("the client left the queue")
             }
         }
@@ -204,6 +228,7 @@ struct ServerSession {
         /// The seconds spent reading.
         case ready(Double)
         case clientGone
+        case halted
         case unreadable(String)
     }
 
@@ -217,11 +242,11 @@ struct ServerSession {
         func tell(read: Int, resident: Int?) throws {
             let message = PreparingMessage(
                 bytes: UInt64(clamping: payload.size), resident: resident.map { UInt64(clamping: $0) }, read: UInt64(clamping: read))
-            try control.sendAll(ProbeMessage.preparing(message).encoded(), deadline: .after(configuration.idleTimeout))
+            try control.sendAll(ProbeMessage.preparing(message).encoded(), deadline: shared.deadline(after: configuration.idleTimeout))
             lastTold = .now
         }
         do {
-            let load = try payload.loadIntoPageCache(interruption: nil) { read, residentBefore in
+            let load = try payload.loadIntoPageCache(interruption: shared.halt) { read, residentBefore in
                 if let lastTold, ContinuousClock.now - lastTold < .seconds(1) { return }
                 try tell(read: read, resident: residentBefore)
             }
@@ -229,6 +254,8 @@ struct ServerSession {
             return .ready(load.seconds)
         } catch let error as PayloadError {
             return .unreadable("\(error)")
+        } catch is Interrupted {
+            return .halted
         } catch {
             return .clientGone
         }
@@ -245,7 +272,7 @@ struct ServerSession {
     /// send streams and sends the client's receive streams from its payload.
     private func transfer(_ connections: [TCPConnection], payload: PayloadFile?) -> Outcome {
         let length = request.length ?? configuration.maxBytes
-        let deadline = Deadline.after(configuration.timeLimit(length: length, duration: request.duration))
+        let deadline = shared.deadline(after: configuration.timeLimit(length: length, duration: request.duration))
         let start = ContinuousClock.now
         let startCPU = CPUSample.now()
         let file = payload.flatMap { try? FileDescriptor.open(FilePath($0.path), .readOnly, options: [.closeOnExec]) }

@@ -106,14 +106,14 @@ public struct Interrupted: Error, Equatable, CustomStringConvertible {
     public var signal: Int32
     public init(signal: Int32) { self.signal = signal }
     public var exitCode: Int32 { 128 + signal }
-    public var description: String {
-        let name: String
+    public var description: String { "interrupted (\(signalName))" }
+    /// SIGINT, SIGTERM, SIGHUP, or "signal N".
+    public var signalName: String {
         switch signal {
-        case SIGINT: name = "SIGINT"
-        case SIGTERM: name = "SIGTERM"
-        case SIGHUP: name = "SIGHUP"
-        default: name = "signal \(signal)"
+        case SIGINT: "SIGINT"
+        case SIGTERM: "SIGTERM"
+        case SIGHUP: "SIGHUP"
+        default: "signal \(signal)"
         }
-        return "interrupted (\(name))"
     }
 }

@@ -36,4 +36,25 @@ extension Lab {
             Thread.sleep(forTimeInterval: 0.02)
         }
     }
+
+    /// Returns once `device` in `ns` has sent (or received) `bytes` more than when
+    /// called — a transfer is under way; throws `NoTraffic` after `seconds`.
+    func awaitBytes(in ns: String, device: String, sent: Bool, atLeast bytes: Int, within seconds: Double) throws {
+        let counter = "/sys/class/net/\(device)/statistics/\(sent ? "tx" : "rx")_bytes"
+        func read() throws -> Int { Int(try check(in: ns, ["cat", counter]).trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0 }
+        let start = try read()
+        let end = Date(timeIntervalSinceNow: seconds)
+        while try read() - start < bytes {
+            guard Date() < end else { throw NoTraffic(namespace: ns, device: device, seconds: seconds) }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+    }
+}
+
+/// A transfer a test waited for did not move its bytes.
+struct NoTraffic: Error, CustomStringConvertible {
+    var namespace: String
+    var device: String
+    var seconds: Double
+    var description: String { "\(device) in \(namespace) moved too little within \(seconds) s" }
 }
