@@ -44,6 +44,11 @@ extension NetTuneCommand {
             var command = try parseAsRoot()
             try command.run()
             exit()
+        } catch let interrupted as Interrupted {
+            // A signal a command did not catch itself (making a probe's payload, say):
+            // nothing was changed yet, and the status is the shell's 128 + n.
+            StandardError.print("\(interrupted)")
+            exit(withError: ExitCode(interrupted.exitCode))
         } catch {
             exit(withError: CommandHints.hinted(error))
         }

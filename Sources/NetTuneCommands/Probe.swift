@@ -74,7 +74,7 @@ extension NetTuneCommand {
 
         func run() throws {
             let interruption = try Interruption.install()
-            let request = try probe.request(to: peer, interval: effectiveInterval, direction: direction)
+            let request = try probe.request(to: peer, interval: effectiveInterval, direction: direction, interruption: interruption)
             let runner = ProbeRunner(
                 transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                 payload: request.payload, methods: methods?.methods ?? [probe.method], runs: runs,

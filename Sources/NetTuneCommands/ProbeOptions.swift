@@ -101,10 +101,10 @@ struct ProbeOptions: ParsableArguments {
     }
 
     /// The request, with the payload made or checked. `defaultSize` is what
-    /// `--size` means when it is not given.
+    /// `--size` means when it is not given; `interruption` ends the making of it.
     func request(
         to peer: Endpoint, interval: Duration? = nil, direction: ProbeDirection = .send,
-        defaultSize: Int = ProbeOptions.defaultSize
+        defaultSize: Int = ProbeOptions.defaultSize, interruption: Interruption?
     ) throws -> ProbeRequest {
         let environment = ProcessInfo.processInfo.environment
         let payload: PayloadFile
@@ -112,7 +112,7 @@ struct ProbeOptions: ParsableArguments {
             payload = try PayloadFile.existing(file)
         } else {
             let directory = try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment)
-            payload = try PayloadFile.cached(size: size?.bytes ?? defaultSize, directory: directory)
+            payload = try PayloadFile.cached(size: size?.bytes ?? defaultSize, directory: directory, interruption: interruption)
         }
         var secret = token
         if peer.peerProtocol == .iperf3 {

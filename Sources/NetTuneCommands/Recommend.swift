@@ -50,7 +50,8 @@ extension NetTuneCommand {
 
         func run() throws {
             let interruption = try Interruption.install()
-            let request = try probe.request(to: peer, defaultSize: probe.time == nil ? Self.defaultSize : ProbeOptions.defaultSize)
+            let request = try probe.request(
+                to: peer, defaultSize: probe.time == nil ? Self.defaultSize : ProbeOptions.defaultSize, interruption: interruption)
             let runner = ProbeRunner(
                 transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                 payload: request.payload, methods: [probe.method], runs: runs, warmupBytes: probe.warmup.bytes)

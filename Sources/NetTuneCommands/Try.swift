@@ -57,7 +57,7 @@ extension NetTuneCommand {
                 options.size = SizeArgument(4 << 20)
                 options.warmup = SizeArgument(0)
                 options.stallTimeout = TimeSpanArgument(.seconds(5))
-                let request = try options.request(to: peer)
+                let request = try options.request(to: peer, interruption: interruption)
                 peerCheck = ProbePeerCheck(
                     transport: ProbeTransports.client(request, interruption: interruption), links: tuner.links,
                     interruption: interruption)

@@ -66,6 +66,29 @@ struct StallIntegrationTests {
         }
     }
 
+    /// Making a large payload takes a while on a slow card: Ctrl-C ends it at once,
+    /// with the shell's status, and leaves no half-made file behind.
+    @Test func ctrlCEndsTheMakingOfAProbesPayload() throws {
+        try Scratch.with { scratch in
+            let cache = scratch.path + "/cache"
+            // The peer is never reached: the payload is made first.
+            let probing = try Command.start([
+                TestEnvironment.binary, "probe", "127.0.0.1:9", "--size", "4GiB", "--warmup", "0", "--runs", "1", "--cache-dir", cache
+            ])
+            let begun = Date(timeIntervalSinceNow: 30)
+            while Date() < begun, (try? FileManager.default.contentsOfDirectory(atPath: cache))?.isEmpty != false {
+                Thread.sleep(forTimeInterval: 0.01)
+            }
+            let interrupted = Date()
+            probing.interrupt()
+            let result = try probing.wait()
+            #expect(Date().timeIntervalSince(interrupted) < 2, "4 GiB to make (seconds here): only the signal ends it")
+            #expect(result.status == 130, "\(result.stderr)")
+            #expect(result.stderr.contains("interrupted (SIGINT)"), "\(result.stderr)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cache).isEmpty)
+        }
+    }
+
     /// The A/B test's B run against a server that stops (SIGSTOP): it ends at the
     /// stall timeout with A back in place, not hanging with B applied.
     @Test(arguments: [false, true])

@@ -17,14 +17,16 @@ import Testing
 
         init(
             token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1), headerTimeout: Duration = .seconds(1),
+            payload: ServerPayload? = nil,
             tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
             congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
         ) throws {
             let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
+            let payload = payload ?? .cache(directory: FilePath(cache), size: 1 << 20)
             server = try ProbeServer(
                 ProbeServer.Configuration(
                     bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: headerTimeout, token: token,
-                    maxStreams: maxStreams, payload: .cache(directory: FilePath(cache), size: 1 << 20), tuning: tuning,
+                    maxStreams: maxStreams, payload: payload, tuning: tuning,
                     congestionControls: congestionControls))
             Thread.detachNewThread { [self] in
                 try? server.run { event in self.events.withLock { $0.append(event) } }

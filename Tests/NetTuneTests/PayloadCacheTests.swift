@@ -7,7 +7,9 @@ import Testing
 
 /// `PayloadFile.loadIntoPageCache` on a real file: an evicted payload is read back
 /// and said to have been cold; a resident one is not read again; a signal ends the
-/// reading; a file that went away is a `PayloadError`.
+/// reading; a file that went away is a `PayloadError`. And the making of a cached
+/// payload: a signal ends it without leaving its temporary, and the temporaries of
+/// makers that died are removed.
 @Suite struct PayloadCacheTests {
     /// An 8 MiB file written, flushed and dropped from the page cache (where the
     /// file system lets it go: a tmpfs keeps it).
@@ -102,5 +104,33 @@ import Testing
         #expect(empty.coldShare == 0 && empty.uncachedShare == 0)
         #expect(Syscall.residentBytes(of: -1, size: 0) == 0)
         #expect(Syscall.residentBytes(of: -1, size: 4096) == nil)
+    }
+
+    @Test func aSignalEndsTheMakingOfAPayloadAndLeavesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let interruption = try Interruption.manual()
+        interruption.trigger(SIGINT)
+        #expect(throws: Interrupted(signal: SIGINT)) {
+            _ = try PayloadFile.cached(size: 8 << 20, directory: FilePath(directory.path), interruption: interruption)
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+        // Without a signal it is made, and found the next time.
+        let made = try PayloadFile.cached(size: 8 << 20, directory: FilePath(directory.path), interruption: try Interruption.manual())
+        #expect(made.size == 8 << 20)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["payload-8388608.bin"])
+    }
+
+    @Test func theTemporaryOfAMakerThatDiedIsRemovedAndALiveOnesKept() throws {
+        let directory = try TemporaryDirectory()
+        // Above PID_MAX_LIMIT (2^22): no process can have it.
+        let dead = ".payload-1048576.bin.4194305.17.tmp"
+        let live = ".payload-1048576.bin.\(getpid()).18.tmp"
+        let unrelated = ".payload-notes.tmp"
+        for name in [dead, live, unrelated] {
+            _ = FileManager.default.createFile(atPath: directory.path + "/" + name, contents: Data(count: 16))
+        }
+        _ = try PayloadFile.cached(size: 1 << 20, directory: FilePath(directory.path))
+        let left = Set(try FileManager.default.contentsOfDirectory(atPath: directory.path))
+        #expect(left == [live, unrelated, "payload-1048576.bin"])
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Glibc
 import Synchronization
+import SystemPackage
 import Testing
 
 @testable import NetTune
@@ -141,6 +142,36 @@ import Testing
         server.waitUntilDone()
         #expect((ContinuousClock.now - halted).seconds < 3)
         #expect(server.log(count: 1).first?.outcome == .failed("the server was stopped (SIGTERM) before the transfer"))
+    }
+
+    /// Stopped while it makes its random payload for a receiving client (a slow card
+    /// takes seconds): the making ends, its temporary goes, the client is told.
+    @Test func theMakingOfThePayloadEndsAndLeavesNothing() throws {
+        let directory = try TemporaryDirectory()
+        let server = try RunningServer(
+            idleTimeout: .seconds(20), headerTimeout: .seconds(20), payload: .cache(directory: FilePath(directory.path), size: 4 << 30))
+        defer { server.stop() }
+        let request = try timedRequest(nettune(server), direction: .receive)
+        let clientError = Mutex<(any Error)?>(nil)
+        let clientDone = DispatchSemaphore(value: 0)
+        Thread.detachNewThread {
+            do { _ = try ProbeClient(request).run(.sendfile) } catch { clientError.withLock { $0 = error } }
+            clientDone.signal()
+        }
+        // Halted once the server has begun writing its payload's temporary.
+        let begun = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < begun, (try? FileManager.default.contentsOfDirectory(atPath: directory.path))?.isEmpty != false {
+            Thread.sleep(forTimeInterval: 0.01)
+        }
+        let halted = ContinuousClock.now
+        server.server.halt(SIGTERM)
+        server.waitUntilDone()
+        #expect((ContinuousClock.now - halted).seconds < 3, "4 GiB to make (about 25 s here): only the halt ends it")
+        _ = clientDone.wait(timeout: .now() + 10)
+        let refused = try #require(clientError.withLock { $0 } as? ProbeRefusedError)
+        #expect(refused.refusal.message == "the server was stopped (SIGTERM); try again when it is back")
+        #expect(server.log(count: 1).first?.outcome == .failed("the server was stopped (SIGTERM) before the transfer"))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
     }
 
     @Test(arguments: [ProbeDirection.send, .receive])

@@ -84,7 +84,9 @@ struct IperfServerSession {
         }
         let payload: PayloadFile?
         do {
-            payload = parameters.direction == .send ? nil : try configuration.payload.resolve()
+            payload = parameters.direction == .send ? nil : try configuration.payload.resolve(interruption: shared.halt)
+        } catch is Interrupted {
+            return terminated(&event, during: "before the test")
         } catch {
             return refuse(&event, code: 101, .failed, "the server has nothing to send: \(error)")
         }

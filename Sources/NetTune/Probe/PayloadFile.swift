@@ -1,3 +1,4 @@
+import Foundation
 import Glibc
 import SystemPackage
 
@@ -19,11 +20,14 @@ public struct PayloadFile: Sendable, Equatable {
     }
 
     /// `<cache>/payload-<bytes>.bin`, created from the kernel's random source if it
-    /// does not exist yet.
-    public static func cached(size: Int, directory: FilePath) throws(PayloadError) -> PayloadFile {
-        guard size > 0 else { throw .unusable(path: directory.string, reason: "the payload size must be positive") }
+    /// does not exist yet. Making it can take a while on a slow card (230 MiB at
+    /// 15 MB/s is 15 s), so a signal ends it within a MiB, its temporary removed.
+    /// - Throws: `PayloadError`, or `Interrupted` on a signal.
+    public static func cached(size: Int, directory: FilePath, interruption: Interruption? = nil) throws -> PayloadFile {
+        guard size > 0 else { throw PayloadError.unusable(path: directory.string, reason: "the payload size must be positive") }
         let path = directory.appending("payload-\(size).bin")
         if let existing = try? Self.existing(path.string), existing.size == size { return existing }
+        removeAbandonedTemporaries(in: directory)
         do {
             let random = try FileDescriptor.open("/dev/urandom", .readOnly, options: [.closeOnExec])
             defer { try? random.close() }
@@ -32,6 +36,7 @@ public struct PayloadFile: Sendable, Equatable {
                 var remaining = size
                 do {
                     while remaining > 0 {
+                        if interruption?.signal != nil { throw Errno.interrupted }
                         let count = min(remaining, block.count)
                         var filled = 0
                         while filled < count {
@@ -45,9 +50,24 @@ public struct PayloadFile: Sendable, Equatable {
                 }
             }
         } catch {
-            throw .cacheFailed(directory: directory.string, reason: "\(error)")
+            if let signal = interruption?.signal { throw Interrupted(signal: signal) }
+            throw PayloadError.cacheFailed(directory: directory.string, reason: "\(error)")
         }
         return PayloadFile(path: path.string, size: size)
+    }
+
+    /// Deletes the temporaries of payloads whose maker died before finishing (a
+    /// power cut, SIGKILL): each is up to the payload's size, and nothing else would
+    /// ever remove them from a small card. A temporary is `.payload-<bytes>.bin.<pid>.<random>.tmp`
+    /// (`AtomicFile`); one whose process still lives is being written.
+    static func removeAbandonedTemporaries(in directory: FilePath) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory.string) else { return }
+        for name in names where name.hasPrefix(".payload-") && name.hasSuffix(".tmp") {
+            let fields = name.split(separator: ".")
+            // "", "payload-N", "bin", pid, random, "tmp" (the empty first field dropped by split).
+            guard fields.count == 5, let pid = Int32(fields[2]), pid > 0, !Syscall.processExists(pid) else { continue }
+            _ = try? Syscall.call { unlink(directory.appending(name).string) }
+        }
     }
 
     /// `$XDG_CACHE_HOME/nettune`, else `$HOME/.cache/nettune`, else /tmp/nettune-cache.

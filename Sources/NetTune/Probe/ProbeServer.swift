@@ -228,10 +228,12 @@ public enum ServerPayload: Sendable {
     /// Random bytes of this size, made once in this cache directory.
     case cache(directory: FilePath, size: Int)
 
-    func resolve() throws -> PayloadFile {
+    /// - Throws: `PayloadError`, or `Interrupted` when the server is stopped while it
+    ///   makes its random payload.
+    func resolve(interruption: Interruption?) throws -> PayloadFile {
         switch self {
         case .file(let file): return file
-        case .cache(let directory, let size): return try PayloadFile.cached(size: size, directory: directory)
+        case .cache(let directory, let size): return try PayloadFile.cached(size: size, directory: directory, interruption: interruption)
         }
     }
 }

@@ -85,7 +85,9 @@ struct ServerSession {
         // 4. The transfer.
         let payload: PayloadFile?
         do {
-            payload = request.direction == .send ? nil : try configuration.payload.resolve()
+            payload = request.direction == .send ? nil : try configuration.payload.resolve(interruption: shared.halt)
+        } catch is Interrupted {
+            return stopped(&event, during: "before the transfer")
         } catch {
             return refuse(&event, RefusedMessage(status: .failed, message: "the server has nothing to send: \(error)"))
         }

@@ -91,4 +91,9 @@ extension Syscall {
         }
         return min(resident, size)
     }
+
+    /// Whether process `pid` exists (one owned by another user counts).
+    static func processExists(_ pid: Int32) -> Bool {
+        kill(pid, 0) == 0 || errno == EPERM
+    }
 }

@@ -52,7 +52,7 @@ public struct TryMarker: Sendable {
     /// Called by `confirm`, or by `try` itself for Enter on its terminal.
     public func confirm() throws {
         try withLock {
-            guard let record = read(), kill(record.pid, 0) == 0 || errno == EPERM else {
+            guard let record = read(), Syscall.processExists(record.pid) else {
                 throw TryConfirmError.nothingWaiting(namespace: namespace)
             }
             switch record.state {
