@@ -32,7 +32,7 @@ import Testing
             serverPreparing: PreparingMessage(bytes: 256 << 20, resident: 0, read: 64 << 20))
         #expect(
             status.waitingLine(preparing)
-                == "pair 3/5: B (pi-lan), receiving (the server sends): the server is reading its payload (256 MiB) into its page cache, 25 % …")
+                == "pair 3/5: B (pi-lan), receiving (the server sends): the server is preparing its payload (256 MiB), 25 % …")
         #expect(status.waitingLine(ProbeProgress(method: .sendfile, bytes: 10, totalBytes: nil, elapsed: .seconds(1))) == nil)
     }
 

@@ -100,7 +100,7 @@ import Testing
             method: .sendfile, bytes: 0, totalBytes: nil, elapsed: .zero,
             serverPreparing: PreparingMessage(bytes: 256 << 20, resident: 0, read: 64 << 20))
         #expect(
-            ProbeTable.progressLine(.warmup, preparing) == "warm-up: the server is reading its payload (256 MiB) into its page cache, 25 % …")
+            ProbeTable.progressLine(.warmup, preparing) == "warm-up: the server is preparing its payload (256 MiB), 25 % …")
     }
 
     /// Where the interval boundaries fall, with no streams (no counters to read).

@@ -22,7 +22,7 @@ import Testing
         #expect(!ServeLog.line(event).contains("payload read"))
         #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"payload_read_s\":0"))
         event.payloadReadSeconds = 1.25
-        #expect(ServeLog.line(event).hasSuffix("(payload read into the page cache first, 1.25 s)"), "\(ServeLog.line(event))")
+        #expect(ServeLog.line(event).hasSuffix("(payload made or read into the page cache first, 1.25 s)"), "\(ServeLog.line(event))")
         #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"payload_read_s\":1.25"))
     }
 

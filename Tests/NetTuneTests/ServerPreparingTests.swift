@@ -83,7 +83,7 @@ import Testing
         let outcome = try probe((0..<4).map { Self.preparing(read: UInt64($0) << 20) }, gap: 0.4)
         #expect(outcome.shown.map(\.read) == (0..<4).map { UInt64($0) << 20 })
         let error = try #require(outcome.error as? ProbeFailedError)
-        #expect(error.message.contains("waiting for the server to read its payload into its page cache"), "\(error)")
+        #expect(error.message.contains("waiting for the server to prepare its payload"), "\(error)")
         #expect(outcome.seconds > 1.6 + 0.6 && outcome.seconds < 5, "\(outcome.seconds)")
     }
 
@@ -111,5 +111,32 @@ import Testing
     @Test func anythingElseBeforeTheStartSignalIsOutOfTurn() throws {
         let error = try #require(try probe([Self.preparing(read: 0), .queued(position: 1, waiting: 1)]).error as? ProbeFailedError)
         #expect(error.message.contains("expected the start signal"), "\(error)")
+    }
+
+    /// A real server making its random payload the first time (seconds on a slow
+    /// card) says so as it goes: a client that waits 1.5 s between messages is told
+    /// at least that often, runs, and reports that nothing of the payload was in the
+    /// page cache.
+    @Test func aServerMakingItsPayloadTellsTheClientAsItGoes() throws {
+        SignalMask.ignoreBrokenPipe()
+        let directory = try TemporaryDirectory()
+        let size = 512 << 20
+        let server = try IperfServerTests.RunningServer(payload: .cache(directory: FilePath(directory.path), size: size))
+        defer { server.stop() }
+        var request = try IperfServerTests().request(Endpoint(host: "127.0.0.1", port: server.port), direction: .receive)
+        request.replyTimeout = .milliseconds(1500)
+        let shown = ShownProgress()
+        let started = ContinuousClock.now
+        let run = try ProbeClient(request).run(
+            .sendfile, limit: 1 << 20, progress: { if let preparing = $0.serverPreparing { shown.add(preparing) } })
+        let seconds = (ContinuousClock.now - started).seconds
+        let told = shown.all
+        #expect(told.first?.resident == 0, "it did not exist")
+        #expect(told.last?.read == UInt64(size))
+        #expect(told.map(\.read) == told.map(\.read).sorted())
+        #expect(Double(told.count) >= seconds - 1, "at least one a second: \(told.count) in \(seconds) s")
+        let cache = try #require(run.peerPayloadCache)
+        #expect(cache.residentBefore == 0)
+        #expect(server.log(count: 1).first.map { $0.payloadReadSeconds > 0 } == true)
     }
 }

@@ -192,7 +192,8 @@ struct WorkflowFixture {
         ).run()
         #expect(result.a.peerPayloadCache == cache)
         #expect(result.b.peerPayloadCache == cache)
-        #expect(ABOutput.render(result).contains("server payload: 75 % of it was not in its page cache; the server read it before the runs (250 ms)"))
+        #expect(
+            ABOutput.render(result).contains("server payload: 75 % of it was not in its page cache; the server prepared it before the runs (250 ms)"))
         #expect(try JSONOutput.encode(ABJSON(result)).contains("\"peer_payload_cache\" : {"))
     }
 
@@ -550,7 +551,7 @@ struct WorkflowFixture {
             ).run()
             #expect(report.peerPayloadCache == cache, "warm-up \(warmup)")
             let text = ProbeTable.render(report)
-            #expect(text.contains("server payload: 100 % of it was not in its page cache; the server read it before the runs (2.5 s)"), "\(text)")
+            #expect(text.contains("server payload: 100 % of it was not in its page cache; the server prepared it before the runs (2.5 s)"), "\(text)")
             #expect(try JSONOutput.encode(ProbeJSON(report, multipleMethods: false)).contains("\"peer_payload_cache\" : {"))
         }
         let f = try WorkflowFixture()

@@ -82,32 +82,39 @@ struct IperfServerSession {
         if connections.count > parameters.clientSendingStreams {
             event.congestion = connections[parameters.clientSendingStreams].congestionControl
         }
-        let payload: PayloadFile?
-        do {
-            payload = parameters.direction == .send ? nil : try configuration.payload.resolve(interruption: shared.halt)
-        } catch is Interrupted {
-            return terminated(&event, during: "before the test")
-        } catch {
-            return refuse(&event, code: 101, .failed, "the server has nothing to send: \(error)")
+        // The payload made (the first time) and read into the page cache first, so a
+        // first -R run does not measure this machine's disk. iperf3 has no message
+        // for it, but its client waits for TEST_START (3.12 waited out a 20 s delay
+        // here in a test); the client says nothing until then, so anything readable
+        // on its control connection, looked at every second, is its hang-up.
+        var lastLook = ContinuousClock.now
+        func checkClient() throws {
+            guard ContinuousClock.now - lastLook >= .seconds(1) else { return }
+            lastLook = .now
+            if (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: connection.fd)) == true { throw ClientGone() }
         }
-        // The payload into the page cache first, so a first -R run does not measure
-        // this machine's disk. iperf3 has no message for it, but its client waits
-        // for TEST_START (3.12 waited out a 20 s delay here in a test).
-        if let payload, PayloadFile.pageCacheCanHold(payload.size, meminfo: MemInfo.current()) {
-            var lastLook = ContinuousClock.now
+        var payload: PayloadFile?
+        if parameters.direction != .send {
+            let started = ContinuousClock.now
+            var made = false
             do {
-                event.payloadReadSeconds = try payload.loadIntoPageCache(interruption: shared.halt) { _, _ in
-                    guard ContinuousClock.now - lastLook >= .seconds(1) else { return }
-                    lastLook = .now
-                    // The client says nothing until TEST_START: anything readable is its hang-up.
-                    if (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: connection.fd)) == true { throw ClientGone() }
-                }.seconds
+                let file = try configuration.payload.resolve(interruption: shared.halt) { _, _ in
+                    made = true
+                    try checkClient()
+                }
+                payload = file
+                // 0 when it was made before and all in the page cache, as the log says.
+                event.payloadReadSeconds = made ? (ContinuousClock.now - started).seconds : 0
+                if PayloadFile.pageCacheCanHold(file.size, meminfo: MemInfo.current()) {
+                    event.payloadReadSeconds += try file.loadIntoPageCache(interruption: shared.halt) { _, _ in try checkClient() }.seconds
+                }
             } catch let error as PayloadError {
-                return refuse(&event, code: 101, .failed, "the server could not read its payload: \(error)")
+                let problem = payload == nil ? "the server has nothing to send" : "the server could not read its payload"
+                return refuse(&event, code: 101, .failed, "\(problem): \(error)")
             } catch is Interrupted {
                 return terminated(&event, during: "before the test")
             } catch {
-                event.outcome = .failed("the client went away while the payload was read into the page cache")
+                event.outcome = .failed("the client went away while the server prepared its payload")
                 return event
             }
         }

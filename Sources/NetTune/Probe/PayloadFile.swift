@@ -21,13 +21,17 @@ public struct PayloadFile: Sendable, Equatable {
 
     /// `<cache>/payload-<bytes>.bin`, created from the kernel's random source if it
     /// does not exist yet. Making it can take a while on a slow card (230 MiB at
-    /// 15 MB/s is 15 s), so a signal ends it within a MiB, its temporary removed.
-    /// - Throws: `PayloadError`, or `Interrupted` on a signal.
-    public static func cached(size: Int, directory: FilePath, interruption: Interruption? = nil) throws -> PayloadFile {
+    /// 15 MB/s is 15 s), so a signal ends it within a MiB, its temporary removed,
+    /// and `made` hears of every MiB written (what it throws ends the making too).
+    /// - Throws: `PayloadError`, `Interrupted` on a signal, or what `made` threw.
+    public static func cached(
+        size: Int, directory: FilePath, interruption: Interruption? = nil, made: ((_ written: Int) throws -> Void)? = nil
+    ) throws -> PayloadFile {
         guard size > 0 else { throw PayloadError.unusable(path: directory.string, reason: "the payload size must be positive") }
         let path = directory.appending("payload-\(size).bin")
         if let existing = try? Self.existing(path.string), existing.size == size { return existing }
         removeAbandonedTemporaries(in: directory)
+        var madeFailure: (any Error)?
         do {
             let random = try FileDescriptor.open("/dev/urandom", .readOnly, options: [.closeOnExec])
             defer { try? random.close() }
@@ -44,6 +48,10 @@ public struct PayloadFile: Sendable, Equatable {
                         }
                         _ = try block[0..<count].withUnsafeBytes { try fd.writeAll($0) }
                         remaining -= count
+                        do { try made?(size - remaining) } catch {
+                            madeFailure = error
+                            throw Errno.canceled
+                        }
                     }
                 } catch {
                     throw Errno.from(error)
@@ -51,6 +59,7 @@ public struct PayloadFile: Sendable, Equatable {
             }
         } catch {
             if let signal = interruption?.signal { throw Interrupted(signal: signal) }
+            if let madeFailure { throw madeFailure }
             throw PayloadError.cacheFailed(directory: directory.string, reason: "\(error)")
         }
         return PayloadFile(path: path.string, size: size)

@@ -422,7 +422,7 @@ public struct ProbeClient: ProbeTransport, Sendable {
         var last: PreparingMessage?
         while true {
             let wait = Deadline.after(request.replyTimeout, interruption: interruption).capped(at: limit)
-            switch try reader.next(deadline: wait, waiting: first == nil ? "the start signal" : "the server to read its payload into its page cache")
+            switch try reader.next(deadline: wait, waiting: first == nil ? "the start signal" : "the server to prepare its payload")
             {
             case .go:
                 guard let first, let last else { return nil }

@@ -95,8 +95,8 @@ public final class ProbeServer: Sendable {
         public var receiveBuffer: Int
         /// How long the client waited in the queue.
         public var queuedSeconds: Double
-        /// How long the server read its payload into its page cache before the
-        /// transfer (0: all of it was there, or it did not send).
+        /// How long the server made its payload (the first time) and read it into
+        /// its page cache before the transfer (0: all of it was there, or it did not send).
         public var payloadReadSeconds: Double = 0
         /// The congestion control of the sockets the server sent on (nil: it sent nothing).
         public var congestion: String?
@@ -228,12 +228,15 @@ public enum ServerPayload: Sendable {
     /// Random bytes of this size, made once in this cache directory.
     case cache(directory: FilePath, size: Int)
 
-    /// - Throws: `PayloadError`, or `Interrupted` when the server is stopped while it
-    ///   makes its random payload.
-    func resolve(interruption: Interruption?) throws -> PayloadFile {
+    /// The payload, made first if it is random bytes not made yet (`made` hears of
+    /// every MiB).
+    /// - Throws: `PayloadError`, `Interrupted` when the server is stopped while it
+    ///   makes its random payload, or what `made` threw.
+    func resolve(interruption: Interruption?, made: ((_ written: Int, _ size: Int) throws -> Void)? = nil) throws -> PayloadFile {
         switch self {
         case .file(let file): return file
-        case .cache(let directory, let size): return try PayloadFile.cached(size: size, directory: directory, interruption: interruption)
+        case .cache(let directory, let size):
+            return try PayloadFile.cached(size: size, directory: directory, interruption: interruption) { try made?($0, size) }
         }
     }
 }

@@ -82,23 +82,20 @@ struct ServerSession {
         }
         event.congestion = sending.first?.congestionControl
 
-        // 4. The transfer.
-        let payload: PayloadFile?
-        do {
-            payload = request.direction == .send ? nil : try configuration.payload.resolve(interruption: shared.halt)
-        } catch is Interrupted {
-            return stopped(&event, during: "before the transfer")
-        } catch {
-            return refuse(&event, RefusedMessage(status: .failed, message: "the server has nothing to send: \(error)"))
-        }
-        if let payload {
-            switch prepare(payload) {
-            case .ready(let seconds): event.payloadReadSeconds = seconds
+        // 4. The transfer, from a payload made and in the page cache.
+        var payload: PayloadFile?
+        if request.direction != .send {
+            switch preparePayload() {
+            case .ready(let file, let seconds):
+                payload = file
+                event.payloadReadSeconds = seconds
             case .clientGone:
-                event.outcome = .failed("the client went away while the payload was read into the page cache")
+                event.outcome = .failed("the client went away while the server prepared its payload")
                 return event
             case .halted:
                 return stopped(&event, during: "before the transfer")
+            case .unusable(let reason):
+                return refuse(&event, RefusedMessage(status: .failed, message: "the server has nothing to send: \(reason)"))
             case .unreadable(let reason):
                 return refuse(&event, RefusedMessage(status: .failed, message: "the server could not read its payload: \(reason)"))
             }
@@ -227,33 +224,60 @@ struct ServerSession {
     }
 
     enum Preparation {
-        /// The seconds spent reading.
-        case ready(Double)
+        /// The payload, and the seconds spent making it and reading it in.
+        case ready(PayloadFile, seconds: Double)
         case clientGone
         case halted
+        /// It could not be made.
+        case unusable(String)
         case unreadable(String)
     }
 
-    /// Reads the payload into the page cache before "go" when some of it is not
-    /// there, so the first run does not measure this machine's disk: the client is
-    /// told ("preparing") before the first read, at least every second, and when done.
-    /// Not a payload the page cache cannot hold: the runs read that from the disk anyway.
-    private func prepare(_ payload: PayloadFile) -> Preparation {
-        guard PayloadFile.pageCacheCanHold(payload.size, meminfo: MemInfo.current()) else { return .ready(0) }
+    /// Makes the payload if it is random bytes not made yet, then reads it into the
+    /// page cache when some of it is not there, so the first run does not measure
+    /// this machine's disk. The client is told ("preparing") at the first MiB made or
+    /// before the first read, at least every second, and when done; a payload already
+    /// made and all in the page cache says nothing. Not read in: a
+    /// payload the page cache cannot hold (the runs read that from the disk anyway).
+    private func preparePayload() -> Preparation {
+        let started = ContinuousClock.now
         var lastTold: ContinuousClock.Instant?
-        func tell(read: Int, resident: Int?) throws {
+        var made = false
+        func tell(read: Int, of size: Int, resident: Int?) throws {
             let message = PreparingMessage(
-                bytes: UInt64(clamping: payload.size), resident: resident.map { UInt64(clamping: $0) }, read: UInt64(clamping: read))
+                bytes: UInt64(clamping: size), resident: resident.map { UInt64(clamping: $0) }, read: UInt64(clamping: read))
             try control.sendAll(ProbeMessage.preparing(message).encoded(), deadline: shared.deadline(after: configuration.idleTimeout))
             lastTold = .now
         }
+        func due() -> Bool { lastTold.map { ContinuousClock.now - $0 >= .seconds(1) } ?? true }
+        let payload: PayloadFile
         do {
-            let load = try payload.loadIntoPageCache(interruption: shared.halt) { read, residentBefore in
-                if let lastTold, ContinuousClock.now - lastTold < .seconds(1) { return }
-                try tell(read: read, resident: residentBefore)
+            payload = try configuration.payload.resolve(interruption: shared.halt) { written, size in
+                // Nothing of it was in the page cache: it did not exist.
+                if !made || due() { try tell(read: written, of: size, resident: 0) }
+                made = true
             }
-            if lastTold != nil { try tell(read: payload.size, resident: load.residentAfter) }
-            return .ready(load.seconds)
+        } catch is Interrupted {
+            return .halted
+        } catch let error as PayloadError {
+            return .unusable("\(error)")
+        } catch {
+            return .clientGone
+        }
+        let making = made ? (ContinuousClock.now - started).seconds : 0
+        do {
+            guard PayloadFile.pageCacheCanHold(payload.size, meminfo: MemInfo.current()) else {
+                if lastTold != nil { try tell(read: payload.size, of: payload.size, resident: nil) }
+                return .ready(payload, seconds: making)
+            }
+            let load = try payload.loadIntoPageCache(interruption: shared.halt) { read, residentBefore in
+                guard due() else { return }
+                // Just made, it was told at 100 %: reading back what the page cache
+                // let go of stays there (the client takes a step back for a fault).
+                try tell(read: made ? payload.size : read, of: payload.size, resident: made ? 0 : residentBefore)
+            }
+            if lastTold != nil { try tell(read: payload.size, of: payload.size, resident: load.residentAfter) }
+            return .ready(payload, seconds: making + load.seconds)
         } catch let error as PayloadError {
             return .unreadable("\(error)")
         } catch is Interrupted {

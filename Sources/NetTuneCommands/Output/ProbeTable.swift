@@ -26,7 +26,7 @@ enum ProbeTable {
         if cache.coldShare > 0 {
             out +=
                 server
-                ? "server payload: \(percent(cache.coldShare)) of it was not in its page cache; the server read it before the runs (\(time))\n"
+                ? "server payload: \(percent(cache.coldShare)) of it was not in its page cache; the server prepared it before the runs (\(time))\n"
                 : "payload: \(percent(cache.coldShare)) of it was not in the page cache; read before the runs (\(time))\n"
         }
         if cache.uncachedShare > 0.01 {
@@ -202,7 +202,7 @@ enum ProbeTable {
         if let position = progress.queuePosition { return "queued at the server, position \(position) …" }
         if let preparing = progress.serverPreparing {
             let share = preparing.bytes > 0 ? Int(Double(preparing.read) / Double(preparing.bytes) * 100) : 100
-            return "the server is reading its payload (\(ByteCount(Int(clamping: preparing.bytes)))) into its page cache, \(share) % …"
+            return "the server is preparing its payload (\(ByteCount(Int(clamping: preparing.bytes)))), \(share) % …"
         }
         return nil
     }

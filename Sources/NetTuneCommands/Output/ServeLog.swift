@@ -14,7 +14,8 @@ enum ServeLog {
             let cpu = event.cpu.map { String(format: ", server CPU %.2f s", $0.processSeconds) } ?? ""
             let queued = event.queuedSeconds >= 0.5 ? String(format: " (queued %.1f s)", event.queuedSeconds) : ""
             let read =
-                event.payloadReadSeconds > 0 ? String(format: " (payload read into the page cache first, %.2f s)", event.payloadReadSeconds) : ""
+                event.payloadReadSeconds > 0
+                ? String(format: " (payload made or read into the page cache first, %.2f s)", event.payloadReadSeconds) : ""
             let congestion = event.congestion.map { ", sent with \($0)" } ?? ""
             return
                 "\(event.peer)\(method): \(ByteCount(Int(clamping: bytes))) in \(String(format: "%.3f", event.seconds)) s, \(rate)\(cpu), rcvbuf \(ByteCount(event.receiveBuffer))\(congestion)\(queued)\(read)"
