@@ -112,7 +112,18 @@ struct ProbeOptions: ParsableArguments {
             payload = try PayloadFile.existing(file)
         } else {
             let directory = try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment)
-            payload = try PayloadFile.cached(size: size?.bytes ?? defaultSize, directory: directory, interruption: interruption)
+            let bytes = size?.bytes ?? defaultSize
+            // Made once; seconds on a slow card, so a terminal is shown how far it is.
+            let progress = ProgressLine()
+            var shown = -1
+            payload = try progress.around {
+                try PayloadFile.cached(size: bytes, directory: directory, interruption: interruption) { written in
+                    let percent = Int(Double(written) / Double(bytes) * 100)
+                    guard percent != shown else { return }
+                    shown = percent
+                    progress.show("making the payload: \(ByteCount(bytes)) of random bytes in \(directory.string), \(percent) % …")
+                }
+            }
         }
         var secret = token
         if peer.peerProtocol == .iperf3 {
