@@ -237,8 +237,8 @@ struct ServerSession {
     /// page cache when some of it is not there, so the first run does not measure
     /// this machine's disk. The client is told ("preparing") at the first MiB made or
     /// before the first read, at least every second, and when done; a payload already
-    /// made and all in the page cache says nothing. Not read in: a
-    /// payload the page cache cannot hold (the runs read that from the disk anyway).
+    /// made and all in the page cache says nothing. A payload the page cache cannot
+    /// hold is not read in: the runs read that from the disk anyway.
     private func preparePayload() -> Preparation {
         let started = ContinuousClock.now
         var lastTold: ContinuousClock.Instant?
