@@ -48,6 +48,10 @@ public struct PayloadFile: Sendable, Equatable {
                         }
                         _ = try block[0..<count].withUnsafeBytes { try fd.writeAll($0) }
                         remaining -= count
+                        // On the card every 8 MiB: what `made` hears is written, and
+                        // the final fsync (AtomicFile's) has little left — flushing a
+                        // whole 256 MiB at once kept a slow card silent for seconds.
+                        if (size - remaining) % Self.flushEvery == 0 { try Syscall.call { fdatasync(fd.rawValue) } }
                         do { try made?(size - remaining) } catch {
                             madeFailure = error
                             throw Errno.canceled
@@ -64,6 +68,9 @@ public struct PayloadFile: Sendable, Equatable {
         }
         return PayloadFile(path: path.string, size: size)
     }
+
+    /// How much of a payload being made may wait unwritten in the page cache.
+    static let flushEvery = 8 << 20
 
     /// Deletes the temporaries of payloads whose maker died before finishing (a
     /// power cut, SIGKILL): each is up to the payload's size, and nothing else would

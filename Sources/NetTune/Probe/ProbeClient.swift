@@ -390,15 +390,10 @@ public struct ProbeClient: ProbeTransport, Sendable {
         way == .send ? connections.first?.congestionControl : request.congestion ?? remote.congestion
     }
 
-    /// The longest a server may spend reading its payload into its page cache
-    /// before "go" (a 256 MiB payload takes 13 s from a 20 MB/s SD card).
+    /// The longest a server may spend making its payload and reading it into its
+    /// page cache before "go" (a 256 MiB payload takes 13 s from a 20 MB/s SD card).
     public static let preparationLimit: Duration = .seconds(120)
 
-    /// Waits for "go". A server that first reads the payload it will send into its
-    /// page cache says so ("preparing") at least every second, and is waited for up
-    /// to `preparationLimit`.
-    /// - Returns: what the server found in its page cache and read; nil when it
-    ///   read nothing.
     /// Why a stream failed, from the server when it said: a server that ends a
     /// transfer (stopped, or its own limit) sends its reason on the control
     /// connection before it closes the streams, and "the server says: … stopped"
@@ -416,6 +411,11 @@ public struct ProbeClient: ProbeTransport, Sendable {
         }
     }
 
+    /// Waits for "go". A server that first makes the payload it will send, or reads
+    /// it into its page cache, says so ("preparing") at least every second, and is
+    /// waited for up to `preparationLimit`.
+    /// - Returns: what the server found in its page cache and prepared; nil when it
+    ///   did nothing.
     private func awaitGo(_ reader: MessageReader, method: ProbeMethod, progress: ((ProbeProgress) -> Void)?) throws -> PayloadCacheLoad? {
         let limit = ContinuousClock.now + Self.preparationLimit
         var first: (message: PreparingMessage, at: ContinuousClock.Instant)?
