@@ -66,6 +66,7 @@ struct ServeStopIntegrationTests {
                 #expect(log.count == 1, "\(served.stdout)")
                 #expect(log.first?["outcome"] as? String == "failed")
                 #expect(log.first?["message"] as? String == testCase.logged, "\(served.stdout)")
+                #expect((log.first?["bytes"] as? Int ?? 0) >= 64 << 20, "how far it got: \(served.stdout)")
                 let result = try client.wait()
                 #expect(Date().timeIntervalSince(stopped) < 8)
                 #expect(result.status != 0)

@@ -218,6 +218,30 @@ import Testing
 
     // MARK: Refusals and errors
 
+    /// `iperf3 -s` closes its listening socket at the end of a test and opens a new
+    /// one: a test started at once may find nothing listening for a moment, and is
+    /// tried again within `reopenWindow`; past it, the refusal is the error.
+    @Test func aServerThatListensAgainWithinAMomentIsReached() throws {
+        SignalMask.ignoreBrokenPipe()
+        let port = try TCPListener(host: "127.0.0.1", port: 0).port  // free, and closed again at once
+        let endpoint = Endpoint(host: "127.0.0.1", port: port, peerProtocol: .iperf3)
+        let request = try IperfServerTests().request(endpoint, direction: .send)
+        let started = ContinuousClock.now
+        #expect(throws: ConnectionError.self) { _ = try IperfClient(request).run(.sendfile) }
+        let waited = (ContinuousClock.now - started).seconds
+        #expect(waited >= IperfClient.reopenWindow.seconds && waited < 3, "\(waited) s")
+        // The server comes back 300 ms after the client's first attempt (a pause in
+        // the scenario, as iperf3's between two tests).
+        let server = Mutex<IperfServerTests.RunningServer?>(nil)
+        Thread.detachNewThread {
+            Thread.sleep(forTimeInterval: 0.3)
+            server.withLock { $0 = try? IperfServerTests.RunningServer(port: port) }
+        }
+        defer { server.withLock { $0?.stop() } }
+        let run = try IperfClient(request).run(.sendfile)
+        #expect(run.results.first?.bytes == 4 << 20)
+    }
+
     @Test func accessDeniedIsBusy() throws {
         #expect(try problem { try $0.send(.accessDenied) } == .busy)
     }

@@ -17,7 +17,7 @@ import Testing
 
         init(
             token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1), headerTimeout: Duration = .seconds(1),
-            payload: ServerPayload? = nil,
+            payload: ServerPayload? = nil, port: UInt16 = 0,
             tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
             congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
         ) throws {
@@ -25,7 +25,7 @@ import Testing
             let payload = payload ?? .cache(directory: FilePath(cache), size: 1 << 20)
             server = try ProbeServer(
                 ProbeServer.Configuration(
-                    bind: "127.0.0.1", port: 0, idleTimeout: idleTimeout, headerTimeout: headerTimeout, token: token,
+                    bind: "127.0.0.1", port: port, idleTimeout: idleTimeout, headerTimeout: headerTimeout, token: token,
                     maxStreams: maxStreams, payload: payload, tuning: tuning,
                     congestionControls: congestionControls))
             Thread.detachNewThread { [self] in

@@ -35,6 +35,17 @@ import Testing
         #expect(try JSONOutput.encodeLine(ServeEventJSON(event)).contains("\"congestion\":\"reno\""))
     }
 
+    @Test func aFailedProbeSaysHowFarItGot() {
+        var event = Self.event
+        event.outcome = .failed("the server was stopped (SIGTERM) during the transfer")
+        #expect(
+            ServeLog.line(event)
+                == "10.0.0.1:40000 sendfile out: failed after 64 MiB in 0.500 s: the server was stopped (SIGTERM) during the transfer")
+        event.bytesSent = 0
+        event.outcome = .failed("the client went away before the start")
+        #expect(ServeLog.line(event) == "10.0.0.1:40000 sendfile out: failed: the client went away before the start")
+    }
+
     /// The shape the README documents for `serve --json`, key for key.
     @Test func theJSONLineHasTheDocumentedKeys() throws {
         let line = try JSONOutput.encodeLine(ServeEventJSON(Self.event))

@@ -25,6 +25,49 @@ public struct IperfClient: ProbeTransport, Sendable {
         try request.payload.loadIntoPageCache(interruption: interruption)
     }
 
+    /// How long a refused or reset first connection is tried again: `iperf3 -s`
+    /// (3.12) closes its listening socket at the end of a test and opens a new one,
+    /// so the next test of an A/B comparison, started at once, could find nothing
+    /// listening or be reset (2 of 14 six-pair comparisons in a lab).
+    static let reopenWindow: Duration = .seconds(1)
+
+    /// The control connection, its cookie sent and PARAM_EXCHANGE received: the
+    /// server is an iperf3 server ready for this test.
+    private func openControl() throws -> (TCPConnection, IperfControl, [UInt8]) {
+        let name = request.endpoint.description
+        let giveUp = ContinuousClock.now + Self.reopenWindow
+        while true {
+            do {
+                let connection = try TCPConnection.connect(
+                    to: request.endpoint, deadline: .after(request.connectTimeout, interruption: interruption), options: request.connect)
+                let control = IperfControl(connection: connection, peer: name)
+                let cookie = IperfWire.makeCookie()
+                try control.send(cookie, deadline: .after(request.replyTimeout, interruption: interruption))
+                let state = try control.state(deadline: .after(request.replyTimeout, interruption: interruption), waiting: "PARAM_EXCHANGE")
+                switch state {
+                case .parameterExchange: return (connection, control, cookie)
+                case .accessDenied: throw IperfPeerError(peer: name, problem: .busy)
+                case .serverError:
+                    let (code, errno) = try control.serverError(deadline: .after(request.replyTimeout, interruption: interruption))
+                    throw IperfPeerError(peer: name, problem: code == IperfErrorCode.accessDenied ? .busy : .serverError(code: code, errno: errno))
+                // Anything but iperf3's first state right after the cookie: not an
+                // iperf3 server at all (a real one answers at once).
+                default: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it sent something else"))
+                }
+            } catch let error as ConnectionError where [.connectionRefused, .connectionReset, .brokenPipe].contains(error.errno) {
+                guard ContinuousClock.now < giveUp else { throw error }
+            } catch let error as IperfPeerError {
+                switch error.problem {
+                case .protocolBroken: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it sent something else"))
+                case .silent: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it stayed silent"))
+                case .closed: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it closed the connection"))
+                default: throw error
+                }
+            }
+            try Deadline.after(.milliseconds(50), interruption: interruption).sleep()
+        }
+    }
+
     /// SERVER_TERMINATE or SERVER_ERROR, when the server sent one by the time a
     /// stream failed (it says so before it closes the streams; on a real path the
     /// streams' end can overtake it, hence a short wait). Nil for anything else.
@@ -61,10 +104,7 @@ public struct IperfClient: ProbeTransport, Sendable {
         let name = request.endpoint.description
 
         // 1. Control: the cookie, then the server drives with state bytes.
-        let connection = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
-        let control = IperfControl(connection: connection, peer: name)
-        let cookie = IperfWire.makeCookie()
-        try control.send(cookie, deadline: deadline(request.replyTimeout))
+        let (connection, control, cookie) = try openControl()
         func expect(_ wanted: IperfState, waiting what: String, within: Duration? = nil) throws {
             let state = try control.state(deadline: deadline(within ?? request.replyTimeout), waiting: what)
             switch state {
@@ -75,18 +115,6 @@ public struct IperfClient: ProbeTransport, Sendable {
                 throw IperfPeerError(peer: name, problem: code == IperfErrorCode.accessDenied ? .busy : .serverError(code: code, errno: errno))
             case .serverTerminate: throw IperfPeerError(peer: name, problem: .terminated)
             default: throw IperfPeerError(peer: name, problem: .protocolBroken(.unexpectedState(state, expected: wanted.description)))
-            }
-        }
-        do {
-            try expect(.parameterExchange, waiting: "PARAM_EXCHANGE")
-        } catch let error as IperfPeerError {
-            // Anything but iperf3's first state, silence or a hang-up right after
-            // the cookie: not an iperf3 server at all (a real one answers at once).
-            switch error.problem {
-            case .protocolBroken: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it sent something else"))
-            case .silent: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it stayed silent"))
-            case .closed: throw IperfPeerError(peer: name, problem: .notIperf(reason: "it closed the connection"))
-            default: throw error
             }
         }
         let seconds = timed ? Int((request.duration ?? .zero).seconds.rounded(.up)) : 0

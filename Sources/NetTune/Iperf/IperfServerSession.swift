@@ -383,8 +383,9 @@ struct IperfServerStream: @unchecked Sendable {
                     }
                 }
             } catch {
-                // TEST_END shuts every socket: what fails after it is the end, not a fault.
-                guard stopping.load(ordering: .relaxed) else { throw error }
+                // TEST_END shuts every socket: what fails after it is the end, not a
+                // fault; so does the server's stop, and what moved is counted for the log.
+                guard stopping.load(ordering: .relaxed) || error is Interrupted else { throw error }
             }
             // What the socket took, partial sends cut off by TEST_END included.
             if serverSends { moved = wait.bytes }

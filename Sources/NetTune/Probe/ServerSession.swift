@@ -108,8 +108,9 @@ struct ServerSession {
         var outcome = transfer(connections, payload: payload)
         // Cut off by a stop: the client is told why in the result, and the log says so.
         if outcome.failure != nil, let halt = shared.haltMessage { outcome.failure = "\(halt) during the transfer" }
-        event.bytesReceived = outcome.reports.filter { $0.direction == .send }.reduce(0) { $0 + $1.bytes }
-        event.bytesSent = outcome.reports.filter { $0.direction == .receive }.reduce(0) { $0 + $1.bytes }
+        // What moved before a failure too: the log says how far a cut-off probe got.
+        event.bytesReceived = outcome.received
+        event.bytesSent = outcome.sent
         event.seconds = outcome.seconds
         event.cpu = outcome.cpu
 
@@ -289,6 +290,9 @@ struct ServerSession {
 
     struct Outcome {
         var reports: [StreamReport]
+        /// Bytes the server received and sent, cut-off streams' included.
+        var received: UInt64
+        var sent: UInt64
         var seconds: Double
         var cpu: CPUUsage
         var failure: String?
@@ -311,7 +315,7 @@ struct ServerSession {
                 start: start, deadline: deadline, idleTimeout: configuration.idleTimeout,
                 drain: configuration.drain, file: file?.rawValue, fileSize: payload?.size ?? 0)
         }
-        let results = ServerStream.run(works)
+        let (results, moved) = ServerStream.run(works)
         let cpu = CPUSample.now().since(startCPU)
         let seconds = (ContinuousClock.now - start).seconds
         var reports: [StreamReport] = []
@@ -323,7 +327,9 @@ struct ServerSession {
                 if failure == nil || !StreamWork.isCutOff(cause) { failure = "stream \(index): \(ServerStream.describe(cause))" }
             }
         }
-        return Outcome(reports: reports, seconds: seconds, cpu: cpu, failure: failure)
+        let movedOn = { (way: ProbeDirection) in works.indices.filter { works[$0].direction == way }.reduce(UInt64(0)) { $0 + moved[$1] } }
+        return Outcome(
+            reports: reports, received: movedOn(.send), sent: movedOn(.receive), seconds: seconds, cpu: cpu, failure: failure)
     }
 }
 
@@ -346,19 +352,24 @@ struct ServerStream: @unchecked Sendable {
     let fileSize: Int
 
     /// Runs `streams`, each on its own thread (`StreamPump`).
-    static func run(_ streams: [ServerStream]) -> [Result<StreamReport, any Error>] {
+    /// - Returns: each stream's report or failure, and the bytes each moved (a
+    ///   failed one's too).
+    static func run(_ streams: [ServerStream]) -> (results: [Result<StreamReport, any Error>], moved: [UInt64]) {
         var pumped: [any PumpedStream] = []
         for stream in streams {
             do {
                 pumped.append(try stream.pumped())
             } catch {
-                return streams.map { $0.index == stream.index ? .failure(error) : .failure(StreamCutOff()) }
+                let results = streams.map { $0.index == stream.index ? Result<StreamReport, any Error>.failure(error) : .failure(StreamCutOff()) }
+                return (results, streams.map { _ in 0 })
             }
         }
         let results = StreamPump.run(pumped)
-        return zip(streams, zip(pumped, results)).map { stream, outcome in
-            outcome.1.flatMap { Result { try stream.report(of: outcome.0) } }
-        }
+        let moved = pumped.map { ($0 as? ReceivingStream)?.received ?? ($0 as? SendingStream)?.sent ?? 0 }
+        return (
+            zip(streams, zip(pumped, results)).map { stream, outcome in outcome.1.flatMap { Result { try stream.report(of: outcome.0) } } },
+            moved
+        )
     }
 
     /// The stream for its pump: a drain of the client's bytes (`.send`), or a send

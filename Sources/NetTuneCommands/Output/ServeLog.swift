@@ -22,7 +22,10 @@ enum ServeLog {
         case .refused(_, let message):
             return "\(event.peer)\(method): refused: \(message)"
         case .failed(let message):
-            return "\(event.peer)\(method): failed: \(message)"
+            // How far it got, when it got anywhere: a stop or a stall mid-transfer.
+            let moved = event.bytesReceived + event.bytesSent
+            let after = moved > 0 ? " after \(ByteCount(Int(clamping: moved))) in \(String(format: "%.3f", event.seconds)) s" : ""
+            return "\(event.peer)\(method): failed\(after): \(message)"
         }
     }
 }
