@@ -17,7 +17,7 @@ import Testing
 
         init(
             token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1), headerTimeout: Duration = .seconds(1),
-            payload: ServerPayload? = nil, port: UInt16 = 0,
+            payload: ServerPayload? = nil, port: UInt16 = 0, once: Bool = false,
             tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
             congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
         ) throws {
@@ -26,7 +26,7 @@ import Testing
             server = try ProbeServer(
                 ProbeServer.Configuration(
                     bind: "127.0.0.1", port: port, idleTimeout: idleTimeout, headerTimeout: headerTimeout, token: token,
-                    maxStreams: maxStreams, payload: payload, tuning: tuning,
+                    once: once, maxStreams: maxStreams, payload: payload, tuning: tuning,
                     congestionControls: congestionControls))
             Thread.detachNewThread { [self] in
                 try? server.run { event in self.events.withLock { $0.append(event) } }

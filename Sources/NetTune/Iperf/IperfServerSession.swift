@@ -33,6 +33,12 @@ struct IperfServerSession {
             return event
         }
         defer { shared.queue.leave(ticket) }
+        // Arrived as a `--once` server finished its probe: its port is closing.
+        if let exiting = shared.exitingMessage {
+            try? control.send(.accessDenied, deadline: .after(.seconds(1)))
+            event.outcome = .refused(.failed, exiting)
+            return event
+        }
 
         // 2. The parameters, checked against this server's limits.
         let parameters: IperfParameters

@@ -276,6 +276,13 @@ final class ServerShared: Sendable {
     }
 
     var completedOne: Bool { completed.withLock { $0 } }
+
+    /// With `--once`, after its one probe: why a client still connected (in the
+    /// queue, or arrived before the port closed) cannot be served; nil before.
+    var exitingMessage: String? {
+        configuration.once && completedOne
+            ? "the server has served its one probe (serve --once) and is exiting; try again once it is started again" : nil
+    }
     func markCompleted() {
         completed.withLock { $0 = true }
         wake.signal()

@@ -43,6 +43,8 @@ struct ServerSession {
             return event
         case .halted:
             return stopped(&event, during: "while the client waited in the queue")
+        case .exiting(let why):
+            return refuse(&event, RefusedMessage(status: .failed, message: why))
         }
         event.queuedSeconds = (ContinuousClock.now - queued).seconds
 
@@ -187,6 +189,8 @@ struct ServerSession {
         case turn
         case gone(String)
         case halted
+        /// `--once` has served its probe: the port is closing, so no turn comes.
+        case exiting(String)
     }
 
     /// Waits in line, telling the client its position when it changes and every
@@ -198,6 +202,7 @@ struct ServerSession {
         var lastTold = ContinuousClock.now
         while true {
             if shared.haltMessage != nil { return .halted }
+            if let exiting = shared.exitingMessage { return .exiting(exiting) }
             let (position, waiting) = shared.queue.position(ticket)
             if position == 0 { return .turn }
             let now = ContinuousClock.now
