@@ -58,6 +58,24 @@ import Testing
         #expect(d.advice.contains("far below the sender's tcp_wmem max of 4 MiB"))
     }
 
+    /// Receiving, the shaper that sets the rate is on the server's egress: the
+    /// evidence says whose interface it names.
+    @Test func theShaperIsNamedWithTheEndItIsOn() {
+        var f = Fixture()
+        f.throughput = 95.6e6
+        var local = TuningState()
+        local.interface = "eth0"
+        local.shapingRate = 100_000_000
+        var remote = TuningState()
+        remote.interface = "enp1s0"
+        remote.shapingRate = 100_000_000
+        let sending = Diagnoser.diagnose(f.run, context: DiagnosisContext(direction: .send, local: local, remote: remote))
+        let receiving = Diagnoser.diagnose(f.run, context: DiagnosisContext(direction: .receive, local: local, remote: remote))
+        #expect(sending.evidence.contains { $0.hasSuffix("the 100 Mbit/s shaper on eth0 allows") }, "\(sending.evidence)")
+        #expect(receiving.evidence.contains { $0.hasSuffix("the 100 Mbit/s shaper on the server's enp1s0 allows") }, "\(receiving.evidence)")
+        #expect(receiving.bottleneck == .linkRate)
+    }
+
     @Test func aPhysicalLinkSpeedCountsButAVirtualOneTheTransferExceedsDoesNot() {
         var f = Fixture()
         f.throughput = 940e6

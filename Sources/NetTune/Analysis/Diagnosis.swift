@@ -60,6 +60,7 @@ public struct DiagnosisContext: Equatable, Sendable {
     public var shapingRate: Double?
     /// The sender's egress link speed, bit/s, where a physical driver reports one.
     public var linkSpeed: Double?
+    /// The sender's egress interface, as the evidence names it ("the server's eth0").
     public var interface: String?
     /// The sender's `tcp_wmem` max and the receiver's `tcp_rmem` max.
     public var tcpWmemMax: Int?
@@ -91,7 +92,8 @@ public struct DiagnosisContext: Equatable, Sendable {
         let receiving = direction == .receive ? local : remote
         self.init(
             shapingRate: sending?.shapingRate.map(Double.init), linkSpeed: sending?.linkSpeed.map(Double.init),
-            interface: sending?.interface, tcpWmemMax: sending?.tcpWmemMax, tcpRmemMax: receiving?.tcpRmemMax,
+            interface: sending?.interface.map { direction == .receive ? "the server's \($0)" : $0 }, tcpWmemMax: sending?.tcpWmemMax,
+            tcpRmemMax: receiving?.tcpRmemMax,
             mtu: sending?.mtu,
             senderName: direction == .receive ? "the server" : "this machine",
             receiverName: direction == .receive ? "this machine" : "the server")
