@@ -109,7 +109,9 @@ import Testing
         f.rwndLimited = 190_000
         let starved = DiagnosisContext(
             interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 4096, senderName: "the server", receiverName: "this machine")
-        #expect(Diagnoser.diagnose(f.run, context: starved).bottleneck == .receiveWindow)
+        let d = Diagnoser.diagnose(f.run, context: starved)
+        #expect(d.bottleneck == .receiveWindow)
+        #expect(d.evidence.contains { $0.hasPrefix("tcp_rmem max 4 KiB on this machine is smaller than TCP's initial window") })
         let roomy = DiagnosisContext(
             interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 64 << 10, senderName: "the server", receiverName: "this machine")
         #expect(Diagnoser.diagnose(f.run, context: roomy).bottleneck != .receiveWindow)
@@ -165,6 +167,8 @@ import Testing
         let d = Diagnoser.diagnose(f.run, context: DiagnosisContext(tcpWmemMax: 4096))
         #expect(d.bottleneck == .sendBuffer)
         #expect(d.evidence.contains("SO_SNDBUF 4 KiB against cwnd × MSS = 260.2 KiB"))
+        // The 0 % it lists beside is explained, not left to contradict it.
+        #expect(d.evidence.contains { $0.hasPrefix("SO_SNDBUF 4 KiB is smaller than TCP's initial window (10 segments, 14.1 KiB)") })
         #expect(d.advice.contains("its tcp_wmem max is 4 KiB"))
     }
 

@@ -125,6 +125,12 @@ public enum Diagnoser {
         return diagnosis
     }
 
+    /// Why a buffer is the limit although TCP_INFO charged it less than
+    /// `limitedShare` of the time.
+    static func belowInitialWindow(mss: Double) -> String {
+        "is smaller than TCP's initial window (10 segments, \(ByteCount(Int(10 * mss)))): it bounds every round trip, however little time TCP_INFO counts as limited by it"
+    }
+
     static func classify(_ run: RunResult, context: DiagnosisContext, path: PathFacts) -> Diagnosis {
         let throughput = run.throughputBitsPerSecond
         let info = run.tcpInfo
@@ -186,6 +192,9 @@ public enum Diagnoser {
             let receiverStarved = context.tcpRmemMax.map { Double($0) < min(cwndBytes, 10 * mss) } ?? false
             if rwnd >= limitedShare || (receiverStarved && rwnd > 0) {
                 let current = context.tcpRmemMax.map { " (its tcp_rmem max is \(ByteCount($0)))" } ?? ""
+                if rwnd < limitedShare, let rmem = context.tcpRmemMax {
+                    evidence.append("tcp_rmem max \(ByteCount(rmem)) on \(context.receiverName) \(Self.belowInitialWindow(mss: mss))")
+                }
                 return Diagnosis(
                     bottleneck: .receiveWindow, evidence: evidence,
                     advice:
@@ -199,6 +208,9 @@ public enum Diagnoser {
             let starved = run.sendBufferBytes > 0 && Double(run.sendBufferBytes) < min(window, 10 * mss)
             if sndbuf >= limitedShare || starved {
                 evidence.append("SO_SNDBUF \(ByteCount(run.sendBufferBytes)) against cwnd × MSS = \(ByteCount(Int(window)))")
+                if sndbuf < limitedShare {
+                    evidence.append("SO_SNDBUF \(ByteCount(run.sendBufferBytes)) \(Self.belowInitialWindow(mss: mss))")
+                }
                 let current = context.tcpWmemMax.map { " (its tcp_wmem max is \(ByteCount($0)))" } ?? ""
                 return Diagnosis(
                     bottleneck: .sendBuffer, evidence: evidence,
