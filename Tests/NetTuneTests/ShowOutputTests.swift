@@ -36,9 +36,7 @@ import Testing
                   "default_route_interface" : "eth0",
                   "links" : [
                     {
-                      "addresses" : [
-
-                      ],
+                      "addresses" : [],
                       "duplex" : null,
                       "index" : 1,
                       "max_mtu" : null,
