@@ -82,26 +82,15 @@ import Testing
         var waiting = try timedRequest(nettune(server), direction: .send)
         waiting.queueTimeout = .seconds(20)
         let second = waiting
-        let queued = DispatchSemaphore(value: 0)
-        let secondError = Mutex<(any Error)?>(nil)
-        let secondDone = DispatchSemaphore(value: 0)
-        let started = Atomic<Bool>(false)
+        let secondClient = Mutex<QueuedClient?>(nil)
         let halted = Mutex<ContinuousClock.Instant?>(nil)
         var firstError: (any Error)?
         do {
             _ = try ProbeClient(first).run(.sendfile) { shown in
                 // Once the first moves bytes, a second client joins the queue; the halt
                 // comes once it has been told its place.
-                guard shown.bytes > 0, !started.exchange(true, ordering: .relaxed) else { return }
-                Thread.detachNewThread {
-                    do {
-                        _ = try ProbeClient(second).run(.sendfile, waiting: { if $0.queuePosition != nil { queued.signal() } })
-                    } catch {
-                        secondError.withLock { $0 = error }
-                    }
-                    secondDone.signal()
-                }
-                _ = queued.wait(timeout: .now() + 10)
+                guard shown.bytes > 0, secondClient.withLock({ $0 == nil }) else { return }
+                secondClient.withLock { $0 = QueuedClient(second) }
                 halted.withLock { $0 = .now }
                 server.server.halt(SIGTERM)
             }
@@ -110,10 +99,11 @@ import Testing
         }
         server.waitUntilDone()
         let seconds = try #require(halted.withLock { $0 }.map { (ContinuousClock.now - $0).seconds })
-        _ = secondDone.wait(timeout: .now() + 10)
+        let queued = try #require(secondClient.withLock { $0 })
+        _ = queued.ended()
         #expect(
             (firstError as? ProbeFailedError)?.message.contains("stopped (SIGTERM) during the transfer") == true, "\(String(describing: firstError))")
-        let refused = try #require(secondError.withLock { $0 } as? ProbeRefusedError, "\(String(describing: secondError.withLock { $0 }))")
+        let refused = try #require(queued.error as? ProbeRefusedError, "\(String(describing: queued.error))")
         #expect(refused.refusal.message == "the server was stopped (SIGTERM); try again when it is back")
         #expect(seconds < 3)
         let outcomes = server.log(count: 2).map(\.outcome)

@@ -24,6 +24,16 @@ import Testing
         return request
     }
 
+    /// An iperf3 client connects, a nettune probe runs and completes, and only
+    /// then does the iperf3 client send its cookie: the server's first reply.
+    func lateIperf3ClientsFirstReply(_ server: RunningServer) throws -> UInt8? {
+        let late = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: server.port), deadline: .after(.seconds(2)))
+        _ = try ProbeClient(try request(server)).run(.sendfile)
+        #expect(server.log(count: 1).map(\.outcome) == [.completed])
+        try late.sendAll(IperfWire.makeCookie(), deadline: .after(.seconds(2)))
+        return try late.receiveSome(limit: 1, deadline: .after(.seconds(5))).first
+    }
+
     @Test func aClientWaitingInTheQueueIsToldTheServerIsExiting() throws {
         let server = try onceServer()
         defer { server.stop() }
@@ -31,29 +41,17 @@ import Testing
         timed.duration = .seconds(2)  // long enough for the second to queue meanwhile
         let first = timed
         let second = try request(server, queueTimeout: .seconds(20))
-        let queued = DispatchSemaphore(value: 0)
-        let secondError = Mutex<(any Error)?>(nil)
-        let secondDone = DispatchSemaphore(value: 0)
-        let started = Atomic<Bool>(false)
+        let secondClient = Mutex<QueuedClient?>(nil)
+        // The second joins the queue while the first moves bytes; the first ends
+        // after the second has been told its place.
         let run = try ProbeClient(first).run(.sendfile) { shown in
-            // The second joins the queue while the first moves bytes; the first ends
-            // once the second has been told its place.
-            guard shown.bytes > 0, !started.exchange(true, ordering: .relaxed) else { return }
-            Thread.detachNewThread {
-                do {
-                    _ = try ProbeClient(second).run(.sendfile, waiting: { if $0.queuePosition != nil { queued.signal() } })
-                } catch {
-                    secondError.withLock { $0 = error }
-                }
-                secondDone.signal()
-            }
-            _ = queued.wait(timeout: .now() + 10)
+            guard shown.bytes > 0, secondClient.withLock({ $0 == nil }) else { return }
+            secondClient.withLock { $0 = QueuedClient(second) }
         }
         #expect(run.result.bytes > 0)
-        let secondStarted = started.load(ordering: .relaxed)
-        #expect(secondStarted)
-        #expect(secondDone.wait(timeout: .now() + 10) == .success, "refused at once, not after its 20 s wait")
-        let refused = try #require(secondError.withLock { $0 } as? ProbeRefusedError, "\(String(describing: secondError.withLock { $0 }))")
+        let queued = try #require(secondClient.withLock { $0 }, "the second client never started")
+        #expect(queued.ended(), "refused at once, not after its 20 s wait")
+        let refused = try #require(queued.error as? ProbeRefusedError, "\(String(describing: queued.error))")
         #expect(refused.refusal.message == Self.exiting)
         #expect(refused.refusal.status == .failed, "not busy: waiting longer would not help")
         server.waitUntilDone()
@@ -66,11 +64,7 @@ import Testing
     @Test func anIperf3ClientThatSpeaksAfterTheProbeIsDenied() throws {
         let server = try onceServer()
         defer { server.stop() }
-        let late = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: server.port), deadline: .after(.seconds(2)))
-        _ = try ProbeClient(try request(server)).run(.sendfile)
-        #expect(server.log(count: 1).map(\.outcome) == [.completed])
-        try late.sendAll(IperfWire.makeCookie(), deadline: .after(.seconds(2)))
-        let state = try late.receiveSome(limit: 1, deadline: .after(.seconds(5))).first
+        let state = try lateIperf3ClientsFirstReply(server)
         #expect(state == IperfState.accessDenied.byte)
         server.waitUntilDone()
         #expect(server.log(count: 2).last?.outcome == .refused(.failed, Self.exiting))
@@ -81,11 +75,7 @@ import Testing
     @Test func withoutOnceTheLateClientIsServed() throws {
         let server = try RunningServer(idleTimeout: .seconds(20), headerTimeout: .seconds(20))
         defer { server.stop() }
-        let late = try TCPConnection.connect(to: Endpoint(host: "127.0.0.1", port: server.port), deadline: .after(.seconds(2)))
-        _ = try ProbeClient(try request(server)).run(.sendfile)
-        #expect(server.log(count: 1).map(\.outcome) == [.completed])
-        try late.sendAll(IperfWire.makeCookie(), deadline: .after(.seconds(2)))
-        let state = try late.receiveSome(limit: 1, deadline: .after(.seconds(5))).first
+        let state = try lateIperf3ClientsFirstReply(server)
         #expect(state == IperfState.parameterExchange.byte)
     }
 }
