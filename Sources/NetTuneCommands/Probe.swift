@@ -25,11 +25,7 @@ extension NetTuneCommand {
 
         @OptionGroup var probe: ProbeOptions
 
-        @Flag(name: [.customShort("R"), .long], help: "Receive instead: the server sends, this machine drains (iperf3's -R).")
-        var reverse = false
-
-        @Flag(name: .long, help: "Send and receive at once, one set of streams each way.")
-        var bidir = false
+        @OptionGroup var ways: DirectionOptions
 
         @Option(
             name: .long, help: ArgumentHelp("Compare several methods, runs interleaved, e.g. sendfile,splice,readwrite.", valueName: "list"),
@@ -59,7 +55,6 @@ extension NetTuneCommand {
         static var maximumRuns: Int { ProbeRunner<ProcSysStore, NetlinkLinkController>.maximumRuns }
 
         func validate() throws {
-            if reverse && bidir { throw ValidationError("give either --reverse or --bidir") }
             if jsonStream && output.json { throw ValidationError("give either --json or --json-stream") }
         }
 
@@ -70,7 +65,7 @@ extension NetTuneCommand {
             return .seconds(1)
         }
 
-        var direction: ProbeDirection { bidir ? .both : (reverse ? .receive : .send) }
+        var direction: ProbeDirection { ways.direction }
 
         func run() throws {
             let interruption = try Interruption.install()

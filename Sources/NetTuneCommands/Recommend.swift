@@ -8,11 +8,14 @@ extension NetTuneCommand {
         static let configuration = CommandConfiguration(
             abstract: "Measure a peer and print a profile sized from the result.",
             discussion: """
-                Runs a short probe (64 MiB unless --size or --time say otherwise), sizes \
-                tcp_wmem/tcp_rmem from the measured bandwidth-delay product (with headroom, \
-                capped by the machine's memory and tcp_mem), checks the path MTU the peer \
-                carries (TCP_INFO's pmtu), and prints a profile that includes kernel-default \
-                and overrides only what the measurement justifies.
+                Runs a short probe (64 MiB unless --size or --time say otherwise) in the \
+                direction asked for (sending; -R receiving; --bidir both), sizes \
+                tcp_wmem/tcp_rmem from the measured bandwidth-delay product (the larger of the \
+                two with --bidir; with headroom, capped by the machine's memory and tcp_mem), \
+                checks the path MTU the peer carries (TCP_INFO's pmtu, where this machine \
+                sends), and prints a profile that includes kernel-default and overrides only \
+                what the measurement justifies. tcp_wmem acts on the sending end and tcp_rmem \
+                on the receiving one: apply the profile on both.
                 """
         )
 
@@ -41,6 +44,7 @@ extension NetTuneCommand {
         var runs = 3
 
         @OptionGroup(title: "Probe options") var probe: ProbeOptions
+        @OptionGroup(title: "Probe options") var ways: DirectionOptions
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
@@ -51,7 +55,8 @@ extension NetTuneCommand {
         func run() throws {
             let interruption = try Interruption.install()
             let request = try probe.request(
-                to: peer, defaultSize: probe.time == nil ? Self.defaultSize : ProbeOptions.defaultSize, interruption: interruption)
+                to: peer, direction: ways.direction, defaultSize: probe.time == nil ? Self.defaultSize : ProbeOptions.defaultSize,
+                interruption: interruption)
             let runner = ProbeRunner(
                 transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                 payload: request.payload, methods: [probe.method], runs: runs, warmupBytes: probe.warmup.bytes)

@@ -201,6 +201,31 @@ struct HistoryIntegrationTests {
 
 @Suite(.enabled(if: TestEnvironment.isRoot, TestEnvironment.rootReason))
 struct RecommendIntegrationTests {
+    /// A device that downloads: `recommend -R` sizes from what the server sent, with
+    /// the round-trip time from the server's TCP_INFO, and says it measured receiving.
+    @Test func receivingItMeasuresWhatTheServerSends() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let (_, log) = try lab.withServer {
+                    let result = try lab.nettune(
+                        in: lab.nsA,
+                        [
+                            "recommend", "\(lab.addrB):9000", "-R", "--size", "16MiB", "--warmup", "0", "--runs", "2",
+                            "--cache-dir", scratch.path, "--json"
+                        ])
+                    #expect(result.status == 0, "\(result.stderr)")
+                    let json = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+                    let reasons = try #require(json["reasons"] as? [String])
+                    #expect(reasons.first?.hasPrefix("Measured receiving (the server sent): ") == true, "\(reasons)")
+                    #expect(reasons.contains { $0.hasPrefix("MTU not checked") }, "\(reasons)")
+                    #expect((json["profile"] as? String)?.contains("`nettune recommend \(lab.addrB):9000 -R`") == true, "\(json)")
+                }
+                #expect(log.count == 2, "two runs, no warm-up: \(log)")
+                #expect(log.allSatisfy { $0["direction"] as? String == "receive" && $0["outcome"] as? String == "completed" }, "\(log)")
+            }
+        }
+    }
+
     @Test func onALANItRecommendsNoChangeAndWritesAValidProfile() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in

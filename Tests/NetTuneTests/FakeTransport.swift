@@ -32,6 +32,10 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
     private(set) var payloadLoads = 0
     /// What the server read of its payload before the run of each number.
     var peerPayloadCacheAt: [Int: PayloadCacheLoad] = [:]
+    /// The TCP_INFO every run reports, and which end a receiving run's came from
+    /// (a sending run's is this machine's).
+    var tcpInfo = TCPInfo(kernelBytes: [])
+    var tcpInfoFrom: ProbeEnd = .local
     private(set) var limits: [Int?] = []
     private(set) var directions: [ProbeDirection] = []
     private(set) var methods: [ProbeMethod] = []
@@ -76,7 +80,8 @@ final class FakeTransport: ProbeTransport, @unchecked Sendable {
         let results = way.ways.map { one in
             RunResult(
                 method: method, direction: one, bytes: bytes, seconds: Double(bytes) * 8 / rate, sender: cpu, receiver: cpu,
-                tcpInfo: TCPInfo(kernelBytes: []), intervals: [], congestion: "bbr", sendBufferBytes: 0, receiveBufferBytes: 0)
+                tcpInfo: tcpInfo, tcpInfoFrom: one == .send ? .local : tcpInfoFrom, intervals: [], congestion: "bbr", sendBufferBytes: 0,
+                receiveBufferBytes: 0)
         }
         var run = ProbeRun(results: results, localAddress: "10.0.0.1", remoteAddress: nil, remote: TuningState(tcpRmem: "4096 131072 6291456"))
         run.peerPayloadCache = peerPayloadCacheAt[runs]

@@ -12,7 +12,8 @@ import Testing
         #expect(r.reasons.contains { $0.contains("no send-buffer change") })
         #expect(r.reasons.contains { $0.contains("link-rate bound") })
         #expect(!r.reasons.contains { $0.contains("run recommend again") })
-        let toml = r.toml(name: "lan", peer: Endpoint(host: "10.0.0.2", port: 9000), throughput: 940e6)
+        let toml = r.toml(name: "lan", peer: Endpoint(host: "10.0.0.2", port: 9000))
+        #expect(toml.hasPrefix("# lan — recommended by `nettune recommend 10.0.0.2:9000` from a measured 940 Mbit/s.\n"), "\(toml)")
         let parsed = try ProfileParser.parse(toml, name: "lan", path: "lan.toml")
         #expect(parsed.includes == ["kernel-default"])
         #expect(parsed.sysctls.isEmpty)
@@ -26,7 +27,7 @@ import Testing
         #expect(r.sysctls[.tcpWmem] == "4096 131072 67108864")
         #expect(r.sysctls[.tcpRmem] == "4096 131072 67108864")
         let parsed = try ProfileParser.parse(
-            r.toml(name: "wan", peer: Endpoint(host: "h", port: 1), throughput: 1e9),
+            r.toml(name: "wan", peer: Endpoint(host: "h", port: 1)),
             name: "wan", path: "wan.toml")
         #expect(parsed.sysctls[.tcpWmem] == "4096 131072 67108864")
     }
@@ -86,6 +87,49 @@ import Testing
         #expect(r.mtu == 1420)
         #expect(r.interface == "wlan0")
         #expect(r.sysctls[.tcpMtuProbing] == "1")
+    }
+
+    /// A device that downloads: measured receiving, tcp_rmem is this machine's and
+    /// tcp_wmem the server's, and the reasons say so.
+    @Test func receivingSizesTheReceiveBufferHereAndTheSendBufferForTheServer() throws {
+        let r = Recommender.recommend(
+            [Recommender.Measured(direction: .receive, throughput: 1e9, minRTTSeconds: 0.1, bottleneck: .receiveWindow)],
+            pathMTU: nil, interfaceMTU: 1500, interface: "eth0", memoryBytes: 16 << 30, tcpMemPages: nil)
+        #expect(r.sysctls[.tcpRmem] == "4096 131072 67108864")
+        #expect(r.sysctls[.tcpWmem] == "4096 131072 67108864")
+        #expect(
+            r.reasons.first == "Measured receiving (the server sent): 1 Gbit/s at a minimum RTT of 100.0 ms; BDP 11.9 MiB; bottleneck receive-window."
+        )
+        #expect(r.reasons.contains("tcp_rmem max 64 MiB = 4 × BDP, above the kernel's 6 MiB."), "\(r.reasons)")
+        #expect(
+            r.reasons.contains { $0.hasSuffix("for the server, which sent (this profile is for the receiver; apply it on both ends).") },
+            "\(r.reasons)")
+        #expect(!r.reasons.contains { $0.contains("this profile is for the sender") })
+        #expect(r.reasons.contains { $0.hasPrefix("MTU not checked") })
+        let toml = r.toml(name: "down", peer: Endpoint(host: "h", port: 9000))
+        #expect(toml.hasPrefix("# down — recommended by `nettune recommend h:9000 -R` from a measured 1 Gbit/s receiving.\n"), "\(toml)")
+        #expect(try ProfileParser.parse(toml, name: "down", path: "down.toml").sysctls[.tcpRmem] == "4096 131072 67108864")
+    }
+
+    /// An asymmetric path (a fast download, a slow upload): one profile for both
+    /// ends, sized from the larger BDP, each direction's figures and limits named.
+    @Test func bothWaysAreSizedFromTheLargerBDP() {
+        let r = Recommender.recommend(
+            [
+                Recommender.Measured(direction: .send, throughput: 20e6, minRTTSeconds: 0.04, bottleneck: .linkRate),
+                Recommender.Measured(direction: .receive, throughput: 300e6, minRTTSeconds: 0.04, bottleneck: .receiveWindow)
+            ], pathMTU: 1500, interfaceMTU: 1500, interface: "eth0", memoryBytes: 16 << 30, tcpMemPages: nil)
+        // 300 Mbit/s × 40 ms = 1.4 MiB; × 4 → 8 MiB, above both kernel maxima.
+        #expect(r.sysctls[.tcpWmem] == "4096 131072 8388608")
+        #expect(r.sysctls[.tcpRmem] == "4096 131072 8388608")
+        #expect(r.reasons[0].hasPrefix("Measured sending: 20 Mbit/s"), "\(r.reasons)")
+        #expect(r.reasons[1].hasPrefix("Measured receiving (the server sent): 300 Mbit/s"), "\(r.reasons)")
+        #expect(r.reasons.contains("Sized from the larger BDP, 1.4 MiB: one profile serves both directions."), "\(r.reasons)")
+        #expect(r.reasons.contains("Sending was link-rate bound: buffers were not what held it back."))
+        #expect(r.reasons.contains { $0.hasPrefix("The receive window held receiving back") })
+        #expect(
+            r.toml(name: "x", peer: Endpoint(host: "h", port: 9000)).hasPrefix(
+                "# x — recommended by `nettune recommend h:9000 --bidir` from a measured 20 Mbit/s sending and 300 Mbit/s receiving.\n"))
     }
 
     @Test func memTotalIsRead() {

@@ -21,22 +21,34 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
 
     public func run(name: String, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
         let report = try runner.run(progress: progress)
-        guard let throughput = Statistics.median(report.runs.map(\.throughputBitsPerSecond)),
-            let minRTT = report.runs.compactMap(\.tcpInfo.minRTTMicroseconds).min()
-        else {
-            throw RecommendError.noUsableRuns
+        let method = runner.methods[0]
+        // Each direction sized from its own runs; one without a round-trip time (an
+        // iperf3 server sends without its TCP_INFO) gives nothing to size from.
+        let measured = report.directions.compactMap { way -> Recommender.Measured? in
+            let runs = report.runs(of: method, direction: way)
+            guard let throughput = Statistics.median(runs.map(\.throughputBitsPerSecond)),
+                let minRTT = runs.filter({ $0.tcpInfoFrom != .unavailable }).compactMap(\.tcpInfo.minRTTMicroseconds).min()
+            else { return nil }
+            let diagnosis = report.diagnosis(of: method, direction: way)
+            let mss = Double(runs.map(\.tcpInfo.sndMSS).filter { $0 > 0 }.min() ?? 1448)
+            return Recommender.Measured(
+                direction: way, throughput: throughput, pathGoodput: diagnosis?.pathRate.map { $0 * mss / (mss + 66) },
+                minRTTSeconds: Double(minRTT) / 1e6, bottleneck: diagnosis?.bottleneck ?? .unknown,
+                mostlySlowStart: diagnosis?.mostlySlowStart ?? false)
         }
-        let pmtu = report.runs.map { Int($0.tcpInfo.pmtu) }.min()
+        guard !measured.isEmpty else {
+            throw report.runs.allSatisfy({ $0.tcpInfoFrom == .unavailable }) && !report.runs.isEmpty
+                ? RecommendError.noRoundTripFromIperf3 : RecommendError.noUsableRuns
+        }
+        // The path MTU as this machine's own sockets found it: a receiving run's is the
+        // server's, bounded by the server's MTU as much as by the path.
+        let pmtu = report.runs(of: method, direction: .send).filter { $0.tcpInfoFrom == .local }.map { Int($0.tcpInfo.pmtu) }
+            .filter { $0 > 0 }.min()
         let tcpMem = ((try? runner.machine.store.read(.tcpMem)) ?? nil).flatMap { try? TCPBufferTriple(parsing: $0) }
-        let diagnosis = report.diagnosis(of: runner.methods[0])
-        let mss = Double(report.runs.map(\.tcpInfo.sndMSS).filter { $0 > 0 }.min() ?? 1448)
         let recommendation = Recommender.recommend(
-            throughput: throughput, pathGoodput: diagnosis?.pathRate.map { $0 * mss / (mss + 66) }, minRTTSeconds: Double(minRTT) / 1e6,
-            pathMTU: pmtu, interfaceMTU: report.mtu,
-            interface: report.egressInterface, bottleneck: diagnosis?.bottleneck ?? .unknown,
-            mostlySlowStart: diagnosis?.mostlySlowStart ?? false,
+            measured, pathMTU: pmtu, interfaceMTU: report.mtu, interface: report.egressInterface,
             memoryBytes: Recommender.memoryBytes(meminfo: try? TextFile.read(meminfo, limit: 64 << 10)), tcpMemPages: tcpMem)
-        let toml = recommendation.toml(name: name, peer: report.peer, throughput: throughput)
+        let toml = recommendation.toml(name: name, peer: report.peer)
         // What we print or write must be a valid profile.
         _ = try ProfileParser.parse(toml, name: name, path: "\(name).toml")
         return Outcome(report: report, recommendation: recommendation, toml: toml)
@@ -54,11 +66,16 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
 
 public enum RecommendError: Error, Equatable, CustomStringConvertible {
     case noUsableRuns
+    /// Receiving from an iperf3 server: it reports no TCP_INFO, so no RTT.
+    case noRoundTripFromIperf3
     case exists(FilePath)
 
     public var description: String {
         switch self {
         case .noUsableRuns: return "the probe returned no run with a round-trip time, so there is nothing to size buffers from"
+        case .noRoundTripFromIperf3:
+            return
+                "an iperf3 server sends without reporting its TCP_INFO, so receiving from it gives no round-trip time to size buffers from; recommend against `nettune serve`, or measure sending (without -R)"
         case .exists(let path): return "\(path) exists; choose another name, or replace it"
         }
     }
