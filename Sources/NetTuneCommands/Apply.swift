@@ -99,7 +99,8 @@ extension NetTuneCommand {
         /// `--probe`: A/B against the current state, then keep or revert.
         private func compare(_ resolved: Profile, tuner: Tuner<ProcSysStore, NetlinkLinkController>, with peer: Endpoint) throws {
             let interruption = try Interruption.install()
-            let request = try probeOptions.request(to: peer, interruption: interruption)
+            // Forced to receive only, nothing is sent: no payload to make.
+            let request = try probeOptions.request(to: peer, direction: direction == .receive ? .receive : .send, interruption: interruption)
             let finally: ABTest<ProcSysStore, NetlinkLinkController>.Finally = revert ? .revert : (revertIfWorse ? .revertIfNotBetter : .keepB)
             var test = ABTest(
                 tuner: tuner, profile: resolved, interface: interface,

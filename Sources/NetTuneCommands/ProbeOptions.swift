@@ -102,6 +102,8 @@ struct ProbeOptions: ParsableArguments {
 
     /// The request, with the payload made or checked. `defaultSize` is what
     /// `--size` means when it is not given; `interruption` ends the making of it.
+    /// A probe that only receives (`direction` `.receive`) makes no file: it asks
+    /// the server for that many bytes.
     func request(
         to peer: Endpoint, interval: Duration? = nil, direction: ProbeDirection = .send,
         defaultSize: Int = ProbeOptions.defaultSize, interruption: Interruption?
@@ -110,6 +112,8 @@ struct ProbeOptions: ParsableArguments {
         let payload: PayloadFile
         if let file {
             payload = try PayloadFile.existing(file)
+        } else if direction == .receive {
+            payload = .requested(size: size?.bytes ?? defaultSize)
         } else {
             let directory = try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment)
             let bytes = size?.bytes ?? defaultSize

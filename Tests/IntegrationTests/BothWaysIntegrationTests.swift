@@ -48,6 +48,10 @@ struct BothWaysIntegrationTests {
                 }
                 #expect(bytes("send") == sentMiB << 20)
                 #expect(bytes("receive") == receivedMiB << 20)
+                // Only a probe that sends makes a payload here; one that only
+                // receives asks for the length and leaves the cache untouched.
+                #expect(scratch.exists("payload-\(32 << 20).bin") == (sentMiB > 0))
+                #expect((report["file"] is NSNull) == (sentMiB == 0), "\(report["file"] ?? "none")")
                 let served = try #require(log.first { $0["outcome"] as? String == "completed" })
                 #expect(served["bytes_received"] as? Int == sentMiB << 20)
                 #expect(served["bytes_sent"] as? Int == receivedMiB << 20)

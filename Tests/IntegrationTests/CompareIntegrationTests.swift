@@ -219,6 +219,7 @@ struct RecommendIntegrationTests {
                     #expect(reasons.first?.hasPrefix("Measured receiving (the server sent): ") == true, "\(reasons)")
                     #expect(reasons.contains { $0.hasPrefix("MTU not checked") }, "\(reasons)")
                     #expect((json["profile"] as? String)?.contains("`nettune recommend \(lab.addrB):9000 -R`") == true, "\(json)")
+                    #expect(!scratch.exists("payload-\(16 << 20).bin"), "it sends nothing, so it makes no payload")
                 }
                 #expect(log.count == 2, "two runs, no warm-up: \(log)")
                 #expect(log.allSatisfy { $0["direction"] as? String == "receive" && $0["outcome"] as? String == "completed" }, "\(log)")

@@ -6,8 +6,17 @@ import SystemPackage
 /// equivalent of `dd if=/dev/urandom of=dummy.dat bs=1M count=230`), made once and
 /// reused so every run sends the same bytes without paying for making them.
 public struct PayloadFile: Sendable, Equatable {
+    /// Empty for a probe that only receives: it has no file, only a length to ask for.
     public var path: String
     public var size: Int
+
+    /// What a probe that only receives asks the server for: a length. Nothing is
+    /// made or read here, so a device that only downloads writes no payload to its
+    /// card.
+    public static func requested(size: Int) -> PayloadFile { PayloadFile(path: "", size: size) }
+
+    /// Whether there is a file to send (see `requested(size:)`).
+    public var isFile: Bool { !path.isEmpty }
 
     /// The user's file, which must be a regular, readable, non-empty file.
     public static func existing(_ path: String) throws(PayloadError) -> PayloadFile {

@@ -191,7 +191,8 @@ public struct ProbeClient: ProbeTransport, Sendable {
     public var direction: ProbeDirection { request.direction }
 
     public func loadPayload() throws -> PayloadCacheLoad? {
-        try request.payload.loadIntoPageCache(interruption: interruption)
+        guard request.payload.isFile else { return nil }
+        return try request.payload.loadIntoPageCache(interruption: interruption)
     }
 
     public func run(
@@ -450,6 +451,9 @@ public struct ProbeClient: ProbeTransport, Sendable {
     }
 
     private func openPayload() throws -> FileDescriptor {
+        guard request.payload.isFile else {
+            throw PayloadError.unusable(path: "-", reason: "this probe only receives, so it made no file to send")
+        }
         do {
             return try FileDescriptor.open(FilePath(request.payload.path), .readOnly, options: [.closeOnExec])
         } catch {

@@ -218,7 +218,8 @@ struct ProbeJSON: Encodable {
     var direction: String
     var streams: Int
     var bytes: Int
-    var file: String
+    /// The file this machine sent from; null when it only received.
+    @Nullable var file: String?
     var kernel: String
     @Nullable var congestion: String?
     @Nullable var egressInterface: String?
@@ -275,7 +276,7 @@ struct ProbeJSON: Encodable {
         }
         directions = perDirection
         bytes = report.payloadBytes
-        file = report.payloadPath
+        file = report.direction == .receive ? nil : report.payloadPath
         kernel = report.kernel
         congestion = report.congestion
         egressInterface = report.egressInterface

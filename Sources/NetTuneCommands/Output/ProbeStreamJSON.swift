@@ -12,7 +12,7 @@ enum ProbeStreamJSON {
         var direction: String
         var streams: Int
         var method: String
-        var file: String
+        @Nullable var file: String?
         var bytes: Int
         var kernel: String
         @Nullable var congestion: String?
@@ -29,7 +29,7 @@ enum ProbeStreamJSON {
             direction = ProbeJSON.name(report.direction)
             streams = report.streams
             method = report.methods.map(\.rawValue).joined(separator: ",")
-            file = report.payloadPath
+            file = report.direction == .receive ? nil : report.payloadPath
             bytes = report.payloadBytes
             kernel = report.kernel
             congestion = report.congestion ?? report.local.congestion
