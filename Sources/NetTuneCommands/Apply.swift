@@ -99,8 +99,11 @@ extension NetTuneCommand {
         /// `--probe`: A/B against the current state, then keep or revert.
         private func compare(_ resolved: Profile, tuner: Tuner<ProcSysStore, NetlinkLinkController>, with peer: Endpoint) throws {
             let interruption = try Interruption.install()
-            // Forced to receive only, nothing is sent: no payload to make.
-            let request = try probeOptions.request(to: peer, direction: direction == .receive ? .receive : .send, interruption: interruption)
+            // A comparison that only receives sends nothing: no payload to make. The
+            // directions come from the plan as it reads now (ABTest plans again under
+            // its lock, and stops if sending is then needed after all).
+            let ways = direction?.ways ?? (try? tuner.plan(resolved, interface: interface)).map { DirectionChoice(plan: $0, forced: nil).directions }
+            let request = try probeOptions.request(to: peer, direction: ways == [.receive] ? .receive : .send, interruption: interruption)
             let finally: ABTest<ProcSysStore, NetlinkLinkController>.Finally = revert ? .revert : (revertIfWorse ? .revertIfNotBetter : .keepB)
             var test = ABTest(
                 tuner: tuner, profile: resolved, interface: interface,

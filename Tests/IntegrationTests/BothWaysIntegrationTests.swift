@@ -133,6 +133,8 @@ struct BothWaysIntegrationTests {
                 #expect(comparisons["receive"]?["verdict"] as? String == "better")
                 #expect(ab["verdict"] as? String == "better")
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_rmem") == "4096 4096 4096")  // --revert
+                // Neither the probe nor the comparison sent anything: no payload made here.
+                #expect(!scratch.exists("payload-\(16 << 20).bin"))
             }
         }
     }

@@ -52,6 +52,19 @@ struct WorkflowFixture {
             finally: finally, interruption: interruption)
     }
 
+    /// Prepared to receive only (no payload made), then the plan needs sending too:
+    /// the comparison stops before changing anything, and says why.
+    @Test func aComparisonPreparedToReceiveOnlyDoesNotSendFromNothing() throws {
+        let f = try WorkflowFixture()
+        var ab = test(f)
+        ab.payload = .requested(size: 64 << 20)
+        let error = #expect(throws: ABTestError.self) { try ab.run() }
+        #expect(error.map { "\($0)" }?.contains("now sending needs measuring too; run it again") == true, "\(String(describing: error))")
+        #expect(f.transport.runs == 0)
+        #expect(f.store.values[.tcpWmem] == WorkflowFixture.starved)
+        #expect(f.snapshot == nil)
+    }
+
     @Test func bothSidesGoToTheHistoryUnderTheirOwnFingerprints() throws {
         let f = try WorkflowFixture()
         var ab = test(f, finally: .revert)

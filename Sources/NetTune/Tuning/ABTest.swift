@@ -91,6 +91,12 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         let plan = try tuner.plan(profile, interface: interface)
         guard !plan.changes.isEmpty else { throw ABTestError.nothingToCompare(plan.profile) }
         let choice = DirectionChoice(plan: plan, forced: directions)
+        // Prepared to receive only (no payload made) from a plan read before the
+        // lock, and the live values changed since: nothing to send from.
+        if choice.directions.contains(.send) && !payload.isFile {
+            throw ABTestError.probeFailed(
+                pairsDone: 0, cause: "the live values changed while it was prepared, and now sending needs measuring too; run it again")
+        }
         progress(.planned(plan, choice))
 
         var aRuns: [RunResult] = []
