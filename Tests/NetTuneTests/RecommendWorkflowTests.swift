@@ -34,6 +34,8 @@ import Testing
         // Both ways, the direction this machine measured itself is still sized.
         let both = try recommend(try WorkflowFixture(), direction: .both, from: .unavailable)
         #expect(both.measured.map(\.direction) == [.send])
+        #expect(
+            both.reasons.last == "Receiving was measured but not sized from: the iperf3 server reports no TCP_INFO, so it gave no round-trip time.")
     }
 
     @Test func runsWithoutARoundTripTimeAreNotUsable() throws {

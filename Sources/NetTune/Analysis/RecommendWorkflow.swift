@@ -45,9 +45,13 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
         let pmtu = report.runs(of: method, direction: .send).filter { $0.tcpInfoFrom == .local }.map { Int($0.tcpInfo.pmtu) }
             .filter { $0 > 0 }.min()
         let tcpMem = ((try? runner.machine.store.read(.tcpMem)) ?? nil).flatMap { try? TCPBufferTriple(parsing: $0) }
-        let recommendation = Recommender.recommend(
+        var recommendation = Recommender.recommend(
             measured, pathMTU: pmtu, interfaceMTU: report.mtu, interface: report.egressInterface,
             memoryBytes: Recommender.memoryBytes(meminfo: try? TextFile.read(meminfo, limit: 64 << 10)), tcpMemPages: tcpMem)
+        if measured.count < report.directions.count {
+            recommendation.reasons.append(
+                "Receiving was measured but not sized from: the iperf3 server reports no TCP_INFO, so it gave no round-trip time.")
+        }
         let toml = recommendation.toml(name: name, peer: report.peer)
         // What we print or write must be a valid profile.
         _ = try ProfileParser.parse(toml, name: name, path: "\(name).toml")
