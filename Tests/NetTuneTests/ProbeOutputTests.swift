@@ -247,6 +247,22 @@ import Testing
         #expect(text.contains("per interval (run at the median): ██"))
     }
 
+    /// With two runs the median of per-run shares (25 %) is no run's figure; the
+    /// table shows the run the diagnosis reads (the faster one, rwnd 0 %), and says so.
+    @Test func limitedByIsTheRunTheDiagnosisReads() throws {
+        var twoRuns = report()
+        var faster = twoRuns.runs[0]
+        faster.seconds = 1
+        faster.tcpInfo.rwndLimitedMicroseconds = 0
+        twoRuns.runs.append(faster)
+        let text = ProbeTable.render(twoRuns)
+        let row = try #require(text.split(separator: "\n").first { $0.hasPrefix("limited by") })
+        #expect(row.hasPrefix("limited by (median run)"))
+        #expect(row.hasSuffix("rwnd 0 %, sndbuf 0 % of busy time"))
+        #expect(text.contains("limited by the receive window 0 % and the send buffer 0 % of busy time"))
+        #expect(ProbeTable.render(report()).contains("\nlimited by    "))
+    }
+
     /// With --bidir a process's CPU covers both directions; the table says so, and
     /// a one-way table does not.
     @Test func aTwoWayTableSaysTheCPUCoversBothDirections() {

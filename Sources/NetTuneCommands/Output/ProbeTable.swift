@@ -132,7 +132,8 @@ enum ProbeTable {
             let min = Statistics.median(runs.compactMap { $0.tcpInfo.minRTTMicroseconds.map { Double($0) } })
             return "\(Int(rtt)) µs" + (min.map { " (\(Int($0)) µs)" } ?? "")
         }
-        row("limited by") { runs in limitedBy(runs) }
+        // The run the diagnosis reads: a median of per-run shares could disagree with it.
+        row(runsPerColumn > 1 ? "limited by (median run)" : "limited by") { runs in limitedBy(medianRun(runs)) }
         out += TextTable.render(rows, indent: "")
 
         for (method, direction) in columns {
@@ -244,15 +245,10 @@ enum ProbeTable {
         return String(format: "%.0f %% of all CPUs (softirq %.0f %%)", busy, softirq)
     }
 
-    private static func limitedBy(_ runs: [RunResult]) -> String {
-        let shares = runs.compactMap { run -> (Double, Double)? in
-            guard let busy = run.tcpInfo.busyMicroseconds, busy > 0 else { return nil }
-            return (
-                Double(run.tcpInfo.rwndLimitedMicroseconds ?? 0) / Double(busy) * 100,
-                Double(run.tcpInfo.sndbufLimitedMicroseconds ?? 0) / Double(busy) * 100
-            )
-        }
-        guard let rwnd = Statistics.median(shares.map(\.0)), let sndbuf = Statistics.median(shares.map(\.1)) else { return "-" }
+    private static func limitedBy(_ run: RunResult?) -> String {
+        guard let info = run?.tcpInfo, let busy = info.busyMicroseconds, busy > 0 else { return "-" }
+        let rwnd = Double(info.rwndLimitedMicroseconds ?? 0) / Double(busy) * 100
+        let sndbuf = Double(info.sndbufLimitedMicroseconds ?? 0) / Double(busy) * 100
         return String(format: "rwnd %.0f %%, sndbuf %.0f %% of busy time", rwnd, sndbuf)
     }
 
