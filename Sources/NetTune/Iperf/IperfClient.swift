@@ -9,21 +9,13 @@ import SystemPackage
 /// The server's side comes from its results message: bytes, its process CPU,
 /// retransmits; what iperf3 does not report (its host CPU, its tuning, its
 /// TCP_INFO) stays nil.
-public struct IperfClient: ProbeTransport, Sendable {
+public struct IperfClient: RequestTransport, Sendable {
     public let request: ProbeRequest
     public let interruption: Interruption?
 
     public init(_ request: ProbeRequest, interruption: Interruption? = nil) {
         self.request = request
         self.interruption = interruption
-    }
-
-    public var peer: Endpoint { request.endpoint }
-    public var direction: ProbeDirection { request.direction }
-
-    public func loadPayload() throws -> PayloadCacheLoad? {
-        guard request.payload.isFile else { return nil }
-        return try request.payload.loadIntoPageCache(interruption: interruption)
     }
 
     /// How long a refused or reset first connection is tried again: `iperf3 -s`

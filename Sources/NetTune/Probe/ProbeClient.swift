@@ -177,22 +177,13 @@ extension ProbeTransport {
 }
 
 /// The client end of a probe, protocol version 2.
-public struct ProbeClient: ProbeTransport, Sendable {
+public struct ProbeClient: RequestTransport, Sendable {
     public let request: ProbeRequest
-    /// A signal ends the run in flight at once (through `Interrupted`).
     public let interruption: Interruption?
 
     public init(_ request: ProbeRequest, interruption: Interruption? = nil) {
         self.request = request
         self.interruption = interruption
-    }
-
-    public var peer: Endpoint { request.endpoint }
-    public var direction: ProbeDirection { request.direction }
-
-    public func loadPayload() throws -> PayloadCacheLoad? {
-        guard request.payload.isFile else { return nil }
-        return try request.payload.loadIntoPageCache(interruption: interruption)
     }
 
     public func run(
