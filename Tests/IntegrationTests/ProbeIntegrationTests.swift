@@ -187,9 +187,12 @@ struct ProbeIntegrationTests {
                 #expect(results.2.status == 0)
                 #expect(results.3.status == 0, "\(results.3.stderr)")
                 let outcomes = log.map { "\($0["outcome"] ?? "?"): \($0["message"] ?? "")" }
-                // Said once, with the reason: "not a nettune probe: bad magic (…)".
+                // Said once, with the reason and what the client sent instead.
                 #expect(
-                    log.contains { ($0["message"] as? String)?.hasPrefix("not a nettune probe: bad magic (") == true }, "\(outcomes)")
+                    log.contains {
+                        ($0["message"] as? String)
+                            == #"not a nettune probe: bad magic (the message does not start with "NTP2"); it sent "GET / HTTP/1.0""#
+                    }, "\(outcomes)")
                 #expect(!outcomes.contains { $0.components(separatedBy: "not a nettune probe").count > 2 }, "\(outcomes)")
                 #expect(log.contains { ($0["message"] as? String)?.contains("no probe request within") == true }, "\(outcomes)")
                 #expect(log.contains { $0["outcome"] as? String == "failed" && $0["method"] as? String == "sendfile" }, "\(outcomes)")

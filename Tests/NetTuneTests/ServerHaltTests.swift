@@ -117,7 +117,7 @@ import Testing
         let server = try patientServer()
         defer { server.stop() }
         let control = try TCPConnection.connect(to: nettune(server), deadline: .after(.seconds(2)))
-        let reader = MessageReader(connection: control, endpoint: nettune(server))
+        let reader = MessageReader(connection: control, endpoint: nettune(server), peerIsServer: true)
         let request = ProbeRequestMessage(
             direction: .send, method: .sendfile, streams: 1, length: 1 << 20, duration: nil, queueWait: .zero, token: [],
             software: "test")

@@ -205,7 +205,7 @@ public struct ProbeClient: RequestTransport, Sendable {
         // 1. Control: the request, the queue, "ready".
         let control = try TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
         control.setNoDelay()
-        let reader = MessageReader(connection: control, endpoint: request.endpoint)
+        let reader = MessageReader(connection: control, endpoint: request.endpoint, peerIsServer: true)
         try control.sendAll(ProbeMessage.request(message).encoded(), deadline: deadline(request.replyTimeout))
         let queueEnd = ContinuousClock.now + request.queueTimeout + request.replyTimeout
         var session: SessionID?
@@ -692,11 +692,14 @@ struct IntervalSampler {
 final class MessageReader {
     let connection: TCPConnection
     let endpoint: Endpoint
+    /// This end is the client: a foreign answer is a server's.
+    let peerIsServer: Bool
     private var buffer: [UInt8] = []
 
-    init(connection: TCPConnection, endpoint: Endpoint) {
+    init(connection: TCPConnection, endpoint: Endpoint, peerIsServer: Bool) {
         self.connection = connection
         self.endpoint = endpoint
+        self.peerIsServer = peerIsServer
     }
 
     /// The first `count` bytes, read if need be but left for `next` or `take`.
@@ -727,7 +730,7 @@ final class MessageReader {
             do {
                 decoded = try ProbeMessage.decode(buffer)
             } catch {
-                throw Self.failure(error, endpoint: endpoint)
+                throw failure(error)
             }
             if let decoded {
                 buffer.removeFirst(decoded.size)
@@ -748,10 +751,11 @@ final class MessageReader {
 }
 
 extension MessageReader {
-    static func failure(_ error: ProbeWireError, endpoint: Endpoint) -> any Error {
+    func failure(_ error: ProbeWireError) -> any Error {
         switch error {
         case .versionMismatch: return ProbeVersionMismatch(endpoint: endpoint, detail: error)
-        default: return ProbeProtocolError(endpoint: endpoint, detail: error)
+        default:
+            return ProbeProtocolError(endpoint: endpoint, detail: error, received: Array(buffer.prefix(64)), peerIsServer: peerIsServer)
         }
     }
 }
@@ -774,7 +778,22 @@ public struct ProbeVersionMismatch: Error, CustomStringConvertible, Equatable {
 public struct ProbeProtocolError: Error, CustomStringConvertible, Equatable {
     public var endpoint: Endpoint
     public var detail: ProbeWireError
-    public var description: String { "\(endpoint) does not speak nettune's probe protocol: \(detail)" }
+    /// The first bytes the peer sent (at most 64), to say what it is instead.
+    public var received: [UInt8] = []
+    /// The peer is the server: an iperf3 server's answer is recognised.
+    public var peerIsServer = false
+
+    public var description: String {
+        if peerIsServer, ForeignAnswer.isIperf3Server(received) {
+            var iperf3 = endpoint
+            iperf3.peerProtocol = .iperf3
+            return "\(endpoint) answered as an iperf3 server does, not as `nettune serve`: to measure against it, name it \(iperf3)"
+        }
+        return "\(endpoint) does not speak nettune's probe protocol: \(detail)\(whatItSent)"
+    }
+
+    /// "; it sent "SSH-2.0-OpenSSH_9.2"" when the peer's first line is text, else "".
+    public var whatItSent: String { ForeignAnswer.quotedLine(received).map { "; it sent \($0)" } ?? "" }
 }
 
 /// The transfer did not complete.

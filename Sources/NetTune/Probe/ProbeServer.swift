@@ -369,7 +369,7 @@ struct ConnectionHandler {
     var configuration: ProbeServer.Configuration { shared.configuration }
 
     func run() {
-        let reader = MessageReader(connection: connection, endpoint: connection.endpoint)
+        let reader = MessageReader(connection: connection, endpoint: connection.endpoint, peerIsServer: false)
         // An iperf3 client's cookie, or nettune's frame ("NTP…"): the first bytes tell.
         let head: [UInt8]
         do {
@@ -402,7 +402,7 @@ struct ConnectionHandler {
                 ProbeMessage.refused(RefusedMessage(status: .badRequest, message: "not a nettune probe: \(error.detail)")).encoded(),
                 deadline: .after(.seconds(1)))
             var event = ProbeServer.Event(peer: connection.endpoint.description)
-            event.outcome = .refused(.badRequest, "not a nettune probe: \(error.detail)")
+            event.outcome = .refused(.badRequest, "not a nettune probe: \(error.detail)\(error.whatItSent)")
             shared.log(event)
             return
         } catch {
