@@ -98,7 +98,7 @@ extension NetTuneCommand {
                 report(result.plan, .nothingToDo)
             case .kept(let how):
                 StandardError.print("confirmed (\(how)): the profile stays")
-                report(result.plan, .confirmed)
+                report(result.plan, .confirmed, snapshot: tuner.snapshots.path(for: tuner.namespace))
             case .reverted(let reason):
                 switch reason {
                 case .timedOut:
@@ -115,11 +115,12 @@ extension NetTuneCommand {
             }
         }
 
-        private func report(_ plan: Plan, _ outcome: PlanOutput.Outcome) {
+        /// A kept profile leaves its snapshot for `nettune revert`, and says where, as `apply` does.
+        private func report(_ plan: Plan, _ outcome: PlanOutput.Outcome, snapshot: String? = nil) {
             if output.json {
-                if let json = try? JSONOutput.encode(PlanJSON(plan, outcome: outcome, snapshot: nil)) { print(json) }
+                if let json = try? JSONOutput.encode(PlanJSON(plan, outcome: outcome, snapshot: snapshot)) { print(json) }
             } else {
-                print(PlanOutput.render(plan, outcome: outcome, snapshot: nil), terminator: "")
+                print(PlanOutput.render(plan, outcome: outcome, snapshot: snapshot), terminator: "")
             }
         }
     }

@@ -55,7 +55,8 @@ struct TryIntegrationTests {
                 let result = try trying.wait()
                 #expect(result.status == 0, "\(result.stderr)")
                 #expect(try mtu(lab) == 9000)
-                // Kept like an apply: revert still works.
+                // Kept like an apply: it says where the snapshot is, and revert still works.
+                #expect(result.stdout.contains("`nettune revert` restores the earlier values (snapshot: \(scratch.path)/netns-"), "\(result.stdout)")
                 #expect(try lab.nettune(in: lab.nsA, ["revert", "--state-dir", scratch.path]).status == 0)
                 #expect(try mtu(lab) == 1500)
             }

@@ -50,7 +50,9 @@ enum PlanOutput {
         case .undone:
             out += "The changes were undone.\n"
         case .confirmed:
-            out += "Confirmed: the profile stays applied. `nettune revert` restores the earlier values.\n"
+            out += "Confirmed: the profile stays applied. `nettune revert` restores the earlier values"
+            out += snapshot.map { " (snapshot: \($0))" } ?? ""
+            out += ".\n"
         case .trying:
             break
         }
