@@ -38,9 +38,9 @@ extension NetTuneCommand {
         var runs = 3
 
         @Option(
-            name: .long,
+            name: [.customShort("i"), .long],
             help: ArgumentHelp(
-                "Report throughput, retransmits, cwnd and RTT at this interval, a line each as it ends (default on a terminal: 1s for --time longer than 2s).",
+                "Report throughput, retransmits, cwnd and RTT at this interval, a line each as it ends, as iperf3's -i (default on a terminal: 1s for --time longer than 2s).",
                 valueName: "duration"), transform: Parse.positiveDuration)
         var interval: TimeSpanArgument?
 

@@ -26,7 +26,9 @@ struct ProbeOptions: ParsableArguments {
     var warmup = SizeArgument(32 << 20)
 
     @Option(
-        name: .long, help: ArgumentHelp("Resend the payload until this much time has passed, each run.", valueName: "duration"),
+        name: [.customShort("t"), .long],
+        help: ArgumentHelp(
+            "Resend the payload until this much time has passed, each run (a bare number is seconds, as iperf3's -t).", valueName: "duration"),
         transform: Parse.positiveDuration)
     var time: TimeSpanArgument?
 
@@ -37,9 +39,9 @@ struct ProbeOptions: ParsableArguments {
     var stallTimeout = TimeSpanArgument(.seconds(10))
 
     @Option(
-        name: .long,
+        name: [.customShort("C"), .long],
         help: ArgumentHelp(
-            "Congestion control of the sending sockets (TCP_CONGESTION), e.g. cubic: this machine's, and the server's when it sends (--reverse, --bidir).",
+            "Congestion control of the sending sockets (TCP_CONGESTION), e.g. cubic: this machine's, and the server's when it sends (--reverse, --bidir), as iperf3's -C.",
             valueName: "algo"))
     var congestion: String?
 
@@ -77,8 +79,8 @@ struct ProbeOptions: ParsableArguments {
     var ipv6 = false
 
     @Option(
-        name: .long,
-        help: ArgumentHelp("Leave from this local address (numeric; fe80::1%IFACE for link-local).", valueName: "address"))
+        name: [.customShort("B"), .long],
+        help: ArgumentHelp("Leave from this local address (numeric; fe80::1%IFACE for link-local), as iperf3's -B.", valueName: "address"))
     var bind: String?
 
     @Option(

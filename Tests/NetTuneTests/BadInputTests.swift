@@ -75,6 +75,24 @@ import Testing
         }
     }
 
+    /// iperf3's short options mean the same here: `probe HOST -t 10 -i 1 -C cubic -B ADDR -J`.
+    @Test func iperf3sShortOptionsAreTheLongOnes() throws {
+        let short = try #require(
+            try NetTuneCommand.parseAsRoot(["probe", "h", "-t", "10", "-i", "0.5", "-C", "cubic", "-B", "10.0.0.1", "-J", "-P", "2", "-R"])
+                as? NetTuneCommand.Probe)
+        #expect(short.probe.time?.duration == .seconds(10))
+        #expect(short.interval?.duration == .milliseconds(500))
+        #expect(short.probe.congestion == "cubic")
+        #expect(short.probe.bind == "10.0.0.1")
+        #expect(short.output.json)
+        #expect(short.probe.parallel == 2)
+        #expect(short.ways.reverse)
+        let apply = try #require(
+            try NetTuneCommand.parseAsRoot(["apply", "pi-lan", "--probe", "h", "-t", "3", "-C", "reno"]) as? NetTuneCommand.Apply)
+        #expect(apply.probeOptions.time?.duration == .seconds(3))
+        #expect(apply.probeOptions.congestion == "reno")
+    }
+
     @Test func aRelativeStateDirectoryIsTakenFromTheCurrentDirectory() throws {
         let command = try #require(try NetTuneCommand.parseAsRoot(["revert", "--state-dir", "rel/state"]) as? NetTuneCommand.Revert)
         let directory = try command.state.snapshots.directory
