@@ -128,7 +128,7 @@ import Testing
 
                 OPTIONS:
                   --interface <name>      Only list this interface.
-                  --json                  Print machine-readable JSON (documented in the README) instead of a table.
+                  -J, --json              Print machine-readable JSON (documented in the README) instead of a table.
                   --version               Show the version.
                   -h, --help              Show help information.
 
