@@ -259,7 +259,9 @@ import Testing
     }
 
     @Test func somethingElseIsNotIperf() throws {
-        #expect(try problem { try $0.send(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)) } == .notIperf(reason: "it sent something else"))
+        #expect(
+            try problem { try $0.send(Array("HTTP/1.1 400 Bad Request\r\n\r\n".utf8)) } == .notIperf(reason: #"it sent "HTTP/1.1 400 Bad Request""#))
+        #expect(try problem { try $0.send([0x7F, 0x1B, 0x5B, 0x32, 0x4A]) } == .notIperf(reason: "it sent something else"))
     }
 
     @Test func aServerThatHangsUpAfterTheCookieIsNotIperf() throws {

@@ -36,7 +36,13 @@ public struct IperfClient: RequestTransport, Sendable {
                 let control = IperfControl(connection: connection, peer: name)
                 let cookie = IperfWire.makeCookie()
                 try control.send(cookie, deadline: .after(request.replyTimeout, interruption: interruption))
-                let state = try control.state(deadline: .after(request.replyTimeout, interruption: interruption), waiting: "PARAM_EXCHANGE")
+                let state: IperfState
+                do {
+                    state = try control.state(deadline: .after(request.replyTimeout, interruption: interruption), waiting: "PARAM_EXCHANGE")
+                } catch let error as IperfPeerError {
+                    guard case .protocolBroken(.unknownState(let byte)) = error.problem else { throw error }
+                    throw IperfPeerError(peer: name, problem: .notIperf(reason: control.whatItSent(after: byte)))
+                }
                 switch state {
                 case .parameterExchange: return (connection, control, cookie)
                 case .accessDenied: throw IperfPeerError(peer: name, problem: .busy)

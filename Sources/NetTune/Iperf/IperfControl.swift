@@ -31,6 +31,19 @@ final class IperfControl {
         return Array(buffer[..<count])
     }
 
+    /// "it sent "SSH-2.0-…"" when a service that is not iperf3 answered with a line of
+    /// text beginning with `first` (the rest read for at most 200 ms more), else
+    /// "it sent something else".
+    func whatItSent(after first: Int8) -> String {
+        var text = [UInt8(bitPattern: first)] + buffer.prefix(63)
+        if text.count < 64, !text.contains(UInt8(ascii: "\n")),
+            let more = try? connection.receiveSome(limit: 64 - text.count, deadline: .after(.milliseconds(200)))
+        {
+            text += more
+        }
+        return ForeignAnswer.quotedLine(text).map { "it sent \($0)" } ?? "it sent something else"
+    }
+
     /// Whether the peer has said something not read yet: already buffered (a state
     /// that came in one segment with the one before it), or waiting in the socket.
     /// Never waits.
