@@ -60,12 +60,11 @@ extension NetTuneCommand {
             let runner = ProbeRunner(
                 transport: ProbeTransports.client(request, interruption: interruption), machine: SystemTuner.machine(state: state),
                 payload: request.payload, methods: [probe.method], runs: runs, warmupBytes: probe.warmup.bytes)
-            let name = write ?? "recommended"
             let progress = ProgressLine()
             let outcome: RecommendWorkflow<ProcSysStore, NetlinkLinkController>.Outcome
             do {
                 outcome = try progress.around {
-                    try RecommendWorkflow(runner: runner).run(name: name) { stage, step in
+                    try RecommendWorkflow(runner: runner).run(name: write) { stage, step in
                         progress.show("measuring: " + ProbeTable.progressLine(stage, step))
                     }
                 }

@@ -14,6 +14,8 @@ import Testing
         #expect(!r.reasons.contains { $0.contains("run recommend again") })
         let toml = r.toml(name: "lan", peer: Endpoint(host: "10.0.0.2", port: 9000))
         #expect(toml.hasPrefix("# lan — recommended by `nettune recommend 10.0.0.2:9000` from a measured 940 Mbit/s.\n"), "\(toml)")
+        // Printed rather than written: no name to give it.
+        #expect(r.toml(name: nil, peer: Endpoint(host: "10.0.0.2", port: 9000)).hasPrefix("# Recommended by `nettune recommend 10.0.0.2:9000`"))
         let parsed = try ProfileParser.parse(toml, name: "lan", path: "lan.toml")
         #expect(parsed.includes == ["kernel-default"])
         #expect(parsed.sysctls.isEmpty)

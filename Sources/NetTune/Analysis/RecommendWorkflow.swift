@@ -19,7 +19,7 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
         public var toml: String
     }
 
-    public func run(name: String, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
+    public func run(name: String?, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
         let report = try runner.run(progress: progress)
         let method = runner.methods[0]
         // Each direction sized from its own runs; one without a round-trip time (an
@@ -54,7 +54,7 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
         }
         let toml = recommendation.toml(name: name, peer: report.peer)
         // What we print or write must be a valid profile.
-        _ = try ProfileParser.parse(toml, name: name, path: "\(name).toml")
+        _ = try ProfileParser.parse(toml, name: name ?? "recommended", path: "\(name ?? "recommended").toml")
         return Outcome(report: report, recommendation: recommendation, toml: toml)
     }
 

@@ -20,14 +20,17 @@ public struct Recommendation: Equatable, Sendable {
     }
 
     /// The profile as TOML: includes kernel-default, then only the justified overrides.
-    public func toml(name: String, peer: Endpoint) -> String {
+    /// - Parameter name: the profile's name when it is written as NAME.toml; nil when
+    ///   printed for the user to save.
+    public func toml(name: String?, peer: Endpoint) -> String {
         let ways = Set(measured.map(\.direction))
         let flag = ways == [.receive] ? " -R" : ways.count > 1 ? " --bidir" : ""
         let rates = measured.map { one in
             BitRate(bitsPerSecond: one.throughput).description + (measured.count > 1 ? (one.direction == .send ? " sending" : " receiving") : "")
         }
         var out =
-            "# \(name) — recommended by `nettune recommend \(peer)\(flag)` from a measured \(rates.joined(separator: " and "))"
+            (name.map { "# \($0) — recommended by" } ?? "# Recommended by")
+            + " `nettune recommend \(peer)\(flag)` from a measured \(rates.joined(separator: " and "))"
             + (ways == [.receive] ? " receiving" : "") + ".\n"
         for reason in reasons { out += "# \(reason)\n" }
         out += "version = \(Profile.supportedVersion)\n"
