@@ -135,9 +135,9 @@ extension NetTuneCommand {
                     }
                 }
             } catch let error as ABTestError {
-                StandardError.print("error: \(error)")
-                if case .interrupted(_, let signal) = error { throw ExitCode(128 + signal) }
-                throw ExitCode(1)
+                var status: Int32 = 1
+                if case .interrupted(_, let signal) = error { status = 128 + signal }
+                throw WordedFailure(line: "error: \(error)", message: "\(error)", exitStatus: status)
             }
             if let problem = result.historyProblem { StandardError.print("warning: \(problem)") }
             if output.json {

@@ -40,17 +40,39 @@ enum CommandHints {
 extension NetTuneCommand {
     /// `main()`, with the library's errors given their command-line hints.
     public static func runMain() -> Never {
+        var command: any ParsableCommand
         do {
-            var command = try parseAsRoot()
+            command = try parseAsRoot()
+        } catch {
+            exit(withError: error)
+        }
+        do {
             try command.run()
             exit()
+        } catch let failure as WordedFailure {
+            StandardError.print(failure.line)
+            reportAsJSON(failure.message, exitStatus: failure.exitStatus, of: command)
+            exit(withError: ExitCode(failure.exitStatus))
         } catch let interrupted as Interrupted {
             // A signal a command did not catch itself (making a probe's payload, say):
             // nothing was changed yet, and the status is the shell's 128 + n.
             StandardError.print("\(interrupted)")
+            reportAsJSON("\(interrupted)", exitStatus: interrupted.exitCode, of: command)
             exit(withError: ExitCode(interrupted.exitCode))
         } catch {
-            exit(withError: CommandHints.hinted(error))
+            let hinted = CommandHints.hinted(error)
+            if !(hinted is ExitCode) {
+                reportAsJSON(message(for: hinted), exitStatus: exitCode(for: hinted).rawValue, of: command)
+            }
+            exit(withError: hinted)
         }
+    }
+
+    /// With --json the failure is on stdout as JSON as well (see `JSONFailure`).
+    private static func reportAsJSON(_ message: String, exitStatus: Int32, of command: any ParsableCommand) {
+        guard let style = (command as? any JSONResultCommand)?.jsonStyle,
+            let text = JSONFailure.text(for: message, exitStatus: exitStatus, style: style)
+        else { return }
+        print(text)
     }
 }

@@ -91,8 +91,7 @@ extension NetTuneCommand {
                     }
                 }
             } catch let error as Interrupted {
-                StandardError.print("\(error): the probe was stopped")
-                throw ExitCode(error.exitCode)
+                throw WordedFailure(line: "\(error): the probe was stopped", exitStatus: error.exitCode)
             }
             if let problem = outcome.historyProblem { StandardError.print("warning: \(problem)") }
             if output.json || jsonStream {

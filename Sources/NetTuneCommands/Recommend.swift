@@ -69,8 +69,7 @@ extension NetTuneCommand {
                     }
                 }
             } catch let error as Interrupted {
-                StandardError.print("\(error): nothing was written")
-                throw ExitCode(error.exitCode)
+                throw WordedFailure(line: "\(error): nothing was written", exitStatus: error.exitCode)
             }
 
             var path: FilePath?

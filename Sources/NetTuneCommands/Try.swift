@@ -90,8 +90,7 @@ extension NetTuneCommand {
                     }
                 }
             } catch let error as TryUndoError {
-                StandardError.print("error: \(error)")
-                throw ExitCode(2)
+                throw WordedFailure(line: "error: \(error)", message: "\(error)", exitStatus: 2)
             }
             switch result.outcome {
             case .nothingToDo:
