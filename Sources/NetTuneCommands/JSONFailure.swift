@@ -42,9 +42,9 @@ enum JSONFailure {
         }
     }
 
-    /// The JSON for a failure, or nil when there is nothing to say: an `ExitCode`
-    /// alone means the command already printed its result (`verify` that differs,
-    /// `try` that reverted).
+    /// The JSON for a failure, or nil for an empty message. (A bare `ExitCode` never
+    /// gets here: the command printed its result and chose the status, as `verify`
+    /// that differs and `try` that reverted do.)
     static func text(for message: String, exitStatus: Int32, style: Style) -> String? {
         guard !message.isEmpty else { return nil }
         switch style {
