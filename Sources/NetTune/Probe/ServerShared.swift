@@ -1,0 +1,86 @@
+import Synchronization
+
+/// What the accept loop and every connection handler share.
+final class ServerShared: Sendable {
+    let configuration: ProbeServer.Configuration
+    let log: @Sendable (ProbeServer.Event) -> Void
+    let queue: ProbeQueue
+    let registry = SessionRegistry()
+    let iperfRegistry = IperfStreamRegistry()
+    /// Lets a probe ask the accept loop for a fresh listener and be woken when done.
+    let wake: WakePipe
+    /// Fires when the server is stopped by a signal: a session's waits carry it.
+    let halt: Interruption
+    private let rotation = Mutex<(requested: Bool, generation: Int)>((false, 0))
+    private let completed = Mutex(false)
+    private let handlerCount = Mutex(0)
+    /// Connection handlers at once: enough for a full queue of probes with all
+    /// their streams, while a flood of idle connections cannot exhaust threads.
+    static let maxHandlers = 1024
+
+    init(configuration: ProbeServer.Configuration, log: @escaping @Sendable (ProbeServer.Event) -> Void, wake: WakePipe, halt: Interruption) {
+        self.configuration = configuration
+        self.log = log
+        self.wake = wake
+        self.halt = halt
+        queue = ProbeQueue(limit: configuration.queueLimit)
+    }
+
+    /// A session's wait: ends at `duration` or when the server is stopped.
+    func deadline(after duration: Duration) -> Deadline { .after(duration, interruption: halt) }
+
+    /// "the server was stopped (SIGTERM)" once it has been; nil while it runs.
+    var haltMessage: String? {
+        halt.signal.map { "the server was stopped (\(Interrupted(signal: $0).signalName))" }
+    }
+
+    var completedOne: Bool { completed.withLock { $0 } }
+
+    /// With `--once`, after its one probe: why a client still connected (in the
+    /// queue, or arrived before the port closed) cannot be served; nil before.
+    var exitingMessage: String? {
+        configuration.once && completedOne
+            ? "the server has served its one probe (serve --once) and is exiting; try again once it is started again" : nil
+    }
+    func markCompleted() {
+        completed.withLock { $0 = true }
+        wake.signal()
+    }
+
+    var rotationRequested: Bool { rotation.withLock { $0.requested } }
+
+    /// Asks for a fresh listener and waits until the old one is closed.
+    func rotateListener() {
+        let generation = rotation.withLock { state -> Int in
+            state.requested = true
+            return state.generation
+        }
+        wake.signal()
+        let deadline = ContinuousClock.now + .seconds(2)
+        while rotation.withLock({ $0.generation == generation }) && ContinuousClock.now < deadline && halt.signal == nil {
+            try? Deadline.after(.milliseconds(5), interruption: halt).sleep()
+        }
+    }
+
+    func rotated() {
+        rotation.withLock { $0 = (false, $0.generation + 1) }
+    }
+
+    func admitHandler() -> Bool {
+        handlerCount.withLock { count in
+            guard count < Self.maxHandlers else { return false }
+            count += 1
+            return true
+        }
+    }
+
+    func handlerDone() { handlerCount.withLock { $0 -= 1 } }
+
+    private let sequence = Mutex<UInt64>(0)
+    func nextSequence() -> UInt64 {
+        sequence.withLock {
+            $0 += 1
+            return $0
+        }
+    }
+}
