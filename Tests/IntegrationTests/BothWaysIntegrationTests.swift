@@ -243,7 +243,9 @@ struct BothWaysIntegrationTests {
                     let read = try #require(cache, "\(results.0.stdout)")
                     #expect(read["bytes"] as? Int == 32 << 20)
                     #expect((read["resident_before_bytes"] as? Int ?? Int.max) < 32 << 20)
-                    #expect(read["resident_after_bytes"] as? Int == 32 << 20)
+                    // All of it read back; the host's proactive reclaim may take a few pages
+                    // again before they are counted (CI once: 32 KiB of 32 MiB).
+                    #expect((read["resident_after_bytes"] as? Int ?? 0) >= (32 << 20) * 99 / 100, "\(read)")
                 } else {
                     #expect(cache == nil)
                 }
