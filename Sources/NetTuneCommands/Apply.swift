@@ -38,7 +38,7 @@ extension NetTuneCommand {
         var probe: Endpoint?
 
         @Option(
-            name: .long,
+            name: .long, parsing: .unconditional,
             help: ArgumentHelp(
                 "With --probe: pairs of runs (A and B, in turns A B, B A), 2 to \(ABTest<ProcSysStore, NetlinkLinkController>.maximumPairs) (default: 5).",
                 valueName: "n"),

@@ -71,6 +71,11 @@ enum Parse {
         }
     }
 
+    static func port(_ text: String) throws -> UInt16 {
+        guard let port = UInt16(text) else { throw ArgumentProblem("must be a whole number from 0 to 65535") }
+        return port
+    }
+
     /// A count in `range`, e.g. runs or pairs.
     static func count(_ range: ClosedRange<Int>) -> @Sendable (String) throws -> Int {
         { text in

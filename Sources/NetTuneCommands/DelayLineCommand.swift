@@ -36,20 +36,23 @@ public struct DelayLineCommand: ParsableCommand {
     var deviceB: String
 
     @Option(
-        name: .long, help: ArgumentHelp("One-way delay, 0 to 10s, e.g. 50ms (millisecond resolution).", valueName: "duration"),
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("One-way delay, 0 to 10s, e.g. 50ms (millisecond resolution).", valueName: "duration"),
         transform: Parse.duration)
     var delay: TimeSpanArgument
 
     @Option(
-        name: .long, help: ArgumentHelp("Percent of packets to drop each way, 0 to 100, e.g. 0.5% (default: 0).", valueName: "percent"),
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("Percent of packets to drop each way, 0 to 100, e.g. 0.5% (default: 0).", valueName: "percent"),
         transform: Parse.percent)
     var loss: Double = 0
 
-    @Option(name: .long, help: ArgumentHelp("Seed for the random loss (default: 1).", valueName: "n"))
+    @Option(name: .long, parsing: .unconditional, help: ArgumentHelp("Seed for the random loss (default: 1).", valueName: "n"))
     var seed: UInt64 = 1
 
     @Option(
-        name: .long, help: ArgumentHelp("Bytes held in flight each way before the line drops, 1MiB to 1GiB (default: 64MiB).", valueName: "size"),
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("Bytes held in flight each way before the line drops, 1MiB to 1GiB (default: 64MiB).", valueName: "size"),
         transform: Parse.size)
     var queue = SizeArgument(DelayLineSettings.defaultQueueLimit)
 

@@ -33,12 +33,12 @@ extension NetTuneCommand {
         var methods: MethodList?
 
         @Option(
-            name: .long, help: ArgumentHelp("Measured runs per method, 1 to \(maximumRuns) (default: 3).", valueName: "n"),
+            name: .long, parsing: .unconditional, help: ArgumentHelp("Measured runs per method, 1 to \(maximumRuns) (default: 3).", valueName: "n"),
             transform: Parse.count(1...maximumRuns))
         var runs = 3
 
         @Option(
-            name: [.customShort("i"), .long],
+            name: [.customShort("i"), .long], parsing: .unconditional,
             help: ArgumentHelp(
                 "Report throughput, retransmits, cwnd and RTT at this interval, a line each as it ends, as iperf3's -i (default on a terminal: 1s for --time longer than 2s).",
                 valueName: "duration"), transform: Parse.positiveDuration)

@@ -10,30 +10,34 @@ struct ProbeOptions: ParsableArguments {
     var file: String?
 
     @Option(
-        name: .long, help: ArgumentHelp("Send a cached file of random bytes of this size (default: 230MiB; recommend: 64MiB).", valueName: "size"),
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("Send a cached file of random bytes of this size (default: 230MiB; recommend: 64MiB).", valueName: "size"),
         transform: Parse.positiveSize)
     var size: SizeArgument?
 
     @Option(name: .long, help: "How the sender moves the file into the socket.")
     var method: ProbeMethod = .sendfile
 
-    @Option(name: .long, help: ArgumentHelp("Buffer of the readwrite method (default: 128KiB).", valueName: "size"), transform: Parse.positiveSize)
+    @Option(
+        name: .long, parsing: .unconditional, help: ArgumentHelp("Buffer of the readwrite method (default: 128KiB).", valueName: "size"),
+        transform: Parse.positiveSize)
     var buffer = SizeArgument(128 << 10)
 
     @Option(
-        name: .long, help: ArgumentHelp("Bytes of an unmeasured first transfer, 0 for none (default: 32MiB).", valueName: "size"),
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("Bytes of an unmeasured first transfer, 0 for none (default: 32MiB).", valueName: "size"),
         transform: Parse.size)
     var warmup = SizeArgument(32 << 20)
 
     @Option(
-        name: [.customShort("t"), .long],
+        name: [.customShort("t"), .long], parsing: .unconditional,
         help: ArgumentHelp(
             "Resend the payload until this much time has passed, each run (a bare number is seconds, as iperf3's -t).", valueName: "duration"),
         transform: Parse.positiveDuration)
     var time: TimeSpanArgument?
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: ArgumentHelp("Give up when the peer takes no data, or gives no answer, for this long (default: 10s).", valueName: "duration"),
         transform: Parse.positiveDuration)
     var stallTimeout = TimeSpanArgument(.seconds(10))
@@ -56,12 +60,14 @@ struct ProbeOptions: ParsableArguments {
     var cacheDir: String?
 
     @Option(
-        name: [.customShort("P"), .long], help: ArgumentHelp("Streams in each direction, 1 to 128, as iperf3's -P (default: 1).", valueName: "n"),
+        name: [.customShort("P"), .long], parsing: .unconditional,
+        help: ArgumentHelp("Streams in each direction, 1 to 128, as iperf3's -P (default: 1).", valueName: "n"),
         transform: Parse.count(1...ProbeWire.maxStreams))
     var parallel = 1
 
     @Option(
-        name: .long, help: ArgumentHelp("How long to wait in the server's queue while others measure (default: 2min).", valueName: "duration"),
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("How long to wait in the server's queue while others measure (default: 2min).", valueName: "duration"),
         transform: Parse.duration)
     var queueTimeout = TimeSpanArgument(.seconds(120))
 
@@ -84,7 +90,8 @@ struct ProbeOptions: ParsableArguments {
     var bind: String?
 
     @Option(
-        name: .long, help: ArgumentHelp("Give up on a connection not established within this (default: 5s).", valueName: "duration"),
+        name: .long, parsing: .unconditional,
+        help: ArgumentHelp("Give up on a connection not established within this (default: 5s).", valueName: "duration"),
         transform: Parse.positiveDuration)
     var connectTimeout = TimeSpanArgument(.seconds(5))
 

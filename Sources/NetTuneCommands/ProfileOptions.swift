@@ -25,7 +25,7 @@ struct StateOptions: ParsableArguments {
     var directory: FilePath?
 
     @Option(
-        name: .customLong("lock-wait"),
+        name: .customLong("lock-wait"), parsing: .unconditional,
         help: ArgumentHelp("How long to wait while another nettune is changing this network namespace (default: 10s).", valueName: "duration"),
         transform: Parse.duration)
     var lockWait = TimeSpanArgument(.seconds(10))

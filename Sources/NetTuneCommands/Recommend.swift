@@ -39,7 +39,7 @@ extension NetTuneCommand {
         var force = false
 
         @Option(
-            name: .long, help: ArgumentHelp("Measured runs, 1 to \(Probe.maximumRuns) (default: 3).", valueName: "n"),
+            name: .long, parsing: .unconditional, help: ArgumentHelp("Measured runs, 1 to \(Probe.maximumRuns) (default: 3).", valueName: "n"),
             transform: Parse.count(1...Probe.maximumRuns))
         var runs = 3
 

@@ -20,7 +20,11 @@ extension NetTuneCommand {
                 """
         )
 
-        @Option(name: .long, help: "The TCP port every connection of a probe comes to.")
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp(
+                "The TCP port every connection of a probe comes to; 0 takes a free one, printed at start (default: 9000).", valueName: "port"),
+            transform: Parse.port)
         var port: UInt16 = 9000
 
         @Option(name: .long, help: ArgumentHelp("Listen on this local address only (default: all).", valueName: "addr"))
@@ -30,12 +34,14 @@ extension NetTuneCommand {
         var once = false
 
         @Option(
-            name: .long, help: ArgumentHelp("Clients that may wait while a probe runs; 0 refuses them as busy (default: 8).", valueName: "n"),
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Clients that may wait while a probe runs; 0 refuses them as busy (default: 8).", valueName: "n"),
             transform: Parse.count(0...1000))
         var queue = 8
 
         @Option(
-            name: .long, help: ArgumentHelp("Streams a probe may open in each direction, 1 to 128 (default: 128).", valueName: "n"),
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Streams a probe may open in each direction, 1 to 128 (default: 128).", valueName: "n"),
             transform: Parse.count(1...ProbeWire.maxStreams))
         var maxStreams = ProbeWire.maxStreams
 
@@ -46,7 +52,8 @@ extension NetTuneCommand {
         var file: String?
 
         @Option(
-            name: .long, help: ArgumentHelp("Size of the random payload sent to receiving clients (default: 256MiB).", valueName: "size"),
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Size of the random payload sent to receiving clients (default: 256MiB).", valueName: "size"),
             transform: Parse.positiveSize)
         var payloadSize = SizeArgument(256 << 20)
 
@@ -56,17 +63,20 @@ extension NetTuneCommand {
         var cacheDir: String?
 
         @Option(
-            name: .long, help: ArgumentHelp("Refuse probes that declare more than this (default: 64GiB).", valueName: "size"),
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Refuse probes that declare more than this (default: 64GiB).", valueName: "size"),
             transform: Parse.positiveSize)
         var maxBytes = SizeArgument(64 << 30)
 
         @Option(
-            name: .long, help: ArgumentHelp("Drop a client that sends nothing for this long (default: 10s).", valueName: "duration"),
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp("Drop a client that sends nothing for this long (default: 10s).", valueName: "duration"),
             transform: Parse.positiveDuration)
         var idleTimeout = TimeSpanArgument(.seconds(10))
 
         @Option(
-            name: .long, help: ArgumentHelp("End a timed probe (probe --time) that runs longer than this (default: 10min).", valueName: "duration"),
+            name: .long, parsing: .unconditional,
+            help: ArgumentHelp("End a timed probe (probe --time) that runs longer than this (default: 10min).", valueName: "duration"),
             transform: Parse.positiveDuration)
         var maxDuration = TimeSpanArgument(.seconds(600))
 

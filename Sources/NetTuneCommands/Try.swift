@@ -23,7 +23,7 @@ extension NetTuneCommand {
         var profile: String
 
         @Option(
-            name: .long, help: ArgumentHelp("How long to wait for confirmation (default: 30s).", valueName: "duration"),
+            name: .long, parsing: .unconditional, help: ArgumentHelp("How long to wait for confirmation (default: 30s).", valueName: "duration"),
             transform: Parse.positiveDuration)
         var timeout = TimeSpanArgument(.seconds(30))
 

@@ -60,6 +60,13 @@ import Testing
         (["serve", "--token", ""], "empty token"),
         (["try", "jumbo", "--timeout", "0"], "must be longer than zero"),
         (["try", "jumbo", "--timeout=-5s"], "is not a duration"),
+        // A negative number is the option's value, as getopt takes it for iperf3, not a flag.
+        (["try", "jumbo", "--timeout", "-5s"], "is not a duration"),
+        (["probe", "10.0.0.2", "-t", "-5"], "is not a duration"),
+        (["probe", "10.0.0.2", "-P", "-3"], "from 1 to 128"),
+        (["probe", "10.0.0.2", "--size", "-1MiB"], "is not a size"),
+        (["serve", "--port", "-1"], "from 0 to 65535"),
+        (["serve", "--port", "65536"], "from 0 to 65535"),
         (["apply", "x", "--probe", "h:1", "--pairs", "1"], "from 2 to 1000"),
         (["export", "x", "--format", "networkd", "--interface", "../../etc/x"], "not an interface name"),
         (["revert", "--state-dir", ""], "empty path")
