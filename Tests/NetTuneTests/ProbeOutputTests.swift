@@ -287,7 +287,8 @@ import Testing
             .split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(help.contains("trunc (recv with MSG_TRUNC, no copy; the default, measured cheapest here)"))
         #expect(help.contains("(values: trunc, splice, recv; default: trunc)"))
-        #expect(help.contains("--port <port> The TCP port every connection of a probe comes to; 0 takes a free one, printed at start (default: 9000)."))
+        #expect(
+            help.contains("--port <port> The TCP port every connection of a probe comes to; 0 takes a free one, printed at start (default: 9000)."))
         #expect(help.contains("--queue <n> Clients that may wait while a probe runs; 0 refuses them as busy (default: 8)."))
     }
 }

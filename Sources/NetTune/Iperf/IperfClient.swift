@@ -386,15 +386,4 @@ public struct IperfClient: RequestTransport, Sendable {
             try? Deadline.after(.milliseconds(2), interruption: interruption).sleep()
         }
     }
-
-    private func openPayload() throws -> FileDescriptor {
-        guard request.payload.isFile else {
-            throw PayloadError.unusable(path: "-", reason: "this probe only receives, so it made no file to send")
-        }
-        do {
-            return try FileDescriptor.open(FilePath(request.payload.path), .readOnly, options: [.closeOnExec])
-        } catch {
-            throw PayloadError.unusable(path: request.payload.path, reason: "\(error)")
-        }
-    }
 }

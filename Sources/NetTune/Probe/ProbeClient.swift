@@ -266,17 +266,6 @@ public struct ProbeClient: RequestTransport, Sendable {
         }
     }
 
-    private func openPayload() throws -> FileDescriptor {
-        guard request.payload.isFile else {
-            throw PayloadError.unusable(path: "-", reason: "this probe only receives, so it made no file to send")
-        }
-        do {
-            return try FileDescriptor.open(FilePath(request.payload.path), .readOnly, options: [.closeOnExec])
-        } catch {
-            throw PayloadError.unusable(path: request.payload.path, reason: "\(error)")
-        }
-    }
-
     /// Stream `index`'s part of `total` bytes: equal shares, the remainder to the first.
     static func share(of total: UInt64, stream index: Int, streams: Int) -> UInt64 {
         let count = UInt64(max(1, streams))

@@ -1,3 +1,5 @@
+import SystemPackage
+
 /// Progress of the run in flight, for a terminal line and live interval lines.
 public struct ProbeProgress: Sendable {
     public var method: ProbeMethod
@@ -120,5 +122,17 @@ extension RequestTransport {
     public func loadPayload() throws -> PayloadCacheLoad? {
         guard request.payload.isFile else { return nil }
         return try request.payload.loadIntoPageCache(interruption: interruption)
+    }
+
+    /// The file this probe sends, opened for its sending streams.
+    func openPayload() throws -> FileDescriptor {
+        guard request.payload.isFile else {
+            throw PayloadError.unusable(path: "-", reason: "this probe only receives, so it made no file to send")
+        }
+        do {
+            return try FileDescriptor.open(FilePath(request.payload.path), .readOnly, options: [.closeOnExec])
+        } catch {
+            throw PayloadError.unusable(path: request.payload.path, reason: "\(error)")
+        }
     }
 }
