@@ -187,12 +187,13 @@ import Testing
         // Open until the streams are done: ARC may end a local after its last use.
         defer { withExtendedLifetime(pattern) {} }
         let connections = try Self.pairs(2)
-        // Stream 0's peer reads everything; stream 1's never reads.
+        // Stream 0's peer reads everything (more than loopback moves before stream 1's
+        // stall is seen: 1 GiB once finished first); stream 1's never reads.
         let reader = Self.readAllInBackground(connections[0].far)
         let streams = try connections.map { pair in
             try SendingStream(
                 connection: pair.near, file: pattern.fd, fileSize: pattern.size, method: .sendfile, bufferSize: 0,
-                budget: 1 << 30, endsAt: nil, finish: .shutdownWrite, wait: Self.wait(.milliseconds(400)))
+                budget: 1 << 40, endsAt: nil, finish: .shutdownWrite, wait: Self.wait(.milliseconds(400)))
         }
         let clock = ContinuousClock()
         let started = clock.now
