@@ -94,6 +94,19 @@ def host_busy_seconds():
     return (sum(fields[:8]) - idle) / os.sysconf("SC_CLK_TCK")
 
 
+def local_timer_interrupts():
+    """Local timer interrupts on every CPU so far (/proc/interrupts, LOC). Where the
+    host has no fq qdisc, a BBR sender paces with one such timer per held-back
+    segment burst (tcp_pace_kick), so their count per GiB shows how often pacing held
+    a sender back; the scheduler's tick adds a few thousand per second (HZ per CPU)."""
+    with open("/proc/interrupts") as interrupts:
+        for line in interrupts:
+            fields = line.split()
+            if fields and fields[0] == "LOC:":
+                return sum(int(v) for v in fields[1:1 + os.cpu_count()] if v.isdigit())
+    return 0
+
+
 def host_description():
     """The CPU, its count and the kernel, printed with every result: figures from
     different machines differ (on one AMD EPYC host the kernel's copy into a buffer

@@ -130,13 +130,17 @@ public struct IperfClient: RequestTransport, Sendable {
         var wayOfStream: [ProbeDirection] = []
         for way in ways {
             for _ in 0..<streams {
+                // As with nettune's server: the sending sockets only (the server is told
+                // in the parameters), before their handshake.
+                let congestion = way == .send ? request.congestion : nil
                 let data =
                     try connection.remoteAddress.map {
                         try TCPConnection.connect(
-                            $0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
-                    } ?? TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect)
-                // As with nettune's server: the sending sockets only (the server is told in the parameters).
-                if let congestion = request.congestion, way == .send { try data.setCongestionControl(congestion) }
+                            $0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect,
+                            congestion: congestion)
+                    }
+                    ?? TCPConnection.connect(
+                        to: request.endpoint, deadline: deadline(request.connectTimeout), options: request.connect, congestion: congestion)
                 try data.sendAll(cookie, deadline: deadline(request.replyTimeout))
                 connections.append(data)
                 wayOfStream.append(way)

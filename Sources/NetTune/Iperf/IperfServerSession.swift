@@ -62,7 +62,7 @@ struct IperfServerSession {
         // 3. A fresh listener (today's tcp_rmem), then the data connections.
         shared.iperfRegistry.open(cookie, host: connection.endpoint.host, expected: parameters.connections)
         defer { shared.iperfRegistry.close(cookie) }
-        shared.rotateListener()
+        shared.rotateListener(congestion: parameters.congestion)
         guard (try? control.send(.createStreams, deadline: idle)) != nil else {
             if shared.haltMessage != nil { return terminated(&event, during: "before the test") }
             event.outcome = .failed("the client went away before the transfer")

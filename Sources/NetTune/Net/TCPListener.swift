@@ -9,8 +9,11 @@ public final class TCPListener: Sendable {
 
     /// Binds `host` (nil: all addresses, IPv6 dual-stack where available) and `port`
     /// (0: the kernel picks one). With `reusePort`, a second listener can take the
-    /// same port while this one still holds it (SO_REUSEPORT, same user only).
-    public init(host: String?, port: UInt16, backlog: Int32 = 64, reusePort: Bool = false) throws(ListenError) {
+    /// same port while this one still holds it (SO_REUSEPORT, same user only). With
+    /// `congestion`, every connection it accepts uses that algorithm from its
+    /// handshake on (an accepted socket switched later stays paced if the default
+    /// was BBR: `TCPConnection.connect(_:endpoint:deadline:options:congestion:)`).
+    public init(host: String?, port: UInt16, backlog: Int32 = 64, reusePort: Bool = false, congestion: String? = nil) throws(ListenError) {
         let candidates: [SocketAddress]
         if let host {
             do {
@@ -32,11 +35,17 @@ public final class TCPListener: Sendable {
                 lastError = ListenError(what: candidate.description, errno: error)
                 continue
             }
+            var failedOption: String?
             do {
                 try Syscall.setSocketOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
                 if reusePort { try Syscall.setSocketOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
                 if candidate.family == AF_INET6 && host == nil {
                     try Syscall.setSocketOption(fd, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0)
+                }
+                if let congestion {
+                    failedOption = "setsockopt(TCP_CONGESTION, \(congestion))"
+                    try Syscall.setCongestionControl(fd, congestion)
+                    failedOption = nil
                 }
                 try Syscall.call { candidate.withSockaddr { bind(fd, $0, $1) } }
                 try Syscall.call { listen(fd, backlog) }
@@ -44,7 +53,7 @@ public final class TCPListener: Sendable {
                 self.address = SocketAddress.local(of: fd) ?? candidate
                 return
             } catch {
-                lastError = ListenError(what: candidate.description, errno: error)
+                lastError = ListenError(what: candidate.description, errno: error, detail: failedOption.map { "\($0): \(error)" })
                 Syscall.close(fd)
             }
         }

@@ -63,17 +63,18 @@ public struct ProbeClient: RequestTransport, Sendable {
         let options = request.connect
         var connections: [TCPConnection] = []
         for index in 0..<message.connections {
+            // On the sockets this machine sends on, before their handshake; the server
+            // sets its own. A receiving socket's algorithm does nothing, and setting one
+            // could only fail (a restricted algorithm, unprivileged) where the server
+            // would have used it.
+            let congestion = message.direction(ofStream: index) == .send ? request.congestion : nil
             let data =
                 try control.remoteAddress.map {
-                    try TCPConnection.connect($0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: options)
+                    try TCPConnection.connect(
+                        $0, endpoint: request.endpoint, deadline: deadline(request.connectTimeout), options: options, congestion: congestion)
                 }
-                ?? TCPConnection.connect(to: request.endpoint, deadline: deadline(request.connectTimeout), options: options)
-            // On the sockets this machine sends on; the server sets its own. A receiving
-            // socket's algorithm does nothing, and setting one could only fail (a
-            // restricted algorithm, unprivileged) where the server would have used it.
-            if let congestion = request.congestion, message.direction(ofStream: index) == .send {
-                try data.setCongestionControl(congestion)
-            }
+                ?? TCPConnection.connect(
+                    to: request.endpoint, deadline: deadline(request.connectTimeout), options: options, congestion: congestion)
             try data.sendAll(ProbeMessage.data(session: session, stream: index).encoded(), deadline: deadline(request.replyTimeout))
             connections.append(data)
         }

@@ -176,8 +176,9 @@ public final class ProbeServer: Sendable {
     private func acceptConnections(_ first: consuming TCPListener, shared: ServerShared, handlers: DispatchGroup) throws {
         var listener = consume first
         while !(configuration.once && shared.completedOne) && !stopping.load(ordering: .relaxed) {
-            if shared.rotationRequested {
-                listener = rotate(listener, shared: shared, handlers: handlers)
+            let rotation = shared.rotationRequested
+            if rotation.requested {
+                listener = rotate(listener, congestion: rotation.congestion, shared: shared, handlers: handlers)
             }
             // No timeout: an idle server sleeps until a connection, a wake-up or a
             // signal, and wakes nothing beside a probe it measures (its CPU is the sender's).
@@ -195,11 +196,17 @@ public final class ProbeServer: Sendable {
     }
 
     /// A fresh listener on the same port, so the next probe's data connections get
-    /// the receive buffer `tcp_rmem` gives now. The old one's waiting connections
-    /// are taken first; it is closed before the probe's client is told to connect.
-    private func rotate(_ old: TCPListener, shared: ServerShared, handlers: DispatchGroup) -> TCPListener {
+    /// the receive buffer `tcp_rmem` gives now, and the congestion control its client
+    /// asked for from their handshake on. The old one's waiting connections are taken
+    /// first; it is closed before the probe's client is told to connect. Where the
+    /// algorithm cannot be set on it, the session sets it on each connection and
+    /// reports a failure there.
+    private func rotate(_ old: TCPListener, congestion: String?, shared: ServerShared, handlers: DispatchGroup) -> TCPListener {
         defer { shared.rotated() }
-        guard let fresh = try? TCPListener(host: configuration.bind, port: old.port, reusePort: true) else { return old }
+        let fresh =
+            (try? TCPListener(host: configuration.bind, port: old.port, reusePort: true, congestion: congestion))
+            ?? (try? TCPListener(host: configuration.bind, port: old.port, reusePort: true))
+        guard let fresh else { return old }
         while let connection = try? old.acceptWaiting() {
             dispatch(connection, shared: shared, handlers: handlers)
         }

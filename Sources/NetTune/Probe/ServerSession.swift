@@ -49,7 +49,8 @@ struct ServerSession {
         //    "ready" with this machine's tuning, and the data connections.
         let session = SessionID.random()
         shared.registry.open(session, host: control.endpoint.host, expected: request.connections)
-        shared.rotateListener()
+        // The algorithm for the sockets this server sends on (-R, --bidir).
+        shared.rotateListener(congestion: request.direction == .send ? nil : request.congestion)
         let tuning = configuration.tuning(control.localAddress?.host)
         guard
             (try? control.sendAll(

@@ -11,7 +11,7 @@ final class ServerShared: Sendable {
     let wake: WakePipe
     /// Fires when the server is stopped by a signal: a session's waits carry it.
     let halt: Interruption
-    private let rotation = Mutex<(requested: Bool, generation: Int)>((false, 0))
+    private let rotation = Mutex<(requested: Bool, generation: Int, congestion: String?)>((false, 0, nil))
     private let completed = Mutex(false)
     private let handlerCount = Mutex(0)
     /// Connection handlers at once: enough for a full queue of probes with all
@@ -47,12 +47,16 @@ final class ServerShared: Sendable {
         wake.signal()
     }
 
-    var rotationRequested: Bool { rotation.withLock { $0.requested } }
+    /// A fresh listener asked for, with the congestion control its connections are to use.
+    var rotationRequested: (requested: Bool, congestion: String?) { rotation.withLock { ($0.requested, $0.congestion) } }
 
     /// Asks for a fresh listener and waits until the old one is closed.
-    func rotateListener() {
+    /// - Parameter congestion: the algorithm the probe's data connections use from
+    ///   their handshake on (set on the listener, which they inherit it from).
+    func rotateListener(congestion: String? = nil) {
         let generation = rotation.withLock { state -> Int in
             state.requested = true
+            state.congestion = congestion
             return state.generation
         }
         wake.signal()
@@ -63,7 +67,7 @@ final class ServerShared: Sendable {
     }
 
     func rotated() {
-        rotation.withLock { $0 = (false, $0.generation + 1) }
+        rotation.withLock { $0 = (false, $0.generation + 1, nil) }
     }
 
     func admitHandler() -> Bool {

@@ -52,6 +52,12 @@ extension Syscall {
         var value = value
         try call { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) }
     }
+
+    /// TCP_CONGESTION by name.
+    static func setCongestionControl(_ fd: Int32, _ algorithm: String) throws(Errno) {
+        var name = Array(algorithm.utf8CString)
+        try call { setsockopt(fd, Int32(IPPROTO_TCP), TCP_CONGESTION, &name, socklen_t(name.count - 1)) }
+    }
 }
 
 extension Errno {
