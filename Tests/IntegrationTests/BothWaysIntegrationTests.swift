@@ -76,6 +76,9 @@ struct BothWaysIntegrationTests {
                 let remote = try #require(report["remote"] as? [String: Any])
                 #expect(remote["tcp_rmem"] as? String != nil)
                 #expect(remote["kernel"] as? String != nil)
+                // An unshaped veth queues nothing: its root qdisc is noqueue, at both ends.
+                let local = try #require(report["local"] as? [String: Any])
+                #expect(remote["qdisc"] as? String == "noqueue" && local["qdisc"] as? String == "noqueue", "\(remote) \(local)")
             }
         }
     }
@@ -97,6 +100,7 @@ struct BothWaysIntegrationTests {
                 // The server's shaper is what the diagnosis names.
                 let diagnosis = try #require(report["diagnosis"] as? [String: Any])
                 #expect(diagnosis["bottleneck"] as? String == "link-rate")
+                #expect((report["remote"] as? [String: Any])?["qdisc"] as? String == "tbf")
             }
         }
     }

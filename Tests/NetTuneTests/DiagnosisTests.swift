@@ -18,6 +18,7 @@ import Testing
         var retransmits: UInt32 = 0
         var sendBuffer = 4 << 20
         var method = ProbeMethod.sendfile
+        var congestion: String? = "bbr"
 
         var run: RunResult {
             var bytes = [UInt8](repeating: 0, count: 232)
@@ -40,12 +41,74 @@ import Testing
             }
             return RunResult(
                 method: method, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU), receiver: cpu(receiverCPU),
-                tcpInfo: TCPInfo(kernelBytes: bytes), intervals: [], congestion: "bbr",
+                tcpInfo: TCPInfo(kernelBytes: bytes), intervals: [], congestion: congestion,
                 sendBufferBytes: sendBuffer, receiveBufferBytes: 131072)
         }
     }
 
     let lan = DiagnosisContext(shapingRate: nil, linkSpeed: nil, interface: "eth0", tcpWmemMax: 4 << 20, tcpRmemMax: 6 << 20)
+
+    /// A BBR sender short of CPU, with no fq on its egress, paces every socket with
+    /// its own timer (measured: about one per 64 KiB burst on the lab's veth): the
+    /// diagnosis says so and where the pacing could go instead.
+    @Test func aBBRSenderShortOfCPUIsToldItPacesByTimerWhereNoFqDoes() {
+        var f = Fixture()
+        f.senderCPU = 0.97
+        var context = lan
+        context.qdisc = "pfifo_fast"
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(d.bottleneck == .senderCPU)
+        #expect(
+            d.evidence.contains(
+                "congestion control bbr with no fq qdisc on eth0 (pfifo_fast): TCP paces each socket itself, with a timer whenever a burst has to wait"
+            ),
+            "\(d.evidence)")
+        #expect(d.advice.contains("a timer per held-back burst here; fq as the root qdisc on eth0 paces in the qdisc instead"), "\(d.advice)")
+        #expect(d.advice.contains("--congestion cubic"))
+        #expect(
+            d.advice.hasSuffix(
+                "Buffers come second (the BDP of 61 KiB is far below the sender's tcp_wmem max of 4 MiB, so raising buffers cannot help)."))
+        // Under a multi-queue root the queues' qdisc is the default one.
+        context.qdisc = "mq"
+        context.defaultQdisc = "fq_codel"
+        let mq = Diagnoser.diagnose(f.run, context: context)
+        #expect(mq.evidence.contains { $0.contains("no fq qdisc on eth0 (mq of fq_codel)") }, "\(mq.evidence)")
+        #expect(mq.advice.contains("fq on the queues of the mq on eth0 (net.core.default_qdisc = fq"), "\(mq.advice)")
+    }
+
+    /// Nothing about pacing where fq paces, where the sender is not BBR, where the
+    /// qdisc is unknown or may hold fq (a classful root), or where the sender is not
+    /// the end short of CPU.
+    @Test(
+        arguments: [
+            ("bbr", "fq", nil, 0.97, 0.2), ("cubic", "pfifo_fast", nil, 0.97, 0.2), (nil, "noqueue", nil, 0.97, 0.2),
+            ("bbr", nil, "pfifo_fast", 0.97, 0.2), ("bbr", "htb", nil, 0.97, 0.2), ("bbr", "mq", "fq", 0.97, 0.2),
+            ("bbr", "mq", nil, 0.97, 0.2), ("bbr", "noqueue", nil, 0.4, 0.2), ("bbr", "noqueue", nil, 0.3, 0.97)
+        ] as [(String?, String?, String?, Double, Double)])
+    func pacingIsNotMentionedWhereItDoesNotApply(congestion: String?, qdisc: String?, defaultQdisc: String?, sender: Double, receiver: Double) {
+        var f = Fixture()
+        f.congestion = congestion
+        f.senderCPU = sender
+        f.receiverCPU = receiver
+        var context = lan
+        context.qdisc = qdisc
+        context.defaultQdisc = defaultQdisc
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(!d.evidence.contains { $0.contains("paces") }, "\(d.evidence)")
+        #expect(!d.advice.contains("pacing"), "\(d.advice)")
+    }
+
+    /// Receiving, the sender is the server: its qdisc is the one judged.
+    @Test func receivingTheServersQdiscDecides() {
+        var f = Fixture()
+        f.senderCPU = 0.97
+        let local = TuningState(interface: "eth0", qdisc: "fq")
+        let remote = TuningState(interface: "enp1s0", qdisc: "noqueue")
+        let receiving = Diagnoser.diagnose(f.run, context: DiagnosisContext(direction: .receive, local: local, remote: remote))
+        let sending = Diagnoser.diagnose(f.run, context: DiagnosisContext(direction: .send, local: local, remote: remote))
+        #expect(receiving.evidence.contains { $0.contains("no fq qdisc on the server's enp1s0 (noqueue)") }, "\(receiving.evidence)")
+        #expect(!sending.evidence.contains { $0.contains("paces") }, "\(sending.evidence)")
+    }
 
     @Test func linkRate() {
         var f = Fixture()

@@ -57,7 +57,7 @@ import Testing
                     tcpWmem: "4096 16384 4194304", tcpRmem: "4096 4096 4096",
                     wmemMax: 212992, rmemMax: 212992, congestion: "bbr", mtu: 1500,
                     interface: "eth0", kernel: "6.18.44", version: "0.1.0",
-                    shapingRate: 100_000_000, linkSpeed: 1_000_000_000)),
+                    shapingRate: 100_000_000, linkSpeed: 1_000_000_000, qdisc: "mq", defaultQdisc: "fq_codel")),
             .refused(RefusedMessage(status: .busy, message: "busy: another probe is running")),
             .result(result),
             .result(ResultMessage(ok: false, message: "the client stalled")),
@@ -203,6 +203,13 @@ import Testing
         var badMTU = ProbeMessage.ready(session: Self.session, streams: 1, tuning: TuningState(mtu: 1500)).encoded()
         badMTU[badMTU.count - 4] = UInt8(ascii: "x")
         #expect(throws: ProbeWireError.malformed("attribute 6 is not a number")) { try ProbeMessage.decode(badMTU) }
+        // A qdisc's kind is a name too (it is printed in the diagnosis).
+        for name in ["", "fq codel", "fq;x", String(repeating: "q", count: 16)] {
+            for tuning in [TuningState(qdisc: name), TuningState(defaultQdisc: name)] {
+                let ready = ProbeMessage.ready(session: Self.session, streams: 1, tuning: tuning).encoded()
+                #expect(throws: ProbeWireError.self, "\(name)") { try ProbeMessage.decode(ready) }
+            }
+        }
     }
 
     @Test func unknownTuningAttributesAreSkipped() throws {

@@ -67,13 +67,17 @@ public struct DiagnosisContext: Equatable, Sendable {
     public var tcpRmemMax: Int?
     /// The sender's egress MTU, for the MTU advice.
     public var mtu: Int?
+    /// The sender's egress root qdisc and `net.core.default_qdisc` (what an `mq`
+    /// root gives each queue): whether `fq` or TCP itself paces a BBR sender.
+    public var qdisc: String?
+    public var defaultQdisc: String?
     /// Who is who, as the advice names them ("this machine", "the server").
     public var senderName: String
     public var receiverName: String
 
     public init(
         shapingRate: Double? = nil, linkSpeed: Double? = nil, interface: String? = nil,
-        tcpWmemMax: Int? = nil, tcpRmemMax: Int? = nil, mtu: Int? = nil,
+        tcpWmemMax: Int? = nil, tcpRmemMax: Int? = nil, mtu: Int? = nil, qdisc: String? = nil, defaultQdisc: String? = nil,
         senderName: String = "the sender", receiverName: String = "the receiver"
     ) {
         self.shapingRate = shapingRate
@@ -82,6 +86,8 @@ public struct DiagnosisContext: Equatable, Sendable {
         self.tcpWmemMax = tcpWmemMax
         self.tcpRmemMax = tcpRmemMax
         self.mtu = mtu
+        self.qdisc = qdisc
+        self.defaultQdisc = defaultQdisc
         self.senderName = senderName
         self.receiverName = receiverName
     }
@@ -94,7 +100,7 @@ public struct DiagnosisContext: Equatable, Sendable {
             shapingRate: sending?.shapingRate.map(Double.init), linkSpeed: sending?.linkSpeed.map(Double.init),
             interface: sending?.interface.map { direction == .receive ? "the server's \($0)" : $0 }, tcpWmemMax: sending?.tcpWmemMax,
             tcpRmemMax: receiving?.tcpRmemMax,
-            mtu: sending?.mtu,
+            mtu: sending?.mtu, qdisc: sending?.qdisc, defaultQdisc: sending?.defaultQdisc,
             senderName: direction == .receive ? "the server" : "this machine",
             receiverName: direction == .receive ? "this machine" : "the server")
     }
@@ -226,10 +232,23 @@ public enum Diagnoser {
         evidence.append(String(format: "sender process %.0f %% of a core, receiver %.0f %%", senderCore * 100, receiverCore * 100))
         if senderCore >= cpuShare || receiverCore >= cpuShare {
             let sender = senderCore >= receiverCore
+            var advice = cpuAdvice(sender: sender, method: run.method, context: context)
+            if sender, let qdisc = pacingQdisc(congestion: run.congestion, context: context) {
+                let on = context.interface.map { " on \($0)" } ?? ""
+                evidence.append(
+                    "congestion control bbr with no fq qdisc\(on) (\(qdisc)): TCP paces each socket itself, with a timer whenever a burst has to wait"
+                )
+                let fq =
+                    context.qdisc == "mq"
+                    ? "fq on the queues of the mq\(on) (net.core.default_qdisc = fq, for an mq created after it)"
+                    : "fq as the root qdisc\(on)"
+                advice +=
+                    " BBR's pacing costs a sender short of CPU a timer per held-back burst here; "
+                    + "\(fq) paces in the qdisc instead, and a probe with --congestion cubic shows what the pacing costs."
+            }
             return Diagnosis(
                 bottleneck: sender ? .senderCPU : .receiverCPU, evidence: evidence,
-                advice: cpuAdvice(sender: sender, method: run.method, context: context)
-                    + " Buffers come second (\(bufferVerdict(bdp: bdp, context: context))).")
+                advice: advice + " Buffers come second (\(bufferVerdict(bdp: bdp, context: context))).")
         }
 
         // 5. Loss.
@@ -312,6 +331,22 @@ public enum Diagnoser {
         }
         return "\(limit): receiving is per-packet work, which \(fewerPackets) cuts; "
             + "an application that copies what it receives costs more than one that discards it."
+    }
+
+    /// Qdiscs that neither pace nor hold another qdisc: behind them a BBR socket
+    /// paces itself (TCP's internal pacing). Others — `fq`, or a classful root
+    /// whose children are not known here (`htb`, `tbf`, `prio`) — are left unjudged.
+    static let nonPacingQdiscs: Set<String> = ["noqueue", "pfifo_fast", "pfifo", "bfifo", "fq_codel", "fq_pie", "cake", "sfq", "codel", "pie"]
+
+    /// The qdisc a BBR sender's packets leave through, when it is one that leaves the
+    /// pacing to TCP; nil when the sender is not BBR, or fq (or something unknown) is there.
+    static func pacingQdisc(congestion: String?, context: DiagnosisContext) -> String? {
+        guard congestion == "bbr", let root = context.qdisc else { return nil }
+        // A multi-queue root gives each transmit queue the default qdisc.
+        let effective = root == "mq" ? context.defaultQdisc.map { "mq of \($0)" } : root
+        let kind = root == "mq" ? context.defaultQdisc : root
+        guard let kind, let effective, nonPacingQdiscs.contains(kind) else { return nil }
+        return effective
     }
 
     static func bufferVerdict(bdp: Int, context: DiagnosisContext) -> String {

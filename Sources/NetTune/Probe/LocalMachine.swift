@@ -49,7 +49,8 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
             rmemMax: value(.coreRmemMax).flatMap { Int($0) }, congestion: value(.tcpCongestionControl),
             mtu: link?.mtu, interface: link?.name, kernel: kernel, version: NetTuneVersion.current,
             shapingRate: link?.qdisc?.rateBitsPerSecond.flatMap { Int(exactly: $0) },
-            linkSpeed: link.flatMap(physicalSpeed(of:)).map { Int($0) })
+            linkSpeed: link.flatMap(physicalSpeed(of:)).map { Int($0) }, qdisc: link?.qdisc?.kind,
+            defaultQdisc: value(.coreDefaultQdisc))
     }
 
     /// A report of `runs` with this machine's environment as it is now.

@@ -14,11 +14,16 @@ public struct TuningState: Equatable, Sendable, Codable {
     /// The egress interface's shaping rate (tbf/htb) and the driver's link speed, bit/s.
     public var shapingRate: Int?
     public var linkSpeed: Int?
+    /// The egress interface's root qdisc ("fq", "pfifo_fast", "noqueue", "mq"…) and
+    /// `net.core.default_qdisc`, which a multi-queue root (`mq`) gives each queue:
+    /// whether `fq` paces a BBR sender, or TCP itself with a timer per burst.
+    public var qdisc: String?
+    public var defaultQdisc: String?
 
     public init(
         tcpWmem: String? = nil, tcpRmem: String? = nil, wmemMax: Int? = nil, rmemMax: Int? = nil, congestion: String? = nil,
         mtu: Int? = nil, interface: String? = nil, kernel: String? = nil, version: String? = nil,
-        shapingRate: Int? = nil, linkSpeed: Int? = nil
+        shapingRate: Int? = nil, linkSpeed: Int? = nil, qdisc: String? = nil, defaultQdisc: String? = nil
     ) {
         self.tcpWmem = tcpWmem
         self.tcpRmem = tcpRmem
@@ -31,6 +36,8 @@ public struct TuningState: Equatable, Sendable, Codable {
         self.version = version
         self.shapingRate = shapingRate
         self.linkSpeed = linkSpeed
+        self.qdisc = qdisc
+        self.defaultQdisc = defaultQdisc
     }
 
     enum CodingKeys: String, CodingKey {
@@ -42,6 +49,8 @@ public struct TuningState: Equatable, Sendable, Codable {
         case kernel, version
         case shapingRate = "shaping_rate_bps"
         case linkSpeed = "link_speed_bps"
+        case qdisc
+        case defaultQdisc = "default_qdisc"
     }
 
     /// Unknown values are written as null, never left out: JSON readers can rely on every key.
@@ -58,6 +67,8 @@ public struct TuningState: Equatable, Sendable, Codable {
         try container.encode(version, forKey: .version)
         try container.encode(shapingRate, forKey: .shapingRate)
         try container.encode(linkSpeed, forKey: .linkSpeed)
+        try container.encode(qdisc, forKey: .qdisc)
+        try container.encode(defaultQdisc, forKey: .defaultQdisc)
     }
 
     public var tcpWmemMax: Int? { tcpWmem.flatMap { try? TCPBufferTriple(parsing: $0) }?.max }
@@ -67,6 +78,7 @@ public struct TuningState: Equatable, Sendable, Codable {
     enum Attribute: UInt8, CaseIterable {
         case tcpWmem = 1
         case tcpRmem, wmemMax, rmemMax, congestion, mtu, kernel, version, interface, shapingRate, linkSpeed
+        case qdisc, defaultQdisc
     }
 
     func attributes() -> [(Attribute, String)] {
@@ -83,6 +95,8 @@ public struct TuningState: Equatable, Sendable, Codable {
         add(.interface, interface)
         add(.shapingRate, shapingRate.map(String.init))
         add(.linkSpeed, linkSpeed.map(String.init))
+        add(.qdisc, qdisc)
+        add(.defaultQdisc, defaultQdisc)
         return out
     }
 
@@ -90,6 +104,11 @@ public struct TuningState: Equatable, Sendable, Codable {
         func number() throws(ProbeWireError) -> Int {
             guard let number = Int(value), number >= 0 else { throw .malformed("attribute \(attribute.rawValue) is not a number") }
             return number
+        }
+        func kernelName() throws(ProbeWireError) -> String {
+            // A qdisc's kind has a congestion control's shape: a kernel module's name.
+            guard ProbeWire.isCongestionName(value) else { throw .malformed("attribute \(attribute.rawValue) is not a qdisc's name") }
+            return value
         }
         func triple() throws(ProbeWireError) -> String {
             guard (try? TCPBufferTriple(parsing: value)) != nil else { throw .malformed("attribute \(attribute.rawValue) is not a buffer triple") }
@@ -107,6 +126,8 @@ public struct TuningState: Equatable, Sendable, Codable {
         case .interface: interface = value
         case .shapingRate: shapingRate = try number()
         case .linkSpeed: linkSpeed = try number()
+        case .qdisc: qdisc = try kernelName()
+        case .defaultQdisc: defaultQdisc = try kernelName()
         }
     }
 }
