@@ -19,6 +19,9 @@ import Testing
         var sendBuffer = 4 << 20
         var method = ProbeMethod.sendfile
         var congestion: String? = "bbr"
+        /// Busy seconds of each end's machine, which has two CPUs (default: the process's own).
+        var senderHostBusy: Double? = nil
+        var receiverHostBusy: Double? = nil
 
         var run: RunResult {
             var bytes = [UInt8](repeating: 0, count: 232)
@@ -36,11 +39,12 @@ import Testing
             put(rwndLimited, at: 176, width: 8)
             put(sndbufLimited, at: 184, width: 8)
             let byteCount = UInt64(throughput * seconds / 8)
-            func cpu(_ s: Double) -> CPUUsage {
-                CPUUsage(userSeconds: 0, systemSeconds: s, hostBusySeconds: s, hostSoftirqSeconds: 0, hostTotalSeconds: 2 * seconds)
+            func cpu(_ s: Double, host: Double?) -> CPUUsage {
+                CPUUsage(userSeconds: 0, systemSeconds: s, hostBusySeconds: host ?? s, hostSoftirqSeconds: 0, hostTotalSeconds: 2 * seconds)
             }
             return RunResult(
-                method: method, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU), receiver: cpu(receiverCPU),
+                method: method, bytes: byteCount, seconds: seconds, sender: cpu(senderCPU, host: senderHostBusy),
+                receiver: cpu(receiverCPU, host: receiverHostBusy),
                 tcpInfo: TCPInfo(kernelBytes: bytes), intervals: [], congestion: congestion,
                 sendBufferBytes: sendBuffer, receiveBufferBytes: 131072)
         }
@@ -96,6 +100,34 @@ import Testing
         let d = Diagnoser.diagnose(f.run, context: context)
         #expect(!d.evidence.contains { $0.contains("paces") }, "\(d.evidence)")
         #expect(!d.advice.contains("pacing"), "\(d.advice)")
+    }
+
+    /// Four streams on a two-core machine: no process fills a core, but the machine
+    /// is busy on all its CPUs (measured: sender 87 % of a core, host 100 %).
+    @Test func aMachineBusyOnAllItsCPUsIsTheLimitThoughNoProcessFillsACore() {
+        var f = Fixture()
+        f.senderCPU = 0.87
+        f.receiverCPU = 0.65
+        f.senderHostBusy = 2
+        f.receiverHostBusy = 2  // both ends on one machine
+        var context = lan
+        context.senderName = "this machine"
+        context.qdisc = "noqueue"
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(d.bottleneck == .senderCPU)
+        #expect(d.evidence.contains("all of this machine's CPUs busy 100 % of the time"), "\(d.evidence)")
+        #expect(d.advice.contains("a timer per held-back burst"))
+        // Only the receiver's machine full: the receiver, though its process used less.
+        f.senderCPU = 0.5
+        f.receiverCPU = 0.3
+        f.senderHostBusy = 0.6
+        f.receiverHostBusy = 1.9
+        let receiving = Diagnoser.diagnose(f.run, context: lan)
+        #expect(receiving.bottleneck == .receiverCPU)
+        #expect(receiving.evidence.contains("all of the receiver's CPUs busy 95 % of the time"), "\(receiving.evidence)")
+        // Below 90 % busy nothing is blamed on the CPU.
+        f.receiverHostBusy = 1.7
+        #expect(Diagnoser.diagnose(f.run, context: lan).bottleneck == .unknown)
     }
 
     /// Receiving, the sender is the server: its qdisc is the one judged.

@@ -230,8 +230,22 @@ public enum Diagnoser {
         let senderCore = run.seconds > 0 ? run.sender.processSeconds / run.seconds : 0
         let receiverCore = run.seconds > 0 ? run.receiver.processSeconds / run.seconds : 0
         evidence.append(String(format: "sender process %.0f %% of a core, receiver %.0f %%", senderCore * 100, receiverCore * 100))
-        if senderCore >= cpuShare || receiverCore >= cpuShare {
-            let sender = senderCore >= receiverCore
+        // A machine busy on all its CPUs is short of CPU although no one process
+        // fills a core: several streams' threads, and the kernel work they cause,
+        // share them (four streams on a two-core machine: 87 % of a core, host 100 %).
+        let senderMachine = run.sender.hostShares?.busy ?? 0
+        let receiverMachine = run.receiver.hostShares?.busy ?? 0
+        let aProcessIsFull = senderCore >= cpuShare || receiverCore >= cpuShare
+        if aProcessIsFull || senderMachine >= cpuShare || receiverMachine >= cpuShare {
+            // Both ends on one machine (a veth, loopback) are both "busy": the
+            // process that used more of it is the limit, as with full cores.
+            let sender =
+                aProcessIsFull || (senderMachine >= cpuShare) == (receiverMachine >= cpuShare)
+                ? senderCore >= receiverCore : senderMachine >= cpuShare
+            if !aProcessIsFull {
+                let busy = Int((min(sender ? senderMachine : receiverMachine, 1) * 100).rounded())
+                evidence.append("all of \(sender ? context.senderName : context.receiverName)'s CPUs busy \(busy) % of the time")
+            }
             var advice = cpuAdvice(sender: sender, method: run.method, context: context)
             if sender, let qdisc = pacingQdisc(congestion: run.congestion, context: context) {
                 let on = context.interface.map { " on \($0)" } ?? ""
