@@ -4,7 +4,7 @@
 // normal build never needs libFuzzer; `make fuzz` and `scripts/fuzz` build and run it.
 import PackageDescription
 
-let targets = ["FuzzProbeMessage", "FuzzProfile", "FuzzSnapshot", "FuzzIperfMessages"]
+let targets = ["FuzzProbeMessage", "FuzzProfile", "FuzzSnapshot", "FuzzIperfMessages", "FuzzResultFiles"]
 
 let package = Package(
     name: "nettune-fuzz",

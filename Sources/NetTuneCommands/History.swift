@@ -42,7 +42,8 @@ extension NetTuneCommand {
 
         func run() throws {
             let store = try history.store()
-            let entries = try peer.map { try store.entries(forPeer: $0) } ?? store.entries()
+            let (entries, skipped) = try peer.map { try store.read(forPeer: $0) } ?? store.read()
+            HistoryOptions.warnSkipped(skipped, in: store)
             if let textfile {
                 let directory = try AtomicFile.absolute(textfile)
                 try AtomicFile.write(Array(HistoryMetrics.render(entries).utf8), to: directory.appending("nettune.prom"))

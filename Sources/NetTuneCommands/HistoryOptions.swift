@@ -16,4 +16,13 @@ struct HistoryOptions: ParsableArguments {
             path: try history.map { try AtomicFile.absolute($0) }
                 ?? HistoryStore.defaultPath(environment: ProcessInfo.processInfo.environment))
     }
+
+    /// Says on stderr how many lines of the history were left out, so a damaged or
+    /// doctored file does not pass for a short history.
+    static func warnSkipped(_ skipped: Int, in store: HistoryStore) {
+        guard skipped > 0 else { return }
+        StandardError.print(
+            "warning: skipped \(skipped) line\(skipped == 1 ? "" : "s") of \(store.path) that \(skipped == 1 ? "is" : "are") not a nettune result "
+                + "(damaged, or holding figures no measurement gives)")
+    }
 }

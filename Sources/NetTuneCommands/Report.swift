@@ -34,7 +34,13 @@ extension NetTuneCommand {
         func run() throws {
             let abInput = try ab.map(ReportInputs.ab(at:))
             let probeInput = try probe.map(ReportInputs.probe(at:))
-            let entries = noHistory ? [] : try history.store().entries()
+            var entries: [HistoryEntry] = []
+            if !noHistory {
+                let store = try history.store()
+                let skipped: Int
+                (entries, skipped) = try store.read()
+                HistoryOptions.warnSkipped(skipped, in: store)
+            }
             let page = HTMLReport.render(ab: abInput, probe: probeInput, history: entries, generated: Date())
             try AtomicFile.write(Array(page.utf8), to: try AtomicFile.absolute(output))
         }

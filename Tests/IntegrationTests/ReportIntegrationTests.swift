@@ -60,3 +60,40 @@ struct ReportIntegrationTests {
         }
     }
 }
+
+/// The real binary on result files from outside: a history with lines no
+/// measurement gives lists the rest and says how many it skipped; a report input
+/// holding such a figure is refused, naming it, and no page is written.
+@Suite struct ResultFileIntegrationTests {
+    @Test func impossibleFiguresAreSkippedOrRefusedNeverATrap() throws {
+        try Scratch.with { scratch in
+            let good =
+                #"{"bytes":1048576,"fingerprint":{"interface":"eth0","kernel":"6.18","mtu":1500,"peer":"10.0.0.2:9000","profiles":[],"sysctls":{}},"fingerprint_id":"1a2b3c4d","method":"sendfile","peer":"10.0.0.2:9000","receiver_cpu_s_per_gib":[0.1],"sender_cpu_s_per_gib":[0.2],"throughput_bps":[940000000],"time":1800000000}"#
+            let lines = [
+                good,
+                good.replacingOccurrences(of: "[940000000]", with: "[1e308]"),
+                good.replacingOccurrences(of: #""time":1800000000"#, with: #""time":9223372036854775807"#)
+            ]
+            let history = scratch.path + "/history.jsonl"
+            try (lines.joined(separator: "\n") + "\n").write(toFile: history, atomically: true, encoding: .utf8)
+            let listed = try Command.run([TestEnvironment.binary, "history", "--history", history], environment: TestEnvironment.isolatedEnvironment)
+            #expect(listed.status == 0, "\(listed.stderr)")
+            #expect(listed.stdout.contains("940 Mbit/s"))
+            #expect(listed.stderr.contains("skipped 2 lines of \(history)"))
+            let page = scratch.path + "/r.html"
+            let drawn = try Command.run(
+                [TestEnvironment.binary, "report", "--history", history, "-o", page], environment: TestEnvironment.isolatedEnvironment)
+            #expect(drawn.status == 0 && FileManager.default.fileExists(atPath: page), "\(drawn.stderr)")
+
+            let probe = scratch.path + "/probe.json"
+            try #"{"peer": "x:9000", "runs": [{"throughput_bps": 1e308, "bytes": 1073741824}]}"#.write(
+                toFile: probe, atomically: true, encoding: .utf8)
+            let refused = try Command.run(
+                [TestEnvironment.binary, "report", "--probe", probe, "--no-history", "-o", scratch.path + "/bad.html"],
+                environment: TestEnvironment.isolatedEnvironment)
+            #expect(refused.status == 1)
+            #expect(refused.stderr.contains("runs[0].throughput_bps is 1e+308, which no measurement gives"), "\(refused.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: scratch.path + "/bad.html"))
+        }
+    }
+}

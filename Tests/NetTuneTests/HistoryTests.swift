@@ -144,11 +144,86 @@ extension FileHandle {
 
     @Test func oldEntriesReadAsSendingOneStream() throws {
         let line =
-            #"{"bytes":1,"fingerprint":{"interface":"eth0","kernel":"6.18","mtu":1500,"peer":"p","profiles":[],"sysctls":{}},"fingerprint_id":"x","method":"sendfile","peer":"p","receiver_cpu_s_per_gib":[1],"sender_cpu_s_per_gib":[1],"throughput_bps":[1],"time":1}"#
+            #"{"bytes":1,"fingerprint":{"interface":"eth0","kernel":"6.18","mtu":1500,"peer":"p","profiles":[],"sysctls":{}},"fingerprint_id":"1a2b3c4d","method":"sendfile","peer":"p","receiver_cpu_s_per_gib":[1],"sender_cpu_s_per_gib":[1],"throughput_bps":[1],"time":1}"#
         let entry = try JSONDecoder().decode(HistoryEntry.self, from: Data(line.utf8))
         #expect(entry.direction == "send")
         #expect(entry.streams == 1)
         #expect(entry.source == .probe)
+    }
+}
+
+/// A history file is read from outside: a line whose figures no measurement gives is
+/// skipped like a damaged one, and counted, so nothing downstream ever sees it.
+@Suite struct ImplausibleHistoryTests {
+    static func line(_ change: (inout [String: Any]) -> Void) throws -> String {
+        let entry = HistoryEntry(
+            report: HistoryTests().report([1e9, 2e9]), method: .sendfile, fingerprint: HistoryTests().fingerprint("1 2 3"), time: 1_800_000_000)
+        var object = try #require(try JSONSerialization.jsonObject(with: try JSONEncoder().encode(entry)) as? [String: Any])
+        change(&object)
+        return String(decoding: try JSONSerialization.data(withJSONObject: object), as: UTF8.self)
+    }
+
+    static let impossible: [(String, @Sendable (inout [String: Any]) -> Void)] = [
+        ("a rate beyond any link", { $0["throughput_bps"] = [1e308, 1e9] }),
+        ("a negative rate", { $0["throughput_bps"] = [-1, 1e9] }),
+        ("negative CPU", { $0["sender_cpu_s_per_gib"] = [-0.5, 0.1] }),
+        ("fewer CPU figures than runs", { $0["receiver_cpu_s_per_gib"] = [0.1] }),
+        ("negative retransmits", { $0["retransmits"] = [-1, 0] }),
+        ("a time before 1970", { $0["time"] = -1 }),
+        ("a time after 9999", { $0["time"] = Int.max }),
+        ("no streams", { $0["streams"] = 0 }),
+        ("a negative size", { $0["bytes"] = -1 }),
+        ("an unknown method", { $0["method"] = "carrier-pigeon" }),
+        ("an unknown direction", { $0["direction"] = "sideways" }),
+        ("a peer with an escape sequence", { $0["peer"] = "10.0.0.2:9000\u{1B}[2J" }),
+        ("a bottleneck that is not a name", { $0["bottleneck"] = "<b>cpu</b>" }),
+        ("a fingerprint id that is not hex", { $0["fingerprint_id"] = "<script>" }),
+        (
+            "a profile name with a control character",
+            { entry in
+                var fingerprint = entry["fingerprint"] as? [String: Any] ?? [:]
+                fingerprint["profiles"] = ["pi-lan\u{7}"]
+                entry["fingerprint"] = fingerprint
+            }
+        )
+    ]
+
+    @Test func impossibleLinesAreSkippedAndCounted() throws {
+        let dir = try TemporaryDirectory()
+        let lines = try [Self.line { _ in }] + Self.impossible.map { try Self.line($0.1) }
+        try dir.write("history.jsonl", lines.joined(separator: "\n") + "\n")
+        let store = HistoryStore(path: FilePath(dir.path + "/history.jsonl"))
+        let (entries, skipped) = try store.read()
+        #expect(entries.count == 1)
+        #expect(skipped == Self.impossible.count)
+        #expect(try store.read(forPeer: "10.0.0.2").skipped == Self.impossible.count)
+        for (what, change) in Self.impossible {
+            #expect(throws: DecodingError.self, "\(what)") { try JSONDecoder().decode(HistoryEntry.self, from: Data(try Self.line(change).utf8)) }
+        }
+    }
+
+    @Test func anImpossibleLineIsNoBaseline() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("history.jsonl", try Self.line { $0["throughput_bps"] = [1e300, 1e300] } + "\n")
+        let store = HistoryStore(path: FilePath(dir.path + "/history.jsonl"))
+        let now = HistoryEntry(
+            report: HistoryTests().report([1e9, 1e9]), method: .sendfile, fingerprint: HistoryTests().fingerprint("4 5 6"), time: 2)
+        #expect(try store.baseline(for: now) == nil)
+    }
+
+    /// What passes the checks renders: figures at the limits trap nowhere.
+    @Test func entriesAtTheLimitsRender() throws {
+        var entries: [HistoryEntry] = []
+        for (time, rate) in [(ResultLimits.time.lowerBound, 0.0), (ResultLimits.time.upperBound, ResultLimits.bitsPerSecond)] {
+            var entry = HistoryEntry(
+                report: HistoryTests().report([1e9]), method: .sendfile, fingerprint: HistoryTests().fingerprint("1 2 3"), time: time)
+            entry.throughputs = [rate]
+            entry.senderCPUSecondsPerGiB = [ResultLimits.cpuSecondsPerGiB]
+            entries.append(try JSONDecoder().decode(HistoryEntry.self, from: try JSONEncoder().encode(entry)))
+        }
+        #expect(HistoryTable.render(entries).contains("9999-12-31 23:59  10.0.0.2:9000  probe  sendfile  send  1 GiB  10 Tbit/s"))
+        #expect(HistoryMetrics.render(entries).contains("nettune_throughput_bytes_per_second"))
+        #expect(HTMLReport.render(ab: nil, probe: nil, history: entries, generated: Date()).contains("</svg>"))
     }
 }
 

@@ -85,6 +85,42 @@ import Testing
         #expect(!page.contains("<script>") && page.contains("&lt;script&gt;"))
     }
 
+    /// A figure no measurement gives is refused with where it was, not charted.
+    @Test func impossibleFiguresAreRefusedWithWhereTheyWere() throws {
+        let cases: [(json: String, names: String)] = [
+            (#"{"runs": [\#(Self.run(1e308))]}"#, "runs[0].throughput_bps"),
+            (#"{"runs": [\#(Self.run(1e9)), \#(Self.run(-1))]}"#, "runs[1].throughput_bps"),
+            (#"{"runs": [\#(Self.run(1e9, cpu: -2))]}"#, "runs[0].sender.cpu_sys_s"),
+            (#"{"runs": [\#(Self.run(1e9, intervals: #"{"start_s": 0, "end_s": 1e-9, "bytes": 1e12}"#))]}"#, "runs[0].intervals[0]"),
+            (#"{"runs": [\#(Self.run(1e9, intervals: #"{"start_s": -5, "end_s": 1, "bytes": 1}"#))]}"#, "runs[0].intervals[0].start_s")
+        ]
+        for (json, name) in cases {
+            #expect {
+                try ReportInputs.probe(json: Array(json.utf8), path: "p.json")
+            } throws: { error in
+                "\(error)".hasPrefix("p.json: \(name) is ") && "\(error)".contains("no measurement gives")
+            }
+        }
+        let ab = Self.abJSON.replacingOccurrences(of: "RUNS_A", with: Self.run(1e9)).replacingOccurrences(of: "RUNS_B", with: Self.run(1e9))
+        let badRatio = ab.replacingOccurrences(of: #""throughput_ratio": 2.0"#, with: #""throughput_ratio": 1e300"#)
+        #expect(throws: ReportInputError.self) { try ReportInputs.ab(json: Array(badRatio.utf8), path: "ab.json") }
+        #expect(try ReportInputs.ab(json: Array(ab.utf8), path: "ab.json").a.count == 1)
+    }
+
+    /// Text from the file is made safe to show, directions are listed once, and
+    /// figures at the limits chart without trapping.
+    @Test func textIsCleanedAndFiguresAtTheLimitsChart() throws {
+        let runs = [Self.run(ResultLimits.bitsPerSecond, cpu: 0), Self.run(0)].joined(separator: ",")
+        let ab = Self.abJSON.replacingOccurrences(of: "RUNS_A", with: runs).replacingOccurrences(of: "RUNS_B", with: runs)
+            .replacingOccurrences(of: #""pi-lan""#, with: #""pi\u001b[2J""#).replacingOccurrences(of: #"["send"]"#, with: #"["send", "send"]"#)
+        let input = try ReportInputs.ab(json: Array(ab.utf8), path: "ab.json")
+        #expect(input.profile == "pi?[2J")
+        #expect(input.directions == ["send"])
+        let page = HTMLReport.render(ab: input, probe: nil, history: [], generated: Date())
+        #expect(!page.unicodeScalars.contains { $0.value == 0x1B })
+        #expect(Self.points(page, series: "A (current)").prefix(2) == [ResultLimits.bitsPerSecond, 0])
+    }
+
     @Test func niceCeilingsAndAnEmptyPage() {
         #expect(SVGChart.niceCeiling(830e6) == 1e9)
         #expect(SVGChart.niceCeiling(0.13) == 0.2)

@@ -33,4 +33,14 @@ import Testing
         #expect(BitRate(bitsPerSecond: 21_400_000_000).description == "21.4 Gbit/s")
         #expect(BitRate(bitsPerSecond: 512).description == "512 bit/s")
     }
+
+    /// Figures from outside are checked before they are shown, but a rate no
+    /// measurement gives still prints rather than traps.
+    @Test func anyDoublePrints() {
+        #expect(BitRate(bitsPerSecond: 1e308).description == "1e+308 bit/s")
+        #expect(BitRate(bitsPerSecond: -1e308).description == "-1e+308 bit/s")
+        #expect(BitRate(bitsPerSecond: .infinity).description == "inf bit/s")
+        #expect(BitRate(bitsPerSecond: .nan).description == "nan bit/s")
+        #expect(BitRate(bitsPerSecond: -5).description == "-5 bit/s")
+    }
 }

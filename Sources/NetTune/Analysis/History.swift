@@ -111,6 +111,10 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
         retransmits = try? container.decodeIfPresent([Int].self, forKey: .retransmits)
         verdict = try? container.decodeIfPresent(Comparison.Verdict.self, forKey: .verdict)
         address = try? container.decodeIfPresent(String.self, forKey: .address)
+        let problems = implausibilities()
+        guard problems.isEmpty else {
+            throw DecodingError.dataCorrupted(.init(codingPath: [], debugDescription: "not a possible result: \(problems.joined(separator: ", "))"))
+        }
     }
 
     public init(report: ProbeReport, method: ProbeMethod, direction: ProbeDirection = .send, fingerprint: TuningFingerprint, time: Int) {
@@ -175,9 +179,15 @@ public struct HistoryStore: Sendable {
 
     /// Every readable entry, oldest first; damaged lines are skipped. A missing file
     /// is an empty history; an unreadable one is an error.
-    public func entries() throws -> [HistoryEntry] {
+    public func entries() throws -> [HistoryEntry] { try read().entries }
+
+    /// The readable entries, oldest first, and how many lines were skipped: damaged,
+    /// or holding figures no measurement gives (`HistoryEntry.implausibilities`).
+    public func read() throws -> (entries: [HistoryEntry], skipped: Int) {
         let decoder = JSONDecoder()
-        return try lines().compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0)) }
+        let lines = try lines()
+        let entries = lines.compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0)) }
+        return (entries, lines.count - entries.count)
     }
 
     /// The file's lines, as bytes: splitting a `String` walks its characters, which
@@ -194,18 +204,23 @@ public struct HistoryStore: Sendable {
     /// The entries for a peer as a person names it: with a port, that endpoint
     /// exactly; without one (`nas.lan`, `iperf3://nas.lan`), every port of that
     /// host (and of that protocol, when the scheme is given).
-    public func entries(forPeer text: String) throws -> [HistoryEntry] {
+    public func entries(forPeer text: String) throws -> [HistoryEntry] { try read(forPeer: text).entries }
+
+    /// `entries(forPeer:)`, with the lines of the whole file that were skipped.
+    public func read(forPeer text: String) throws -> (entries: [HistoryEntry], skipped: Int) {
         let wanted = try Endpoint(parsing: text)
         let bare = text.lowercased().hasPrefix("iperf3://") ? String(text.dropFirst("iperf3://".count)) : text
         let portGiven = bare.hasPrefix("[") ? bare.contains("]:") : bare.contains(":")
         let schemeGiven = text.lowercased().hasPrefix("iperf3://")
-        return try entries().filter { entry in
+        let all = try read()
+        let entries = all.entries.filter { entry in
             guard let peer = try? Endpoint(parsing: entry.peer) else { return entry.peer == text }
             // By name, or by the address the name resolved to.
             guard peer.host.lowercased() == wanted.host.lowercased() || entry.address == wanted.host else { return false }
             if portGiven { return peer.port == wanted.port && peer.peerProtocol == wanted.peerProtocol }
             return !schemeGiven || peer.peerProtocol == .iperf3
         }
+        return (entries, all.skipped)
     }
 
     /// The latest entry for the same peer, method, direction and streams whose tuning differed.

@@ -26,3 +26,16 @@ public enum PeerText {
         }
     }
 }
+
+extension PeerText {
+    /// Whether text read from a file someone else may have written can be shown
+    /// as it is: at most `limit` characters, every one of them safe to print.
+    public static func isClean(_ text: String, limit: Int = 512) -> Bool {
+        var count = 0
+        for scalar in text.unicodeScalars {
+            count += 1
+            guard count <= limit, isSafe(scalar) else { return false }
+        }
+        return true
+    }
+}

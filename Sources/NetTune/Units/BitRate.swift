@@ -5,6 +5,9 @@ public struct BitRate: Hashable, Comparable, Sendable, CustomStringConvertible {
     public init(bitsPerSecond: Double) { self.bitsPerSecond = bitsPerSecond }
 
     public var description: String {
+        // Beyond Int's range (or not a number) only a figure from outside could be;
+        // it is shown as it is rather than trapping.
+        guard bitsPerSecond.isFinite, abs(bitsPerSecond) < 1e15 * 1e12 else { return String(format: "%.3g bit/s", bitsPerSecond) }
         let steps: [(Double, String)] = [(1e12, "Tbit/s"), (1e9, "Gbit/s"), (1e6, "Mbit/s"), (1e3, "kbit/s")]
         for (scale, unit) in steps where bitsPerSecond >= scale {
             return "\(Self.significant(bitsPerSecond / scale)) \(unit)"

@@ -109,7 +109,7 @@ enum HTMLReport {
             for (previous, entry) in zip(entries, entries.dropFirst()) where previous.fingerprintID != entry.fingerprintID {
                 markers.append(.init(x: Double(entry.time), label: "→ \(tuning(entries.filter { $0.fingerprintID == entry.fingerprintID }))"))
             }
-            let span = Double((entries.last?.time ?? 0) - (entries.first?.time ?? 0))
+            let span = Double(entries.last?.time ?? 0) - Double(entries.first?.time ?? 0)
             out += SVGChart(
                 title: "Throughput over time to \(peer)", xLabel: "date (UTC)", yLabel: "median throughput (bit/s)",
                 series: ids.enumerated().map { index, id in

@@ -35,6 +35,13 @@ struct SVGChart {
     private let left = 100.0, right = 40.0, top = 52.0, bottom = 52.0
 
     func render() -> String {
+        // Only finite points can be placed; the inputs are checked before they get here.
+        let series = series.map { s in
+            var s = s
+            s.points = s.points.filter { $0.x.isFinite && $0.y.isFinite }
+            return s
+        }
+        let markers = markers.filter(\.x.isFinite)
         let xs = series.flatMap { $0.points.map(\.x) } + markers.map(\.x)
         let ys = series.flatMap { $0.points.map(\.y) }
         var xMin = xs.min() ?? 0, xMax = xs.max() ?? 1
@@ -128,7 +135,7 @@ struct SVGChart {
     }
 
     static func plain(_ value: Double) -> String {
-        value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
+        abs(value) < 1e15 && value == value.rounded() ? String(Int(value)) : String(format: "%.2f", value)
     }
 
     static func n(_ value: Double) -> String { String(format: "%.1f", value) }
