@@ -107,7 +107,7 @@ extension NetTuneCommand {
             if let file {
                 payload = .file(try PayloadFile.existing(file))
             } else {
-                payload = .cache(
+                payload = try .checkedCache(
                     directory: try cacheDir.map { try AtomicFile.absolute($0) } ?? PayloadFile.defaultCacheDirectory(environment: environment),
                     size: payloadSize.bytes)
             }

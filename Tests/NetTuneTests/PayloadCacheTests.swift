@@ -120,6 +120,25 @@ import Testing
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["payload-8388608.bin"])
     }
 
+    /// A mistyped size must not fill the card: a payload its file system has no
+    /// room for (less the space kept free) is refused before a byte is written, also
+    /// in a directory not made yet.
+    @Test func aPayloadWithoutRoomIsRefusedBeforeAByteIsWritten() throws {
+        let directory = try TemporaryDirectory()
+        let available = try #require(Syscall.availableBytes(at: directory.path))
+        for (size, place) in [(available + 1, directory.path), (Int.max, directory.path + "/not/made/yet")] {
+            #expect {
+                _ = try PayloadFile.cached(size: size, directory: FilePath(place))
+            } throws: { error in
+                guard case .cacheFailed(_, let reason)? = error as? PayloadError else { return false }
+                return reason.contains("do not fit") && reason.contains("free on its file system")
+            }
+        }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+        // What leaves the space kept free is made.
+        #expect(try PayloadFile.cached(size: 1 << 20, directory: FilePath(directory.path)).size == 1 << 20)
+    }
+
     @Test func theTemporaryOfAMakerThatDiedIsRemovedAndALiveOnesKept() throws {
         let directory = try TemporaryDirectory()
         // Above PID_MAX_LIMIT (2^22): no process can have it.

@@ -37,9 +37,10 @@ public struct PayloadFile: Sendable, Equatable {
         size: Int, directory: FilePath, interruption: Interruption? = nil, made: ((_ written: Int) throws -> Void)? = nil
     ) throws -> PayloadFile {
         guard size > 0 else { throw PayloadError.unusable(path: directory.string, reason: "the payload size must be positive") }
-        let path = directory.appending("payload-\(size).bin")
+        let path = cachedPath(size: size, directory: directory)
         if let existing = try? Self.existing(path.string), existing.size == size { return existing }
         removeAbandonedTemporaries(in: directory)
+        try checkRoom(for: size, in: directory)
         var madeFailure: (any Error)?
         do {
             let random = try FileDescriptor.open("/dev/urandom", .readOnly, options: [.closeOnExec])
@@ -76,6 +77,26 @@ public struct PayloadFile: Sendable, Equatable {
             throw PayloadError.cacheFailed(directory: directory.string, reason: "\(error)")
         }
         return PayloadFile(path: path.string, size: size)
+    }
+
+    /// Where `cached` keeps random bytes of `size`.
+    static func cachedPath(size: Int, directory: FilePath) -> FilePath { directory.appending("payload-\(size).bin") }
+
+    /// What making a payload leaves free on its file system at least: a mistyped
+    /// size (`230G` for `230M`) must not fill a device's only card.
+    static let spaceKept = 64 << 20
+
+    /// Refuses a payload its file system has no room for, before a byte is
+    /// written. The directory may not exist yet: its nearest existing parent is asked.
+    static func checkRoom(for size: Int, in directory: FilePath) throws(PayloadError) {
+        var place = directory
+        while !place.components.isEmpty, (try? Syscall.call { access(place.string, F_OK) }) == nil { place = place.removingLastComponent() }
+        guard let available = Syscall.availableBytes(at: place.string), size > available - min(spaceKept, available) else { return }
+        throw .cacheFailed(
+            directory: directory.string,
+            reason:
+                "\(ByteCount(size)) of random bytes do not fit: \(ByteCount(available)) free on its file system, and nettune leaves "
+                + "\(ByteCount(spaceKept)) of that free; choose a smaller size")
     }
 
     /// How much of a payload being made may wait unwritten in the page cache.

@@ -233,6 +233,14 @@ public enum ServerPayload: Sendable {
     /// Random bytes of this size, made once in this cache directory.
     case cache(directory: FilePath, size: Int)
 
+    /// Random bytes of `size` in `directory`, refused at once (not at the first
+    /// client's request) when they are not made yet and their file system has no room.
+    public static func checkedCache(directory: FilePath, size: Int) throws(PayloadError) -> ServerPayload {
+        let made = try? PayloadFile.existing(PayloadFile.cachedPath(size: size, directory: directory).string)
+        if made?.size != size { try PayloadFile.checkRoom(for: size, in: directory) }
+        return .cache(directory: directory, size: size)
+    }
+
     /// The payload, made first if it is random bytes not made yet (`made` hears of
     /// every MiB).
     /// - Throws: `PayloadError`, `Interrupted` when the server is stopped while it

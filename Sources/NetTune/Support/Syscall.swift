@@ -98,6 +98,15 @@ extension Syscall {
         return min(resident, size)
     }
 
+    /// Bytes an unprivileged writer may still put on the file system holding `path`
+    /// (statvfs's f_bavail), or nil when it cannot be asked.
+    static func availableBytes(at path: String) -> Int? {
+        var info = statvfs()
+        guard statvfs(path, &info) == 0 else { return nil }
+        let (bytes, overflow) = Int(clamping: info.f_bavail).multipliedReportingOverflow(by: Int(clamping: info.f_frsize))
+        return overflow ? Int.max : bytes
+    }
+
     /// Whether process `pid` exists (one owned by another user counts).
     static func processExists(_ pid: Int32) -> Bool {
         kill(pid, 0) == 0 || errno == EPERM
