@@ -14,6 +14,21 @@ struct ShowIntegrationTests {
         return try #require(links.first { $0["name"] as? String == name })
     }
 
+    /// The kernel lets an interface be named with control characters: the table
+    /// prints them as `?` (no escape sequence reaches the terminal, the columns
+    /// hold), the JSON keeps the real name, escaped.
+    @Test func anInterfaceNamedWithAnEscapeSequenceIsShownSafely() throws {
+        try Lab.with { lab in
+            try lab.check(in: lab.nsA, ["ip", "link", "add", "x\u{1B}[31m", "type", "veth", "peer", "name", "bell\u{7}"])
+            let table = try lab.nettune(in: lab.nsA, ["show"])
+            #expect(table.status == 0, "\(table.stderr)")
+            #expect(!table.stdout.unicodeScalars.contains { $0.value < 0x20 && $0 != "\n" })
+            #expect(table.stdout.contains("x?[31m") && table.stdout.contains("bell?"))
+            let json = try lab.nettune(in: lab.nsA, ["show", "--json"])
+            _ = try link(try decode(json.stdout), named: "x\u{1B}[31m")
+        }
+    }
+
     @Test func reportsExactlyWhatTheKernelHolds() throws {
         try Lab.with { lab in
             try lab.check(in: lab.nsA, ["ip", "link", "set", "dev", lab.ifA, "mtu", "9000"])

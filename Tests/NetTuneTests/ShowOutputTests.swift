@@ -152,3 +152,28 @@ import Testing
         #expect(SysfsLinkReader.read("missing", root: FilePath(root.path)).physical == false)
     }
 }
+
+/// An interface may be named with control characters (the kernel refuses only '/',
+/// ':' and spaces): what nettune prints, records and sends a peer carries `?`
+/// instead, so no escape sequence reaches a terminal, a history or a server's
+/// client (whose decoder refuses control characters).
+@Suite struct ControlCharacterNameTests {
+    @Test func tablesPrintControlCharactersAsQuestionMarks() {
+        let table = TextTable.render([["NAME", "MTU"], ["x\u{1B}[31m", "1500"], ["bell\u{7}", "9000"]])
+        #expect(table == "  NAME    MTU\n  x?[31m  1500\n  bell?   9000\n")
+    }
+
+    @Test func theTuningStateNamesTheEgressSafely() throws {
+        let state = try TemporaryDirectory()
+        let links = FakeLinkController([LinkInfo(index: 2, name: "x\u{1B}[2J", mtu: 1500, adminUp: true)], defaultRoute: "x\u{1B}[2J")
+        links.addresses = ["10.0.0.1": "x\u{1B}[2J"]
+        let machine = LocalMachine(
+            store: FakeSysctlStore([:]), links: links, sysfsNet: FilePath(state.path + "/nosys"), kernel: "test", snapshots: nil, namespace: nil)
+        let tuning = machine.tuningState(localAddress: "10.0.0.1")
+        #expect(tuning.interface == "x?[2J")
+        #expect(tuning.mtu == 1500)
+        // What the server sends of it, its clients decode.
+        let ready = ProbeMessage.ready(session: SessionID(bytes: [UInt8](repeating: 1, count: ProbeWire.sessionIDLength)), streams: 1, tuning: tuning)
+        #expect(try ProbeMessage.decode(ready.encoded())?.message == ready)
+    }
+}

@@ -47,7 +47,9 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
         return TuningState(
             tcpWmem: value(.tcpWmem), tcpRmem: value(.tcpRmem), wmemMax: value(.coreWmemMax).flatMap { Int($0) },
             rmemMax: value(.coreRmemMax).flatMap { Int($0) }, congestion: value(.tcpCongestionControl),
-            mtu: link?.mtu, interface: link?.name, kernel: kernel, version: NetTuneVersion.current,
+            // A description, never used to address the link: an interface may be named
+            // with control characters, which no terminal, history or peer should get.
+            mtu: link?.mtu, interface: link.map { PeerText.sanitized($0.name, limit: 64) }, kernel: kernel, version: NetTuneVersion.current,
             shapingRate: link?.qdisc?.rateBitsPerSecond.flatMap { Int(exactly: $0) },
             linkSpeed: link.flatMap(physicalSpeed(of:)).map { Int($0) }, qdisc: link?.qdisc?.kind,
             defaultQdisc: value(.coreDefaultQdisc))
