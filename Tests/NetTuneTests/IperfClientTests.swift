@@ -397,6 +397,12 @@ import Testing
         let reverse = try IperfParameters(json: Array(#"{"tcp":true,"num":1048576,"parallel":1,"reverse":true}"#.utf8))
         #expect(reverse.bytes == 1 << 20 && reverse.seconds == 0 && reverse.direction == .receive)
         #expect(try IperfParameters(json: Array(#"{"udp":true,"time":5,"bidirectional":true}"#.utf8)).transport == .udp)
+        // -k: blocks of -l bytes bound the test as -n does; a product past 2^64 is no bound to trust.
+        #expect(parsed.byteLimit == nil && reverse.byteLimit == 1 << 20)
+        let blocks = try IperfParameters(json: Array(#"{"tcp":true,"blockcount":256,"len":65536,"parallel":1}"#.utf8))
+        #expect(blocks.byteLimit == 16 << 20)
+        let huge = try IperfParameters(json: Array(#"{"tcp":true,"blockcount":1125899906842624,"len":16777216,"parallel":1}"#.utf8))
+        #expect(huge.byteLimit == .max)
         for bad in [
             #"{"parallel":100000}"#, #"{"time":-1}"#, #"{"len":"big"}"#, #"{"parallel":1.5}"#, "[1,2]", "{",
             #"{"congestion":"aaaaaaaaaaaaaaaaaaaaaaaaa"}"#

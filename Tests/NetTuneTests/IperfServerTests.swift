@@ -151,13 +151,10 @@ import Testing
         try expectServesAfterwards(server)
     }
 
-    @Test func udpBlocksAndPacedReverseAreNotImplemented() throws {
+    @Test func udpAndPacedReverseAreNotImplemented() throws {
         let server = try RunningServer()
         defer { server.stop() }
-        for json in [
-            #"{"udp":true,"time":1,"parallel":1}"#, #"{"tcp":true,"blockcount":10,"parallel":1}"#,
-            #"{"tcp":true,"time":1,"parallel":1,"reverse":true,"bandwidth":1000000}"#
-        ] {
+        for json in [#"{"udp":true,"time":1,"parallel":1}"#, #"{"tcp":true,"time":1,"parallel":1,"reverse":true,"bandwidth":1000000}"#] {
             let client = try ScriptedClient(port: server.port)
             #expect(try client.state() == IperfState.parameterExchange.rawValue)
             try client.sendParameters(json)
@@ -172,7 +169,9 @@ import Testing
         for (json, code) in [
             (#"{"tcp":true,"time":1,"parallel":3}"#, IperfErrorCode.streams),
             (#"{"tcp":true,"time":86400,"parallel":1}"#, IperfErrorCode.duration),
-            (#"{"tcp":true,"num":1125899906842624,"parallel":1}"#, IperfErrorCode.duration)
+            (#"{"tcp":true,"num":1125899906842624,"parallel":1}"#, IperfErrorCode.duration),
+            // -k blocks of -l bytes are a size like -n, held to the same limit (here 122 GiB).
+            (#"{"tcp":true,"blockcount":1000000,"len":131072,"parallel":1}"#, IperfErrorCode.duration)
         ] {
             let client = try ScriptedClient(port: server.port)
             #expect(try client.state() == IperfState.parameterExchange.rawValue)
@@ -192,6 +191,27 @@ import Testing
         let one = try client.openStream()
         #expect(try client.serverError() == 204)
         _ = one
+        try expectServesAfterwards(server)
+    }
+
+    /// iperf3 3.12 gives up when it cannot set up a stream (`-L` on IPv4): it says
+    /// IPERF_DONE and hangs up. The server, waiting for its data connections, lets
+    /// it go at once — as iperf3's own server does — not after its idle timeout.
+    @Test func aClientThatGivesUpBeforeItsStreamsIsLetGoAtOnce() throws {
+        let server = try RunningServer(idleTimeout: .seconds(20))
+        defer { server.stop() }
+        for goodbye in [[UInt8(16)], []] {
+            let client = try ScriptedClient(port: server.port)
+            #expect(try client.state() == IperfState.parameterExchange.rawValue)
+            try client.sendParameters(#"{"tcp":true,"time":1,"parallel":2}"#)
+            #expect(try client.state() == IperfState.createStreams.rawValue)
+            let left = ContinuousClock.now
+            if !goodbye.isEmpty { try client.control.sendAll(goodbye, deadline: .after(.seconds(1))) }
+            client.control.shutdownWrite()
+            let events = server.log(count: goodbye.isEmpty ? 2 : 1)
+            #expect((ContinuousClock.now - left).seconds < 2)
+            #expect(events.last?.outcome == .failed("the client hung up after opening 0 of the 2 data connections it announced"))
+        }
         try expectServesAfterwards(server)
     }
 

@@ -135,6 +135,29 @@ import Testing
         #expect(server.log(count: 1).first?.outcome == .failed("the server was stopped (SIGTERM) before the transfer"))
     }
 
+    /// A client that hangs up while the server awaits its data connections is let go
+    /// at once, not after the idle timeout, and the next is served.
+    @Test func aClientThatHangsUpBeforeItsDataConnectionsIsLetGoAtOnce() throws {
+        let server = try patientServer()
+        defer { server.stop() }
+        let control = try TCPConnection.connect(to: nettune(server), deadline: .after(.seconds(2)))
+        let reader = MessageReader(connection: control, endpoint: nettune(server), peerIsServer: true)
+        let request = ProbeRequestMessage(
+            direction: .send, method: .sendfile, streams: 1, length: 1 << 20, duration: nil, queueWait: .zero, token: [],
+            software: "test")
+        try control.sendAll(ProbeMessage.request(request).encoded(), deadline: .after(.seconds(2)))
+        guard case .ready = try reader.next(deadline: .after(.seconds(5)), waiting: "ready") else {
+            Issue.record("no ready")
+            return
+        }
+        let left = ContinuousClock.now
+        control.shutdownWrite()
+        #expect(server.log(count: 1).first?.outcome == .failed("the client hung up after opening 0 of the 1 data connections it announced"))
+        #expect((ContinuousClock.now - left).seconds < 2)
+        let run = try ProbeClient(try IperfServerTests().request(nettune(server), direction: .send)).run(.sendfile)
+        #expect(run.result.bytes == 4 << 20)
+    }
+
     /// Stopped while it makes its random payload for a receiving client (a slow card
     /// takes seconds): the making ends, its temporary goes, the client is told.
     @Test func theMakingOfThePayloadEndsAndLeavesNothing() throws {

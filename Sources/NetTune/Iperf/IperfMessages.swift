@@ -9,7 +9,7 @@ public struct IperfParameters: Equatable, Sendable {
     public var seconds: Int
     /// Bytes in all (`-n`); nil for a timed test.
     public var bytes: UInt64?
-    /// Blocks in all (`-k`), which nettune does not serve.
+    /// Blocks in all (`-k`), of `blockSize` bytes each.
     public var blocks: UInt64?
     public var streams: Int
     public var reverse: Bool
@@ -39,6 +39,16 @@ public struct IperfParameters: Equatable, Sendable {
         self.congestion = congestion
         self.bandwidth = bandwidth
         self.clientVersion = clientVersion
+    }
+
+    /// What bounds the test by size, in bytes: `-n`, or `-k` blocks of `-l` bytes
+    /// (iperf3 counts the blocks sent as the bytes sent over the block size, so the
+    /// two are one bound); nil for a timed test.
+    public var byteLimit: UInt64? {
+        if let bytes { return bytes }
+        guard let blocks else { return nil }
+        let (product, overflow) = blocks.multipliedReportingOverflow(by: UInt64(blockSize))
+        return overflow ? .max : product
     }
 
     /// From the client's view: `.send` when it sends.

@@ -69,14 +69,20 @@ struct IperfServerSession {
             return event
         }
         let connections: [TCPConnection]
-        switch shared.iperfRegistry.collect(cookie, deadline: shared.deadline(after: configuration.idleTimeout)) {
+        // The client says nothing until TEST_START unless it gives up (CLIENT_TERMINATE,
+        // as 3.12 does when it cannot set up a stream) or hangs up: iperf3's own server
+        // then resets at once, and so does this one.
+        let hungUp = { control.hasUnread || connection.isReadableNow }
+        switch shared.iperfRegistry.collect(cookie, deadline: shared.deadline(after: configuration.idleTimeout), hungUp: hungUp) {
         case .success(let all): connections = all
         case .failure(let shortfall):
             if shared.haltMessage != nil { return terminated(&event, during: "before the test") }
-            return refuse(
-                &event, code: 204, .failed,
-                "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))"
-            )
+            let why = shortfall.describe(idleTimeout: configuration.idleTimeout)
+            if shortfall.clientHungUp {
+                event.outcome = .failed(why)
+                return event
+            }
+            return refuse(&event, code: 204, .failed, why)
         }
         event.receiveBuffer = connections.map(\.receiveBufferBytes).min() ?? 0
         // iperf3 sets -C on every socket of the test, at both ends.
@@ -95,7 +101,7 @@ struct IperfServerSession {
         func checkClient() throws {
             guard ContinuousClock.now - lastLook >= .seconds(1) else { return }
             lastLook = .now
-            if (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: connection.fd)) == true { throw ClientGone() }
+            if connection.isReadableNow { throw ClientGone() }
         }
         var payload: PayloadFile?
         if parameters.direction != .send {
@@ -175,9 +181,6 @@ struct IperfServerSession {
                 code: IperfErrorCode.unimplemented, status: .badRequest,
                 message: "a \(parameters.transport.rawValue.uppercased()) test; nettune serves TCP only")
         }
-        if parameters.blocks != nil {
-            return Refusal(code: IperfErrorCode.unimplemented, status: .badRequest, message: "a test bounded by blocks (-k); use -t or -n")
-        }
         if parameters.bandwidth != nil && parameters.direction != .send {
             return Refusal(
                 code: IperfErrorCode.unimplemented, status: .badRequest,
@@ -193,14 +196,14 @@ struct IperfServerSession {
                 code: IperfErrorCode.streams, status: .tooManyStreams,
                 message: "\(parameters.streams) streams are more than this server allows (its limit is \(configuration.maxStreams))")
         }
-        if let bytes = parameters.bytes, bytes > configuration.maxBytes {
+        if let bytes = parameters.byteLimit, bytes > configuration.maxBytes {
             return Refusal(
                 code: IperfErrorCode.duration, status: .tooLarge,
                 message:
                     "a transfer of \(ByteCount(Int(clamping: bytes))) is more than this server accepts (its limit is \(ByteCount(Int(clamping: configuration.maxBytes))))"
             )
         }
-        if parameters.bytes == nil, Duration.seconds(parameters.seconds + parameters.omitSeconds) > configuration.maxDuration {
+        if parameters.byteLimit == nil, Duration.seconds(parameters.seconds + parameters.omitSeconds) > configuration.maxDuration {
             return Refusal(
                 code: IperfErrorCode.duration, status: .tooLarge,
                 message:
@@ -244,7 +247,7 @@ struct IperfServerSession {
         let start = ContinuousClock.now
         let startCPU = CPUSample.now()
         let limit =
-            parameters.bytes.map { Duration.seconds(Double($0) * 8 / ProbeRequest.minimumRate) }
+            parameters.byteLimit.map { Duration.seconds(Double($0) * 8 / ProbeRequest.minimumRate) }
             ?? .seconds(parameters.seconds + parameters.omitSeconds)
         let deadline = shared.deadline(after: min(limit, configuration.maxDuration) + configuration.idleTimeout * 2)
         let file = payload.flatMap { try? FileDescriptor.open(FilePath($0.path), .readOnly, options: [.closeOnExec]) }
@@ -256,7 +259,7 @@ struct IperfServerSession {
         for (index, stream) in connections.enumerated() {
             // The client's sending streams come first; the server receives on them.
             let serverSends = index >= senders
-            let share = parameters.bytes.map { ProbeClient.share(of: $0, stream: index % parameters.streams, streams: parameters.streams) }
+            let share = parameters.byteLimit.map { ProbeClient.share(of: $0, stream: index % parameters.streams, streams: parameters.streams) }
             let work = IperfServerStream(
                 connection: stream, serverSends: serverSends, bytes: share, start: start, deadline: deadline,
                 idleTimeout: configuration.idleTimeout, drain: configuration.drain, file: file?.rawValue,

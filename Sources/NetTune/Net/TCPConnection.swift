@@ -145,6 +145,12 @@ public final class TCPConnection: Sendable {
     public var sendBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_SNDBUF) ?? 0) }
     public var receiveBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_RCVBUF) ?? 0) }
 
+    /// Whether a receive would return at once — bytes, the peer's end or an error
+    /// waiting: on a connection whose peer should be silent, its hang-up.
+    var isReadableNow: Bool {
+        (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: fd)) ?? true
+    }
+
     /// Sets SO_RCVLOWAT: a blocked receive returns, and the reader is woken, only
     /// once this many bytes are queued (or at the stream's end, an error or a
     /// timeout). Kept at or below a quarter of SO_RCVBUF by its caller: above that

@@ -96,17 +96,19 @@ final class SessionRegistry: Sendable {
     }
 
     /// Waits until every data connection of `session` has arrived.
-    /// - Returns: them in stream order, or how many came when the deadline passed
-    ///   (or its interruption fired).
-    func collect(_ session: SessionID, deadline: Deadline) -> Result<[TCPConnection], CollectShortfall> {
+    /// - Parameter hungUp: whether the client has hung up its control connection
+    ///   (asked between looks): then there is nothing left to wait for.
+    /// - Returns: them in stream order, or how many came when the deadline passed,
+    ///   its interruption fired or the client hung up.
+    func collect(_ session: SessionID, deadline: Deadline, hungUp: () -> Bool = { false }) -> Result<[TCPConnection], CollectShortfall> {
         defer { sessions.withLock { $0[session] = nil } }
         while true {
             let (arrived, expected) = sessions.withLock { ($0[session]?.connections ?? [:], $0[session]?.expected ?? 0) }
             if arrived.count == expected {
                 return .success((0..<expected).compactMap { arrived[$0] })
             }
-            if deadline.hasPassed || deadline.interruption?.signal != nil {
-                return .failure(CollectShortfall(arrived: arrived.count, expected: expected))
+            if let shortfall = CollectShortfall(arrived: arrived.count, expected: expected, deadline: deadline, hungUp: hungUp) {
+                return .failure(shortfall)
             }
             try? Deadline(min(ContinuousClock.now + .milliseconds(5), deadline.instant ?? .now)).sleep()
         }
@@ -115,6 +117,24 @@ final class SessionRegistry: Sendable {
     struct CollectShortfall: Error {
         let arrived: Int
         let expected: Int
+        /// The client hung up before the rest came (else the time ran out or a signal came).
+        var clientHungUp = false
+
+        /// Why waiting for the rest is over, if it is.
+        init?(arrived: Int, expected: Int, deadline: Deadline, hungUp: () -> Bool) {
+            self.arrived = arrived
+            self.expected = expected
+            if deadline.hasPassed || deadline.interruption?.signal != nil { return }
+            guard hungUp() else { return nil }
+            clientHungUp = true
+        }
+
+        /// What the log says of it.
+        func describe(idleTimeout: Duration) -> String {
+            clientHungUp
+                ? "the client hung up after opening \(arrived) of the \(expected) data connections it announced"
+                : "the client opened \(arrived) of the \(expected) data connections it announced within \(TimeSpan.format(idleTimeout))"
+        }
     }
 }
 
@@ -152,12 +172,14 @@ final class IperfStreamRegistry: Sendable {
 
     /// Waits until every announced connection of the test has arrived.
     /// - Returns: them in the order they were accepted (the client's order).
-    func collect(_ cookie: [UInt8], deadline: Deadline) -> Result<[TCPConnection], SessionRegistry.CollectShortfall> {
+    func collect(
+        _ cookie: [UInt8], deadline: Deadline, hungUp: () -> Bool = { false }
+    ) -> Result<[TCPConnection], SessionRegistry.CollectShortfall> {
         while true {
             let (arrived, expected) = tests.withLock { ($0[cookie]?.connections ?? [], $0[cookie]?.expected ?? 0) }
             if arrived.count == expected { return .success(arrived.sorted { $0.sequence < $1.sequence }.map(\.connection)) }
-            if deadline.hasPassed || deadline.interruption?.signal != nil {
-                return .failure(SessionRegistry.CollectShortfall(arrived: arrived.count, expected: expected))
+            if let shortfall = SessionRegistry.CollectShortfall(arrived: arrived.count, expected: expected, deadline: deadline, hungUp: hungUp) {
+                return .failure(shortfall)
             }
             try? Deadline(min(ContinuousClock.now + .milliseconds(5), deadline.instant ?? .now)).sleep()
         }

@@ -62,18 +62,18 @@ struct ServerSession {
             return event
         }
         let connections: [TCPConnection]
-        switch shared.registry.collect(session, deadline: shared.deadline(after: configuration.idleTimeout)) {
+        // The client says nothing until "go": anything readable is its hang-up.
+        switch shared.registry.collect(session, deadline: shared.deadline(after: configuration.idleTimeout), hungUp: { control.isReadableNow }) {
         case .success(let all):
             connections = all
         case .failure(let shortfall):
             if shared.haltMessage != nil { return stopped(&event, during: "before the transfer") }
-            return refuse(
-                &event,
-                RefusedMessage(
-                    status: .failed,
-                    message:
-                        "the client opened \(shortfall.arrived) of the \(shortfall.expected) data connections it announced within \(TimeSpan.format(configuration.idleTimeout))"
-                ))
+            let why = shortfall.describe(idleTimeout: configuration.idleTimeout)
+            if shortfall.clientHungUp {
+                event.outcome = .failed(why)
+                return event
+            }
+            return refuse(&event, RefusedMessage(status: .failed, message: why))
         }
         event.receiveBuffer = connections.map(\.receiveBufferBytes).min() ?? 0
         let sending = connections.indices.filter { request.direction(ofStream: $0) == .receive }.map { connections[$0] }
