@@ -246,6 +246,23 @@ struct IperfIntegrationTests {
         }
     }
 
+    /// `-b` holds each stream the server sends to its rate, as `iperf3 -s` does:
+    /// the kernel paces the server's sockets (SO_MAX_PACING_RATE).
+    @Test(arguments: [["-R"], ["-R", "-P", "2"], ["--bidir"]])
+    func aPacedTestInWhichTheServerSendsKeepsItsRate(arguments: [String]) throws {
+        try Lab.with { lab in
+            let (result, _) = try lab.withServer {
+                try lab.run(in: lab.nsA, ["iperf3", "-c", lab.addrB, "-p", Lab.probePort, "-b", "80M", "-t", "2", "-J"] + arguments)
+            }
+            #expect(result.status == 0, "\(result.stdout.suffix(400)) \(result.stderr)")
+            let end = try #require(try decode(result.stdout, result.stderr)["end"] as? [String: Any])
+            let key = arguments.contains("--bidir") ? "sum_received_bidir_reverse" : "sum_received"
+            let rate = try #require((end[key] as? [String: Any])?["bits_per_second"] as? Double)
+            let streams = arguments.contains("-P") ? 2.0 : 1.0
+            #expect(abs(rate / (80e6 * streams) - 1) < 0.05, "\(rate)")
+        }
+    }
+
     /// An iperf3 client's reverse run from a payload that left the page cache: the
     /// server reads all of it back before TEST_START (iperf3 waits), not during the run.
     @Test func aReverseIperf3RunFindsTheServersPayloadReadBack() throws {

@@ -151,10 +151,10 @@ import Testing
         try expectServesAfterwards(server)
     }
 
-    @Test func udpAndPacedReverseAreNotImplemented() throws {
+    @Test func udpIsNotImplemented() throws {
         let server = try RunningServer()
         defer { server.stop() }
-        for json in [#"{"udp":true,"time":1,"parallel":1}"#, #"{"tcp":true,"time":1,"parallel":1,"reverse":true,"bandwidth":1000000}"#] {
+        for json in [#"{"udp":true,"time":1,"parallel":1}"#, #"{"sctp":true,"time":1,"parallel":1}"#] {
             let client = try ScriptedClient(port: server.port)
             #expect(try client.state() == IperfState.parameterExchange.rawValue)
             try client.sendParameters(json)
@@ -171,7 +171,9 @@ import Testing
             (#"{"tcp":true,"time":86400,"parallel":1}"#, IperfErrorCode.duration),
             (#"{"tcp":true,"num":1125899906842624,"parallel":1}"#, IperfErrorCode.duration),
             // -k blocks of -l bytes are a size like -n, held to the same limit (here 122 GiB).
-            (#"{"tcp":true,"blockcount":1000000,"len":131072,"parallel":1}"#, IperfErrorCode.duration)
+            (#"{"tcp":true,"blockcount":1000000,"len":131072,"parallel":1}"#, IperfErrorCode.duration),
+            // 10 MB held to 100 kbit/s (-b) is 800 s, past the 10 min limit.
+            (#"{"tcp":true,"num":10000000,"bandwidth":100000,"parallel":1}"#, IperfErrorCode.duration)
         ] {
             let client = try ScriptedClient(port: server.port)
             #expect(try client.state() == IperfState.parameterExchange.rawValue)
@@ -213,6 +215,15 @@ import Testing
             #expect(events.last?.outcome == .failed("the client hung up after opening 0 of the 2 data connections it announced"))
         }
         try expectServesAfterwards(server)
+    }
+
+    /// How long a test may take: its time, or its bytes at 1 Mbit/s, or at its -b
+    /// rate (per stream) when slower.
+    @Test func aTestsLongestTimeFollowsItsBoundAndItsRate() {
+        #expect(IperfServerSession.longest(IperfParameters(seconds: 5, omitSeconds: 2)) == .seconds(7))
+        #expect(IperfServerSession.longest(IperfParameters(seconds: 0, bytes: 1_000_000)) == .seconds(8))
+        #expect(IperfServerSession.longest(IperfParameters(seconds: 0, bytes: 1_000_000, streams: 2, bandwidth: 100_000)) == .seconds(40))
+        #expect(IperfServerSession.longest(IperfParameters(seconds: 0, bytes: 1_000_000, bandwidth: 10_000_000)) == .seconds(8))
     }
 
     @Test func aSilentClientIsDroppedInTime() throws {

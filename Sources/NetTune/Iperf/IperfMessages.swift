@@ -18,7 +18,7 @@ public struct IperfParameters: Equatable, Sendable {
     public var blockSize: Int
     public var omitSeconds: Int
     public var congestion: String?
-    /// `-b`: a paced test, which nettune does not serve.
+    /// `-b`: each stream held to this rate, bit/s.
     public var bandwidth: UInt64?
     public var clientVersion: String?
 

@@ -92,6 +92,11 @@ struct IperfServerSession {
         if connections.count > parameters.clientSendingStreams {
             event.congestion = connections[parameters.clientSendingStreams].congestionControl
         }
+        // -b holds each stream to a rate; iperf3's server throttles its sends to it,
+        // this one has the kernel pace its sending sockets (a byte rate).
+        if let rate = parameters.bandwidth {
+            for stream in connections[parameters.clientSendingStreams...] { stream.setMaxPacingRate(bytesPerSecond: rate / 8) }
+        }
         // The payload made (the first time) and read into the page cache first, so a
         // first -R run does not measure this machine's disk. iperf3 has no message
         // for it, but its client waits for TEST_START (3.12 waited out a 20 s delay
@@ -181,11 +186,6 @@ struct IperfServerSession {
                 code: IperfErrorCode.unimplemented, status: .badRequest,
                 message: "a \(parameters.transport.rawValue.uppercased()) test; nettune serves TCP only")
         }
-        if parameters.bandwidth != nil && parameters.direction != .send {
-            return Refusal(
-                code: IperfErrorCode.unimplemented, status: .badRequest,
-                message: "a paced (-b) test in which the server sends; nettune sends at full rate")
-        }
         if let congestion = parameters.congestion,
             let refusal = ServerCongestion.refusal(congestion, available: configuration.congestionControls())
         {
@@ -208,6 +208,13 @@ struct IperfServerSession {
                 code: IperfErrorCode.duration, status: .tooLarge,
                 message:
                     "a \(parameters.seconds) s run is longer than this server allows (its limit is \(TimeSpan.format(configuration.maxDuration)))")
+        }
+        if let bytes = parameters.byteLimit, let rate = parameters.bandwidth, Self.longest(parameters) > configuration.maxDuration {
+            return Refusal(
+                code: IperfErrorCode.duration, status: .tooLarge,
+                message:
+                    "\(ByteCount(Int(clamping: bytes))) at \(BitRate(bitsPerSecond: Double(rate))) a stream (-b) takes longer than this server allows (its limit is \(TimeSpan.format(configuration.maxDuration)))"
+            )
         }
         return nil
     }
@@ -241,14 +248,20 @@ struct IperfServerSession {
         var failure: String?
     }
 
+    /// How long the test may take: its time, or its bytes at the slowest rate a
+    /// probe is expected to move (or at what `-b` holds its streams to, if slower).
+    static func longest(_ parameters: IperfParameters) -> Duration {
+        guard let bytes = parameters.byteLimit else { return .seconds(parameters.seconds + parameters.omitSeconds) }
+        let paced = parameters.bandwidth.map { Double($0) * Double(parameters.streams) } ?? .infinity
+        return .seconds(min(Double(bytes) * 8 / min(ProbeRequest.minimumRate, paced), TimeSpan.maximum.seconds))
+    }
+
     /// Every stream on its own thread until the client's TEST_END: the server
     /// drains the client's sending streams and sends on its receiving ones.
     private func transfer(_ connections: [TCPConnection], parameters: IperfParameters, payload: PayloadFile?) -> Outcome {
         let start = ContinuousClock.now
         let startCPU = CPUSample.now()
-        let limit =
-            parameters.byteLimit.map { Duration.seconds(Double($0) * 8 / ProbeRequest.minimumRate) }
-            ?? .seconds(parameters.seconds + parameters.omitSeconds)
+        let limit = Self.longest(parameters)
         let deadline = shared.deadline(after: min(limit, configuration.maxDuration) + configuration.idleTimeout * 2)
         let file = payload.flatMap { try? FileDescriptor.open(FilePath($0.path), .readOnly, options: [.closeOnExec]) }
         defer { try? file?.close() }

@@ -145,6 +145,14 @@ public final class TCPConnection: Sendable {
     public var sendBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_SNDBUF) ?? 0) }
     public var receiveBufferBytes: Int { Int(intOption(SOL_SOCKET, SO_RCVBUF) ?? 0) }
 
+    /// Caps the rate this socket sends at (SO_MAX_PACING_RATE): TCP paces itself
+    /// to it, with or without an `fq` qdisc.
+    /// - Returns: whether the kernel took it.
+    @discardableResult
+    func setMaxPacingRate(bytesPerSecond: UInt64) -> Bool {
+        (try? Syscall.setSocketOption64(fd, SOL_SOCKET, SO_MAX_PACING_RATE, max(1, bytesPerSecond))) != nil
+    }
+
     /// Whether a receive would return at once — bytes, the peer's end or an error
     /// waiting: on a connection whose peer should be silent, its hang-up.
     var isReadableNow: Bool {

@@ -53,6 +53,12 @@ extension Syscall {
         try call { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<Int32>.size)) }
     }
 
+    /// An option the kernel reads as 64 bits (SO_MAX_PACING_RATE above 4 GB/s).
+    static func setSocketOption64(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: UInt64) throws(Errno) {
+        var value = value
+        try call { setsockopt(fd, level, name, &value, socklen_t(MemoryLayout<UInt64>.size)) }
+    }
+
     /// TCP_CONGESTION by name.
     static func setCongestionControl(_ fd: Int32, _ algorithm: String) throws(Errno) {
         var name = Array(algorithm.utf8CString)
