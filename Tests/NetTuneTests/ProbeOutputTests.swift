@@ -251,6 +251,22 @@ import Testing
         #expect(text.contains("per interval (run at the median): ██"))
     }
 
+    /// The machine's busy share: known and counted, known but every run inside one
+    /// /proc/stat tick, or not known at all (an iperf3 peer).
+    @Test func hostBusySaysWhyItHasNoFigure() {
+        var short = report()
+        let runs = short.runs
+        short.runs = runs.map { run in
+            var run = run
+            run.sender = CPUUsage(userSeconds: 0, systemSeconds: 0.001, hostBusySeconds: 0, hostSoftirqSeconds: 0, hostTotalSeconds: 0)
+            run.receiver = CPUUsage(userSeconds: 0, systemSeconds: 0.001, hostBusySeconds: nil, hostSoftirqSeconds: nil, hostTotalSeconds: nil)
+            return run
+        }
+        let text = ProbeTable.render(short)
+        #expect(text.contains("host CPU busy (sender)  runs too short to count (10 ms ticks)"))
+        #expect(ProbeTable.render(report()).contains("host CPU busy (sender)  38 % of all CPUs (softirq 19 %)"))
+    }
+
     /// With two runs the median of per-run shares (25 %) is no run's figure; the
     /// table shows the run the diagnosis reads (the faster one, rwnd 0 %), and says so.
     @Test func limitedByIsTheRunTheDiagnosisReads() throws {

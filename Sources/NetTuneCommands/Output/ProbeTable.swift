@@ -241,7 +241,11 @@ enum ProbeTable {
         let shares = runs.compactMap { $0[keyPath: side].hostShares }
         guard let busy = Statistics.median(shares.map { $0.busy * 100 }),
             let softirq = Statistics.median(shares.map { $0.softirq * 100 })
-        else { return "not reported" }
+        else {
+            // Known, but every run ended within one of /proc/stat's ticks.
+            if !runs.isEmpty, runs.allSatisfy({ $0[keyPath: side].hostTotalSeconds == 0 }) { return "runs too short to count (10 ms ticks)" }
+            return "not reported"
+        }
         return String(format: "%.0f %% of all CPUs (softirq %.0f %%)", busy, softirq)
     }
 
