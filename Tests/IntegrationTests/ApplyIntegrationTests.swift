@@ -110,6 +110,23 @@ struct ApplyIntegrationTests {
         }
     }
 
+    /// Loopback's MTU is 65536, above what a profile may set: applying an MTU to it
+    /// and reverting puts 65536 back (the snapshot once refused it as damaged).
+    @Test func loopbacksMTUIsRestoredByRevert() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let state = ["--state-dir", scratch.path + "/state"]
+                #expect(try mtu(lab, lab.nsA, "lo") == 65536)
+                let applied = try lab.nettune(in: lab.nsA, ["apply", "jumbo", "--interface", "lo"] + state)
+                #expect(applied.status == 0, "\(applied.stderr)")
+                #expect(try mtu(lab, lab.nsA, "lo") == 9000)
+                let reverted = try lab.nettune(in: lab.nsA, ["revert"] + state)
+                #expect(reverted.status == 0, "\(reverted.stderr)")
+                #expect(try mtu(lab, lab.nsA, "lo") == 65536)
+            }
+        }
+    }
+
     @Test func withoutPrivilegesApplyExplainsAndChangesNothing() throws {
         try Scratch.with { scratch in
             try scratch.write("tuned.toml", Self.tuned)

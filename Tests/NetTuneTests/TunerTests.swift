@@ -61,6 +61,18 @@ import Testing
         #expect(try f.tuner.snapshots.load(inode: f.tuner.namespace) == nil)
     }
 
+    /// A link's original MTU may lie outside what a profile may ask for (loopback's
+    /// default is 65536): the snapshot keeps it, and revert puts it back.
+    @Test func anOriginalMTUAboveWhatAProfileMaySetIsRestored() throws {
+        let f = try fixture()
+        f.links.current = [LinkInfo(index: 1, name: "lo", mtu: 65536, adminUp: true)]
+        try f.tuner.apply(Profile(name: "jumbo", description: "d", link: LinkSettings(mtu: 9000, interface: "lo")))
+        #expect(f.links.current[0].mtu == 9000)
+        #expect(try f.tuner.snapshots.load(inode: f.tuner.namespace)?.mtus == ["lo": 65536])
+        try f.tuner.revert()
+        #expect(f.links.current[0].mtu == 65536)
+    }
+
     @Test func aSecondApplyKeepsTheOriginalSnapshot() throws {
         let f = try fixture()
         try f.tuner.apply(lan)

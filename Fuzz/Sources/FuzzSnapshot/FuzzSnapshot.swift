@@ -13,7 +13,7 @@ public func main(argc: Int32, argv: UnsafeMutablePointer<UnsafeMutablePointer<CC
 public func fuzzSnapshot(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let bytes = fuzzInput(data, size)
     if let snapshot = try? Snapshot.decode(bytes) {
-        for mtu in snapshot.mtus.values { precondition(LinkSettings.mtuRange.contains(mtu)) }
+        for mtu in snapshot.mtus.values { precondition(LinkSettings.heldMTURange.contains(mtu)) }
         for name in snapshot.sysctls.keys { precondition((try? SysctlKey(name)) != nil) }
         // And it survives a round trip through its own encoder.
         precondition((try? Snapshot.decode(snapshot.encoded())) == snapshot)

@@ -42,7 +42,11 @@ public struct Profile: Equatable, Sendable {
 
 /// The `[link]` table: an MTU, for a named interface or for the default-route one.
 public struct LinkSettings: Equatable, Sendable {
+    /// What a profile may ask for: IPv4's minimum to the largest IP packet.
     public static let mtuRange = 68...65535
+    /// What a link may already have, and a revert must restore: loopback's default
+    /// is 65536, and drivers without a maximum take any 32-bit value.
+    public static let heldMTURange = 0...Int(Int32.max)
 
     public var mtu: Int?
     /// nil: the interface carrying the default route (or the CLI's `--interface`).

@@ -125,7 +125,7 @@ extension Snapshot {
         }
         for (interface, mtu) in snapshot.mtus {
             guard InterfaceName.isValid(interface) else { throw .damaged("'\(PeerText.sanitized(interface, limit: 80))' is not an interface name") }
-            guard LinkSettings.mtuRange.contains(mtu) else { throw .damaged("MTU \(mtu) for \(interface) is not an MTU") }
+            guard LinkSettings.heldMTURange.contains(mtu) else { throw .damaged("MTU \(mtu) for \(interface) is not an MTU") }
         }
         return snapshot
     }
