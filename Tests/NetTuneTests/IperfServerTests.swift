@@ -196,6 +196,18 @@ import Testing
         try expectServesAfterwards(server)
     }
 
+    /// The listener takes SO_REUSEPORT (to open a fresh one beside it before each
+    /// probe), which would let a second server join the port and take half of its
+    /// clients: a second server on a port in use is refused, and the first goes on.
+    @Test func aSecondServerOnThePortIsRefused() throws {
+        let server = try RunningServer()
+        defer { server.stop() }
+        let error = #expect(throws: ListenError.self) { try RunningServer(port: server.port) }
+        #expect(error?.errno == .addressInUse)
+        #expect(error?.description.contains("the port is in use") == true)
+        try expectServesAfterwards(server)
+    }
+
     /// iperf3 3.12 gives up when it cannot set up a stream (`-L` on IPv4): it says
     /// IPERF_DONE and hangs up. The server, waiting for its data connections, lets
     /// it go at once — as iperf3's own server does — not after its idle timeout.

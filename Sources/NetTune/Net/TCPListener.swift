@@ -13,7 +13,12 @@ public final class TCPListener: Sendable {
     /// `congestion`, every connection it accepts uses that algorithm from its
     /// handshake on (an accepted socket switched later stays paced if the default
     /// was BBR: `TCPConnection.connect(_:endpoint:deadline:options:congestion:)`).
-    public init(host: String?, port: UInt16, backlog: Int32 = 64, reusePort: Bool = false, congestion: String? = nil) throws(ListenError) {
+    /// With `exclusive` as well, the port must be free first: SO_REUSEPORT would
+    /// otherwise let this listener join another's (a second `nettune serve` on the
+    /// port), and the kernel would share the connections between them.
+    public init(
+        host: String?, port: UInt16, backlog: Int32 = 64, reusePort: Bool = false, exclusive: Bool = false, congestion: String? = nil
+    ) throws(ListenError) {
         let candidates: [SocketAddress]
         if let host {
             do {
@@ -37,6 +42,7 @@ public final class TCPListener: Sendable {
             }
             var failedOption: String?
             do {
+                if exclusive && port != 0 { try Self.requireFree(candidate) }
                 try Syscall.setSocketOption(fd, SOL_SOCKET, SO_REUSEADDR, 1)
                 if reusePort { try Syscall.setSocketOption(fd, SOL_SOCKET, SO_REUSEPORT, 1) }
                 if candidate.family == AF_INET6 && host == nil {
@@ -61,6 +67,16 @@ public final class TCPListener: Sendable {
     }
 
     deinit { Syscall.close(fd) }
+
+    /// Binds a throw-away socket without SO_REUSEPORT to `address`: it fails with
+    /// EADDRINUSE while anything listens there, SO_REUSEPORT or not.
+    private static func requireFree(_ address: SocketAddress) throws(Errno) {
+        let probe = try Syscall.call { socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }
+        defer { Syscall.close(probe) }
+        try Syscall.setSocketOption(probe, SOL_SOCKET, SO_REUSEADDR, 1)
+        if address.family == AF_INET6 { try Syscall.setSocketOption(probe, Int32(IPPROTO_IPV6), IPV6_V6ONLY, 0) }
+        try Syscall.call { address.withSockaddr { bind(probe, $0, $1) } }
+    }
 
     public var port: UInt16 { address.port }
 

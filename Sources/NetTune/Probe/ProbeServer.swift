@@ -129,7 +129,7 @@ public final class ProbeServer: Sendable {
     public init(_ configuration: Configuration, stoppedBy interruption: Interruption? = nil) throws {
         self.configuration = configuration
         halting = try interruption ?? Interruption.manual()
-        let listener = try TCPListener(host: configuration.bind, port: configuration.port, reusePort: true)
+        let listener = try TCPListener(host: configuration.bind, port: configuration.port, reusePort: true, exclusive: true)
         address = listener.address
         initial = Mutex(listener)
     }
