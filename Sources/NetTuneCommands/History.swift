@@ -42,8 +42,9 @@ extension NetTuneCommand {
 
         func run() throws {
             let store = try history.store()
-            let (entries, skipped) = try peer.map { try store.read(forPeer: $0) } ?? store.read()
-            HistoryOptions.warnSkipped(skipped, in: store)
+            let contents = try peer.map { try store.read(forPeer: $0) } ?? store.read()
+            HistoryOptions.warn(about: contents, in: store)
+            let entries = contents.entries
             if let textfile {
                 let directory = try AtomicFile.absolute(textfile)
                 try AtomicFile.write(Array(HistoryMetrics.render(entries).utf8), to: directory.appending("nettune.prom"))

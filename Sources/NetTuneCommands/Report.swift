@@ -37,9 +37,9 @@ extension NetTuneCommand {
             var entries: [HistoryEntry] = []
             if !noHistory {
                 let store = try history.store()
-                let skipped: Int
-                (entries, skipped) = try store.read()
-                HistoryOptions.warnSkipped(skipped, in: store)
+                let contents = try store.read()
+                HistoryOptions.warn(about: contents, in: store)
+                entries = contents.entries
             }
             let page = HTMLReport.render(ab: abInput, probe: probeInput, history: entries, generated: Date())
             try AtomicFile.write(Array(page.utf8), to: try AtomicFile.absolute(output))

@@ -193,9 +193,9 @@ extension FileHandle {
         let lines = try [Self.line { _ in }] + Self.impossible.map { try Self.line($0.1) }
         try dir.write("history.jsonl", lines.joined(separator: "\n") + "\n")
         let store = HistoryStore(path: FilePath(dir.path + "/history.jsonl"))
-        let (entries, skipped) = try store.read()
-        #expect(entries.count == 1)
-        #expect(skipped == Self.impossible.count)
+        let contents = try store.read()
+        #expect(contents.entries.count == 1)
+        #expect(contents.skipped == Self.impossible.count)
         #expect(try store.read(forPeer: "10.0.0.2").skipped == Self.impossible.count)
         for (what, change) in Self.impossible {
             #expect(throws: DecodingError.self, "\(what)") { try JSONDecoder().decode(HistoryEntry.self, from: Data(try Self.line(change).utf8)) }
@@ -224,6 +224,36 @@ extension FileHandle {
         #expect(HistoryTable.render(entries).contains("9999-12-31 23:59  10.0.0.2:9000  probe  sendfile  send  1 GiB  10 Tbit/s"))
         #expect(HistoryMetrics.render(entries).contains("nettune_throughput_bytes_per_second"))
         #expect(HTMLReport.render(ab: nil, probe: nil, history: entries, generated: Date()).contains("</svg>"))
+    }
+}
+
+/// A history past its size limit (a fleet server's hourly probes, for years) is read
+/// from its end: the newest entries, never the whole file, never a failure.
+@Suite struct LargeHistoryTests {
+    @Test func aTailStartsAtTheNextWholeLine() throws {
+        let dir = try TemporaryDirectory()
+        try dir.write("f", "abc\ndef\nghi\n")
+        let path = FilePath(dir.path + "/f")
+        #expect(try TextFile.readTail(path, limit: 100) == (Array("abc\ndef\nghi\n".utf8), false))
+        #expect(try TextFile.readTail(path, limit: 6) == (Array("f\nghi\n".utf8), true))
+        #expect(throws: FileError.self) { try TextFile.readTail(FilePath("/dev/zero"), limit: 10) }
+    }
+
+    @Test func onlyTheNewestPartOfAHugeHistoryIsReadAndThatIsSaid() throws {
+        let dir = try TemporaryDirectory()
+        let path = dir.path + "/history.jsonl"
+        let entry = HistoryEntry(report: HistoryTests().report([1e9]), method: .sendfile, fingerprint: HistoryTests().fingerprint("1 2 3"), time: 5)
+        let line = String(decoding: try JSONEncoder().encode(entry), as: UTF8.self)
+        // An old line longer than the limit, then two entries: the tail cuts the old one.
+        let old = String(repeating: "x", count: HistoryStore.sizeLimit)
+        try dir.write("history.jsonl", old + "\n" + line + "\n" + line + "\n")
+        let contents = try HistoryStore(path: FilePath(path)).read()
+        #expect(contents.entries.count == 2)
+        #expect(contents.skipped == 0)
+        #expect(contents.olderLeftOut)
+        // A file under the limit is read whole.
+        try dir.write("small.jsonl", line + "\n")
+        #expect(try !HistoryStore(path: FilePath(dir.path + "/small.jsonl")).read().olderLeftOut)
     }
 }
 

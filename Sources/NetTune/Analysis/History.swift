@@ -144,7 +144,8 @@ public struct HistoryEntry: Codable, Equatable, Sendable {
 
 /// Probe results as JSON lines in a per-user state file.
 public struct HistoryStore: Sendable {
-    /// Years of weekly probes fit in a fraction of this; a larger file is not ours.
+    /// Years of weekly probes fit in a fraction of this; of a larger file (hourly
+    /// probes of a fleet, for years) only the newest this many bytes are read.
     public static let sizeLimit = 64 << 20
 
     public let path: FilePath
@@ -181,22 +182,37 @@ public struct HistoryStore: Sendable {
     /// is an empty history; an unreadable one is an error.
     public func entries() throws -> [HistoryEntry] { try read().entries }
 
-    /// The readable entries, oldest first, and how many lines were skipped: damaged,
-    /// or holding figures no measurement gives (`HistoryEntry.implausibilities`).
-    public func read() throws -> (entries: [HistoryEntry], skipped: Int) {
+    /// What a read found: the readable entries, oldest first; how many lines were
+    /// skipped, damaged or holding figures no measurement gives
+    /// (`HistoryEntry.implausibilities`); and whether older lines were left unread
+    /// (a file above `sizeLimit`).
+    public struct Contents: Sendable {
+        public var entries: [HistoryEntry]
+        public var skipped: Int
+        public var olderLeftOut: Bool
+    }
+
+    public func read() throws -> Contents {
         let decoder = JSONDecoder()
-        let lines = try lines()
+        let (lines, cut) = try linesAndCut()
         let entries = lines.compactMap { try? decoder.decode(HistoryEntry.self, from: Data($0)) }
-        return (entries, lines.count - entries.count)
+        return Contents(entries: entries, skipped: lines.count - entries.count, olderLeftOut: cut)
     }
 
     /// The file's lines, as bytes: splitting a `String` walks its characters, which
     /// cost a probe more than decoding the entries it needs. A missing file has none.
-    private func lines() throws -> [ArraySlice<UInt8>] {
+    private func lines() throws -> [ArraySlice<UInt8>] { try linesAndCut().lines }
+
+    /// The newest `sizeLimit` bytes' whole lines, and whether older ones were left.
+    private func linesAndCut() throws -> (lines: [ArraySlice<UInt8>], cut: Bool) {
         do {
-            return try TextFile.readBytes(path, limit: Self.sizeLimit).split(separator: UInt8(ascii: "\n"))
+            let (bytes, cut) = try TextFile.readTail(path, limit: Self.sizeLimit)
+            var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            // A tail starts inside a line, unless a line ended just before it.
+            if cut { lines.removeFirst() }
+            return (lines.filter { !$0.isEmpty }, cut)
         } catch {
-            if error.errno == .noSuchFileOrDirectory { return [] }
+            if error.errno == .noSuchFileOrDirectory { return ([], false) }
             throw error
         }
     }
@@ -206,21 +222,21 @@ public struct HistoryStore: Sendable {
     /// host (and of that protocol, when the scheme is given).
     public func entries(forPeer text: String) throws -> [HistoryEntry] { try read(forPeer: text).entries }
 
-    /// `entries(forPeer:)`, with the lines of the whole file that were skipped.
-    public func read(forPeer text: String) throws -> (entries: [HistoryEntry], skipped: Int) {
+    /// `entries(forPeer:)`, with what the read of the whole file found.
+    public func read(forPeer text: String) throws -> Contents {
         let wanted = try Endpoint(parsing: text)
         let bare = text.lowercased().hasPrefix("iperf3://") ? String(text.dropFirst("iperf3://".count)) : text
         let portGiven = bare.hasPrefix("[") ? bare.contains("]:") : bare.contains(":")
         let schemeGiven = text.lowercased().hasPrefix("iperf3://")
-        let all = try read()
-        let entries = all.entries.filter { entry in
+        var all = try read()
+        all.entries = all.entries.filter { entry in
             guard let peer = try? Endpoint(parsing: entry.peer) else { return entry.peer == text }
             // By name, or by the address the name resolved to.
             guard peer.host.lowercased() == wanted.host.lowercased() || entry.address == wanted.host else { return false }
             if portGiven { return peer.port == wanted.port && peer.peerProtocol == wanted.peerProtocol }
             return !schemeGiven || peer.peerProtocol == .iperf3
         }
-        return (entries, all.skipped)
+        return all
     }
 
     /// The latest entry for the same peer, method, direction and streams whose tuning differed.

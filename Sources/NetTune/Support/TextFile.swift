@@ -46,6 +46,43 @@ public enum TextFile {
         return bytes
     }
 
+    /// The last `limit` bytes of a regular file, for a file that only grows at its
+    /// end (the history): its newest part is read whatever its size.
+    /// - Returns: the bytes, and whether the file held more before them (the
+    ///   first line is then likely cut).
+    public static func readTail(_ path: FilePath, limit: Int) throws(FileError) -> (bytes: [UInt8], cut: Bool) {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking])
+        } catch {
+            throw FileError(path: path, reason: .system(operation: "open", errno: Errno.from(error)))
+        }
+        defer { try? fd.close() }
+        var info = stat()
+        do { try Syscall.call { fstat(fd.rawValue, &info) } } catch {
+            throw FileError(path: path, reason: .system(operation: "stat", errno: error))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, reason: .notRegular) }
+        let start = max(0, Int64(info.st_size) - Int64(limit))
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        // Bounded even if the file grows while it is read.
+        while bytes.count < limit {
+            let want = min(chunk.count, limit - bytes.count)
+            let n: Int
+            do {
+                n = try chunk.withUnsafeMutableBytes {
+                    try fd.read(fromAbsoluteOffset: start + Int64(bytes.count), into: UnsafeMutableRawBufferPointer(rebasing: $0[0..<want]))
+                }
+            } catch {
+                throw FileError(path: path, reason: .system(operation: "read", errno: Errno.from(error)))
+            }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return (bytes, start > 0)
+    }
+
     public static func exists(_ path: String) -> Bool {
         var info = stat()
         return (try? Syscall.call { stat(path, &info) }) != nil
