@@ -111,21 +111,27 @@ import Testing
         #expect(outcomes.contains(.failed("the server was stopped (SIGTERM) while the client waited in the queue")))
     }
 
-    /// A client that announced a data connection and never opened it: the server,
-    /// waiting for it, is stopped and says so.
-    @Test func aClientWhoseDataConnectionsTheServerAwaitsIsTold() throws {
-        let server = try patientServer()
-        defer { server.stop() }
+    /// A client's control connection once the server has said "ready" to its request
+    /// for one data connection, which it has not opened.
+    func announceOneDataConnection(to server: RunningServer) throws -> (TCPConnection, MessageReader) {
         let control = try TCPConnection.connect(to: nettune(server), deadline: .after(.seconds(2)))
         let reader = MessageReader(connection: control, endpoint: nettune(server), peerIsServer: true)
         let request = ProbeRequestMessage(
             direction: .send, method: .sendfile, streams: 1, length: 1 << 20, duration: nil, queueWait: .zero, token: [],
             software: "test")
         try control.sendAll(ProbeMessage.request(request).encoded(), deadline: .after(.seconds(2)))
-        guard case .ready = try reader.next(deadline: .after(.seconds(5)), waiting: "ready") else {
-            Issue.record("no ready")
-            return
-        }
+        let reply = try reader.next(deadline: .after(.seconds(5)), waiting: "ready")
+        guard case .ready = reply else { throw ProbeWireError.malformed("\(reply) instead of ready") }
+        return (control, reader)
+    }
+
+    /// A client that announced a data connection and never opened it: the server,
+    /// waiting for it, is stopped and says so.
+    @Test func aClientWhoseDataConnectionsTheServerAwaitsIsTold() throws {
+        let server = try patientServer()
+        defer { server.stop() }
+        // The reader keeps the connection open.
+        let (_, reader) = try announceOneDataConnection(to: server)
         let halted = ContinuousClock.now
         server.server.halt(SIGTERM)
         let reply = try reader.next(deadline: .after(.seconds(5)), waiting: "the refusal")
@@ -140,16 +146,7 @@ import Testing
     @Test func aClientThatHangsUpBeforeItsDataConnectionsIsLetGoAtOnce() throws {
         let server = try patientServer()
         defer { server.stop() }
-        let control = try TCPConnection.connect(to: nettune(server), deadline: .after(.seconds(2)))
-        let reader = MessageReader(connection: control, endpoint: nettune(server), peerIsServer: true)
-        let request = ProbeRequestMessage(
-            direction: .send, method: .sendfile, streams: 1, length: 1 << 20, duration: nil, queueWait: .zero, token: [],
-            software: "test")
-        try control.sendAll(ProbeMessage.request(request).encoded(), deadline: .after(.seconds(2)))
-        guard case .ready = try reader.next(deadline: .after(.seconds(5)), waiting: "ready") else {
-            Issue.record("no ready")
-            return
-        }
+        let (control, _) = try announceOneDataConnection(to: server)
         let left = ContinuousClock.now
         control.shutdownWrite()
         #expect(server.log(count: 1).first?.outcome == .failed("the client hung up after opening 0 of the 1 data connections it announced"))

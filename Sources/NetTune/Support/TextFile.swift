@@ -17,19 +17,8 @@ public enum TextFile {
     }
 
     public static func readBytes(_ path: FilePath, limit: Int = defaultLimit) throws(FileError) -> [UInt8] {
-        let fd: FileDescriptor
-        do {
-            // O_NONBLOCK: opening a FIFO must not wait for a writer; regular files ignore it.
-            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking])
-        } catch {
-            throw FileError(path: path, reason: .system(operation: "open", errno: Errno.from(error)))
-        }
+        let (fd, _) = try openRegular(path)
         defer { try? fd.close() }
-        var info = stat()
-        do { try Syscall.call { fstat(fd.rawValue, &info) } } catch {
-            throw FileError(path: path, reason: .system(operation: "stat", errno: error))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, reason: .notRegular) }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
         while true {
@@ -51,19 +40,9 @@ public enum TextFile {
     /// - Returns: the bytes, and whether the file held more before them (the
     ///   first line is then likely cut).
     public static func readTail(_ path: FilePath, limit: Int) throws(FileError) -> (bytes: [UInt8], cut: Bool) {
-        let fd: FileDescriptor
-        do {
-            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking])
-        } catch {
-            throw FileError(path: path, reason: .system(operation: "open", errno: Errno.from(error)))
-        }
+        let (fd, size) = try openRegular(path)
         defer { try? fd.close() }
-        var info = stat()
-        do { try Syscall.call { fstat(fd.rawValue, &info) } } catch {
-            throw FileError(path: path, reason: .system(operation: "stat", errno: error))
-        }
-        guard (info.st_mode & S_IFMT) == S_IFREG else { throw FileError(path: path, reason: .notRegular) }
-        let start = max(0, Int64(info.st_size) - Int64(limit))
+        let start = max(0, size - Int64(limit))
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 1 << 16)
         // Bounded even if the file grows while it is read.
@@ -81,6 +60,28 @@ public enum TextFile {
             bytes.append(contentsOf: chunk[0..<n])
         }
         return (bytes, start > 0)
+    }
+
+    /// Opens `path` for reading if it is a regular file. O_NONBLOCK: opening a FIFO
+    /// must not wait for a writer; regular files ignore it.
+    /// - Returns: the descriptor (the caller closes it) and the file's size.
+    private static func openRegular(_ path: FilePath) throws(FileError) -> (FileDescriptor, Int64) {
+        let fd: FileDescriptor
+        do {
+            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking])
+        } catch {
+            throw FileError(path: path, reason: .system(operation: "open", errno: Errno.from(error)))
+        }
+        var info = stat()
+        do { try Syscall.call { fstat(fd.rawValue, &info) } } catch {
+            try? fd.close()
+            throw FileError(path: path, reason: .system(operation: "stat", errno: error))
+        }
+        guard (info.st_mode & S_IFMT) == S_IFREG else {
+            try? fd.close()
+            throw FileError(path: path, reason: .notRegular)
+        }
+        return (fd, Int64(info.st_size))
     }
 
     public static func exists(_ path: String) -> Bool {
