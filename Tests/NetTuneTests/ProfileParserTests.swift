@@ -131,6 +131,15 @@ import Testing
         #expect(error("version = 1\n")?.key == "description")
     }
 
+    /// The description is printed and written into boot configuration (`export`):
+    /// one line of plain text, no escape sequence, no line break.
+    @Test(arguments: [#"x\u001b[31m"#, #"x\ny"#, #"x\ry"#, #"x\u202Ey"#, String(repeating: "x", count: 1001)])
+    func descriptionIsOneLineOfPlainText(text: String) {
+        let e = error("version = 1\ndescription = \"\(text)\"\n")
+        #expect(e?.key == "description", "\(String(describing: e))")
+        #expect(e?.description.hasPrefix("test.toml:2: description:") == true)
+    }
+
     @Test func includeMustListPlainNames() {
         #expect(error("version = 1\ndescription = \"x\"\ninclude = \"kernel-default\"\n")?.key == "include")
         #expect(error("version = 1\ndescription = \"x\"\ninclude = [\"../etc/x\"]\n")?.key == "include")

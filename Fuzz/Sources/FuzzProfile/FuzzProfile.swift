@@ -14,6 +14,7 @@ public func fuzzProfile(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
     let text = String(decoding: fuzzInput(data, size), as: UTF8.self)
     if let profile = try? ProfileParser.parse(text, name: "fuzz", path: "fuzz.toml") {
         if let mtu = profile.link.mtu { precondition(LinkSettings.mtuRange.contains(mtu)) }
+        precondition(PeerText.isClean(profile.description, limit: 1_000))
         for (key, value) in profile.sysctls {
             precondition(key.components.first == "net" && !key.components.contains(".."))
             precondition(!value.isEmpty && SysctlSchema.problem(with: value, for: key) == nil)

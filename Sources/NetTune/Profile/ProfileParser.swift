@@ -49,6 +49,13 @@ public enum ProfileParser {
         guard !description.contains("\n") else {
             throw fail(.badValue, key: "description", line: table.line(of: "description"), "must be one line", fix: "move the details into a comment")
         }
+        // It is printed (`profiles`, `apply`) and written into boot configuration
+        // (`export`): an escape sequence from a profile must reach neither.
+        guard PeerText.isClean(description, limit: 1_000) else {
+            throw fail(
+                .badValue, key: "description", line: table.line(of: "description"),
+                "holds control characters or is longer than 1000 characters", fix: "write it as one line of plain text")
+        }
 
         var includes: [String] = []
         if let includeValue = table["include"] {
