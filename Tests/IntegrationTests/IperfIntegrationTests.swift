@@ -235,12 +235,15 @@ struct IperfIntegrationTests {
                 #expect(served["bytes_received"] as? Int == received)
                 // iperf3's client sends whole blocks per stream (with -P it may
                 // overshoot -n by a block per stream), and what is still in flight at
-                // TEST_END is not counted by an iperf3 server either.
+                // TEST_END is not counted by an iperf3 server either: at most what each
+                // stream's send buffer holds (tcp_wmem's max; 4.4 MiB of 33.6 were
+                // left with 2 streams in one run).
                 if arguments.contains("-n") || arguments.contains("-k") {
+                    let sendBuffer = Int(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem").split(separator: " ").last ?? "") ?? 0
                     #expect(sent >= 32 << 20)
                     #expect(sent <= (32 << 20) + streams * (128 << 10))
                     #expect(received <= sent)
-                    #expect(Double(received) >= Double(sent) * 0.9)
+                    #expect(received >= sent - streams * sendBuffer, "\(received) of \(sent), send buffers of \(sendBuffer)")
                 }
             }
         }
