@@ -183,6 +183,12 @@ struct ProbeIntegrationTests {
                     _ = try killed.wait()
                     Thread.sleep(forTimeInterval: 0.2)
                     let after = try probe(lab, scratch, ["--size", "512KiB", "--runs", "1"])
+                    // A timed probe declares no size: --max-bytes does not cut it
+                    // (--max-duration bounds it), as for iperf3's -t.
+                    let timed = try probe(lab, scratch, ["--time", "1s", "--runs", "1", "-P", "2", "--json"])
+                    #expect(timed.status == 0, "\(timed.stderr)")
+                    let moved = try #require((try decode(timed)["runs"] as? [[String: Any]])?.first?["bytes"] as? Int)
+                    #expect(moved > 4 << 20, "\(moved) bytes in a timed second")
                     return (garbage, oversize, stall, after)
                 }
                 #expect(results.0.stdout == "NTP2", "the garbage client gets a probe reply, not silence")

@@ -125,6 +125,24 @@ import Testing
         return (control, reader)
     }
 
+    /// A transfer whose streams all ended well is still no result when the client
+    /// has gone, or when a timed probe's streams ended long before its time (a client
+    /// killed mid-run closes them as a finished one does).
+    @Test func aTransferEndedByAClientThatWentAwayIsNoResult() {
+        func outcome(_ seconds: Double) -> ServerSession.Outcome {
+            ServerSession.Outcome(
+                reports: [], received: 1, sent: 0, seconds: seconds,
+                cpu: CPUUsage(userSeconds: 0, systemSeconds: 0, hostBusySeconds: nil, hostSoftirqSeconds: nil, hostTotalSeconds: nil))
+        }
+        #expect(
+            ServerSession.endedEarly(outcome(0.5), asked: .seconds(20), clientGone: false)
+                == "the client ended its streams after 0.5 s of the 20.0 s it asked for (stopped?)")
+        #expect(ServerSession.endedEarly(outcome(1.96), asked: .seconds(2), clientGone: false) == nil)
+        #expect(ServerSession.endedEarly(outcome(1.7), asked: .seconds(2), clientGone: false) == nil)
+        #expect(ServerSession.endedEarly(outcome(0.01), asked: nil, clientGone: false) == nil)
+        #expect(ServerSession.endedEarly(outcome(2), asked: .seconds(2), clientGone: true) == "the client went away during the transfer")
+    }
+
     /// A client that announced a data connection and never opened it: the server,
     /// waiting for it, is stopped and says so.
     @Test func aClientWhoseDataConnectionsTheServerAwaitsIsTold() throws {

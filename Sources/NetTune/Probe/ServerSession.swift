@@ -108,6 +108,9 @@ struct ServerSession {
         var outcome = transfer(connections, payload: payload)
         // Cut off by a stop: the client is told why in the result, and the log says so.
         if outcome.failure != nil, let halt = shared.haltMessage { outcome.failure = "\(halt) during the transfer" }
+        if outcome.failure == nil, let early = Self.endedEarly(outcome, asked: request.duration, clientGone: control.isReadableNow) {
+            outcome.failure = early
+        }
         // What moved before a failure too: the log says how far a cut-off probe got.
         event.bytesReceived = outcome.received
         event.bytesSent = outcome.sent
@@ -289,6 +292,16 @@ struct ServerSession {
         } catch {
             return .clientGone
         }
+    }
+
+    /// Why a transfer whose streams all ended well is still no result: the client
+    /// went away (it says nothing on its control connection until the result, so
+    /// anything readable there is its hang-up), or a timed probe's streams ended long
+    /// before its time — a client killed mid-run ends them as a finished one would.
+    static func endedEarly(_ outcome: Outcome, asked duration: Duration?, clientGone: Bool) -> String? {
+        if clientGone { return "the client went away during the transfer" }
+        guard let duration, outcome.seconds < duration.seconds * 0.95 - 0.25 else { return nil }
+        return String(format: "the client ended its streams after %.1f s of the %.1f s it asked for (stopped?)", outcome.seconds, duration.seconds)
     }
 
     struct Outcome {

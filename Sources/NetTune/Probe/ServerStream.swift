@@ -44,7 +44,9 @@ struct ServerStream: @unchecked Sendable {
         let wait = TransferWait(deadline: deadline, stallTimeout: idleTimeout)
         if direction == .send {
             return try ReceivingStream(
-                connection: connection, drain: drain, limit: exact ? .exactly(bytes) : .atMost(bytes), shutsWhenDone: false,
+                // A timed probe declares no size: `--max-bytes` does not bound it,
+                // `--max-duration` does (the deadline), as for an iperf3 client's -t.
+                connection: connection, drain: drain, limit: exact ? .exactly(bytes) : .none, shutsWhenDone: false,
                 gathers: LowWater.helps(method),
                 wait: wait)
         }
