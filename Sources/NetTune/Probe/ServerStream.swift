@@ -77,7 +77,6 @@ struct ServerStream: @unchecked Sendable {
 
     enum StreamFailure: Error, CustomStringConvertible {
         case closedEarly(received: UInt64, expected: UInt64)
-        case tooMuch(limit: UInt64)
         case noPayload
         case unexpectedData
 
@@ -85,7 +84,6 @@ struct ServerStream: @unchecked Sendable {
             switch self {
             case .closedEarly(let received, let expected):
                 return "the client closed early after \(ByteCount(Int(clamping: received))) of \(ByteCount(Int(clamping: expected)))"
-            case .tooMuch(let limit): return "the client sent more than this server accepts (its limit is \(ByteCount(Int(clamping: limit))))"
             case .noPayload: return "the server has no payload to send"
             case .unexpectedData: return "the client sent data on a stream it should only receive"
             }

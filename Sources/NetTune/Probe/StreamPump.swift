@@ -204,8 +204,6 @@ final class ReceivingStream: PumpedStream, @unchecked Sendable {
         case none
         /// Exactly this many bytes; an earlier end is an error.
         case exactly(UInt64)
-        /// To the end of the stream, which must come by this many bytes.
-        case atMost(UInt64)
     }
 
     let connection: TCPConnection
@@ -254,8 +252,6 @@ final class ReceivingStream: PumpedStream, @unchecked Sendable {
         switch limit {
         case .none: want = 1 << 20
         case .exactly(let bytes): want = Int(clamping: bytes - received)
-        // One byte beyond the limit shows the sender sent too much.
-        case .atMost(let bytes): want = Int(clamping: bytes - min(received, bytes)) + 1
         }
         // Not before the first byte: the stream is timed from its arrival.
         if firstAt != nil { lowWater?.adjust(connection, want: want) }
@@ -273,7 +269,6 @@ final class ReceivingStream: PumpedStream, @unchecked Sendable {
         switch limit {
         case .none: break
         case .exactly(let bytes): if received >= bytes { done() }
-        case .atMost(let bytes): if received > bytes { throw ServerStream.StreamFailure.tooMuch(limit: bytes) }
         }
         return n
     }
