@@ -116,8 +116,10 @@ public enum ReportInputs {
             let gib = (try figure(run["bytes"], 0...Double(ResultLimits.bytes), "\(at).bytes", path) ?? 0) / Double(1 << 30)
             func cpu(_ side: String) throws(ReportInputError) -> Double? {
                 guard let end = run[side] as? [String: Any] else { return nil }
-                let user = try figure(end["cpu_user_s"], 0...ResultLimits.runSeconds.upperBound * 4096, "\(at).\(side).cpu_user_s", path)
-                let system = try figure(end["cpu_sys_s"], 0...ResultLimits.runSeconds.upperBound * 4096, "\(at).\(side).cpu_sys_s", path)
+                let user = try figure(
+                    end["cpu_user_s"], 0...ResultLimits.runSeconds.upperBound * PeerFigures.maximumCPUs, "\(at).\(side).cpu_user_s", path)
+                let system = try figure(
+                    end["cpu_sys_s"], 0...ResultLimits.runSeconds.upperBound * PeerFigures.maximumCPUs, "\(at).\(side).cpu_sys_s", path)
                 guard let user, let system, gib > 0 else { return nil }
                 let perGiB = (user + system) / gib
                 guard ResultLimits.isCPUPerGiB(perGiB) else { throw impossible("\(at).\(side)", "\(perGiB) CPU-seconds per GiB", path) }

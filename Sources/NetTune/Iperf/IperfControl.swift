@@ -48,7 +48,7 @@ final class IperfControl {
     /// that came in one segment with the one before it), or waiting in the socket.
     /// Never waits.
     var hasUnread: Bool {
-        !buffer.isEmpty || (try? Deadline.after(.zero).wait(for: Int16(POLLIN), on: connection.fd)) == true
+        !buffer.isEmpty || connection.isReadableNow
     }
 
     /// The next state byte.

@@ -72,8 +72,7 @@ struct IperfServerSession {
         // The client says nothing until TEST_START unless it gives up (CLIENT_TERMINATE,
         // as 3.12 does when it cannot set up a stream) or hangs up: iperf3's own server
         // then resets at once, and so does this one.
-        let hungUp = { control.hasUnread || connection.isReadableNow }
-        switch shared.iperfRegistry.collect(cookie, deadline: shared.deadline(after: configuration.idleTimeout), hungUp: hungUp) {
+        switch shared.iperfRegistry.collect(cookie, deadline: shared.deadline(after: configuration.idleTimeout), hungUp: { control.hasUnread }) {
         case .success(let all): connections = all
         case .failure(let shortfall):
             if shared.haltMessage != nil { return terminated(&event, during: "before the test") }
