@@ -154,10 +154,13 @@ public struct HistoryStore: Sendable {
         self.path = path
     }
 
-    /// `$XDG_STATE_HOME/nettune/history.jsonl`, else `~/.local/state/nettune/history.jsonl`.
-    public static func defaultPath(environment: [String: String]) -> FilePath {
-        if let state = environment["XDG_STATE_HOME"], state.hasPrefix("/") { return FilePath(state + "/nettune/history.jsonl") }
-        return FilePath((environment["HOME"] ?? "/tmp") + "/.local/state/nettune/history.jsonl")
+    /// `$XDG_STATE_HOME/nettune/history.jsonl`, else `~/.local/state/nettune/history.jsonl`
+    /// (`UserDirectories`: never a shared directory).
+    public static func defaultPath(environment: [String: String]) throws(UserDirectoryError) -> FilePath {
+        try UserDirectories.directory(
+            xdgVariable: "XDG_STATE_HOME", homeFallback: ".local/state", purpose: "probe history", option: "--history",
+            environment: environment
+        ).appending("history.jsonl")
     }
 
     /// Adds one line. O_APPEND makes each line's write atomic with respect to other

@@ -116,11 +116,12 @@ public struct PayloadFile: Sendable, Equatable {
         }
     }
 
-    /// `$XDG_CACHE_HOME/nettune`, else `$HOME/.cache/nettune`, else /tmp/nettune-cache.
-    public static func defaultCacheDirectory(environment: [String: String]) -> FilePath {
-        if let xdg = environment["XDG_CACHE_HOME"], xdg.hasPrefix("/") { return FilePath(xdg).appending("nettune") }
-        if let home = environment["HOME"], home.hasPrefix("/") { return FilePath(home).appending(".cache/nettune") }
-        return "/tmp/nettune-cache"
+    /// `$XDG_CACHE_HOME/nettune`, else `~/.cache/nettune` (`UserDirectories`: never a
+    /// shared directory).
+    public static func defaultCacheDirectory(environment: [String: String]) throws(UserDirectoryError) -> FilePath {
+        try UserDirectories.directory(
+            xdgVariable: "XDG_CACHE_HOME", homeFallback: ".cache", purpose: "random payload", option: "--cache-dir",
+            environment: environment)
     }
 }
 

@@ -42,7 +42,7 @@ public final class ProbeServer: Sendable {
             bind: String? = nil, port: UInt16 = 9000, maxBytes: UInt64 = 64 << 30, idleTimeout: Duration = .seconds(10),
             headerTimeout: Duration = .seconds(5), maxDuration: Duration = .seconds(600), token: [UInt8]? = nil,
             drain: DrainMethod = .default, once: Bool = false, queueLimit: Int = 8, maxStreams: Int = ProbeWire.maxStreams,
-            payload: ServerPayload = .cache(directory: "/tmp/nettune-cache", size: 256 << 20),
+            payload: ServerPayload,
             tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
             congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
         ) {

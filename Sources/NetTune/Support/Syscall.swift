@@ -118,3 +118,20 @@ extension Syscall {
         kill(pid, 0) == 0 || errno == EPERM
     }
 }
+
+extension Syscall {
+    /// This user's home directory in the password database, or nil when it has no
+    /// entry (a numeric id from a container or `DynamicUser`).
+    static func passwordHomeDirectory() -> String? {
+        var entry = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        // The entry's strings live in the buffer: read them before it goes.
+        return buffer.withUnsafeMutableBufferPointer { bytes -> String? in
+            guard let start = bytes.baseAddress else { return nil }
+            let status = getpwuid_r(getuid(), &entry, start, bytes.count, &found)
+            guard status == 0, found != nil, let directory = entry.pw_dir else { return nil }
+            return String(cString: directory)
+        }
+    }
+}
