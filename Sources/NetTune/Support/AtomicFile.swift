@@ -31,11 +31,13 @@ public enum AtomicFile {
         }
         let fd: FileDescriptor
         do {
+            // Made here, never found: in a directory others can write, a name taken
+            // first (a symlink) fails instead of being written through.
             fd = try FileDescriptor.open(
-                temporary, .writeOnly, options: [.create, .truncate, .closeOnExec],
+                temporary, .writeOnly, options: [.create, .exclusiveCreate, .noFollow, .closeOnExec],
                 permissions: permissions)
         } catch {
-            throw fail("create", Errno.from(error))
+            throw FileError(path: path, reason: .system(operation: "create", errno: Errno.from(error)))
         }
         do {
             try fill(fd)
