@@ -249,6 +249,31 @@ struct IperfIntegrationTests {
         }
     }
 
+    /// `-O 1`: the server leaves the first second out of what it reports, as iperf3's
+    /// own server does (it counted the whole two seconds). And a sender held back by
+    /// a slow reader (`-R -l 1`: one-byte reads) sent for the whole test (its time
+    /// was that of its last completed send, 0.26 s of 1).
+    @Test(arguments: [["-O", "1"], ["-O", "1", "-R"], ["-R", "-l", "1"]])
+    func theServersFiguresCoverTheCountedSeconds(arguments: [String]) throws {
+        try Lab.with { lab in
+            let (result, _) = try lab.withServer {
+                try lab.run(in: lab.nsA, ["iperf3", "-c", lab.addrB, "-p", Lab.probePort, "-t", "1", "-J"] + arguments)
+            }
+            #expect(result.status == 0, "\(result.stdout.suffix(400)) \(result.stderr)")
+            let end = try #require(try decode(result.stdout, result.stderr)["end"] as? [String: Any])
+            let sent = try #require(end["sum_sent"] as? [String: Any]), received = try #require(end["sum_received"] as? [String: Any])
+            // The server's side: what it received, or (-R) what it sent.
+            let (server, client) = arguments.contains("-R") ? (sent, received) : (received, sent)
+            let seconds = try #require(server["seconds"] as? Double)
+            #expect(abs(seconds - 1) < 0.1, "the server reported \(seconds) s")
+            if arguments.contains("-O") {
+                // Each end starts its omitted second by its own clock: close, not equal.
+                let ratio = Double(server["bytes"] as? Int ?? 0) / Double(try #require(client["bytes"] as? Int))
+                #expect(abs(ratio - 1) < 0.2, "server/client bytes \(ratio)")
+            }
+        }
+    }
+
     /// `-b` holds each stream the server sends to its rate, as `iperf3 -s` does:
     /// the kernel paces the server's sockets (SO_MAX_PACING_RATE).
     @Test(arguments: [["-R"], ["-R", "-P", "2"], ["--bidir"]])

@@ -142,7 +142,8 @@ struct IperfServerSession {
         let outcome = transfer(connections, parameters: parameters, payload: payload)
         event.bytesReceived = outcome.streams.filter { !$0.serverSent }.reduce(0) { $0 + $1.bytes }
         event.bytesSent = outcome.streams.filter(\.serverSent).reduce(0) { $0 + $1.bytes }
-        event.seconds = outcome.seconds
+        // The log's rate is over the counted time, as the figures are (`-O`'s seconds left out).
+        event.seconds = max(0, outcome.seconds - Double(parameters.omitSeconds))
         event.cpu = outcome.cpu
         if let failure = outcome.failure {
             if shared.haltMessage != nil { return terminated(&event, during: "during the test", told: true) }
@@ -275,7 +276,8 @@ struct IperfServerSession {
             let work = IperfServerStream(
                 connection: stream, serverSends: serverSends, bytes: share, start: start, deadline: deadline,
                 idleTimeout: configuration.idleTimeout, drain: configuration.drain, file: file?.rawValue,
-                fileSize: payload?.size ?? 0, blockSize: parameters.blockSize)
+                fileSize: payload?.size ?? 0, blockSize: parameters.blockSize,
+                omitUntil: parameters.omitSeconds > 0 ? start + .seconds(parameters.omitSeconds) : nil)
             group.enter()
             Thread.detachNewThread {
                 let tally = work.run(stopping: stopping)
