@@ -18,11 +18,11 @@ struct HomelessIntegrationTests {
             let history = try runHomeless(scratch, ["history"])
             #expect(history.status == 1)
             #expect(history.stderr.contains("cannot tell where to keep the probe history"), "\(history.stderr)")
-            #expect(history.stderr.contains("set HOME or XDG_STATE_HOME, or pass --history"))
+            #expect(history.stderr.contains("set HOME or XDG_STATE_HOME to an absolute path, or pass --history"))
 
             let probe = try runHomeless(scratch, ["probe", "127.0.0.1:9", "--size", "1MiB"])
             #expect(probe.status == 1)
-            #expect(probe.stderr.contains("set HOME or XDG_CACHE_HOME, or pass --cache-dir"), "\(probe.stderr)")
+            #expect(probe.stderr.contains("set HOME or XDG_CACHE_HOME to an absolute path, or pass --cache-dir"), "\(probe.stderr)")
 
             // Given a place, the same user goes on (and finds no history yet).
             let placed = try runHomeless(scratch, ["history", "--history", scratch.path + "/none.jsonl"])

@@ -33,7 +33,7 @@ import Testing
             try cache(["HOME": "/nonexistent"], passwordHome: passwordHome)
         }
         let message = UserDirectoryError(purpose: "random payload", variable: "XDG_CACHE_HOME", option: "--cache-dir").description
-        #expect(message.contains("set HOME or XDG_CACHE_HOME, or pass --cache-dir"))
+        #expect(message.contains("set HOME or XDG_CACHE_HOME to an absolute path, or pass --cache-dir"))
     }
 
     @Test func theHistoryAndThePayloadUseTheirOwnBases() throws {

@@ -29,10 +29,12 @@ public enum UserDirectories {
         passwordHome: () -> String?
     ) throws(UserDirectoryError) -> FilePath {
         if let base = environment[xdgVariable], base.hasPrefix("/") { return FilePath(base).appending("nettune") }
-        for home in [environment["HOME"], passwordHome()] {
-            if let home, home.hasPrefix("/"), home != "/nonexistent" { return FilePath(home).appending(homeFallback).appending("nettune") }
+        // Debian's `nobody` has the home /nonexistent, and sudo passes it on as HOME.
+        func usable(_ home: String?) -> String? { home.flatMap { $0.hasPrefix("/") && $0 != "/nonexistent" ? $0 : nil } }
+        guard let home = usable(environment["HOME"]) ?? usable(passwordHome()) else {
+            throw UserDirectoryError(purpose: purpose, variable: xdgVariable, option: option)
         }
-        throw UserDirectoryError(purpose: purpose, variable: xdgVariable, option: option)
+        return FilePath(home).appending(homeFallback).appending("nettune")
     }
 }
 
@@ -43,7 +45,7 @@ public struct UserDirectoryError: Error, Equatable, CustomStringConvertible {
     public var option: String
 
     public var description: String {
-        "cannot tell where to keep the \(purpose): HOME and \(variable) are not set to absolute paths and this user has no home directory "
-            + "in the password database; set HOME or \(variable), or pass \(option)"
+        "cannot tell where to keep the \(purpose): \(variable) is not set, and neither HOME nor the password database gives this user "
+            + "a home directory; set HOME or \(variable) to an absolute path, or pass \(option)"
     }
 }
