@@ -17,8 +17,8 @@ public struct NetTuneCommand: ParsableCommand {
             `history --peer` matches nothing. 2 when `try` could not revert (run \
             `nettune revert`). 64 when the command line cannot be read. 128+n when \
             signal n ended `apply --probe`, `try` or `probe` (Ctrl-C: 130); the \
-            original values are back in place. `serve` stopped by SIGTERM, SIGINT or \
-            SIGHUP exits 0 once it has told its clients and logged them.
+            original values are back in place (Ctrl-\\ too: SIGQUIT is caught). `serve` \
+            stopped by SIGTERM, SIGINT, SIGQUIT or SIGHUP exits 0 once it has told its clients and logged them.
 
             The README is installed as share/doc/nettune/README.md under nettune's \
             prefix (/usr/local/share/doc/nettune/README.md by default); profiles are \

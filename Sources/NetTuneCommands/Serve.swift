@@ -13,8 +13,8 @@ extension NetTuneCommand {
                 receive buffer follows the current net.ipv4.tcp_rmem. It discards what it \
                 receives, sends its --file (or random bytes) to clients that receive, and \
                 answers with its own measurements. It survives bad headers, oversized claims, \
-                stalled and vanished clients, and goes on serving. SIGTERM, SIGINT or \
-                SIGHUP stop it within a few seconds: a probe under way is cut off, every \
+                stalled and vanished clients, and goes on serving. SIGTERM, SIGINT, SIGQUIT \
+                or SIGHUP stop it within a few seconds: a probe under way is cut off, every \
                 client still connected is told the server stopped, and each gets its log \
                 line; the exit status is then 0. Needs no privileges.
                 """

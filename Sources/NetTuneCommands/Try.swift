@@ -13,7 +13,7 @@ extension NetTuneCommand {
                 otherwise takes the change back. With --peer it first runs a short probe \
                 against that `nettune serve` and, when the profile changes the MTU, sends \
                 don't-fragment pings of the new size to it; if either fails it reverts at \
-                once. Ctrl-C, SIGTERM and SIGHUP revert too. Needs root (CAP_NET_ADMIN). \
+                once. Ctrl-C, Ctrl-\\, SIGTERM and SIGHUP revert too. Needs root (CAP_NET_ADMIN). \
                 Exit status: 0 kept, 1 reverted (timeout or failed peer check), 2 reverting \
                 failed (run `nettune revert`), 128 + the signal when interrupted.
                 """

@@ -73,7 +73,9 @@ struct TryIntegrationTests {
         }
     }
 
-    @Test func sigtermWhileWaitingReverts() throws {
+    /// SIGQUIT too: Ctrl-\ killed `try` at once (with a core), leaving the profile applied.
+    @Test(arguments: [SIGTERM, SIGHUP, SIGQUIT])
+    func aSignalWhileWaitingReverts(signal: Int32) throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
                 let trying = try Command.start([
@@ -81,9 +83,9 @@ struct TryIntegrationTests {
                     "try", "jumbo", "--timeout", "60s", "--state-dir", scratch.path
                 ])
                 #expect(try eventually(10) { try mtu(lab) == 9000 })
-                trying.terminate()
+                trying.signal(signal)
                 let result = try trying.wait()
-                #expect(result.status == 128 + SIGTERM)
+                #expect(result.status == 128 + signal)
                 #expect(result.stderr.contains("reverted"))
                 #expect(try mtu(lab) == 1500)
             }

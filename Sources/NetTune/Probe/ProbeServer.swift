@@ -125,7 +125,7 @@ public final class ProbeServer: Sendable {
     private let halting: Interruption
 
     /// - Parameter interruption: the signals that stop the server at once (`serve`
-    ///   installs SIGTERM, SIGINT and SIGHUP); nil: only `halt` does.
+    ///   installs `Interruption.terminating`); nil: only `halt` does.
     public init(_ configuration: Configuration, stoppedBy interruption: Interruption? = nil) throws {
         self.configuration = configuration
         halting = try interruption ?? Interruption.manual()

@@ -21,8 +21,10 @@ public final class Interruption: Sendable {
     private let writeEnd: Int32
     private let signals: [Int32]
 
-    /// The signals that end a measurement or a `try` wait.
-    public static let terminating: [Int32] = [SIGINT, SIGTERM, SIGHUP]
+    /// The signals that end a measurement or a `try` wait. SIGQUIT (Ctrl-\) too:
+    /// by default it kills at once, which in an A/B test or a `try` would leave the
+    /// profile under test applied.
+    public static let terminating: [Int32] = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
 
     private init(readEnd: Int32, writeEnd: Int32, signals: [Int32]) {
         fd = readEnd
@@ -107,12 +109,13 @@ public struct Interrupted: Error, Equatable, CustomStringConvertible {
     public init(signal: Int32) { self.signal = signal }
     public var exitCode: Int32 { 128 + signal }
     public var description: String { "interrupted (\(signalName))" }
-    /// SIGINT, SIGTERM, SIGHUP, or "signal N".
+    /// SIGINT, SIGTERM, SIGHUP, SIGQUIT, or "signal N".
     public var signalName: String {
         switch signal {
         case SIGINT: "SIGINT"
         case SIGTERM: "SIGTERM"
         case SIGHUP: "SIGHUP"
+        case SIGQUIT: "SIGQUIT"
         default: "signal \(signal)"
         }
     }

@@ -4,11 +4,11 @@ import Glibc
 /// job supervisors) start children with signals blocked, which would make
 /// `nettune serve` impossible to stop with SIGTERM and `try` blind to Ctrl-C.
 public enum SignalMask {
-    /// Unblocks SIGINT, SIGTERM and SIGHUP for this thread and the ones it starts.
+    /// Unblocks `Interruption.terminating` for this thread and the ones it starts.
     public static func unblockTermination() {
         var set = sigset_t()
         sigemptyset(&set)
-        for number in [SIGINT, SIGTERM, SIGHUP] { sigaddset(&set, number) }
+        for number in Interruption.terminating { sigaddset(&set, number) }
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
     }
 }
