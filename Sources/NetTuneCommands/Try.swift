@@ -74,9 +74,9 @@ extension NetTuneCommand {
                         switch event {
                         case .planned(let plan):
                             // The plan first, so the person knows what they are asked to keep.
-                            if !output.json && !plan.changes.isEmpty {
+                            if !output.json {
                                 PlanOutput.warn(plan.warnings)
-                                StandardError.write(PlanOutput.render(plan, outcome: .trying, snapshot: nil))
+                                if !plan.changes.isEmpty { StandardError.write(PlanOutput.render(plan, outcome: .trying, snapshot: nil)) }
                             }
                         case .peerChecked(let report):
                             StandardError.print(TryOutput.peerLine(report, peer: peer))
@@ -127,7 +127,11 @@ extension NetTuneCommand {
     struct Confirm: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Keep the profile a running `nettune try` applied in this network namespace.",
-            discussion: "Exits 1 when no `try` is waiting, or when it has already started reverting."
+            discussion: """
+                Exits 1 when no `try` is waiting, or when it has already started reverting. A `try` \
+                killed while it waited (SIGKILL) left its profile applied: `confirm` keeps it, \
+                `nettune revert` takes it back.
+                """
         )
 
         @OptionGroup var state: StateOptions
@@ -136,8 +140,12 @@ extension NetTuneCommand {
             guard let namespace = NetworkNamespace.currentInode() else {
                 throw CommandError("cannot identify this network namespace: /proc/self/ns/net is not readable")
             }
-            try TryMarker(directory: try state.snapshots.directory, namespace: namespace).confirm()
-            print("confirmed: `nettune try` keeps the profile")
+            switch try TryMarker(directory: try state.snapshots.directory, namespace: namespace).confirm() {
+            case .confirmed:
+                print("confirmed: `nettune try` keeps the profile")
+            case .keptAbandoned(let pid):
+                print("kept: `nettune try` (pid \(pid)) ended before its time was up (killed?) without reverting; what it applied stays")
+            }
         }
     }
 }

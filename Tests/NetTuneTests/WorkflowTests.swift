@@ -381,7 +381,7 @@ struct WorkflowFixture {
         let f = try WorkflowFixture()
         let flow = workflow(f, timeout: .seconds(30))
         let result = try flow.run { event in
-            if case .waiting = event { try? flow.marker.confirm() }
+            if case .waiting = event { _ = try? flow.marker.confirm() }
         }
         #expect(result.outcome == .kept(by: "nettune confirm"))
         #expect(f.links.current[0].mtu == 9000)
@@ -462,6 +462,74 @@ struct WorkflowFixture {
         let result = try workflow(f).run()
         #expect(result.outcome == .nothingToDo)
         #expect(f.links.setMTUCalls == 0)
+    }
+
+    // MARK: A `try` killed before it decided (SIGKILL, the OOM killer)
+
+    /// No process has this id: pid_max is at most 2^22.
+    static let deadPID: Int32 = 5_000_000
+
+    func leaveRecord(_ f: WorkflowFixture, _ state: String) throws {
+        try "\(Self.deadPID) \(state)\n".write(toFile: f.state.path + "/netns-42.try", atomically: true, encoding: .utf8)
+    }
+
+    var record: (WorkflowFixture) -> Bool { { FileManager.default.fileExists(atPath: $0.state.path + "/netns-42.try") } }
+
+    @Test(arguments: ["apply", "try", "revert"])
+    func theNextCommandUnderTheLockNamesItAndClearsTheRecord(command: String) throws {
+        let f = try WorkflowFixture()
+        // What the dead try applied is still in place, with its snapshot.
+        try f.tuner.apply(f.jumbo)
+        try leaveRecord(f, "waiting")
+        let warnings: [TuningWarning]
+        switch command {
+        case "apply":
+            warnings = try f.tuner.apply(Profile(name: "other", description: "d", sysctls: [.tcpWmem: WorkflowFixture.normal])).plan.warnings
+        case "try":
+            var planned: [TuningWarning] = []
+            _ = try workflow(f).run { if case .planned(let plan) = $0 { planned = plan.warnings } }
+            warnings = planned
+        default:
+            warnings = try f.tuner.revert().warnings
+            #expect(f.links.current[0].mtu == 1500)
+        }
+        #expect(!record(f))
+        if command == "revert" {
+            #expect(warnings.isEmpty)  // everything is back: nothing to say
+        } else {
+            #expect(warnings.first?.message.contains("`nettune try` (pid \(Self.deadPID)) ended before its time was up") == true)
+            #expect(warnings.first?.message.contains("`nettune revert` takes back") == true)
+        }
+    }
+
+    @Test func oneKilledWhileRevertingSaysSomeMayRemain() throws {
+        let f = try WorkflowFixture()
+        try leaveRecord(f, "reverting")
+        let warnings = try f.tuner.apply(f.jumbo).plan.warnings
+        #expect(warnings.first?.message.contains("was killed while reverting") == true)
+    }
+
+    @Test func confirmKeepsWhatAKilledTryLeftAndRefusesAHalfReverted() throws {
+        let f = try WorkflowFixture()
+        let marker = workflow(f).marker
+        #expect(throws: TryConfirmError.nothingWaiting(namespace: 42)) { try marker.confirm() }
+        try leaveRecord(f, "waiting")
+        #expect(try marker.confirm() == .keptAbandoned(pid: Self.deadPID))
+        #expect(!record(f))
+        try leaveRecord(f, "reverting")
+        #expect(throws: TryConfirmError.killedWhileReverting(pid: Self.deadPID)) { try marker.confirm() }
+        #expect(!record(f))
+    }
+
+    @Test func aLivingTrysRecordIsNotTakenOver() throws {
+        let f = try WorkflowFixture()
+        let flow = workflow(f, timeout: .seconds(30))
+        var confirmation: TryMarker.Confirmation?
+        let result = try flow.run { event in
+            if case .waiting = event { confirmation = try? flow.marker.confirm() }
+        }
+        #expect(confirmation == .confirmed)
+        #expect(result.outcome == .kept(by: "nettune confirm"))
     }
 }
 

@@ -88,7 +88,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
         guard (2...Self.maximumPairs).contains(pairs) else { throw ABTestError.badPairCount(pairs, maximum: Self.maximumPairs) }
         guard tuner.isPrivileged() else { throw PrivilegeError(action: "comparing with profile '\(profile.name)'") }
         let lock = try tuner.lock(interruption: interruption)
-        let plan = try tuner.plan(profile, interface: interface)
+        let plan = try tuner.plan(profile, interface: interface, holding: lock)
         guard !plan.changes.isEmpty else { throw ABTestError.nothingToCompare(plan.profile) }
         let choice = DirectionChoice(plan: plan, forced: directions)
         // Prepared to receive only (no payload made) from a plan read before the

@@ -49,17 +49,58 @@ public struct TryMarker: Sendable {
         }
     }
 
+    /// What `confirm` did.
+    public enum Confirmation: Equatable, Sendable {
+        /// The waiting `try` keeps its profile.
+        case confirmed
+        /// A `try` that died while it waited (`abandoned`) left its profile applied;
+        /// it stays, and the record goes.
+        case keptAbandoned(pid: Int32)
+    }
+
     /// Called by `confirm`, or by `try` itself for Enter on its terminal.
-    public func confirm() throws {
+    @discardableResult
+    public func confirm() throws -> Confirmation {
         try withLock {
-            guard let record = read(), Syscall.processExists(record.pid) else {
-                throw TryConfirmError.nothingWaiting(namespace: namespace)
+            guard let record = read() else { throw TryConfirmError.nothingWaiting(namespace: namespace) }
+            guard Syscall.processExists(record.pid) else {
+                end()
+                switch record.state {
+                case .waiting, .confirmed: return .keptAbandoned(pid: record.pid)
+                case .reverting: throw TryConfirmError.killedWhileReverting(pid: record.pid)
+                }
             }
             switch record.state {
             case .waiting: try write(.confirmed, pid: record.pid)
-            case .confirmed: return
+            case .confirmed: break
             case .reverting: throw TryConfirmError.tooLate(namespace: namespace, pid: record.pid)
             }
+            return .confirmed
+        }
+    }
+
+    /// A `try` that died before it finished (SIGKILL, the OOM killer) leaves its
+    /// record, and what it applied stays in place. Whoever holds the namespace
+    /// lock — which a living `try` holds until it is done — finds only such a
+    /// record here: it is removed, and the warning says what was left.
+    public func takeOverAbandoned() -> TuningWarning? {
+        guard let record = read() else {
+            // Unreadable or damaged: nothing can be said about it, and nothing waits on it.
+            end()
+            return nil
+        }
+        end()
+        switch record.state {
+        case .waiting:
+            return TuningWarning(
+                "a `nettune try` (pid \(record.pid)) ended before its time was up (killed?) and did not revert: what it applied is "
+                    + "still in place; `nettune revert` takes back everything nettune changed here")
+        case .reverting:
+            return TuningWarning(
+                "a `nettune try` (pid \(record.pid)) was killed while reverting: some of what it applied may still be in place; "
+                    + "`nettune revert` restores the originals")
+        case .confirmed:
+            return nil
         }
     }
 
@@ -100,6 +141,7 @@ public struct TryMarker: Sendable {
 public enum TryConfirmError: Error, Equatable, CustomStringConvertible {
     case nothingWaiting(namespace: UInt64)
     case tooLate(namespace: UInt64, pid: Int32)
+    case killedWhileReverting(pid: Int32)
 
     public var description: String {
         switch self {
@@ -107,6 +149,9 @@ public enum TryConfirmError: Error, Equatable, CustomStringConvertible {
             return "no `nettune try` is waiting in this network namespace (net:[\(namespace)]); nothing to confirm"
         case .tooLate(_, let pid):
             return "too late: `nettune try` (pid \(pid)) has already started reverting; the change is not kept"
+        case .killedWhileReverting(let pid):
+            return "`nettune try` (pid \(pid)) was killed while reverting: some of what it applied may still be in place, "
+                + "and there is nothing to confirm; run `nettune revert` to restore the originals, then apply the profile again to keep it"
         }
     }
 }

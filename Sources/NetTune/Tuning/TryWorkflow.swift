@@ -55,7 +55,7 @@ public struct TryWorkflow<Store: SysctlStore, Links: LinkController> {
         public var outcome: Outcome
     }
 
-    public var marker: TryMarker { TryMarker(directory: tuner.snapshots.directory, namespace: tuner.namespace) }
+    public var marker: TryMarker { tuner.tryMarker }
 
     /// - Throws: `TryUndoError` when taking the change back failed (the snapshot
     ///   holds the originals: `nettune revert` restores them); errors before the
@@ -68,7 +68,7 @@ public struct TryWorkflow<Store: SysctlStore, Links: LinkController> {
             return Result(plan: plan, outcome: .nothingToDo)
         }
         let lock = try tuner.lock(interruption: interruption)
-        let plan = try tuner.plan(profile, interface: interface)
+        let plan = try tuner.plan(profile, interface: interface, holding: lock)
         events(.planned(plan))
         guard !plan.changes.isEmpty else { return Result(plan: plan, outcome: .nothingToDo) }
         let marker = self.marker

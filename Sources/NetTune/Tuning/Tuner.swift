@@ -50,6 +50,17 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         try Planner(store: store, links: links, bootConfig: bootConfig).plan(profile, interface: interface)
     }
 
+    /// `plan`, for a caller about to change things: under the lock, a `nettune try`
+    /// that died before it decided is found, and named first in the warnings.
+    public func plan(_ profile: Profile, interface: String? = nil, holding lock: NamespaceLock) throws -> Plan {
+        var plan = try plan(profile, interface: interface)
+        if let warning = tryMarker.takeOverAbandoned() { plan.warnings.insert(warning, at: 0) }
+        return plan
+    }
+
+    /// Where a waiting `nettune try` and `nettune confirm` meet in this namespace.
+    public var tryMarker: TryMarker { TryMarker(directory: snapshots.directory, namespace: namespace) }
+
     /// Takes this namespace's lock (see `NamespaceLock`).
     public func lock(interruption: Interruption? = nil) throws -> NamespaceLock {
         try NamespaceLock.acquire(
@@ -71,7 +82,7 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
             return AppliedPlan(plan: plan, previousSnapshot: nil)
         }
         let lock = try lock()
-        return try apply(try plan(profile, interface: interface), holding: lock)
+        return try apply(try plan(profile, interface: interface, holding: lock), holding: lock)
     }
 
     /// `nettune revert`: restores the snapshot all-or-nothing, then deletes it.
@@ -82,6 +93,8 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         let (_, plan) = try revertPlan()
         try TuningExecutor(store: store, links: links).execute(plan.changes)
         try snapshots.delete(inode: namespace)
+        // Everything is back: a dead `try`'s record has nothing left to say.
+        _ = tryMarker.takeOverAbandoned()
         withExtendedLifetime(lock) {}
         return plan
     }
