@@ -10,8 +10,11 @@ import Testing
         peer: String = "10.0.0.2:9000", address: String? = nil, method: ProbeMethod = .sendfile, direction: ProbeDirection = .send,
         streams: Int = 1, wmem: String, time: Int
     ) -> HistoryEntry {
+        // As a probe makes it: the fingerprint names the peer as it was typed.
+        var fingerprint = helpers.fingerprint(wmem)
+        fingerprint.peer = peer
         var entry = HistoryEntry(
-            report: helpers.report([1e9 + Double(time)], peer: peer), method: .sendfile, fingerprint: helpers.fingerprint(wmem), time: time)
+            report: helpers.report([1e9 + Double(time)], peer: peer), method: .sendfile, fingerprint: fingerprint, time: time)
         entry.method = method.rawValue
         entry.direction = direction == .receive ? "receive" : "send"
         entry.streams = streams
@@ -30,8 +33,20 @@ import Testing
     func scan(_ entries: [HistoryEntry], for current: HistoryEntry) -> HistoryEntry? {
         entries.last {
             $0.samePeer(as: current) && $0.method == current.method && $0.direction == current.direction
-                && $0.streams == current.streams && $0.fingerprintID != current.fingerprintID
+                && $0.streams == current.streams && !$0.fingerprint.sameTuning(as: current.fingerprint)
         }
+    }
+
+    /// `localhost:9000` then `127.0.0.1:9000` with nothing tuned in between: one server,
+    /// one tuning, two fingerprint ids (the id covers the name). The second probe was
+    /// compared with the first as "under fingerprint …" (-47.8 %, in a namespace here).
+    @Test func theSameServerByAnotherNameIsNotABaseline() throws {
+        let byName = entry(peer: "localhost:9000", address: "127.0.0.1", wmem: "4096 16384 4194304", time: 2)
+        let older = entry(peer: "127.0.0.1:9000", address: "127.0.0.1", wmem: "4096 4096 4096", time: 1)
+        #expect(byName.fingerprintID != entry(peer: "127.0.0.1:9000", wmem: "4096 16384 4194304", time: 3).fingerprintID)
+        var finder = HistoryBaselineFinder(lines: try [older, byName].map { ArraySlice(try line($0).utf8) })
+        // Passed over for the older entry, which ran under other tuning.
+        #expect(finder.baseline(for: entry(peer: "127.0.0.1:9000", address: "127.0.0.1", wmem: "4096 16384 4194304", time: 3))?.time == 1)
     }
 
     /// A mixed history (peers by name and by address, methods, directions, streams,

@@ -47,6 +47,16 @@ public struct TuningFingerprint: Codable, Equatable, Sendable {
         return String(hash, radix: 16).leftPadded(to: 16).prefix(8).description
     }
 
+    /// Whether the two ran under the same tuning at both ends, whatever the peer was
+    /// called: the id covers the peer as typed, so `localhost:9000` and
+    /// `127.0.0.1:9000` have different ids for one server and one tuning.
+    public func sameTuning(as other: TuningFingerprint) -> Bool {
+        var mine = self, theirs = other
+        mine.peer = ""
+        theirs.peer = ""
+        return mine.id == theirs.id
+    }
+
     /// What a person recognises: the applied profile, else the id.
     public var label: String { profiles.last ?? "fingerprint \(id)" }
 }

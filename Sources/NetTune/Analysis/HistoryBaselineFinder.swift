@@ -74,7 +74,9 @@ struct HistoryBaselineFinder {
         let current = entry.identity
         for index in lines.indices.reversed() {
             guard let identity = identity(at: index), identity.isBaseline(for: current),
-                let whole = try? decoder.decode(HistoryEntry.self, from: Data(lines[index]))
+                let whole = try? decoder.decode(HistoryEntry.self, from: Data(lines[index])),
+                // The same server by another name, nothing tuned: not a baseline.
+                !whole.fingerprint.sameTuning(as: entry.fingerprint)
             else { continue }
             return whole
         }
