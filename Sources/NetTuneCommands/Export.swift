@@ -44,7 +44,9 @@ extension NetTuneCommand {
                 guard let name else {
                     throw CommandError("no interface named in the profile and no default route; give --interface")
                 }
-                print(BootConfigExport.networkdLink(resolved, interface: name), terminator: "")
+                print(
+                    BootConfigExport.networkdLink(resolved, interface: name, hardwareAddress: SysfsLinkReader.permanentHardwareAddress(name)),
+                    terminator: "")
             }
         }
     }

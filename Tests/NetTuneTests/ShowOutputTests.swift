@@ -151,6 +151,48 @@ import Testing
         #expect(SysfsLinkReader.read("../etc", root: FilePath(root.path)).speed == nil)
         #expect(SysfsLinkReader.read("missing", root: FilePath(root.path)).physical == false)
     }
+
+    /// Only an address a device was made with identifies it across reboots.
+    @Test func aPermanentHardwareAddressIsAPhysicalDevicesOwn() throws {
+        let root = try TemporaryDirectory()
+        func device(_ name: String, address: String, assigned: String, physical: Bool = true) throws {
+            try root.write("\(name)/address", address + "\n")
+            try root.write("\(name)/addr_assign_type", assigned + "\n")
+            if physical { try root.write("\(name)/device/uevent", "") }
+        }
+        try device("enp3s0", address: "DC:A6:32:01:02:03", assigned: "0")
+        try device("wlan0", address: "12:34:56:78:9a:bc", assigned: "1")  // randomised
+        try device("br0", address: "02:00:00:00:00:01", assigned: "0", physical: false)
+        try device("odd0", address: "dc:a6:32:01:02", assigned: "0")
+        try device("zero0", address: "00:00:00:00:00:00", assigned: "0")
+        let read = { SysfsLinkReader.permanentHardwareAddress($0, root: FilePath(root.path)) }
+        #expect(read("enp3s0") == "dc:a6:32:01:02:03")
+        for name in ["wlan0", "br0", "odd0", "zero0", "missing", "../enp3s0"] { #expect(read(name) == nil, "\(name)") }
+    }
+}
+
+/// `export --format networkd`: a .link file that matches the device at boot and
+/// leaves its name as it is.
+@Suite struct NetworkdLinkExportTests {
+    let jumbo = Profile(name: "jumbo", description: "d", link: LinkSettings(mtu: 9000))
+
+    /// enp3s0 was eth0 when the kernel made it: `OriginalName=enp3s0` would never match.
+    @Test func aDeviceWithAHardwareAddressIsMatchedByItAndKeepsItsName() {
+        let text = BootConfigExport.networkdLink(jumbo, interface: "enp3s0", hardwareAddress: "dc:a6:32:01:02:03")
+        #expect(text.contains("[Match]\nMACAddress=dc:a6:32:01:02:03\n\n[Link]\nName=enp3s0\nMTUBytes=9000\n"))
+        #expect(!text.contains("OriginalName"))
+        #expect(text.contains("/etc/systemd/network/10-nettune-enp3s0.link"))
+    }
+
+    /// Without one, the kernel's name, and 99-default.link's policies (the first
+    /// matching file is the only one applied).
+    @Test func withoutOneTheKernelsNameAndTheDefaultPolicies() {
+        let text = BootConfigExport.networkdLink(jumbo, interface: "br0", hardwareAddress: nil)
+        #expect(text.contains("[Match]\nOriginalName=br0\n"))
+        #expect(text.contains("NamePolicy=keep kernel database onboard slot path\n"))
+        #expect(text.contains("MACAddressPolicy=persistent\n"))
+        #expect(text.hasSuffix("MTUBytes=9000\n"))
+    }
 }
 
 /// An interface may be named with control characters (the kernel refuses only '/',
