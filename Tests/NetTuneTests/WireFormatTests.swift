@@ -257,4 +257,15 @@ import Testing
     func rejects(text: String) {
         #expect(throws: EndpointError.self) { try Endpoint(parsing: text) }
     }
+
+    /// The kernel refuses a link-local peer without its interface with a bare EINVAL.
+    @Test func aLinkLocalPeerWithoutItsInterfaceIsToldWhatIsMissing() throws {
+        #expect(Endpoint(host: "fe80::1", port: 9000).isLinkLocalWithoutZone)
+        #expect(Endpoint(host: "FEBF::1", port: 9000).isLinkLocalWithoutZone)
+        for host in ["fe80::1%eth0", "fec0::1", "::1", "10.0.0.2", "fe80.lan"] {
+            #expect(!Endpoint(host: host, port: 9000).isLinkLocalWithoutZone, "\(host)")
+        }
+        let error = ConnectionError(endpoint: Endpoint(host: "fe80::1", port: 9000), operation: "connect", errno: .invalidArgument)
+        #expect(error.description == "connect to [fe80::1]:9000 failed: a link-local address needs the interface it is on, e.g. [fe80::1%eth0]:9000")
+    }
 }

@@ -65,6 +65,15 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
         self.port = port
     }
 
+    /// An IPv6 link-local address (fe80::/10) with no `%interface`: every link has
+    /// one, so the kernel cannot tell which is meant.
+    var isLinkLocalWithoutZone: Bool {
+        guard !host.contains("%"), let first = host.split(separator: ":", omittingEmptySubsequences: false).first,
+            let group = UInt16(first, radix: 16)
+        else { return false }
+        return host.contains(":") && group & 0xffc0 == 0xfe80
+    }
+
     public var description: String {
         let address = host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
         return peerProtocol == .iperf3 ? "iperf3://" + address : address

@@ -266,6 +266,10 @@ public struct ConnectionError: Error, Equatable, CustomStringConvertible {
             return "\(operation): this kernel has no such congestion control (see net.ipv4.tcp_available_congestion_control)"
         case .notPermitted where operation.hasPrefix("setsockopt(TCP_CONGESTION"):
             return "\(operation): not allowed here (see net.ipv4.tcp_allowed_congestion_control, or run as root)"
+        case .invalidArgument where operation == "connect" && endpoint.isLinkLocalWithoutZone:
+            // The kernel's EINVAL says nothing of why: fe80::/10 exists on every link.
+            return "connect to \(endpoint) failed: a link-local address needs the interface it is on, e.g. "
+                + "[\(endpoint.host)%eth0]:\(endpoint.port)"
         default:
             return "\(operation) to \(endpoint) failed: \(errno)"
         }
