@@ -68,6 +68,26 @@ import Testing
         ]
     }
 
+    /// `--parallel 128 --bidir`: 256 streams, each with TCP_INFO, and the longest
+    /// message. It was 25,645 bytes against a 16 KiB frame limit, and the client
+    /// called the server one that "does not speak nettune's probe protocol".
+    @Test func theLargestResultFitsAFrame() throws {
+        var result = ResultMessage(ok: false, message: String(repeating: "x", count: ProbeWire.maxMessageLength + 10))
+        result.streams = (0..<(ProbeWire.maxStreams * 2)).map {
+            StreamReport(
+                index: $0, direction: $0 < ProbeWire.maxStreams ? .send : .receive, bytes: .max, nanoseconds: .max,
+                receiveBuffer: .max, sendBuffer: .max, tcpInfo: Self.info)
+        }
+        let bytes = ProbeMessage.result(result).encoded()
+        #expect(bytes.count - ProbeWire.frameHeaderSize <= ProbeWire.maxPayload)
+        guard case .result(let decoded)? = try ProbeMessage.decode(bytes)?.message else {
+            Issue.record("not a result")
+            return
+        }
+        #expect(decoded.streams.count == 256)
+        #expect(decoded.streams.last?.tcpInfo == Self.info)
+    }
+
     @Test(arguments: Array(all.indices))
     func roundTrips(index: Int) throws {
         let message = Self.all[index]

@@ -17,7 +17,9 @@ public enum ProbeWire {
     public static let version: UInt8 = 2
     static let magic: [UInt8] = Array("NTP2".utf8)
     public static let frameHeaderSize = 8
-    public static let maxPayload = 16 << 10
+    /// The largest message is a result of `--parallel 128 --bidir`: 256 stream
+    /// reports of 100 bytes, and a message (26.7 KB in all).
+    public static let maxPayload = 32 << 10
     public static let maxTokenLength = 255
     public static let maxMessageLength = 1024
     public static let maxStreams = 128
