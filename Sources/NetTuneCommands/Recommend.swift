@@ -48,11 +48,29 @@ extension NetTuneCommand {
         @OptionGroup var state: StateOptions
         @OptionGroup var output: OutputOptions
 
+        /// The profiles `apply NAME --profiles DIRECTORY` would search.
+        private var searchedWithDirectory: ProfileLibrary {
+            ProfileLibrary(searchPath: .standard(extra: [directory.string], executable: ExecutablePath.current()))
+        }
+
         func validate() throws {
             if let write, !ProfileReference.isPlainName(write) { throw ValidationError("--write takes a plain name such as lan-measured") }
         }
 
         func run() throws {
+            // Before measuring: a name that cannot be written is known now.
+            if let write {
+                do {
+                    try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.checkWritable(
+                        name: write, into: directory, library: searchedWithDirectory, replace: force)
+                } catch .exists(let existing) {
+                    throw CommandError("\(existing) exists; choose another name, or pass --force to replace it")
+                } catch .wouldShadow(let name, let other) {
+                    throw CommandError(
+                        "a profile named \(name) already exists (\(other)); a second one would decide which of the two "
+                            + "`nettune apply \(name)` means; choose another name, or pass --force")
+                }
+            }
             let interruption = try Interruption.install()
             let request = try probe.request(
                 to: peer, direction: ways.direction, defaultSize: probe.time == nil ? Self.defaultSize : ProbeOptions.defaultSize,

@@ -257,6 +257,15 @@ struct RecommendIntegrationTests {
                         ])
                     #expect(again.status != 0)
                     #expect(again.stderr.contains("exists"))
+                    // Nor as the profile it includes, nor beside a shipped one; both before
+                    // anything is measured (the server logs no second probe).
+                    for (name, said) in [("kernel-default", "it would include itself"), ("pi-lan", "a profile named pi-lan already exists")] {
+                        let refused = try lab.nettune(
+                            in: lab.nsA, ["recommend", "\(lab.addrB):9", "--write", name, "--directory", scratch.path])
+                        #expect(refused.status == 1)
+                        #expect(refused.stderr.contains(said), "\(refused.stderr)")
+                        #expect(!scratch.exists("\(name).toml"))
+                    }
                 }
             }
         }

@@ -47,3 +47,42 @@ import Testing
         #expect(throws: RecommendError.noUsableRuns) { try RecommendWorkflow(runner: runner).run(name: "x") }
     }
 }
+
+/// `recommend --write NAME`, checked before anything is measured.
+@Suite struct RecommendWriteTests {
+    typealias Workflow = RecommendWorkflow<FakeSysctlStore, FakeLinkController>
+
+    func library(_ root: TemporaryDirectory) -> ProfileLibrary {
+        ProfileLibrary(
+            searchPath: ProfileSearchPath([.init(root.path + "/etc", .system), .init(root.path + "/shipped", .shipped)]))
+    }
+
+    /// Written as kernel-default, it included itself, and so did every profile
+    /// including kernel-default (the shipped ones stopped resolving).
+    @Test func neverAsTheProfileItIncludes() throws {
+        let root = try TemporaryDirectory()
+        #expect(throws: RecommendError.includesItself("kernel-default")) {
+            try Workflow.checkWritable(name: Recommendation.base, into: FilePath(root.path + "/etc"), library: library(root), replace: true)
+        }
+    }
+
+    @Test func notOverAFileNorBesideAProfileOfTheSameNameUnlessReplacing() throws {
+        let root = try TemporaryDirectory()
+        try root.write("etc/mine.toml", "version = 1\n")
+        try root.write("shipped/pi-lan.toml", "version = 1\n")
+        let etc = FilePath(root.path + "/etc")
+        #expect(throws: RecommendError.exists(etc.appending("mine.toml"))) {
+            try Workflow.checkWritable(name: "mine", into: etc, library: library(root), replace: false)
+        }
+        #expect(throws: RecommendError.wouldShadow(name: "pi-lan", other: root.path + "/shipped/pi-lan.toml")) {
+            try Workflow.checkWritable(name: "pi-lan", into: etc, library: library(root), replace: false)
+        }
+        // A directory off the path (`apply NAME --profiles DIR` puts it first) shadows too.
+        #expect(throws: RecommendError.wouldShadow(name: "pi-lan", other: root.path + "/shipped/pi-lan.toml")) {
+            try Workflow.checkWritable(name: "pi-lan", into: FilePath(root.path + "/elsewhere"), library: library(root), replace: false)
+        }
+        try Workflow.checkWritable(name: "pi-lan", into: etc, library: library(root), replace: true)
+        try Workflow.checkWritable(name: "mine", into: etc, library: library(root), replace: true)
+        try Workflow.checkWritable(name: "new", into: etc, library: library(root), replace: false)
+    }
+}

@@ -58,6 +58,23 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
         return Outcome(report: report, recommendation: recommendation, toml: toml)
     }
 
+    /// Whether a recommendation can be written as `<directory>/<name>.toml`, asked
+    /// before measuring. Never as kernel-default, which it includes: the file would
+    /// include itself, and every profile that includes kernel-default would stop
+    /// resolving. Unless `replace`, not over a file, nor beside a profile of the
+    /// same name elsewhere on `library`'s path (shipped, /etc): one of the two would
+    /// silently decide what `apply NAME` means.
+    public static func checkWritable(name: String, into directory: FilePath, library: ProfileLibrary, replace: Bool) throws(RecommendError) {
+        guard name != Recommendation.base else { throw .includesItself(name) }
+        let path = directory.appending("\(name).toml")
+        guard !replace else { return }
+        if TextFile.exists(path.string) { throw .exists(path) }
+        for place in library.searchPath.directories {
+            let other = place.path + "/" + name + ".toml"
+            if other != path.string, TextFile.exists(other) { throw .wouldShadow(name: name, other: other) }
+        }
+    }
+
     /// Writes `toml` as `<directory>/<name>.toml`, refusing to replace a file
     /// unless `replace`.
     public static func write(_ toml: String, name: String, into directory: FilePath, replace: Bool) throws -> FilePath {
@@ -73,6 +90,8 @@ public enum RecommendError: Error, Equatable, CustomStringConvertible {
     /// Receiving from an iperf3 server: it reports no TCP_INFO, so no RTT.
     case noRoundTripFromIperf3
     case exists(FilePath)
+    case includesItself(String)
+    case wouldShadow(name: String, other: String)
 
     public var description: String {
         switch self {
@@ -81,6 +100,12 @@ public enum RecommendError: Error, Equatable, CustomStringConvertible {
             return
                 "an iperf3 server sends without reporting its TCP_INFO, so receiving from it gives no round-trip time to size buffers from; recommend against `nettune serve`, or measure sending (without -R)"
         case .exists(let path): return "\(path) exists; choose another name, or replace it"
+        case .includesItself(let name):
+            return "a recommended profile includes \(name), so it cannot be named \(name): it would include itself, and every profile "
+                + "that includes \(name) would stop working; choose another name"
+        case .wouldShadow(let name, let other):
+            return "a profile named \(name) already exists (\(other)); a second one would decide which of the two `nettune apply \(name)` "
+                + "means; choose another name, or replace it"
         }
     }
 }

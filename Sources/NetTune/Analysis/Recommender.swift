@@ -19,6 +19,9 @@ public struct Recommendation: Equatable, Sendable {
         self.measured = measured
     }
 
+    /// The profile every recommendation includes, then overrides.
+    public static let base = "kernel-default"
+
     /// The profile as TOML: includes kernel-default, then only the justified overrides.
     /// - Parameter name: the profile's name when it is written as NAME.toml; nil when
     ///   printed for the user to save.
@@ -35,7 +38,7 @@ public struct Recommendation: Equatable, Sendable {
         for reason in reasons { out += "# \(reason)\n" }
         out += "version = \(Profile.supportedVersion)\n"
         out += "description = \"Measured for \(peer): \(sysctls.isEmpty && mtu == nil ? "kernel defaults suffice" : "sized from the BDP")\"\n"
-        out += "include = [\"kernel-default\"]\n"
+        out += "include = [\"\(Self.base)\"]\n"
         if !sysctls.isEmpty {
             out += "\n[sysctl]\n"
             for (key, value) in sysctls.sorted(by: { $0.key < $1.key }) { out += "\(key.name) = \"\(value)\"\n" }
