@@ -144,6 +144,36 @@ struct CompareIntegrationTests {
         }
     }
 
+    /// Another tuner at work during the comparison (bpftune raises tcp_wmem's max
+    /// while a socket is short of buffer; here `sysctl -w`, again and again): it
+    /// stops, names the setting, and leaves no snapshot.
+    @Test func anotherTunerAtWorkStopsTheComparison() throws {
+        try Scratch.with { scratch in
+            try scratch.write("raise.toml", Self.raiseBuffers)
+            try Lab.with(rateA: "100mbit") { lab in
+                _ = try lab.withServer {
+                    let comparing = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
+                        "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
+                        "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
+                        "--state-dir", scratch.path + "/state"
+                    ])
+                    var writes = 0
+                    while !comparing.hasExited && writes < 400 {
+                        _ = try Command.run(["ip", "netns", "exec", lab.nsA, "sysctl", "-qw", "net.ipv4.tcp_wmem=4096 20480 5242880"])
+                        writes += 1
+                        Thread.sleep(forTimeInterval: 0.05)
+                    }
+                    let result = try comparing.wait()
+                    #expect(result.status == 1, "\(result.stderr)")
+                    #expect(result.stderr.contains("net.ipv4.tcp_wmem changed during the comparison, not by nettune"), "\(result.stderr)")
+                    #expect(result.stderr.contains("another tuner is at work here"))
+                }
+                #expect(scratch.stateFiles(in: "state").isEmpty)
+            }
+        }
+    }
+
     @Test func aPeerThatIsGoneLeavesTheOriginalValues() throws {
         try Scratch.with { scratch in
             try scratch.write("raise.toml", Self.raiseBuffers)

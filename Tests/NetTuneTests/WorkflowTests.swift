@@ -252,6 +252,32 @@ struct WorkflowFixture {
         #expect(f.snapshot == nil)
     }
 
+    /// bpftune raises tcp_wmem's max by 25 % when a socket nears it — during a probe,
+    /// that is. Whatever run it lands in (A B, B A, A B: runs 2, 3 and 6 are B's),
+    /// the comparison stops instead of mixing A and B, and says what changed; after
+    /// a B run, A's values are put back.
+    @Test(arguments: 1...6)
+    func anotherTunerChangingASettingStopsTheComparison(run: Int) throws {
+        let f = try WorkflowFixture()
+        let raised = "4096 20480 5242880"
+        f.transport.onRun = { number in if number == run { f.store.values[.tcpWmem] = raised } }
+        let duringB = [2, 3, 6].contains(run)
+        let pairsDone = (run + 1) / 2 - 1
+        let expected = duringB ? WorkflowFixture.normal : WorkflowFixture.starved
+        #expect(
+            throws: ABTestError.changedUnderneath(
+                pairsDone: pairsDone, duringB: duringB, SettingDeparture(target: .sysctl(.tcpWmem), expected: expected, found: raised))
+        ) { try test(f).run() }
+        var left = f.original
+        if !duringB { left[.tcpWmem] = raised }  // as the other tuner left it
+        #expect(f.store.values == left)
+        #expect(f.snapshot == nil)
+        let message = ABTestError.changedUnderneath(
+            pairsDone: 1, duringB: true, SettingDeparture(target: .sysctl(.tcpWmem), expected: "1 2 3", found: "1 2 4")
+        ).description
+        #expect(message.hasPrefix("net.ipv4.tcp_wmem changed during the comparison, not by nettune: B has 1 2 3, 1 2 4 was found"))
+    }
+
     @Test func failingToGoBackToAKeepsTheSnapshotAndSaysSo() throws {
         let f = try WorkflowFixture()
         // Write calls: 0 applies B, 1 would undo it.

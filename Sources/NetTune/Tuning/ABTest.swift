@@ -120,6 +120,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
             return run.results
         }
         func failure(_ error: any Error, pairsDone: Int) -> ABTestError {
+            if let own = error as? ABTestError { return own }
             if let interrupted = error as? Interrupted { return .interrupted(pairsDone: pairsDone, signal: interrupted.signal) }
             return .probeFailed(pairsDone: pairsDone, cause: "\(error)")
         }
@@ -137,9 +138,18 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                 throw failure(error, pairsDone: 0)
             }
         }
+        /// Another tuner changing what the comparison varies would mix A and B
+        /// (bpftune raises tcp_rmem/tcp_wmem while a socket is short of buffer —
+        /// during a probe, that is; tuned; a `sysctl --system`): each side's values
+        /// are checked around its runs.
+        func expect(_ side: Side, pair: Int) throws {
+            guard let departure = try tuner.firstDeparture(of: plan.changes, at: side == .a ? .from : .to) else { return }
+            throw ABTestError.changedUnderneath(pairsDone: pair - 1, duringB: side == .b, departure)
+        }
         /// A's runs of one pair; A is in place.
         func measureA(_ pair: Int) throws {
             do {
+                try expect(.a, pair: pair)
                 for direction in choice.directions {
                     try interruption?.check()
                     progress(.run(pair: pair, side: .a, direction: direction))
@@ -147,6 +157,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                     aRuns += runs
                     progress(.measured(pair: pair, side: .a, direction: direction, throughput: Self.throughput(runs, direction)))
                 }
+                try expect(.a, pair: pair)
                 try interruption?.check()
             } catch {
                 throw failure(error, pairsDone: pair - 1)
@@ -173,6 +184,7 @@ public struct ABTest<Store: SysctlStore, Links: LinkController> {
                     if fingerprint.profiles.last != profile.name { fingerprint.profiles.append(profile.name) }
                     fingerprintB = fingerprint
                 }
+                try expect(.b, pair: pair)
                 try interruption?.check()
             } catch {
                 try undo(applied, lock)
@@ -334,6 +346,8 @@ public enum ABTestError: Error, Equatable, CustomStringConvertible {
     case probeFailed(pairsDone: Int, cause: String)
     /// Going back to A failed: the profile may be partly applied.
     case undoFailed(cause: String)
+    /// A setting the comparison varies was changed by something else during it.
+    case changedUnderneath(pairsDone: Int, duringB: Bool, SettingDeparture)
 
     public var description: String {
         switch self {
@@ -347,6 +361,11 @@ public enum ABTestError: Error, Equatable, CustomStringConvertible {
             return "the probe failed after \(done) pair\(done == 1 ? "" : "s") (\(cause)): the original values (A) are in place"
         case .undoFailed(let cause):
             return "going back to the original values failed: \(cause). The snapshot holds them: run `nettune revert`"
+        case .changedUnderneath(let done, let duringB, let departure):
+            return "\(departure.target) changed during the comparison, not by nettune: \(duringB ? "B" : "A") has \(departure.expected), "
+                + "\(departure.found) was found (after \(done) pair\(done == 1 ? "" : "s")); another tuner is at work here (bpftune, tuned, "
+                + "a sysctl --system), and A and B would be mixed. Stop it and run again; the original values (A) are in place"
+                + (duringB ? "" : " as that tuner left them")
         }
     }
 }

@@ -52,3 +52,16 @@ public struct Plan: Equatable, Sendable {
         self.warnings = warnings
     }
 }
+
+/// A setting found with a value this nettune did not give it.
+public struct SettingDeparture: Equatable, Sendable {
+    public var target: Change.Target
+    public var expected: String
+    public var found: String
+
+    public init(target: Change.Target, expected: String, found: String) {
+        self.target = target
+        self.expected = expected
+        self.found = found
+    }
+}

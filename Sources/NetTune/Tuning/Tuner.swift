@@ -165,6 +165,26 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         restoreSnapshotFile(applied.previousSnapshot)
     }
 
+    /// The first of `changes` whose live value is not its `from` (`at: .from`) or
+    /// its `to` (`.to`): something other than this nettune changed it since.
+    public func firstDeparture(of changes: [Change], at end: ChangeEnd) throws -> SettingDeparture? {
+        let links = changes.contains { if case .mtu = $0.target { true } else { false } } ? try self.links.links() : []
+        for change in changes {
+            let expected = end == .from ? change.from : change.to
+            let live: String?
+            switch change.target {
+            case .sysctl(let key): live = try store.read(key)
+            case .mtu(let interface): live = links.first { $0.name == interface }.map { String($0.mtu) }
+            }
+            guard let live, SysctlValue.equivalent(live, expected) else {
+                return SettingDeparture(target: change.target, expected: expected, found: live ?? "nothing")
+            }
+        }
+        return nil
+    }
+
+    public enum ChangeEnd: Sendable { case from, to }
+
     private func restoreSnapshotFile(_ previous: Snapshot?) {
         if let previous { try? snapshots.save(previous) } else { try? snapshots.delete(inode: namespace) }
     }
