@@ -174,6 +174,32 @@ struct CompareIntegrationTests {
         }
     }
 
+    /// The same during a plain probe: its runs would mix two tunings, so it says so
+    /// and keeps the result out of the history.
+    @Test func anotherTunerAtWorkDuringAProbeKeepsItOutOfTheHistory() throws {
+        try Scratch.with { scratch in
+            try Lab.with(rateA: "100mbit") { lab in
+                _ = try lab.withServer {
+                    let probing = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "probe", "\(lab.addrB):9000", "--runs", "5",
+                        "--size", "2MiB", "--warmup", "0", "--cache-dir", scratch.path, "--history", scratch.path + "/history.jsonl"
+                    ])
+                    // A growing max, as bpftune raises it: the last value is never the first.
+                    var max = 4_194_304
+                    while !probing.hasExited && max < 4_194_304 + 400 * 4096 {
+                        max += 4096
+                        _ = try Command.run(["ip", "netns", "exec", lab.nsA, "sysctl", "-qw", "net.ipv4.tcp_wmem=4096 16384 \(max)"])
+                        Thread.sleep(forTimeInterval: 0.05)
+                    }
+                    let result = try probing.wait()
+                    #expect(result.status == 0, "\(result.stderr)")
+                    #expect(result.stderr.contains("warning: the tuning changed while it measured (this machine's tcp_wmem"), "\(result.stderr)")
+                    #expect(!scratch.exists("history.jsonl"))
+                }
+            }
+        }
+    }
+
     @Test func aPeerThatIsGoneLeavesTheOriginalValues() throws {
         try Scratch.with { scratch in
             try scratch.write("raise.toml", Self.raiseBuffers)

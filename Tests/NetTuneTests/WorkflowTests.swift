@@ -579,6 +579,37 @@ struct WorkflowFixture {
         #expect(try history.entries().count == 2)
     }
 
+    /// Another tuner raising tcp_wmem during the runs (bpftune does so while a socket
+    /// is short of buffer): the report names it, and the history does not take a
+    /// result that mixes two tunings under either one's fingerprint.
+    @Test func aTuningChangedDuringTheRunsIsNamedAndNotRecorded() throws {
+        let f = try WorkflowFixture()
+        let history = HistoryStore(path: FilePath(f.state.path + "/history.jsonl"))
+        f.transport.onRun = { number in if number == 2 { f.store.values[.tcpWmem] = "4096 20480 5242880" } }
+        let runner = ProbeRunner(
+            transport: f.transport, machine: f.machine, payload: PayloadFile(path: "/p", size: 64 << 20),
+            methods: [.sendfile], runs: 3, warmupBytes: 0)
+        let outcome = try ProbeWorkflow(runner: runner, history: history, now: { 100 }).run()
+        #expect(outcome.report.tuningChangedDuringRuns == ["this machine's tcp_wmem 4096 4096 4096 → 4096 20480 5242880"])
+        #expect(outcome.historyProblem?.contains("so the result was not added to the history") == true)
+        #expect(try history.entries().isEmpty)
+        #expect(throws: RecommendError.tuningChanged(["this machine's tcp_wmem 4096 20480 5242880 → 4096 4096 4096"])) {
+            f.transport.onRun = { number in if number == 5 { f.store.values[.tcpWmem] = WorkflowFixture.starved } }
+            _ = try RecommendWorkflow(runner: runner).run(name: nil)
+        }
+    }
+
+    @Test func tuningChangesAreWhatTunesATransfer() {
+        let before = TuningState(tcpWmem: "4096\t16384\t4194304", tcpRmem: "4096 131072 6291456", rmemMax: 212992, mtu: 1500, kernel: "a")
+        var after = before
+        after.tcpWmem = "4096 16384 4194304"  // as the kernel prints it, or as written
+        after.kernel = "b"  // not tuning
+        #expect(before.tuningChanges(to: after).isEmpty)
+        after.rmemMax = 4_194_304
+        after.mtu = nil
+        #expect(before.tuningChanges(to: after) == ["rmem_max 212992 → 4194304", "MTU 1500 → unknown"])
+    }
+
     /// Methods compared in one probe take turns in an order that reverses every
     /// round, so a machine that drifts favours none of them: on a fake machine 3 %
     /// faster per run, A B C A B C gave the last method 6 % more than the first.

@@ -21,6 +21,8 @@ public struct RecommendWorkflow<Store: SysctlStore, Links: LinkController> {
 
     public func run(name: String?, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
         let report = try runner.run(progress: progress)
+        // Sized from runs under two tunings, a recommendation would size from neither.
+        guard report.tuningChangedDuringRuns.isEmpty else { throw RecommendError.tuningChanged(report.tuningChangedDuringRuns) }
         let method = runner.methods[0]
         // Each direction sized from its own runs; one without a round-trip time (an
         // iperf3 server sends without its TCP_INFO) gives nothing to size from.
@@ -91,6 +93,7 @@ public enum RecommendError: Error, Equatable, CustomStringConvertible {
     case noRoundTripFromIperf3
     case exists(FilePath)
     case includesItself(String)
+    case tuningChanged([String])
     case wouldShadow(name: String, other: String)
 
     public var description: String {
@@ -100,6 +103,9 @@ public enum RecommendError: Error, Equatable, CustomStringConvertible {
             return
                 "an iperf3 server sends without reporting its TCP_INFO, so receiving from it gives no round-trip time to size buffers from; recommend against `nettune serve`, or measure sending (without -R)"
         case .exists(let path): return "\(path) exists; choose another name, or replace it"
+        case .tuningChanged(let changes):
+            return "the tuning changed while it measured (\(changes.joined(separator: "; "))), so there is no one tuning to size "
+                + "from; is another tuner at work (bpftune, tuned)? Stop it and run recommend again"
         case .includesItself(let name):
             return "a recommended profile includes \(name), so it cannot be named \(name): it would include itself, and every profile "
                 + "that includes \(name) would stop working; choose another name"

@@ -169,6 +169,11 @@ public struct ProbeReport: Sendable, Equatable {
     /// What the server read of the payload it sent into its page cache before the
     /// runs (it does so before "go"); nil when it read nothing.
     public var peerPayloadCache: PayloadCacheLoad?
+    /// Tuning that changed between the first run and the last, at either end
+    /// ("this machine's tcp_wmem A → B"): something else tuned while it measured
+    /// (bpftune raises buffers while a socket is short of them), and the runs mix two
+    /// tunings. Empty when nothing did.
+    public var tuningChangedDuringRuns: [String] = []
 
     public init(
         peer: Endpoint, methods: [ProbeMethod], direction: ProbeDirection = .send, streams: Int = 1, payloadBytes: Int,

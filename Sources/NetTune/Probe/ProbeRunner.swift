@@ -67,6 +67,9 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
         var localAddress: String?
         var remoteAddress: String?
         var remote: TuningState?
+        var changed: [String] = []
+        // Toward the default route at both reads: the same link either way.
+        let localBefore = machine.tuningState(localAddress: nil)
         let total = runs * methods.count
         for round in 0..<runs {
             for (i, method) in (round % 2 == 0 ? methods : methods.reversed()).enumerated() {
@@ -75,16 +78,21 @@ public struct ProbeRunner<Store: SysctlStore, Links: LinkController> {
                 results += run.results
                 localAddress = localAddress ?? run.localAddress
                 remoteAddress = remoteAddress ?? run.remoteAddress?.host
+                if let first = remote, let now = run.remote, changed.isEmpty {
+                    changed += first.tuningChanges(to: now).map { "the server's \($0)" }
+                }
                 remote = remote ?? run.remote
                 peerPayloadCache = peerPayloadCache ?? run.peerPayloadCache
             }
         }
+        changed = localBefore.tuningChanges(to: machine.tuningState(localAddress: nil)).map { "this machine's \($0)" } + changed
         var report = machine.report(
             peer: transport.peer, payload: payload, methods: methods, direction: transport.direction,
             streams: streams, runs: results, localAddress: localAddress, remote: remote)
         report.remoteAddress = remoteAddress
         report.payloadCache = payloadCache
         report.peerPayloadCache = peerPayloadCache
+        report.tuningChangedDuringRuns = changed
         return report
     }
 }

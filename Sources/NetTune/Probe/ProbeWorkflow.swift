@@ -23,6 +23,14 @@ public struct ProbeWorkflow<Store: SysctlStore, Links: LinkController> {
     public func run(header: ((ProbeHeader) -> Void)? = nil, progress: ((ProbeStage, ProbeProgress) -> Void)? = nil) throws -> Outcome {
         let report = try runner.run(header: header, progress: progress)
         guard let history else { return Outcome(report: report, baseline: nil, historyProblem: nil) }
+        // Under which fingerprint? Neither: a baseline from it would compare nothing.
+        if !report.tuningChangedDuringRuns.isEmpty {
+            return Outcome(
+                report: report, baseline: nil,
+                historyProblem: "the tuning changed while it measured (\(report.tuningChangedDuringRuns.joined(separator: "; "))): "
+                    + "its runs mix two tunings, so the result was not added to the history; is another tuner at work "
+                    + "(bpftune, tuned)? Stop it and probe again")
+        }
         do {
             let change = try history.record(report, fingerprint: runner.machine.fingerprint(of: report), time: now())
             return Outcome(report: report, baseline: change, historyProblem: nil)

@@ -131,3 +131,22 @@ public struct TuningState: Equatable, Sendable, Codable {
         }
     }
 }
+
+extension TuningState {
+    /// What tunes a transfer and differs from `later`, as "tcp_wmem A → B": the
+    /// settings a probe's runs must share to be one measurement.
+    public func tuningChanges(to later: TuningState) -> [String] {
+        var changes: [String] = []
+        func compare<Value: CustomStringConvertible & Equatable>(_ name: String, _ before: Value?, _ after: Value?) {
+            guard before != after else { return }
+            changes.append("\(name) \(before?.description ?? "unknown") → \(after?.description ?? "unknown")")
+        }
+        compare("tcp_wmem", tcpWmem.map(SysctlValue.normalize), later.tcpWmem.map(SysctlValue.normalize))
+        compare("tcp_rmem", tcpRmem.map(SysctlValue.normalize), later.tcpRmem.map(SysctlValue.normalize))
+        compare("wmem_max", wmemMax, later.wmemMax)
+        compare("rmem_max", rmemMax, later.rmemMax)
+        compare("congestion control", congestion, later.congestion)
+        compare("MTU", mtu, later.mtu)
+        return changes
+    }
+}
