@@ -229,7 +229,8 @@ import Testing
                     "receiver_cpu_s_per_gib_median" : 0.75,
                     "sender_cpu_s_per_gib_median" : 0.75,
                     "throughput_bps_median" : 4294967296
-                  }
+                  },
+                  "tuning_changed" : []
                 }
                 """)
     }

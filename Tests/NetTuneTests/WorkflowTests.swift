@@ -592,6 +592,8 @@ struct WorkflowFixture {
         let outcome = try ProbeWorkflow(runner: runner, history: history, now: { 100 }).run()
         #expect(outcome.report.tuningChangedDuringRuns == ["this machine's tcp_wmem 4096 4096 4096 → 4096 20480 5242880"])
         #expect(outcome.historyProblem?.contains("so the result was not added to the history") == true)
+        let json = try JSONOutput.encode(ProbeJSON(outcome.report, multipleMethods: false))
+        #expect(json.contains(#""tuning_changed" : [\#n    "this machine's tcp_wmem 4096 4096 4096 → 4096 20480 5242880"\#n  ]"#), "\(json)")
         #expect(try history.entries().isEmpty)
         #expect(throws: RecommendError.tuningChanged(["this machine's tcp_wmem 4096 20480 5242880 → 4096 4096 4096"])) {
             f.transport.onRun = { number in if number == 5 { f.store.values[.tcpWmem] = WorkflowFixture.starved } }

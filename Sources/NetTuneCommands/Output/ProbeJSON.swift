@@ -235,6 +235,9 @@ struct ProbeJSON: Encodable {
     @Nullable var baseline: BaselineJSON?
     @Nullable var payloadCache: PayloadCacheJSON?
     @Nullable var peerPayloadCache: PayloadCacheJSON?
+    /// Tuning that changed between the first run and the last ("this machine's
+    /// tcp_wmem A → B"); empty when none did.
+    var tuningChanged: [String]
 
     /// The payload's reading into the page cache before the runs.
     struct PayloadCacheJSON: Encodable {
@@ -268,6 +271,7 @@ struct ProbeJSON: Encodable {
         remote = report.remote
         payloadCache = report.payloadCache.map(PayloadCacheJSON.init)
         peerPayloadCache = report.peerPayloadCache.map(PayloadCacheJSON.init)
+        tuningChanged = report.tuningChangedDuringRuns
         var perDirection: [String: DirectionJSON] = [:]
         for way in report.directions {
             perDirection[Self.name(way)] = DirectionJSON(
@@ -300,6 +304,7 @@ struct ProbeJSON: Encodable {
         case summary, methods, diagnosis, directions, local, remote, baseline
         case payloadCache = "payload_cache"
         case peerPayloadCache = "peer_payload_cache"
+        case tuningChanged = "tuning_changed"
     }
 }
 
