@@ -290,6 +290,23 @@ import Testing
         let out = StreamReport(index: 1, direction: .receive, bytes: 1000, nanoseconds: 100, receiveBuffer: 0, sendBuffer: 0, tcpInfo: nil)
         #expect(try PeerFigures.stream(out, moved: 1000, localSeconds: 0.7, elapsed: 0.8, direction: .receive, endpoint: endpoint).seconds == 0.7)
     }
+
+    /// A stream of a read or two has no time of its own: it takes the run's (go to
+    /// the result). A server claiming a rate no link has, even then, is refused.
+    @Test func aStreamTooShortToTimeTakesTheRunsTimeAndAnImpossibleRateIsRefused() throws {
+        let endpoint = Endpoint(host: "h", port: 1)
+        let tiny = StreamReport(index: 0, direction: .send, bytes: 16384, nanoseconds: 14, receiveBuffer: 0, sendBuffer: 0, tcpInfo: nil)
+        #expect(try PeerFigures.stream(tiny, moved: 16384, localSeconds: 0, elapsed: 0.0004, direction: .send, endpoint: endpoint).seconds == 0.0004)
+        // 40 GB in 2 ms (160 Tbit/s), and no longer by the client's clock either.
+        let boast = StreamReport(
+            index: 0, direction: .send, bytes: 40_000_000_000, nanoseconds: 2_000_000, receiveBuffer: 0, sendBuffer: 0, tcpInfo: nil)
+        let error = #expect(throws: ProbeFailedError.self) {
+            try PeerFigures.stream(boast, moved: 40_000_000_000, localSeconds: 0.001, elapsed: 0.003, direction: .send, endpoint: endpoint)
+        }
+        #expect(error?.message.contains("impossible figures (stream 0: 40000000000 bytes in 0.002 s)") == true)
+        #expect(PeerFigures.streamSeconds(bytes: 1 << 30, seconds: 0.5, fallback: 9) == 0.5)
+        #expect(PeerFigures.streamSeconds(bytes: 0, seconds: 0, fallback: 0) == 0)
+    }
 }
 
 @Suite struct DontFragmentPingTests {

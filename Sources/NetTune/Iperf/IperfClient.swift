@@ -342,14 +342,17 @@ public struct IperfClient: RequestTransport, Sendable {
                     bytes = report.bytes
                     let receiverSeconds = report.endTime - report.startTime
                     guard receiverSeconds <= serverSeconds else { throw impossible("stream \(id) took \(receiverSeconds) s") }
-                    seconds = receiverSeconds > 0 ? receiverSeconds : outcomes[index].seconds
+                    guard let timed = PeerFigures.streamSeconds(bytes: bytes, seconds: receiverSeconds, fallback: elapsed) else {
+                        throw impossible("stream \(id): \(bytes) bytes in \(receiverSeconds) s")
+                    }
+                    seconds = timed
                     info = infos[index]
                     if let info { senderInfos.append((info, connections[index].sendBufferBytes)) }
                 } else {
                     // What arrived here cannot exceed what the server says it sent.
                     guard report.bytes >= moved else { throw impossible("stream \(id): \(report.bytes) bytes sent but \(moved) arrived") }
                     bytes = moved
-                    seconds = outcomes[index].seconds
+                    seconds = PeerFigures.streamSeconds(bytes: moved, seconds: outcomes[index].seconds, fallback: elapsed) ?? elapsed
                     info = nil
                     serverRetransmits &+= UInt32(clamping: max(0, report.retransmits))
                 }

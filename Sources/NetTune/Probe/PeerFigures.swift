@@ -48,7 +48,25 @@ enum PeerFigures {
         if let info = report.tcpInfo, Double(info.busyMicroseconds ?? 0) > (elapsed + 1) * 1e6 {
             throw refuse(endpoint, ["stream \(report.index) busy longer than the run"])
         }
-        return (report.bytes, direction == .send ? serverSeconds : localSeconds)
+        guard let seconds = streamSeconds(bytes: report.bytes, seconds: direction == .send ? serverSeconds : localSeconds, fallback: elapsed)
+        else {
+            throw refuse(endpoint, ["stream \(report.index): \(report.bytes) bytes in \(direction == .send ? serverSeconds : localSeconds) s"])
+        }
+        return (report.bytes, seconds)
+    }
+
+    /// The shortest time a stream's clock can be trusted with: a few reads' worth.
+    static let shortestTimedStream = 100e-6
+
+    /// A stream's time as a rate can be drawn from it. Shorter than
+    /// `shortestTimedStream` (its bytes arrived in a read or two: 16 KiB on loopback
+    /// took 14 ns, "9.36 Tbit/s"), it is `fallback` instead — a longer window this
+    /// end measured, which bounds the rate from below.
+    /// - Returns: nil when even that gives a rate no link has (a peer's claim).
+    static func streamSeconds(bytes: UInt64, seconds: Double, fallback: Double) -> Double? {
+        let timed = seconds >= shortestTimedStream ? seconds : max(seconds, fallback)
+        guard bytes == 0 || (timed > 0 && ResultLimits.isRate(Double(bytes) * 8 / timed)) else { return nil }
+        return timed
     }
 
     private static func refuse(_ endpoint: Endpoint, _ what: [String]) -> ProbeFailedError {

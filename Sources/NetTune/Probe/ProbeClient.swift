@@ -182,13 +182,9 @@ public struct ProbeClient: RequestTransport, Sendable {
                     receiveBuffer = connection.receiveBufferBytes
                 }
                 if let info { senderInfos.append((info, sendBuffer)) }
-                // A stream whose bytes arrived in a read or two has no time to speak of
-                // (16 KiB on loopback: 14 ns, "9.36 Tbit/s"): it is timed from go to
-                // the server's result instead, which bounds its rate from below.
-                let seconds = stream.seconds >= Self.shortestTimedStream ? stream.seconds : max(stream.seconds, elapsed)
                 streamResults.append(
                     StreamResult(
-                        index: index, bytes: stream.bytes, seconds: seconds, tcpInfo: info,
+                        index: index, bytes: stream.bytes, seconds: stream.seconds, tcpInfo: info,
                         sendBufferBytes: sendBuffer, receiveBufferBytes: receiveBuffer))
             }
             let (info, sendBuffer) = RunResult.aggregate(senderInfos)
@@ -211,9 +207,6 @@ public struct ProbeClient: RequestTransport, Sendable {
     private func congestion(of way: ProbeDirection, _ connections: [TCPConnection], remote: TuningState) -> String? {
         way == .send ? connections.first?.congestionControl : request.congestion ?? remote.congestion
     }
-
-    /// The shortest time a stream's clock can be trusted with: a few reads' worth.
-    static let shortestTimedStream = 100e-6
 
     /// The longest a server may spend making its payload and reading it into its
     /// page cache before "go" (a 256 MiB payload takes 13 s from a 20 MB/s SD card).
