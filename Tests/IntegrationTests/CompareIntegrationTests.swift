@@ -113,18 +113,23 @@ struct CompareIntegrationTests {
         }
     }
 
+    /// `apply raise --probe` over ten pairs of small runs, in the background.
+    private func startComparing(_ lab: Lab, _ scratch: Scratch) throws -> RunningCommand {
+        try Command.start([
+            "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
+            "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
+            "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
+            "--state-dir", scratch.path + "/state"
+        ])
+    }
+
     @Test func ctrlCInTheMiddleLeavesTheOriginalValues() throws {
         try Scratch.with { scratch in
             try scratch.write("raise.toml", Self.raiseBuffers)
             try Lab.with(rateA: "100mbit") { lab in
                 let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
                 _ = try lab.withServer {
-                    let comparing = try Command.start([
-                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
-                        "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
-                        "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
-                        "--state-dir", scratch.path + "/state"
-                    ])
+                    let comparing = try startComparing(lab, scratch)
                     // Wait until B has been applied at least once, then interrupt.
                     var sawB = false
                     for _ in 0..<200 where !sawB {
@@ -152,12 +157,7 @@ struct CompareIntegrationTests {
             try scratch.write("raise.toml", Self.raiseBuffers)
             try Lab.with(rateA: "100mbit") { lab in
                 _ = try lab.withServer {
-                    let comparing = try Command.start([
-                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary, "apply", "raise",
-                        "--probe", "\(lab.addrB):9000", "--pairs", "10", "--size", "2MiB",
-                        "--warmup", "0", "--profiles", scratch.path, "--cache-dir", scratch.path,
-                        "--state-dir", scratch.path + "/state"
-                    ])
+                    let comparing = try startComparing(lab, scratch)
                     var writes = 0
                     while !comparing.hasExited && writes < 400 {
                         _ = try Command.run(["ip", "netns", "exec", lab.nsA, "sysctl", "-qw", "net.ipv4.tcp_wmem=4096 20480 5242880"])

@@ -97,25 +97,23 @@ struct TryIntegrationTests {
     @Test func aTryKilledWhileWaitingIsNamedAfterwards() throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let trying = try Command.start([
-                    "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
-                    "try", "jumbo", "--timeout", "60s", "--state-dir", scratch.path
-                ])
-                #expect(eventually(10) { trying.stderrSoFar.contains("nettune confirm") })
-                trying.kill()
-                _ = try trying.wait()
+                /// `try PROFILE`, SIGKILLed once it waits.
+                func killWhileWaiting(_ profile: String) throws {
+                    let trying = try Command.start([
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
+                        "try", profile, "--timeout", "60s", "--state-dir", scratch.path
+                    ])
+                    #expect(eventually(10) { trying.stderrSoFar.contains("nettune confirm") })
+                    trying.kill()
+                    _ = try trying.wait()
+                }
+                try killWhileWaiting("jumbo")
                 #expect(try mtu(lab) == 9000)
                 let again = try lab.nettune(in: lab.nsA, ["try", "jumbo", "--timeout", "5s", "--state-dir", scratch.path])
                 #expect(again.stderr.contains("ended before its time was up (killed?) and did not revert"), "\(again.stderr)")
                 #expect(again.stdout.contains("Nothing to change"))
 
-                let second = try Command.start([
-                    "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
-                    "try", "pi-lan", "--timeout", "60s", "--state-dir", scratch.path
-                ])
-                #expect(eventually(10) { second.stderrSoFar.contains("nettune confirm") })
-                second.kill()
-                _ = try second.wait()
+                try killWhileWaiting("pi-lan")
                 let confirm = try lab.nettune(in: lab.nsA, ["confirm", "--state-dir", scratch.path])
                 #expect(confirm.status == 0, "\(confirm.stderr)")
                 #expect(confirm.stdout.contains("kept: `nettune try`"))
