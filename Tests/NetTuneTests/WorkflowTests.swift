@@ -276,6 +276,11 @@ struct WorkflowFixture {
             pairsDone: 1, duringB: true, SettingDeparture(target: .sysctl(.tcpWmem), expected: "1 2 3", found: "1 2 4")
         ).description
         #expect(message.hasPrefix("net.ipv4.tcp_wmem changed during the comparison, not by nettune: B has 1 2 3, 1 2 4 was found"))
+        #expect(message.hasSuffix("the original values (A) are in place"))
+        let duringA = ABTestError.changedUnderneath(
+            pairsDone: 0, duringB: false, SettingDeparture(target: .sysctl(.tcpWmem), expected: "1 2 3", found: "1 2 4")
+        ).description
+        #expect(duringA.hasSuffix("B is undone, and what that tuner set is left as it is"))
     }
 
     @Test func failingToGoBackToAKeepsTheSnapshotAndSaysSo() throws {

@@ -364,8 +364,8 @@ public enum ABTestError: Error, Equatable, CustomStringConvertible {
         case .changedUnderneath(let done, let duringB, let departure):
             return "\(departure.target) changed during the comparison, not by nettune: \(duringB ? "B" : "A") has \(departure.expected), "
                 + "\(departure.found) was found (after \(done) pair\(done == 1 ? "" : "s")); another tuner is at work here (bpftune, tuned, "
-                + "a sysctl --system), and A and B would be mixed. Stop it and run again; the original values (A) are in place"
-                + (duringB ? "" : " as that tuner left them")
+                + "a sysctl --system), and A and B would be mixed. Stop it and run again; "
+                + (duringB ? "the original values (A) are in place" : "B is undone, and what that tuner set is left as it is")
         }
     }
 }
