@@ -23,6 +23,16 @@ enum Parse {
         return TimeSpanArgument(duration)
     }
 
+    /// `--interval`: at least `ProbeRequest.shortestInterval`, as iperf3's -i.
+    static func reportInterval(_ text: String) throws -> TimeSpanArgument {
+        let interval = try positiveDuration(text)
+        guard interval.duration >= ProbeRequest.shortestInterval else {
+            throw ArgumentProblem(
+                "'\(text)' is shorter than \(TimeSpan.format(ProbeRequest.shortestInterval)), the shortest interval (as iperf3's -i)")
+        }
+        return interval
+    }
+
     static func size(_ text: String) throws -> SizeArgument {
         SizeArgument(try ByteCount(parsing: text).bytes)
     }

@@ -41,7 +41,7 @@ extension NetTuneCommand {
             name: [.customShort("i"), .long], parsing: .unconditional,
             help: ArgumentHelp(
                 "Report throughput, retransmits, cwnd and RTT at this interval, a line each as it ends, as iperf3's -i (default on a terminal: 1s for --time longer than 2s).",
-                valueName: "duration"), transform: Parse.positiveDuration)
+                valueName: "duration"), transform: Parse.reportInterval)
         var interval: TimeSpanArgument?
 
         @Flag(name: .long, help: "Write one JSON object per line as the probe runs: start, each interval, the result (the --json keys).")

@@ -64,6 +64,8 @@ import Testing
         (["try", "jumbo", "--timeout", "-5s"], "is not a duration"),
         (["probe", "10.0.0.2", "-t", "-5"], "is not a duration"),
         (["probe", "10.0.0.2", "-P", "-3"], "from 1 to 128"),
+        // 1 ms gave intervals of about 51 ms (the loop beside the streams looks every 50 ms).
+        (["probe", "10.0.0.2", "-i", "1ms"], "is shorter than 100 ms, the shortest interval (as iperf3's -i)"),
         (["probe", "10.0.0.2", "--size", "-1MiB"], "is not a size"),
         (["serve", "--port", "-1"], "from 0 to 65535"),
         (["serve", "--port", "65536"], "from 0 to 65535"),

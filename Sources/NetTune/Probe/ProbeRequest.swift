@@ -51,6 +51,11 @@ public struct ProbeRequest: Sendable {
         self.drain = drain
     }
 
+    /// The shortest report interval (`--interval`), as iperf3's -i. The loop beside
+    /// the streams looks every 50 ms: asked for 1 ms, a 3 s run gave 59 intervals
+    /// of about 51 ms, not what was asked.
+    public static let shortestInterval: Duration = .milliseconds(100)
+
     /// Slower than this, a transfer is not worth waiting for: it bounds a sized
     /// run's time (230 MiB at 1 Mbit/s is 32 minutes).
     public static let minimumRate = 1e6
