@@ -178,7 +178,15 @@ public final class ProbeServer: Sendable {
         while !(configuration.once && shared.completedOne) && !stopping.load(ordering: .relaxed) {
             let rotation = shared.rotationRequested
             if rotation.requested {
-                listener = rotate(listener, congestion: rotation.congestion, shared: shared, handlers: handlers)
+                if let fresh = rotate(listener, congestion: rotation.congestion, shared: shared, handlers: handlers) {
+                    // The old listener's last reference: it is closed here, before the
+                    // session is told and tells its client to connect. Closed later, a
+                    // data connection could land in it (SO_REUSEPORT spreads them over
+                    // both) and die with it: "opened 0 of the 1 data connections",
+                    // once in the fleet test.
+                    listener = fresh
+                }
+                shared.rotated()
             }
             // No timeout: an idle server sleeps until a connection, a wake-up or a
             // signal, and wakes nothing beside a probe it measures (its CPU is the sender's).
@@ -197,16 +205,16 @@ public final class ProbeServer: Sendable {
 
     /// A fresh listener on the same port, so the next probe's data connections get
     /// the receive buffer `tcp_rmem` gives now, and the congestion control its client
-    /// asked for from their handshake on. The old one's waiting connections are taken
-    /// first; it is closed before the probe's client is told to connect. Where the
-    /// algorithm cannot be set on it, the session sets it on each connection and
-    /// reports a failure there.
-    private func rotate(_ old: TCPListener, congestion: String?, shared: ServerShared, handlers: DispatchGroup) -> TCPListener {
-        defer { shared.rotated() }
+    /// asked for from their handshake on; nil when none can be opened (the old one
+    /// serves on). The old one's waiting connections are taken first; the caller
+    /// closes it before the probe's client is told to connect. Where the algorithm
+    /// cannot be set on it, the session sets it on each connection and reports a
+    /// failure there.
+    private func rotate(_ old: TCPListener, congestion: String?, shared: ServerShared, handlers: DispatchGroup) -> TCPListener? {
         let fresh =
             (try? TCPListener(host: configuration.bind, port: old.port, reusePort: true, congestion: congestion))
             ?? (try? TCPListener(host: configuration.bind, port: old.port, reusePort: true))
-        guard let fresh else { return old }
+        guard let fresh else { return nil }
         while let connection = try? old.acceptWaiting() {
             dispatch(connection, shared: shared, handlers: handlers)
         }
