@@ -27,6 +27,8 @@ enum CommandHints {
             case .busy: return "; wait longer with --queue-timeout, or try again later"
             default: return nil
             }
+        case RecommendError.exists: return ", or pass --force to replace it"
+        case RecommendError.wouldShadow: return ", or pass --force"
         case PayloadError.cacheFailed:
             return "; choose another place with --cache-dir"
         case let error as StateError where error.isPermissionProblem:

@@ -60,16 +60,8 @@ extension NetTuneCommand {
         func run() throws {
             // Before measuring: a name that cannot be written is known now.
             if let write {
-                do {
-                    try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.checkWritable(
-                        name: write, into: directory, library: searchedWithDirectory, replace: force)
-                } catch .exists(let existing) {
-                    throw CommandError("\(existing) exists; choose another name, or pass --force to replace it")
-                } catch .wouldShadow(let name, let other) {
-                    throw CommandError(
-                        "a profile named \(name) already exists (\(other)); a second one would decide which of the two "
-                            + "`nettune apply \(name)` means; choose another name, or pass --force")
-                }
+                try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.checkWritable(
+                    name: write, into: directory, library: searchedWithDirectory, replace: force)
             }
             let interruption = try Interruption.install()
             let request = try probe.request(
@@ -92,12 +84,8 @@ extension NetTuneCommand {
 
             var path: FilePath?
             if let write {
-                do {
-                    path = try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.write(
-                        outcome.toml, name: write, into: directory, replace: force)
-                } catch RecommendError.exists(let existing) {
-                    throw CommandError("\(existing) exists; choose another name, or pass --force to replace it")
-                }
+                path = try RecommendWorkflow<ProcSysStore, NetlinkLinkController>.write(
+                    outcome.toml, name: write, into: directory, replace: force)
                 // `apply NAME` finds the profile only where the search path looks.
                 let searched = directory == FilePath(ProfileSearchPath.systemDirectory)
                 StandardError.print(

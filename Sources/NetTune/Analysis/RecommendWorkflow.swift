@@ -102,7 +102,7 @@ public enum RecommendError: Error, Equatable, CustomStringConvertible {
         case .noRoundTripFromIperf3:
             return
                 "an iperf3 server sends without reporting its TCP_INFO, so receiving from it gives no round-trip time to size buffers from; recommend against `nettune serve`, or measure sending (without -R)"
-        case .exists(let path): return "\(path) exists; choose another name, or replace it"
+        case .exists(let path): return "\(path) exists; choose another name"
         case .tuningChanged(let changes):
             return "the tuning changed while it measured (\(changes.joined(separator: "; "))), so there is no one tuning to size "
                 + "from; is another tuner at work (bpftune, tuned)? Stop it and run recommend again"
@@ -111,7 +111,7 @@ public enum RecommendError: Error, Equatable, CustomStringConvertible {
                 + "that includes \(name) would stop working; choose another name"
         case .wouldShadow(let name, let other):
             return "a profile named \(name) already exists (\(other)); a second one would decide which of the two `nettune apply \(name)` "
-                + "means; choose another name, or replace it"
+                + "means; choose another name"
         }
     }
 }
