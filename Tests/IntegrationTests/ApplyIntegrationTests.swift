@@ -148,6 +148,45 @@ struct ApplyIntegrationTests {
         }
     }
 
+    /// A profile another user owns or can write decides what root writes: refused
+    /// before anything changes, as is a snapshot someone else planted for revert.
+    @Test func filesOthersControlAreNeitherAppliedNorRestored() throws {
+        try Scratch.with { scratch in
+            try scratch.write("writable.toml", Self.tuned)
+            try scratch.write("foreign.toml", Self.tuned)
+            #expect(chmod(scratch.path + "/writable.toml", 0o666) == 0)
+            #expect(chown(scratch.path + "/foreign.toml", 65534, 65534) == 0)
+            try Lab.with { lab in
+                let before = try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem")
+                let state = scratch.path + "/state"
+                let writable = try lab.nettune(in: lab.nsA, ["apply", scratch.path + "/writable.toml", "--state-dir", state])
+                #expect(writable.status == 1)
+                #expect(writable.stderr.contains("others can write it (mode 0666)"), "\(writable.stderr)")
+                #expect(writable.stderr.contains("chmod go-w \(scratch.path)/writable.toml"))
+                let foreign = try lab.nettune(in: lab.nsA, ["try", "foreign", "--profiles", scratch.path, "--state-dir", state])
+                #expect(foreign.status == 1)
+                #expect(foreign.stderr.contains("it belongs to nobody (uid 65534)"), "\(foreign.stderr)")
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
+                #expect(try mtu(lab, lab.nsA, lab.ifA) == 1500)
+                #expect(!scratch.exists("state"))
+
+                // A real snapshot, then handed to another user: revert will not use it.
+                #expect(chmod(scratch.path + "/writable.toml", 0o644) == 0)
+                let applied = try lab.nettune(in: lab.nsA, ["apply", scratch.path + "/writable.toml", "--state-dir", state])
+                #expect(applied.status == 0, "\(applied.stderr)")
+                let snapshot = try #require(scratch.stateFiles(in: "state").first)
+                #expect(chown(state + "/" + snapshot, 65534, 65534) == 0)
+                let refused = try lab.nettune(in: lab.nsA, ["revert", "--state-dir", state])
+                #expect(refused.status == 1)
+                #expect(refused.stderr.contains("the snapshot is not used: it belongs to nobody (uid 65534)"), "\(refused.stderr)")
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == "4096 65536 8388608")
+                #expect(chown(state + "/" + snapshot, 0, 0) == 0)
+                #expect(try lab.nettune(in: lab.nsA, ["revert", "--state-dir", state]).status == 0)
+                #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == before)
+            }
+        }
+    }
+
     @Test func twoNamespacesApplyingAtOnceKeepSeparateSnapshots() throws {
         try Scratch.with { scratch in
             try scratch.write("tuned.toml", Self.tuned)

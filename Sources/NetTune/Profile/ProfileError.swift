@@ -1,7 +1,7 @@
 /// A profile that cannot be used, with where and how to fix it.
 public struct ProfileError: Error, Equatable, CustomStringConvertible {
     public enum Kind: Equatable, Sendable {
-        case notFound, unreadable, syntax, unknownKey, badValue, badVersion, includeCycle, includeTooDeep, badName
+        case notFound, unreadable, untrusted, syntax, unknownKey, badValue, badVersion, includeCycle, includeTooDeep, badName
     }
 
     public var kind: Kind

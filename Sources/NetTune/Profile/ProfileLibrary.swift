@@ -1,9 +1,12 @@
 /// Finds, loads and resolves profiles on a search path.
 public struct ProfileLibrary: Sendable {
     public let searchPath: ProfileSearchPath
+    /// Whose profile files are used (see `FileTrust`); nil: anyone's.
+    public let trust: FileTrust?
 
-    public init(searchPath: ProfileSearchPath) {
+    public init(searchPath: ProfileSearchPath, trust: FileTrust? = .forThisProcess()) {
         self.searchPath = searchPath
+        self.trust = trust
     }
 
     /// One profile found on the search path.
@@ -71,8 +74,12 @@ public struct ProfileLibrary: Sendable {
     public func load(path: String, name: String? = nil) throws(ProfileError) -> Profile {
         let text: String
         do {
-            text = try TextFile.read(path, limit: Self.fileLimit)
+            text = try TextFile.read(path, limit: Self.fileLimit, trust: trust)
         } catch {
+            if case .untrusted(let problem) = error.reason {
+                throw ProfileError(
+                    .untrusted, file: path, message: "not used: \(problem)", fix: problem.fix(for: path))
+            }
             throw ProfileError(
                 error.errno == .noSuchFileOrDirectory ? .notFound : .unreadable, file: path,
                 message: "cannot read the profile: \(Self.reason(error))")
@@ -87,6 +94,7 @@ public struct ProfileLibrary: Sendable {
         case .tooLarge(let limit): return "larger than \(ByteCount(limit)), more than any profile"
         case .system(_, let errno): return "\(errno)"
         case .emptyPath: return "empty path"
+        case .untrusted(let problem): return "\(problem)"
         }
     }
 

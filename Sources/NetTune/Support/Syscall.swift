@@ -135,3 +135,28 @@ extension Syscall {
         }
     }
 }
+
+extension Syscall {
+    /// geteuid(2): whose files this process may trust (see `FileTrust`).
+    static func effectiveUserID() -> UInt32 { geteuid() }
+
+    /// The user id owning the file at `path` (symbolic links followed), or nil.
+    static func owner(of path: String) -> UInt32? {
+        var info = stat()
+        guard (try? call({ stat(path, &info) })) != nil else { return nil }
+        return info.st_uid
+    }
+
+    /// The login name of `uid` in the password database, or nil when it has none.
+    static func userName(of uid: UInt32) -> String? {
+        var entry = passwd()
+        var found: UnsafeMutablePointer<passwd>?
+        var buffer = [CChar](repeating: 0, count: 16 << 10)
+        return buffer.withUnsafeMutableBufferPointer { bytes -> String? in
+            guard let start = bytes.baseAddress else { return nil }
+            let status = getpwuid_r(uid, &entry, start, bytes.count, &found)
+            guard status == 0, found != nil, let name = entry.pw_name else { return nil }
+            return String(cString: name)
+        }
+    }
+}

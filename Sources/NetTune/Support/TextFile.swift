@@ -8,16 +8,19 @@ public enum TextFile {
     /// Enough for any profile, snapshot or kernel text nettune reads.
     public static let defaultLimit = 1 << 20
 
-    public static func read(_ path: String, limit: Int = defaultLimit) throws(FileError) -> String {
-        try read(FilePath(path), limit: limit)
+    public static func read(_ path: String, limit: Int = defaultLimit, trust: FileTrust? = nil) throws(FileError) -> String {
+        try read(FilePath(path), limit: limit, trust: trust)
     }
 
-    public static func read(_ path: FilePath, limit: Int = defaultLimit) throws(FileError) -> String {
-        String(decoding: try readBytes(path, limit: limit), as: UTF8.self)
+    public static func read(_ path: FilePath, limit: Int = defaultLimit, trust: FileTrust? = nil) throws(FileError) -> String {
+        String(decoding: try readBytes(path, limit: limit, trust: trust), as: UTF8.self)
     }
 
-    public static func readBytes(_ path: FilePath, limit: Int = defaultLimit) throws(FileError) -> [UInt8] {
-        let (fd, _) = try openRegular(path)
+    /// - Parameter trust: when given, a file it does not trust is refused
+    ///   (`.untrusted`), judged on the descriptor that is read, so the file cannot be
+    ///   swapped between the check and the read.
+    public static func readBytes(_ path: FilePath, limit: Int = defaultLimit, trust: FileTrust? = nil) throws(FileError) -> [UInt8] {
+        let (fd, _) = try openRegular(path, trust: trust)
         defer { try? fd.close() }
         var bytes: [UInt8] = []
         var chunk = [UInt8](repeating: 0, count: 16384)
@@ -65,7 +68,7 @@ public enum TextFile {
     /// Opens `path` for reading if it is a regular file. O_NONBLOCK: opening a FIFO
     /// must not wait for a writer; regular files ignore it.
     /// - Returns: the descriptor (the caller closes it) and the file's size.
-    private static func openRegular(_ path: FilePath) throws(FileError) -> (FileDescriptor, Int64) {
+    private static func openRegular(_ path: FilePath, trust: FileTrust? = nil) throws(FileError) -> (FileDescriptor, Int64) {
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking])
@@ -80,6 +83,10 @@ public enum TextFile {
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             try? fd.close()
             throw FileError(path: path, reason: .notRegular)
+        }
+        if let problem = trust?.problem(owner: info.st_uid, mode: info.st_mode) {
+            try? fd.close()
+            throw FileError(path: path, reason: .untrusted(problem))
         }
         return (fd, Int64(info.st_size))
     }
@@ -111,6 +118,8 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
         case notRegular
         case tooLarge(limit: Int)
         case emptyPath
+        /// Refused by a `FileTrust`.
+        case untrusted(FileTrust.Problem)
     }
 
     public var path: FilePath
@@ -138,6 +147,7 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
         case .notRegular: return "\(path): not a regular file"
         case .tooLarge(let limit): return "\(path): larger than \(ByteCount(limit)), more than nettune reads from such a file"
         case .emptyPath: return "an empty path was given"
+        case .untrusted(let problem): return "\(path): not used: \(problem); \(problem.fix(for: path.string))"
         }
     }
 }

@@ -8,6 +8,9 @@ public struct SnapshotStore: Sendable {
     static let sizeLimit = 256 << 10
 
     public let directory: FilePath
+    /// Only nettune writes snapshots, as root (or as the user running it): a file
+    /// anyone else owns or can write is not restored from.
+    static var writers: FileTrust { FileTrust(owners: [0, Syscall.effectiveUserID()]) }
 
     public init(directory: FilePath) {
         self.directory = directory
@@ -19,9 +22,15 @@ public struct SnapshotStore: Sendable {
         let file = path(for: inode)
         let bytes: [UInt8]
         do {
-            bytes = try TextFile.readBytes(FilePath(file), limit: Self.sizeLimit)
+            bytes = try TextFile.readBytes(FilePath(file), limit: Self.sizeLimit, trust: Self.writers)
         } catch {
             if error.errno == .noSuchFileOrDirectory { return nil }
+            if case .untrusted(let problem) = error.reason {
+                throw StateError(
+                    path: file,
+                    message: "the snapshot is not used: \(problem): nettune writes it as root, mode 0600, "
+                        + "and one that someone else could write would decide what revert restores. Restore the values by hand, then delete it")
+            }
             throw StateError(path: file, message: "cannot read the snapshot: \(error)")
         }
         let snapshot: Snapshot
