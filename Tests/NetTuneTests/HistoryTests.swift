@@ -273,7 +273,16 @@ extension FileHandle {
         #expect(try store.baseline(for: byAddress)?.peer == "nas.lan:9000")
         try store.append(byAddress)
         #expect(try store.entries(forPeer: "10.0.0.2").map(\.peer) == ["nas.lan:9000", "10.0.0.2:9000"])
-        #expect(try store.entries(forPeer: "nas.lan").map(\.peer) == ["nas.lan:9000"])
+        // Both ways: the name lists what was typed as its address (`history --peer
+        // localhost` missed the runs typed as 127.0.0.1), and another name for it.
+        #expect(try store.entries(forPeer: "nas.lan").map(\.peer) == ["nas.lan:9000", "10.0.0.2:9000"])
+        var otherName = byAddress
+        otherName.peer = "nas:9000"
+        try store.append(otherName)
+        #expect(try store.entries(forPeer: "nas.lan").map(\.peer) == ["nas.lan:9000", "10.0.0.2:9000", "nas:9000"])
+        #expect(try store.entries(forPeer: "nas.lan:9000").count == 3)
+        #expect(try store.entries(forPeer: "nas.lan:9100").isEmpty)
+        #expect(try store.entries(forPeer: "other.lan").isEmpty)
         // Another port of that address is another server.
         var otherPort = byAddress
         otherPort.peer = "10.0.0.2:9100"

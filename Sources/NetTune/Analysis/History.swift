@@ -242,10 +242,20 @@ public struct HistoryStore: Sendable {
         let portGiven = bare.hasPrefix("[") ? bare.contains("]:") : bare.contains(":")
         let schemeGiven = text.lowercased().hasPrefix("iperf3://")
         var all = try read()
+        let host = wanted.host.lowercased()
+        // What the name resolved to when it was probed: an entry typed as one of those
+        // addresses, or as another name for one, is the same machine — as it is to
+        // the baseline finder — without a DNS lookup here.
+        let addresses = Set(
+            all.entries.compactMap { entry in
+                (try? Endpoint(parsing: entry.peer)).flatMap { $0.host.lowercased() == host ? entry.address : nil }
+            })
         all.entries = all.entries.filter { entry in
             guard let peer = try? Endpoint(parsing: entry.peer) else { return entry.peer == text }
-            // By name, or by the address the name resolved to.
-            guard peer.host.lowercased() == wanted.host.lowercased() || entry.address == wanted.host else { return false }
+            let sameMachine =
+                peer.host.lowercased() == host || entry.address == wanted.host || addresses.contains(peer.host)
+                || entry.address.map(addresses.contains) == true
+            guard sameMachine else { return false }
             if portGiven { return peer.port == wanted.port && peer.peerProtocol == wanted.peerProtocol }
             return !schemeGiven || peer.peerProtocol == .iperf3
         }
