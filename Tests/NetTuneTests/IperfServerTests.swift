@@ -19,15 +19,17 @@ import Testing
             token: [UInt8]? = nil, maxStreams: Int = 8, idleTimeout: Duration = .seconds(1), headerTimeout: Duration = .seconds(1),
             payload: ServerPayload? = nil, port: UInt16 = 0, once: Bool = false,
             tuning: @escaping @Sendable (String?) -> TuningState = { _ in TuningState() },
-            congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() }
+            congestionControls: @escaping @Sendable () -> [String] = { ServerCongestion.available() },
+            connectionLimits: (total: Int, perAddress: Int) = (1024, 320)
         ) throws {
             let cache = FileManager.default.temporaryDirectory.appendingPathComponent("nettune-iperf-server-tests-\(getpid())").path
             let payload = payload ?? .cache(directory: FilePath(cache), size: 1 << 20)
-            server = try ProbeServer(
-                ProbeServer.Configuration(
-                    bind: "127.0.0.1", port: port, idleTimeout: idleTimeout, headerTimeout: headerTimeout, token: token,
-                    once: once, maxStreams: maxStreams, payload: payload, tuning: tuning,
-                    congestionControls: congestionControls))
+            var configuration = ProbeServer.Configuration(
+                bind: "127.0.0.1", port: port, idleTimeout: idleTimeout, headerTimeout: headerTimeout, token: token,
+                once: once, maxStreams: maxStreams, payload: payload, tuning: tuning,
+                congestionControls: congestionControls)
+            configuration.connectionLimits = connectionLimits
+            server = try ProbeServer(configuration)
             Thread.detachNewThread { [self] in
                 try? server.run { event in self.events.withLock { $0.append(event) } }
                 done.signal()

@@ -37,6 +37,13 @@ public final class ProbeServer: Sendable {
         public var tuning: @Sendable (String?) -> TuningState
         /// The congestion controls a client may ask the server's sending sockets to use.
         public var congestionControls: @Sendable () -> [String]
+        /// Connections handled at once, from everywhere and from one address (more
+        /// are closed as they arrive): enough for a full queue of probes with all their
+        /// streams, while one host flooding the port with idle connections (each
+        /// allowed its header timeout) can neither exhaust threads nor shut every other
+        /// client out. 320 from one address: a `-P 128 --bidir` probe's 257 connections,
+        /// and a queue's control connections behind one NAT.
+        public var connectionLimits: (total: Int, perAddress: Int) = (1024, 320)
 
         public init(
             bind: String? = nil, port: UInt16 = 9000, maxBytes: UInt64 = 64 << 30, idleTimeout: Duration = .seconds(10),
@@ -222,13 +229,14 @@ public final class ProbeServer: Sendable {
     }
 
     private func dispatch(_ connection: TCPConnection, shared: ServerShared, handlers: DispatchGroup) {
-        guard shared.admitHandler() else { return }  // too many at once: dropped (closed)
+        let address = connection.remoteAddress?.host ?? "?"
+        guard shared.admitHandler(from: address) else { return }  // too many at once: dropped (closed)
         handlers.enter()
         // The order connections were accepted in: iperf3 numbers a test's streams by it.
         let sequence = shared.nextSequence()
         Thread.detachNewThread {
             ConnectionHandler(shared: shared, connection: connection, sequence: sequence).run()
-            shared.handlerDone()
+            shared.handlerDone(from: address)
             handlers.leave()
         }
     }

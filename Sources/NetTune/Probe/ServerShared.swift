@@ -13,10 +13,15 @@ final class ServerShared: Sendable {
     let halt: Interruption
     private let rotation = Mutex<(requested: Bool, generation: Int, congestion: String?)>((false, 0, nil))
     private let completed = Mutex(false)
-    private let handlerCount = Mutex(0)
-    /// Connection handlers at once: enough for a full queue of probes with all
-    /// their streams, while a flood of idle connections cannot exhaust threads.
-    static let maxHandlers = 1024
+    /// Connection handlers at once, in all and per client address (`connectionLimits`).
+    private let handlers = Mutex(HandlerCounts())
+
+    struct HandlerCounts {
+        var total = 0
+        var byAddress: [String: Int] = [:]
+        /// Addresses at their cap whose refusal was logged: once until they drop below it.
+        var loggedAtCap: Set<String> = []
+    }
 
     init(configuration: ProbeServer.Configuration, log: @escaping @Sendable (ProbeServer.Event) -> Void, wake: WakePipe, halt: Interruption) {
         self.configuration = configuration
@@ -70,15 +75,40 @@ final class ServerShared: Sendable {
         rotation.withLock { $0 = (false, $0.generation + 1, nil) }
     }
 
-    func admitHandler() -> Bool {
-        handlerCount.withLock { count in
-            guard count < Self.maxHandlers else { return false }
-            count += 1
-            return true
+    /// Whether a connection from `address` (its host, without the port) gets a
+    /// handler; when it does not, it is closed. The first refusal of an address at
+    /// its cap is logged, not every one (a flood would fill the log).
+    func admitHandler(from address: String) -> Bool {
+        let limits = configuration.connectionLimits
+        let (admitted, logRefusal) = handlers.withLock { counts -> (Bool, Bool) in
+            let open = counts.byAddress[address, default: 0]
+            guard counts.total < limits.total, open < limits.perAddress else {
+                guard open >= limits.perAddress else { return (false, false) }
+                return (false, counts.loggedAtCap.insert(address).inserted)
+            }
+            counts.total += 1
+            counts.byAddress[address] = open + 1
+            return (true, false)
         }
+        if logRefusal {
+            var event = ProbeServer.Event(peer: address)
+            event.outcome = .refused(
+                .busy,
+                "\(limits.perAddress) connections from this address are open at once (a probe needs at most 257); "
+                    + "further ones are closed until some end")
+            log(event)
+        }
+        return admitted
     }
 
-    func handlerDone() { handlerCount.withLock { $0 -= 1 } }
+    func handlerDone(from address: String) {
+        handlers.withLock { counts in
+            counts.total -= 1
+            let open = counts.byAddress[address, default: 1] - 1
+            counts.byAddress[address] = open > 0 ? open : nil
+            if open < configuration.connectionLimits.perAddress { counts.loggedAtCap.remove(address) }
+        }
+    }
 
     private let sequence = Mutex<UInt64>(0)
     func nextSequence() -> UInt64 {
