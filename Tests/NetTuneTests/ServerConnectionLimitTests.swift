@@ -38,7 +38,7 @@ import Testing
             idleTimeout: .seconds(20), headerTimeout: .seconds(20), connectionLimits: (total: 8, perAddress: 4))
         defer { server.stop() }
         var idle: [Int32] = []
-        defer { idle.forEach { close($0) } }
+        defer { for fd in idle { close(fd) } }
         // As many as the server handles in all: without a share per address, this
         // host alone would hold every handler until its header timeout.
         for _ in 0..<8 { idle.append(try idleConnection(from: "127.0.0.2", to: server.port)) }
