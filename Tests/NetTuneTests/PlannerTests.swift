@@ -46,6 +46,19 @@ import Testing
         #expect(try planner(store()).plan(profile).changes.first?.target == .mtu(interface: "veth0"))
     }
 
+    /// `apply pi-lan --interface lo0` (no such interface, and a profile without an
+    /// MTU) applied the sysctls and said nothing of the name.
+    @Test func anInterfaceNamedForAProfileWithoutAnMTUMustExistAndIsSaidToChangeNothing() throws {
+        let profile = Profile(name: "p", description: "d", sysctls: [.tcpWmem: "4096 65536 4194304"])
+        #expect(throws: UnknownInterfaceError(name: "lo0", existing: ["veth0", "eth0"])) {
+            try planner(store()).plan(profile, interface: "lo0")
+        }
+        let plan = try planner(store()).plan(profile, interface: "eth0")
+        #expect(plan.changes == [Change(.sysctl(.tcpWmem), from: "4096 16384 4194304", to: "4096 65536 4194304")])
+        #expect(plan.warnings.contains(TuningWarning("profile 'p' sets no MTU: the interface named (eth0) changes nothing")))
+        #expect(try planner(store()).plan(profile).warnings.isEmpty)
+    }
+
     @Test func mtuOutsideTheDeviceRangeIsRefusedBeforeAnyWrite() {
         let profile = Profile(name: "jumbo", description: "d", link: LinkSettings(mtu: 9000, interface: "eth0"))
         let e = #expect(throws: PlanError.self) { try planner(store()).plan(profile) }

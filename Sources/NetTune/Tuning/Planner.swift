@@ -59,6 +59,12 @@ public struct Planner<Store: SysctlStore, Links: LinkController> {
             }
             let change = Change(.mtu(interface: name), from: String(link.mtu), to: String(mtu))
             if link.mtu == mtu { unchanged.append(change) } else { changes.append(change) }
+        } else if let interface {
+            // Named for nothing: still a name that must exist (a typo is not applied
+            // in silence), and the user is told it changes nothing.
+            let all = try links.links()
+            guard all.named(interface) != nil else { throw UnknownInterfaceError(name: interface, existing: all.map(\.name)) }
+            warnings.append(TuningWarning("profile '\(profile.name)' sets no MTU: the interface named (\(interface)) changes nothing"))
         }
 
         warnings += try bufferCapWarnings(changes + unchanged)
