@@ -91,7 +91,11 @@ import Testing
 @Suite struct ProgressLineTests {
     @Test func aSizedRunSaysHowLongIsLeft() {
         let half = ProbeProgress(method: .sendfile, bytes: 50 << 20, totalBytes: 100 << 20, elapsed: .seconds(4))
-        #expect(ProbeTable.progressLine(.run(index: 1, of: 3), half) == "run 1/3 sendfile: 50 MiB of 100 MiB  105 Mbit/s, ~4 s left")
+        // The runs to come count in the probe's time: two more of 8 s each.
+        #expect(
+            ProbeTable.progressLine(.run(index: 1, of: 3), half) == "run 1/3 sendfile: 50 MiB of 100 MiB  105 Mbit/s, ~4 s left (~20 s in all)")
+        #expect(ProbeTable.progressLine(.run(index: 3, of: 3), half) == "run 3/3 sendfile: 50 MiB of 100 MiB  105 Mbit/s, ~4 s left")
+        #expect(!ProbeTable.progressLine(.warmup, half).contains("in all"))
         let timed = ProbeProgress(method: .splice, bytes: 50 << 20, totalBytes: nil, elapsed: .seconds(4))
         #expect(!ProbeTable.progressLine(.warmup, timed).contains("left"))
         let queued = ProbeProgress(method: .sendfile, bytes: 0, totalBytes: nil, elapsed: .zero, queuePosition: 2)

@@ -221,13 +221,22 @@ enum ProbeTable {
         let amount =
             progress.totalBytes.map { "\(ByteCount(Int(clamping: progress.bytes))) of \(ByteCount(Int(clamping: $0)))" }
             ?? "\(ByteCount(Int(clamping: progress.bytes))) in \(Int(progress.elapsed.seconds)) s"
-        // A sized run's time left, at the rate so far.
+        // A sized run's time left, at the rate so far, and the probe's: on a slow link
+        // the default 230 MiB takes minutes a run, and the runs still to come multiply it.
         var left = ""
         if let total = progress.totalBytes, progress.bytes > 0, total > progress.bytes, progress.elapsed > .milliseconds(500) {
-            let seconds = Double(total - progress.bytes) / Double(progress.bytes) * progress.elapsed.seconds
-            left = ", ~\(TimeSpan.format(.milliseconds(Int64(min(seconds, 1e7) * 1000)))) left"
+            let perByte = progress.elapsed.seconds / Double(progress.bytes)
+            let seconds = Double(total - progress.bytes) * perByte
+            left = ", ~\(Self.roughly(seconds)) left"
+            if case .run(let index, let runs) = stage, index < runs {
+                left += " (~\(Self.roughly(seconds + Double(runs - index) * Double(total) * perByte)) in all)"
+            }
         }
         return "\(label) \(progress.method.rawValue): \(amount)  \(rate)\(left)"
+    }
+
+    private static func roughly(_ seconds: Double) -> String {
+        TimeSpan.format(.milliseconds(Int64(min(seconds, 1e7) * 1000)))
     }
 
     private static func cpu(_ runs: [RunResult], _ side: KeyPath<RunResult, CPUUsage>) -> String {
