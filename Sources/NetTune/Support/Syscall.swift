@@ -123,15 +123,25 @@ extension Syscall {
     /// This user's home directory in the password database, or nil when it has no
     /// entry (a numeric id from a container or `DynamicUser`).
     static func passwordHomeDirectory() -> String? {
+        passwordEntry(of: getuid(), \.pw_dir)
+    }
+
+    /// The login name of `uid` in the password database, or nil when it has none.
+    static func userName(of uid: UInt32) -> String? {
+        passwordEntry(of: uid, \.pw_name)
+    }
+
+    /// One text field of `uid`'s password database entry (getpwuid_r).
+    private static func passwordEntry(of uid: UInt32, _ field: KeyPath<passwd, UnsafeMutablePointer<CChar>?>) -> String? {
         var entry = passwd()
         var found: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16 << 10)
         // The entry's strings live in the buffer: read them before it goes.
         return buffer.withUnsafeMutableBufferPointer { bytes -> String? in
             guard let start = bytes.baseAddress else { return nil }
-            let status = getpwuid_r(getuid(), &entry, start, bytes.count, &found)
-            guard status == 0, found != nil, let directory = entry.pw_dir else { return nil }
-            return String(cString: directory)
+            let status = getpwuid_r(uid, &entry, start, bytes.count, &found)
+            guard status == 0, found != nil, let text = entry[keyPath: field] else { return nil }
+            return String(cString: text)
         }
     }
 }
@@ -145,18 +155,5 @@ extension Syscall {
         var info = stat()
         guard (try? call({ stat(path, &info) })) != nil else { return nil }
         return info.st_uid
-    }
-
-    /// The login name of `uid` in the password database, or nil when it has none.
-    static func userName(of uid: UInt32) -> String? {
-        var entry = passwd()
-        var found: UnsafeMutablePointer<passwd>?
-        var buffer = [CChar](repeating: 0, count: 16 << 10)
-        return buffer.withUnsafeMutableBufferPointer { bytes -> String? in
-            guard let start = bytes.baseAddress else { return nil }
-            let status = getpwuid_r(uid, &entry, start, bytes.count, &found)
-            guard status == 0, found != nil, let name = entry.pw_name else { return nil }
-            return String(cString: name)
-        }
     }
 }
