@@ -24,7 +24,7 @@ import Testing
         let tuner = Tuner(
             store: store, links: links, snapshots: SnapshotStore(directory: FilePath(state.path + "/lib/nettune")),
             namespace: namespace, bootConfig: .none, isPrivileged: { privileged }, now: { 1_764_000_000 },
-            holder: "nettune test", lockWait: .zero)
+            holder: "nettune test", lockWait: WorkflowFixture.lockWait)
         return Fixture(store: store, links: links, state: state, tuner: tuner)
     }
 
@@ -173,7 +173,8 @@ import Testing
     }
 
     @Test func aSecondWriterIsToldWhoHoldsTheNamespace() throws {
-        let f = try fixture()
+        var f = try fixture()
+        f.tuner.lockWait = .zero
         var lock: NamespaceLock? = try f.tuner.lock()
         let error = #expect(throws: NamespaceBusyError.self) { try f.tuner.apply(lan) }
         #expect(error?.holder == NamespaceLock.Holder(pid: getpid(), command: "nettune test"))

@@ -10,6 +10,10 @@ import Testing
 /// directory, and a tuner over them.
 struct WorkflowFixture {
     static let starved = "4096 4096 4096"
+    /// Not zero: the integration tests in this process start programs, and a child
+    /// holds a copy of every descriptor until its exec closes them — a lock file's
+    /// too, so a lock just let go can still look held for that moment.
+    static let lockWait = Duration.seconds(2)
     static let normal = "4096 16384 4194304"
     let original: [SysctlKey: String] = [.tcpWmem: starved, .tcpRmem: "4096 131072 6291456", .tcpMtuProbing: "0"]
     let store: FakeSysctlStore
@@ -27,7 +31,7 @@ struct WorkflowFixture {
         state = try TemporaryDirectory()
         tuner = Tuner(
             store: store, links: links, snapshots: SnapshotStore(directory: FilePath(state.path)), namespace: 42,
-            bootConfig: .none, isPrivileged: { true }, now: { 0 }, holder: "test", lockWait: .zero)
+            bootConfig: .none, isPrivileged: { true }, now: { 0 }, holder: "test", lockWait: Self.lockWait)
         transport = FakeTransport(store: store, rates: [Self.starved: 0.5e9, Self.normal: 1e9])
     }
 
@@ -295,7 +299,9 @@ struct WorkflowFixture {
     @Test func theNamespaceIsLockedWhileItRuns() throws {
         let f = try WorkflowFixture()
         var busy: [Bool] = []
-        f.transport.onRun = { _ in busy.append((try? f.tuner.lock()) == nil) }
+        var impatient = f.tuner
+        impatient.lockWait = .zero
+        f.transport.onRun = { _ in busy.append((try? impatient.lock()) == nil) }
         _ = try test(f, pairs: 2).run()
         #expect(busy == [true, true, true, true])
         #expect((try? f.tuner.lock()) != nil)

@@ -10,6 +10,11 @@ import SystemPackage
 /// The kernel drops a flock when its holder dies, so a killed nettune never leaves
 /// the namespace locked. The file itself stays; it holds the holder's pid and
 /// command line for the message the next one prints.
+///
+/// A child forked by the holding process keeps a copy of the descriptor until its
+/// exec closes it, so for that moment a lock let go still looks held: a process that
+/// starts programs while another thread takes the lock should wait a little, not
+/// zero (nettune starts none; its tests do).
 public final class NamespaceLock: Sendable {
     public let path: FilePath
     private let fd: FileDescriptor
