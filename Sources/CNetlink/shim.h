@@ -30,13 +30,14 @@ static inline struct rtnl_tc *cnl_class_as_tc(struct rtnl_class *cls) { return T
 /// TC_H_ROOT: the parent handle of a root qdisc.
 static inline uint32_t cnl_tc_handle_root(void) { return TC_H_ROOT; }
 
-/* splice(2), accept4(2) and the pipe-size fcntl are declared by glibc only under
+/* splice(2), accept4(2), pipe2(2) and the pipe-size fcntl are declared by glibc only under
  * _GNU_SOURCE, which Swift's Glibc module is not built with. Declare the functions
  * and the constants here (values from the kernel's uapi headers); nothing is wrapped. */
 #include <sys/types.h>
 #include <sys/socket.h>
 extern ssize_t splice(int fd_in, loff_t *off_in, int fd_out, loff_t *off_out, size_t len, unsigned int flags);
 extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+extern int pipe2(int pipefd[2], int flags);
 enum {
     CNL_SPLICE_F_MOVE = 1,
     CNL_SPLICE_F_MORE = 4,

@@ -11,11 +11,10 @@ final class KernelPipe {
     let capacity: Int
 
     init() throws(Errno) {
-        var ends: [Int32] = [0, 0]
-        try Syscall.call { pipe(&ends) }
-        readEnd = ends[0]
-        writeEnd = ends[1]
-        let fd = ends[1]
+        let ends = try Syscall.pipe(nonBlocking: false)
+        readEnd = ends.read
+        writeEnd = ends.write
+        let fd = ends.write
         _ = try? Syscall.call { fcntl(fd, Int32(CNL_F_SETPIPE_SZ), 1 << 20) }
         capacity = Int(max((try? Syscall.call { fcntl(fd, Int32(CNL_F_GETPIPE_SZ)) }) ?? 0, 65536))
     }

@@ -5,14 +5,7 @@ final class WakePipe: Sendable {
     private let ends: (read: Int32, write: Int32)
 
     init() {
-        var fds: [Int32] = [-1, -1]
-        if (try? Syscall.call({ pipe(&fds) })) != nil {
-            for fd in fds {
-                _ = try? Syscall.call { fcntl(fd, F_SETFD, FD_CLOEXEC) }
-                Syscall.setNonBlocking(fd, true)
-            }
-        }
-        ends = (fds[0], fds[1])
+        ends = (try? Syscall.pipe(nonBlocking: true)) ?? (-1, -1)
     }
 
     deinit {

@@ -61,13 +61,8 @@ public final class Interruption: Sendable {
     }
 
     private static func makePipe(signals: [Int32]) throws(Errno) -> Interruption {
-        var ends: [Int32] = [0, 0]
-        try Syscall.call { pipe(&ends) }
-        for end in ends {
-            _ = try? Syscall.call { fcntl(end, F_SETFD, FD_CLOEXEC) }
-            Syscall.setNonBlocking(end, true)
-        }
-        return Interruption(readEnd: ends[0], writeEnd: ends[1], signals: signals)
+        let ends = try Syscall.pipe(nonBlocking: true)
+        return Interruption(readEnd: ends.read, writeEnd: ends.write, signals: signals)
     }
 
     deinit {

@@ -1,3 +1,4 @@
+import CNetlink
 import Glibc
 import SystemPackage
 
@@ -32,6 +33,14 @@ extension Syscall {
     /// reports EINTR, so retrying could close someone else's.
     static func close(_ fd: Int32) {
         _ = Glibc.close(fd)
+    }
+
+    /// A pipe whose ends are close-on-exec from the start (pipe2): a program
+    /// started at the same moment by another thread never inherits them.
+    static func pipe(nonBlocking: Bool) throws(Errno) -> (read: Int32, write: Int32) {
+        var ends: [Int32] = [-1, -1]
+        try call { CNetlink.pipe2(&ends, O_CLOEXEC | (nonBlocking ? O_NONBLOCK : 0)) }
+        return (ends[0], ends[1])
     }
 
     /// Sets or clears O_NONBLOCK.

@@ -68,10 +68,10 @@ public enum TextFile {
     /// Opens `path` for reading if it is a regular file. O_NONBLOCK: opening a FIFO
     /// must not wait for a writer; regular files ignore it.
     /// - Returns: the descriptor (the caller closes it) and the file's size.
-    private static func openRegular(_ path: FilePath, trust: FileTrust? = nil) throws(FileError) -> (FileDescriptor, Int64) {
+    static func openRegular(_ path: FilePath, trust: FileTrust? = nil) throws(FileError) -> (FileDescriptor, Int64) {
         let fd: FileDescriptor
         do {
-            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking])
+            fd = try FileDescriptor.open(path, .readOnly, options: [.nonBlocking, .closeOnExec])
         } catch {
             throw FileError(path: path, reason: .system(operation: "open", errno: Errno.from(error)))
         }
