@@ -130,6 +130,37 @@ import Testing
         #expect(Diagnoser.diagnose(f.run, context: lan).bottleneck == .unknown)
     }
 
+    /// Two busy programs beside a probe on a two-core machine (measured in a lab:
+    /// sender 33 % of a core, receiver 23 %, the machine 99 % busy, 15.5 Gbit/s
+    /// against 23.9 when quiet): the machine was short of CPU because others had
+    /// it, which no MTU or offload changes.
+    @Test func otherProgramsTakingTheCPUAreNamedBeforeAnyAdvice() {
+        var f = Fixture()
+        f.senderCPU = 0.33
+        f.receiverCPU = 0.23
+        f.senderHostBusy = 1.98
+        f.receiverHostBusy = 1.98
+        var context = lan
+        context.senderName = "this machine"
+        let d = Diagnoser.diagnose(f.run, context: context)
+        #expect(d.bottleneck == .senderCPU)
+        #expect(d.evidence.contains("other programs on this machine used about 71 % of its CPUs during the run"), "\(d.evidence)")
+        #expect(
+            d.advice.hasPrefix(
+                "This machine was short of CPU, but other programs had about 71 % of it: the probe measured a share of a busy machine. Measure again when it is quiet"
+            ), "\(d.advice)")
+        // The probe's own processes and softirq work are not "other programs": four
+        // streams filling both cores by themselves say nothing of them.
+        f.senderCPU = 0.87
+        f.receiverCPU = 0.65
+        f.senderHostBusy = 2
+        f.receiverHostBusy = 2
+        let own = Diagnoser.diagnose(f.run, context: context)
+        #expect(own.bottleneck == .senderCPU)
+        #expect(!own.evidence.contains { $0.contains("other programs") }, "\(own.evidence)")
+        #expect(own.advice.hasPrefix("The sender's CPU (this machine) is the limit"), "\(own.advice)")
+    }
+
     /// Receiving, the sender is the server: its qdisc is the one judged.
     @Test func receivingTheServersQdiscDecides() {
         var f = Fixture()

@@ -10,11 +10,11 @@ import Testing
 /// directory, and a tuner over them.
 struct WorkflowFixture {
     static let starved = "4096 4096 4096"
+    static let normal = "4096 16384 4194304"
     /// Not zero: the integration tests in this process start programs, and a child
     /// holds a copy of every descriptor until its exec closes them — a lock file's
     /// too, so a lock just let go can still look held for that moment.
     static let lockWait = Duration.seconds(2)
-    static let normal = "4096 16384 4194304"
     let original: [SysctlKey: String] = [.tcpWmem: starved, .tcpRmem: "4096 131072 6291456", .tcpMtuProbing: "0"]
     let store: FakeSysctlStore
     let links: FakeLinkController

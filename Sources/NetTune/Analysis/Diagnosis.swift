@@ -113,6 +113,10 @@ public enum Diagnoser {
     static let linkShare = 0.9
     /// A process at this share of one core is the bottleneck.
     static let cpuShare = 0.9
+    /// From this share of a busy machine's CPU taken by other programs on, the
+    /// diagnosis says the probe competed with them (two busy programs on a two-core
+    /// machine: about half, measured).
+    static let otherProgramsLimit = 0.3
 
     public static func diagnose(_ run: RunResult, context: DiagnosisContext) -> Diagnosis {
         // An iperf3 server sends without saying what held it back: no window, no
@@ -242,11 +246,25 @@ public enum Diagnoser {
             let sender =
                 aProcessIsFull || (senderMachine >= cpuShare) == (receiverMachine >= cpuShare)
                 ? senderCore >= receiverCore : senderMachine >= cpuShare
+            let name = sender ? context.senderName : context.receiverName
+            var others: Int?
             if !aProcessIsFull {
                 let busy = Int((min(sender ? senderMachine : receiverMachine, 1) * 100).rounded())
-                evidence.append("all of \(sender ? context.senderName : context.receiverName)'s CPUs busy \(busy) % of the time")
+                evidence.append("all of \(name)'s CPUs busy \(busy) % of the time")
+                if let share = otherProgramsShare(of: sender ? run.sender : run.receiver, run: run), share >= otherProgramsLimit {
+                    others = Int((share * 100).rounded())
+                    evidence.append("other programs on \(name) used about \(others ?? 0) % of its CPUs during the run")
+                }
             }
             var advice = cpuAdvice(sender: sender, method: run.method, context: context)
+            if let others {
+                // The machine was short of CPU because something else had it: what
+                // would help the transfer on a quiet machine is not yet known.
+                advice =
+                    "\(name.prefix(1).uppercased() + name.dropFirst()) was short of CPU, but other programs had about \(others) % of it: "
+                    + "the probe measured a share of a busy machine. Measure again when it is quiet before changing anything for this. "
+                    + advice
+            }
             if sender, let qdisc = pacingQdisc(congestion: run.congestion, context: context) {
                 let on = context.interface.map { " on \($0)" } ?? ""
                 evidence.append(
@@ -316,6 +334,18 @@ public enum Diagnoser {
             return "; the BDP of \(ByteCount(bdp)) fits, so look for the setting that caps it (SO_RCVBUF/SO_SNDBUF set by the application?)"
         }
         return "; the path's BDP is \(ByteCount(bdp)), so a max of at least \(ByteCount(needed)) lets one stream fill it"
+    }
+
+    /// The share of a machine's CPU time, from `usage`'s host figures, that neither
+    /// the probe's processes nor softirq work took: other programs'. Both ends'
+    /// processes are taken off (they may share the machine, as on a veth) and
+    /// softirq work too (a process's own counts in both), so it is a lower bound.
+    static func otherProgramsShare(of usage: CPUUsage, run: RunResult) -> Double? {
+        guard let busy = usage.hostBusySeconds, let softirq = usage.hostSoftirqSeconds, let total = usage.hostTotalSeconds, total > 0 else {
+            return nil
+        }
+        let others = busy - softirq - run.sender.processSeconds - run.receiver.processSeconds
+        return max(others, 0) / total
     }
 
     /// What cuts the CPU cost of the end that is the limit. The method matters only
