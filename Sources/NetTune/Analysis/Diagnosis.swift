@@ -252,8 +252,9 @@ public enum Diagnoser {
                 let busy = Int((min(sender ? senderMachine : receiverMachine, 1) * 100).rounded())
                 evidence.append("all of \(name)'s CPUs busy \(busy) % of the time")
                 if let share = otherProgramsShare(of: sender ? run.sender : run.receiver, run: run), share >= otherProgramsLimit {
-                    others = Int((share * 100).rounded())
-                    evidence.append("other programs on \(name) used about \(others ?? 0) % of its CPUs during the run")
+                    let percent = Int((share * 100).rounded())
+                    evidence.append("other programs on \(name) used about \(percent) % of its CPUs during the run")
+                    others = percent
                 }
             }
             var advice = cpuAdvice(sender: sender, method: run.method, context: context)
