@@ -92,6 +92,33 @@ struct TryIntegrationTests {
         }
     }
 
+    /// A terminal stopped with Ctrl-S blocked the countdown's next line: the
+    /// timeout never came and SIGTERM did not end the write, so the profile stayed
+    /// until someone pressed Ctrl-Q. Neither waits for the terminal now.
+    @Test(arguments: [nil, SIGTERM] as [Int32?])
+    func aStoppedTerminalDoesNotHoldUpTheRevert(signal: Int32?) throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let terminal = try StoppedTerminal()
+                let trying = try Command.start(
+                    [
+                        "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
+                        "try", "jumbo", "--timeout", signal == nil ? "2s" : "60s", "--state-dir", scratch.path
+                    ], standardError: terminal.handle)
+                #expect(try eventually(10) { try mtu(lab) == 9000 })
+                if let signal { trying.signal(signal) }
+                let reverted = try eventually(10) { try mtu(lab) == 1500 }
+                #expect(reverted, "the profile stayed applied while the terminal was stopped")
+                #expect(eventually(10) { trying.hasExited })
+                // Whatever happened, let it finish: what it still had to say comes out.
+                let screen = terminal.resume()
+                let result = try trying.wait()
+                #expect(result.status == (signal.map { 128 + $0 } ?? 1), "\(screen)")
+                #expect(result.stdout.contains("The changes were undone"), "\(result.stdout)")
+            }
+        }
+    }
+
     /// SIGKILL cannot be caught: the profile stays. The next command under the lock
     /// says so, and `confirm` keeps it knowingly instead of "nothing is waiting".
     @Test func aTryKilledWhileWaitingIsNamedAfterwards() throws {

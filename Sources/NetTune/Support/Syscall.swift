@@ -166,3 +166,29 @@ extension Syscall {
         return info.st_uid
     }
 }
+
+/// What a descriptor refers to, for telling whether two descriptors share a file.
+struct FileIdentity: Equatable {
+    var device: UInt64
+    var inode: UInt64
+    var specialDevice: UInt64
+    var mode: UInt32
+
+    var isPipe: Bool { (mode & S_IFMT) == S_IFIFO }
+
+    /// /dev/ptmx (character device 5:2): every open of it makes a new pseudo-terminal.
+    var isPseudoTerminalMultiplexer: Bool {
+        let major = ((specialDevice >> 8) & 0xfff) | ((specialDevice >> 32) & ~0xfff)
+        let minor = (specialDevice & 0xff) | ((specialDevice >> 12) & ~0xff)
+        return (mode & S_IFMT) == S_IFCHR && major == 5 && minor == 2
+    }
+}
+
+extension Syscall {
+    /// fstat(2) reduced to what identifies the file, or nil.
+    static func fileIdentity(_ fd: Int32) -> FileIdentity? {
+        var info = stat()
+        guard (try? call({ fstat(fd, &info) })) != nil else { return nil }
+        return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), specialDevice: UInt64(info.st_rdev), mode: info.st_mode)
+    }
+}

@@ -4,11 +4,11 @@ struct ProgressLine {
     let enabled = StandardError.isTerminal
 
     func show(_ text: String) {
-        if enabled { StandardError.write("\r\u{1B}[K" + text) }
+        if enabled { StandardError.writeIfReady("\r\u{1B}[K" + text) }
     }
 
     func clear() {
-        if enabled { StandardError.write("\r\u{1B}[K") }
+        if enabled { StandardError.writeIfReady("\r\u{1B}[K") }
     }
 
     /// Runs `body`, which shows progress here, and clears the line however it ends.

@@ -1,22 +1,26 @@
 import Glibc
+import NetTune
 
 /// Messages for people that must not mix with results on stdout.
 enum StandardError {
+    /// A terminal that stops taking output (Ctrl-S) must not hold up a countdown,
+    /// a revert or a signal: see `BoundedWriter`.
+    private static let writer = BoundedWriter(writingTo: STDERR_FILENO)
+
+    /// How long a message waits for a terminal or pipe that takes nothing.
+    static let patience = Duration.seconds(1)
+
     static func print(_ text: String) {
         write(text + "\n")
     }
 
-    /// Without a newline: for a progress line redrawn with `\r`.
     static func write(_ text: String) {
-        // write(2) on the descriptor: glibc's `stderr` is a mutable global Swift 6 rejects.
-        let bytes = Array(text.utf8)
-        var offset = 0
-        while offset < bytes.count {
-            let n = bytes[offset...].withUnsafeBytes { Glibc.write(STDERR_FILENO, $0.baseAddress, $0.count) }
-            if n < 0 && errno == EINTR { continue }
-            if n <= 0 { return }
-            offset += n
-        }
+        writer.write(text, patience: patience)
+    }
+
+    /// A progress line is redrawn soon anyway: it goes out now or not at all.
+    static func writeIfReady(_ text: String) {
+        writer.write(text, patience: .zero)
     }
 
     /// Progress and prompts belong on a terminal only; piped runs stay quiet.

@@ -45,9 +45,10 @@ enum Command {
         )
     }
 
-    /// Starts a program without waiting for it; its output goes to temporary files.
-    static func start(_ arguments: [String]) throws -> RunningCommand {
-        try RunningCommand(arguments)
+    /// Starts a program without waiting for it; its output goes to temporary files
+    /// (stderr to `standardError` instead when given).
+    static func start(_ arguments: [String], standardError: FileHandle? = nil) throws -> RunningCommand {
+        try RunningCommand(arguments, standardError: standardError)
     }
 
     /// Runs and fails the test with the command's stderr when it exits non-zero.
@@ -75,7 +76,7 @@ final class RunningCommand {
     private let outURL: URL
     private let errURL: URL
 
-    init(_ arguments: [String]) throws {
+    init(_ arguments: [String], standardError: FileHandle? = nil) throws {
         let directory = FileManager.default.temporaryDirectory
         outURL = directory.appendingPathComponent("nettune-out-\(UUID().uuidString)")
         errURL = directory.appendingPathComponent("nettune-err-\(UUID().uuidString)")
@@ -84,7 +85,7 @@ final class RunningCommand {
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
         process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
+        process.standardError = try standardError ?? FileHandle(forWritingTo: errURL)
         process.standardInput = FileHandle.nullDevice
         try process.run()
     }
