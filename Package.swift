@@ -41,10 +41,12 @@ let package = Package(
         // The lab's long path: a fixed-delay, lossy link between two namespaces
         // through TUN devices (this kernel has no netem). Started by lab/nslab.
         .executableTarget(name: "nettune-delayline", dependencies: ["NetTune", "NetTuneCommands"]),
-        .testTarget(name: "NetTuneTests", dependencies: ["NetTune", "NetTuneCommands"]),
+        // A pseudo-terminal to type into and read from, for both test targets.
+        .target(name: "TerminalTesting", path: "Tests/TerminalTesting"),
+        .testTarget(name: "NetTuneTests", dependencies: ["NetTune", "NetTuneCommands", "TerminalTesting"]),
         // Runs the built `nettune` binary inside throw-away network namespaces.
         // (NetTune for its socket types and wire format: the tests play hostile peers.)
-        .testTarget(name: "IntegrationTests", dependencies: ["nettune", "nettune-delayline", "NetTune"])
+        .testTarget(name: "IntegrationTests", dependencies: ["nettune", "nettune-delayline", "NetTune", "TerminalTesting"])
     ],
     swiftLanguageModes: [.v6]
 )

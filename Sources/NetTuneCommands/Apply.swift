@@ -99,6 +99,7 @@ extension NetTuneCommand {
         /// `--probe`: A/B against the current state, then keep or revert.
         private func compare(_ resolved: Profile, tuner: Tuner<ProcSysStore, NetlinkLinkController>, with peer: Endpoint) throws {
             let interruption = try Interruption.install()
+            SignalMask.keepRunningInTheBackground()
             // A comparison that only receives sends nothing: no payload to make. The
             // directions come from the plan as it reads now (ABTest plans again under
             // its lock, and stops if sending is then needed after all).

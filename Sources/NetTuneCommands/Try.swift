@@ -51,6 +51,7 @@ extension NetTuneCommand {
             let tuner = try SystemTuner.make(state: state)
             // From here on a signal must lead to a revert, not a dead process.
             let interruption = try Interruption.install()
+            SignalMask.keepRunningInTheBackground()
             var peerCheck: (any PeerChecking)?
             if let peer {
                 var options = try ProbeOptions.parse(token.map { ["--token", $0] } ?? [])

@@ -1,4 +1,5 @@
 import Foundation
+import TerminalTesting
 import Testing
 
 /// `nettune try`: the change is taken back unless confirmed, on a signal, or when
@@ -99,7 +100,8 @@ struct TryIntegrationTests {
     func aStoppedTerminalDoesNotHoldUpTheRevert(signal: Int32?) throws {
         try Scratch.with { scratch in
             try Lab.with { lab in
-                let terminal = try StoppedTerminal()
+                let terminal = try PseudoTerminal()
+                try terminal.stopOutput()
                 let trying = try Command.start(
                     [
                         "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
@@ -111,10 +113,59 @@ struct TryIntegrationTests {
                 #expect(reverted, "the profile stayed applied while the terminal was stopped")
                 #expect(eventually(10) { trying.hasExited })
                 // Whatever happened, let it finish: what it still had to say comes out.
-                let screen = terminal.resume()
+                terminal.resumeOutput()
+                let screen = terminal.read(for: 1)
                 let result = try trying.wait()
                 #expect(result.status == (signal.map { 128 + $0 } ?? 1), "\(screen)")
                 #expect(result.stdout.contains("The changes were undone"), "\(result.stdout)")
+            }
+        }
+    }
+
+    /// Enter on the terminal keeps the profile (`setsid -c`: the terminal is the
+    /// program's own, and it is in the foreground).
+    @Test func enterOnTheTerminalKeepsIt() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let terminal = try PseudoTerminal()
+                let trying = try Command.start(
+                    [
+                        "setsid", "-c", "ip", "netns", "exec", lab.nsA, TestEnvironment.binary,
+                        "try", "jumbo", "--timeout", "30s", "--state-dir", scratch.path
+                    ], terminal: terminal)
+                #expect(terminal.read(for: 10, until: "Press Enter").contains("Press Enter"))
+                terminal.type("\n")
+                #expect(terminal.read(for: 10, until: "the profile stays").contains("confirmed (Enter): the profile stays"))
+                #expect(try trying.wait().status == 0)
+                #expect(try mtu(lab) == 9000)
+                #expect(try lab.nettune(in: lab.nsA, ["revert", "--state-dir", scratch.path]).status == 0)
+            }
+        }
+    }
+
+    /// `try … &` from an interactive shell: the next line typed for the shell woke
+    /// the `try`, whose read of the terminal stopped it (SIGTTIN, "Stopped (tty
+    /// input)") with the profile applied until `fg`. In the background it leaves the
+    /// terminal to the shell and reverts on time.
+    @Test func inTheBackgroundItRevertsOnTime() throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                let terminal = try PseudoTerminal()
+                let shell = try Command.start(["setsid", "-c", "bash", "--norc", "--noprofile", "-i"], terminal: terminal)
+                defer {
+                    terminal.type("exit\n")
+                    _ = try? shell.wait()
+                }
+                terminal.type(
+                    "ip netns exec \(lab.nsA) \(TestEnvironment.binary) try jumbo --timeout 3s --state-dir \(scratch.path) &\n")
+                #expect(try eventually(10) { try mtu(lab) == 9000 })
+                terminal.type("echo typed for the shell\n")
+                let reverted = try eventually(10) { try mtu(lab) == 1500 }
+                #expect(reverted, "the background try kept its profile: \(terminal.read(for: 1))")
+                terminal.type("wait $!; echo \"try exited $?\"\n")
+                #expect(terminal.read(for: 10, until: "try exited 1").contains("not confirmed within 3 s: reverted"), "\(terminal.text)")
+                #expect(terminal.text.contains("try exited 1"), "\(terminal.text)")
+                #expect(!terminal.text.contains("Stopped"), "\(terminal.text)")
             }
         }
     }

@@ -2,6 +2,7 @@ import CNetlink
 import Foundation
 import Glibc
 import Synchronization
+import TerminalTesting
 import Testing
 
 @testable import NetTune
@@ -9,37 +10,6 @@ import Testing
 /// A terminal stopped with Ctrl-S, or a pipe nobody reads, costs a message at most
 /// its patience: `nettune try`'s countdown blocked on one and never reverted.
 @Suite struct BoundedWriterTests {
-    /// A pseudo-terminal: the master end is what a terminal emulator reads.
-    private final class PseudoTerminal {
-        let master: Int32
-        let slave: Int32
-
-        init() throws {
-            // posix_openpt and friends, spelled as the ioctls they are (glibc hides
-            // them from Swift behind _XOPEN_SOURCE).
-            let master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC)
-            // _IOW('T', 0x31, int) and _IOR('T', 0x30, unsigned int): function-like macros.
-            let (setLock, getNumber): (UInt, UInt) = (0x4004_5431, 0x8004_5430)
-            var unlock: Int32 = 0
-            var number: UInt32 = 0
-            guard master >= 0, ioctl(master, setLock, &unlock) == 0, ioctl(master, getNumber, &number) == 0 else {
-                if master >= 0 { close(master) }
-                throw POSIXError(.ENOTTY)
-            }
-            let slave = open("/dev/pts/\(number)", O_RDWR | O_NOCTTY | O_CLOEXEC)
-            guard slave >= 0 else {
-                close(master)
-                throw POSIXError(.ENOTTY)
-            }
-            (self.master, self.slave) = (master, slave)
-        }
-
-        deinit {
-            close(slave)
-            close(master)
-        }
-    }
-
     /// What has arrived at `fd` within `seconds`.
     private func received(on fd: Int32, within seconds: Double = 2) -> String {
         var bytes: [UInt8] = []
@@ -66,7 +36,7 @@ import Testing
 
     @Test func aStoppedTerminalCostsAMessageItsPatienceAndTheNextOnesNothing() throws {
         let terminal = try PseudoTerminal()
-        #expect(tcflow(terminal.slave, TCOOFF) == 0)  // as Ctrl-S does
+        try terminal.stopOutput()  // as Ctrl-S does
         let writer = BoundedWriter(writingTo: terminal.slave)
 
         let (first, firstTook) = seconds { writer.write("applied\n", patience: .milliseconds(300)) }
@@ -78,9 +48,9 @@ import Testing
         // The shell's own descriptor is left blocking.
         #expect(fcntl(terminal.slave, F_GETFL) & O_NONBLOCK == 0)
 
-        #expect(tcflow(terminal.slave, TCOON) == 0)  // Ctrl-Q
+        terminal.resumeOutput()  // Ctrl-Q
         #expect(writer.write("reverted\n", patience: .seconds(1)))
-        #expect(received(on: terminal.master).contains("reverted"))
+        #expect(terminal.read(for: 2, until: "reverted").contains("reverted"))
     }
 
     @Test func aPipeNobodyReadsIsGivenUpOnAndUsedAgainOnceDrained() throws {

@@ -21,3 +21,15 @@ extension SignalMask {
         signal(SIGPIPE, SIG_IGN)
     }
 }
+
+extension SignalMask {
+    /// A background job that reads its terminal gets SIGTTIN, and one that writes it
+    /// under `stty tostop` SIGTTOU; both stop the process until `fg`. A `try` or an A/B
+    /// test stopped that way keeps the profile under test past its timeout. Ignored,
+    /// the read fails with EIO (`ConfirmationWait` only reads in the foreground
+    /// anyway) and the write goes through.
+    public static func keepRunningInTheBackground() {
+        signal(SIGTTIN, SIG_IGN)
+        signal(SIGTTOU, SIG_IGN)
+    }
+}

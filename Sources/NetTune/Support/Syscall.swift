@@ -192,3 +192,12 @@ extension Syscall {
         return FileIdentity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino), specialDevice: UInt64(info.st_rdev), mode: info.st_mode)
     }
 }
+
+extension Syscall {
+    /// Whether this process is in the foreground of the terminal `fd` (tcgetpgrp):
+    /// false in a background job, and when `fd` is no terminal or has hung up.
+    static func isForegroundProcessGroup(ofTerminal fd: Int32) -> Bool {
+        let foreground = tcgetpgrp(fd)
+        return foreground >= 0 && foreground == getpgrp()
+    }
+}

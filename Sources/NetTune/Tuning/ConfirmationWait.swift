@@ -41,21 +41,46 @@ public struct ConfirmationWait: Sendable {
             }
             let slice = Deadline(min(deadline, now + Self.pollInterval), interruption: interruption)
             do {
-                guard let fd = terminal else {
+                // In the background (`try … &`) the terminal's input is the shell's, and
+                // reading it would stop this process (SIGTTIN) with the profile applied.
+                guard let fd = terminal, Syscall.isForegroundProcessGroup(ofTerminal: fd) else {
                     try slice.sleep()
                     continue
                 }
                 guard try slice.wait(for: Int16(POLLIN), on: fd) else { continue }
-                var byte: UInt8 = 0
-                let n = (try? Syscall.call { read(fd, &byte, 1) }) ?? -1
-                if n == 1 && byte == UInt8(ascii: "\n") {
+                switch Self.readByte(from: fd) {
+                case .byte(UInt8(ascii: "\n")):
                     try marker.confirm()
                     return .confirmed(by: "Enter")
+                case .byte:
+                    continue
+                case .nothing:
+                    try slice.sleep()  // no spinning on a terminal that reads nothing
+                case .ended:
+                    terminal = nil  // end of input or an error: stop watching
                 }
-                if n != 1 { terminal = nil }  // EOF or an error: stop watching
             } catch let error as Interrupted {
                 return .interrupted(signal: error.signal)
             }
+        }
+    }
+
+    private enum ReadOutcome: Equatable {
+        case byte(UInt8)
+        /// Nothing to read after all, or put in the background between the
+        /// foreground check and the read (SIGTTIN ignored: EIO): look again.
+        case nothing
+        case ended
+    }
+
+    private static func readByte(from fd: Int32) -> ReadOutcome {
+        var byte: UInt8 = 0
+        do {
+            return try Syscall.call { read(fd, &byte, 1) } == 1 ? .byte(byte) : .ended
+        } catch .ioError, .wouldBlock {
+            return .nothing
+        } catch {
+            return .ended
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TerminalTesting
 
 /// The result of running a program to completion.
 struct CommandResult {
@@ -51,6 +52,11 @@ enum Command {
         try RunningCommand(arguments, standardError: standardError)
     }
 
+    /// Starts a program on `terminal`: all three standard streams.
+    static func start(_ arguments: [String], terminal: PseudoTerminal) throws -> RunningCommand {
+        try RunningCommand(arguments, standardError: terminal.handle, standardOutput: terminal.handle, standardInput: terminal.handle)
+    }
+
     /// Runs and fails the test with the command's stderr when it exits non-zero.
     @discardableResult
     static func check(_ arguments: [String]) throws -> String {
@@ -76,7 +82,10 @@ final class RunningCommand {
     private let outURL: URL
     private let errURL: URL
 
-    init(_ arguments: [String], standardError: FileHandle? = nil) throws {
+    init(
+        _ arguments: [String], standardError: FileHandle? = nil, standardOutput: FileHandle? = nil,
+        standardInput: FileHandle? = nil
+    ) throws {
         let directory = FileManager.default.temporaryDirectory
         outURL = directory.appendingPathComponent("nettune-out-\(UUID().uuidString)")
         errURL = directory.appendingPathComponent("nettune-err-\(UUID().uuidString)")
@@ -84,9 +93,9 @@ final class RunningCommand {
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = arguments
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
+        process.standardOutput = try standardOutput ?? FileHandle(forWritingTo: outURL)
         process.standardError = try standardError ?? FileHandle(forWritingTo: errURL)
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         try process.run()
     }
 
