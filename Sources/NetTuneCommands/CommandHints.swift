@@ -31,7 +31,7 @@ enum CommandHints {
         case RecommendError.wouldShadow: return ", or pass --force"
         case PayloadError.cacheFailed:
             return "; choose another place with --cache-dir"
-        case let error as StateError where error.isPermissionProblem:
+        case let error as StateError where error.problem != nil:
             return " (--state-dir or NETTUNE_STATE_DIR)"
         default:
             return nil

@@ -137,13 +137,23 @@ public struct FileError: Error, Equatable, CustomStringConvertible {
     }
 
     public var description: String {
+        withoutRemedy + (remedy.map { " (\($0))" } ?? "")
+    }
+
+    /// What to do about a refusal the user can change: sudo for a permission, another
+    /// place for a read-only file system (sudo cannot help there).
+    public var remedy: String? {
+        switch errno {
+        case .permissionDenied?, .notPermitted?: "run with sudo, or choose another place"
+        case .readOnlyFileSystem?: "the file system is read-only: choose another place"
+        default: nil
+        }
+    }
+
+    /// The failure alone, for a caller that gives its own remedy.
+    public var withoutRemedy: String {
         switch reason {
-        case .system(let operation, let errno):
-            var text = "\(path): \(operation) failed: \(errno)"
-            if errno == .permissionDenied || errno == .notPermitted || errno == .readOnlyFileSystem {
-                text += " (run with sudo, or choose another place)"
-            }
-            return text
+        case .system(let operation, let errno): return "\(path): \(operation) failed: \(errno)"
         case .notRegular: return "\(path): not a regular file"
         case .tooLarge(let limit): return "\(path): larger than \(ByteCount(limit)), more than nettune reads from such a file"
         case .emptyPath: return "an empty path was given"

@@ -46,13 +46,13 @@ public final class NamespaceLock: Sendable {
         do {
             try AtomicFile.makeDirectories(directory)
         } catch {
-            throw StateError(path: path.string, message: "cannot create the state directory: \(error)", cause: error)
+            throw StateError(path: path.string, doing: "cannot create the state directory", cause: error)
         }
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(path, .readWrite, options: [.create, .closeOnExec], permissions: [.ownerReadWrite])
         } catch {
-            throw StateError(path: path.string, message: "cannot open the lock file: \(error)", cause: error)
+            throw StateError(path: path.string, doing: "cannot open the lock file", cause: error)
         }
         let deadline = Deadline.after(wait, interruption: interruption)
         var told = false

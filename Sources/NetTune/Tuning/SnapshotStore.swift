@@ -55,7 +55,7 @@ public struct SnapshotStore: Sendable {
         do {
             try AtomicFile.write(snapshot.encoded(), to: file, permissions: [.ownerReadWrite])
         } catch {
-            throw StateError(path: file.string, message: "cannot save the snapshot: \(error)", cause: error)
+            throw StateError(path: file.string, doing: "cannot save the snapshot", cause: error)
         }
     }
 
@@ -71,22 +71,46 @@ public struct SnapshotStore: Sendable {
 public struct StateError: Error, Equatable, CustomStringConvertible {
     public var path: String
     public var message: String
-    /// The state directory is not writable for this user: sudo, or another place.
-    public var isPermissionProblem: Bool
+    /// Why the state directory cannot be written, when the user can do something about it.
+    public var problem: Problem?
 
-    public init(path: String, message: String, cause: (any Error)? = nil) {
+    public enum Problem: Equatable, Sendable {
+        /// Not writable for this user: sudo, or another place.
+        case permission
+        /// On a read-only file system: another place (sudo cannot help).
+        case readOnly
+        /// On a full file system: room there, or another place.
+        case full
+    }
+
+    public init(path: String, message: String) {
         self.path = path
         self.message = message
-        isPermissionProblem = cause.map(Self.isPermissionProblem) ?? false
+    }
+
+    /// `doing` failed because of `cause`; the remedy is given once, here, not also
+    /// by the file error inside.
+    public init(path: String, doing: String, cause: any Error) {
+        let errno = (cause as? FileError)?.errno ?? (cause as? Errno)
+        let text = (cause as? FileError)?.withoutRemedy ?? "\(cause)"
+        self.init(path: path, message: "\(doing): \(text)")
+        problem =
+            switch errno {
+            case .permissionDenied?, .notPermitted?: .permission
+            case .readOnlyFileSystem?: .readOnly
+            case .noSpace?, .diskQuotaExceeded?: .full
+            default: nil
+            }
     }
 
     public var description: String {
-        "\(path): \(message)" + (isPermissionProblem ? "; run with sudo, or keep the state elsewhere" : "")
-    }
-
-    static func isPermissionProblem(_ error: any Error) -> Bool {
-        let errno = (error as? FileError)?.errno ?? (error as? Errno)
-        guard let errno else { return false }
-        return errno == .permissionDenied || errno == .notPermitted || errno == .readOnlyFileSystem
+        let remedy =
+            switch problem {
+            case .permission?: "; run with sudo, or keep the state elsewhere"
+            case .readOnly?: "; the file system is read-only: keep the state elsewhere"
+            case .full?: "; the file system is full: make room there, or keep the state elsewhere"
+            case nil: ""
+            }
+        return "\(path): \(message)\(remedy)"
     }
 }

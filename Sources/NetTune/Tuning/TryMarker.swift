@@ -115,19 +115,19 @@ public struct TryMarker: Sendable {
         do {
             try AtomicFile.write(Array("\(pid) \(state.rawValue)\n".utf8), to: markerPath, permissions: [.ownerReadWrite])
         } catch {
-            throw StateError(path: markerPath.string, message: "cannot record the try's state: \(error)")
+            throw StateError(path: markerPath.string, doing: "cannot record the try's state", cause: error)
         }
     }
 
     private func withLock<T>(_ body: () throws -> T) throws -> T {
         do { try AtomicFile.makeDirectories(directory) } catch {
-            throw StateError(path: directory.string, message: "\(error)", cause: error)
+            throw StateError(path: directory.string, doing: "cannot create the state directory", cause: error)
         }
         let fd: FileDescriptor
         do {
             fd = try FileDescriptor.open(lockPath, .readWrite, options: [.create, .closeOnExec], permissions: [.ownerReadWrite])
         } catch {
-            throw StateError(path: lockPath.string, message: "cannot open: \(error)", cause: error)
+            throw StateError(path: lockPath.string, doing: "cannot open", cause: error)
         }
         defer { try? fd.close() }
         // Held for a read and a rename: waiting for it is waiting for microseconds.
