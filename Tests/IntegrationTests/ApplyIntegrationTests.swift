@@ -1,4 +1,5 @@
 import Foundation
+import NetTune
 import Testing
 
 /// apply / revert / verify run for real in throw-away namespaces; every assertion
@@ -211,6 +212,41 @@ struct ApplyIntegrationTests {
                 #expect(scratch.stateFiles(in: "state").count == 1)
                 #expect(try lab.nettune(in: lab.nsA, ["revert", "--state-dir", state]).status == 0)
                 #expect(try lab.sysctl(in: lab.nsA, "net/ipv4/tcp_wmem") == original)
+            }
+        }
+    }
+
+    /// The kernel reuses a deleted namespace's inode, so a snapshot left by one (a
+    /// container stopped without `revert`) was taken as the next one's: `revert`
+    /// wrote the old namespace's originals into it. Simulated here by giving B a copy
+    /// of A's snapshot under B's inode, as a reused inode would.
+    @Test func aSnapshotFromAnEarlierNamespaceWithTheSameInodeIsNotRestored() throws {
+        try Scratch.with { scratch in
+            try scratch.write("tuned.toml", Self.tuned)
+            try Lab.with { lab in
+                let state = scratch.path + "/state"
+                #expect(try lab.nettune(in: lab.nsA, ["apply", "tuned", "--profiles", scratch.path, "--state-dir", state]).status == 0)
+                let inodeA = try #require(NetworkNamespace.inode(of: NetworkNamespace.path(named: lab.nsA)))
+                let inodeB = try #require(NetworkNamespace.inode(of: NetworkNamespace.path(named: lab.nsB)))
+                let snapshotA = try String(contentsOfFile: "\(state)/netns-\(inodeA).json", encoding: .utf8)
+                #expect(snapshotA.contains("\"netns_cookie\""), "\(snapshotA)")
+                try scratch.write(
+                    "state/netns-\(inodeB).json",
+                    snapshotA.replacingOccurrences(of: "\"netns_inode\" : \(inodeA)", with: "\"netns_inode\" : \(inodeB)"))
+                let wmemB = try lab.sysctl(in: lab.nsB, "net/ipv4/tcp_wmem")
+
+                let dry = try lab.nettune(in: lab.nsB, ["revert", "--dry-run", "--state-dir", state])
+                #expect(dry.status == 1)
+                #expect(dry.stderr.contains("was taken in an earlier network namespace that had this one's inode"), "\(dry.stderr)")
+                let plan = try lab.nettune(in: lab.nsB, ["apply", "low-memory", "--dry-run", "--state-dir", state])
+                #expect(plan.stderr.contains("set aside; this apply records the present values"), "\(plan.stderr)")
+                let revert = try lab.nettune(in: lab.nsB, ["revert", "--if-applied", "--state-dir", state])
+                #expect(revert.status == 0, "\(revert.stderr)")
+                #expect(revert.stderr.contains("there is nothing to restore; it was removed"), "\(revert.stderr)")
+                #expect(try lab.sysctl(in: lab.nsB, "net/ipv4/tcp_wmem") == wmemB)
+                #expect(!scratch.exists("state/netns-\(inodeB).json"))
+
+                #expect(try lab.nettune(in: lab.nsA, ["revert", "--state-dir", state]).status == 0, "A's own snapshot still restores")
             }
         }
     }

@@ -13,10 +13,13 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
     /// Where the applied profiles' names are found for the history's label.
     public var snapshots: SnapshotStore?
     public var namespace: UInt64?
+    /// A snapshot from an earlier life of the namespace names no applied profile.
+    public var instance: NamespaceInstance
 
     public init(
         store: Store, links: Links, sysfsNet: FilePath = "/sys/class/net", kernel: String = LocalMachine.kernelRelease(),
-        snapshots: SnapshotStore? = nil, namespace: UInt64? = NetworkNamespace.currentInode()
+        snapshots: SnapshotStore? = nil, namespace: UInt64? = NetworkNamespace.currentInode(),
+        instance: NamespaceInstance = .current()
     ) {
         self.store = store
         self.links = links
@@ -24,6 +27,7 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
         self.kernel = kernel
         self.snapshots = snapshots
         self.namespace = namespace
+        self.instance = instance
     }
 
     /// The interface that holds the connection's local address.
@@ -74,7 +78,9 @@ public struct LocalMachine<Store: SysctlStore, Links: LinkController> {
             if let value = (try? store.read(key)) ?? nil { sysctls[key.name] = value }
         }
         var profiles: [String] = []
-        if let snapshots, let namespace, let snapshot = (try? snapshots.load(inode: namespace)) ?? nil {
+        if let snapshots, let namespace, let snapshot = (try? snapshots.load(inode: namespace)) ?? nil,
+            snapshot.earlierLife(than: instance) == nil
+        {
             profiles = snapshot.profiles
         }
         return TuningFingerprint(

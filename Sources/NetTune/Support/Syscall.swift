@@ -201,3 +201,19 @@ extension Syscall {
         return foreground >= 0 && foreground == getpgrp()
     }
 }
+
+extension Syscall {
+    /// SO_NETNS_COOKIE of this thread's network namespace, asked of a throw-away
+    /// socket in it; nil before Linux 5.14.
+    static func networkNamespaceCookie() -> UInt64? {
+        let soNetnsCookie: Int32 = 71  // <asm-generic/socket.h>; Glibc does not export it
+        guard let fd = try? call({ socket(AF_UNIX, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0) }) else { return nil }
+        defer { close(fd) }
+        var cookie: UInt64 = 0
+        var length = socklen_t(MemoryLayout<UInt64>.size)
+        guard (try? call({ getsockopt(fd, SOL_SOCKET, soNetnsCookie, &cookie, &length) })) != nil,
+            length == socklen_t(MemoryLayout<UInt64>.size)
+        else { return nil }
+        return cookie
+    }
+}

@@ -21,14 +21,20 @@ public struct Snapshot: Codable, Equatable, Sendable {
     /// one profile's changes can be taken back alone. Older snapshots lack it:
     /// their originals count as the first profile's.
     public var owners: [String: String]
+    /// The boot and the namespace's cookie it was taken in (see `NamespaceInstance`).
+    /// Older snapshots lack them, and count as this life's.
+    public var bootID: String?
+    public var netnsCookie: UInt64?
 
     public init(
-        netnsInode: UInt64, created: Int, profiles: [String] = [], sysctls: [String: String] = [:],
-        mtus: [String: Int] = [:], owners: [String: String] = [:]
+        netnsInode: UInt64, created: Int, instance: NamespaceInstance? = nil, profiles: [String] = [],
+        sysctls: [String: String] = [:], mtus: [String: Int] = [:], owners: [String: String] = [:]
     ) {
         format = Self.currentFormat
         self.netnsInode = netnsInode
         self.created = created
+        bootID = instance?.bootID
+        netnsCookie = instance?.cookie
         self.profiles = profiles
         self.sysctls = sysctls
         self.mtus = mtus
@@ -39,6 +45,8 @@ public struct Snapshot: Codable, Equatable, Sendable {
         case format
         case netnsInode = "netns_inode"
         case created, profiles, sysctls, mtus, owners
+        case bootID = "boot_id"
+        case netnsCookie = "netns_cookie"
     }
 
     public init(from decoder: any Decoder) throws {
@@ -50,6 +58,14 @@ public struct Snapshot: Codable, Equatable, Sendable {
         sysctls = try container.decode([String: String].self, forKey: .sysctls)
         mtus = try container.decode([String: Int].self, forKey: .mtus)
         owners = try container.decodeIfPresent([String: String].self, forKey: .owners) ?? [:]
+        bootID = try container.decodeIfPresent(String.self, forKey: .bootID)
+        netnsCookie = try container.decodeIfPresent(UInt64.self, forKey: .netnsCookie)
+    }
+
+    /// Which earlier life of the namespace this was taken in, or nil when it may be
+    /// the present one (a figure either side lacks proves nothing).
+    public func earlierLife(than present: NamespaceInstance) -> EarlierLife? {
+        present.earlierLife(of: NamespaceInstance(bootID: bootID, cookie: netnsCookie))
     }
 
     static func ownerKey(_ target: Change.Target) -> String {
@@ -99,6 +115,18 @@ public struct Snapshot: Codable, Equatable, Sendable {
     }
 
     public var isEmpty: Bool { sysctls.isEmpty && mtus.isEmpty }
+
+    /// "profiles pi-lan, taken 2026-11-20 10:04 UTC": what messages name it by.
+    public var label: String {
+        let names = profiles.isEmpty ? "no profile" : (profiles.count == 1 ? "profile " : "profiles ") + profiles.joined(separator: ", ")
+        var time = tm()
+        var seconds = time_t(created)
+        guard gmtime_r(&seconds, &time) != nil else { return names }
+        let taken = String(
+            format: "%04d-%02d-%02d %02d:%02d UTC", Int(time.tm_year) + 1900, Int(time.tm_mon) + 1, Int(time.tm_mday),
+            Int(time.tm_hour), Int(time.tm_min))
+        return "\(names), taken \(taken)"
+    }
 }
 
 extension Snapshot {
@@ -114,6 +142,9 @@ extension Snapshot {
         }
         guard snapshot.format >= 1 else { throw .damaged("format \(snapshot.format) does not exist") }
         guard snapshot.format <= currentFormat else { throw .newerFormat(snapshot.format) }
+        if let bootID = snapshot.bootID, !NamespaceInstance.isBootID(bootID) {
+            throw .damaged("'\(PeerText.sanitized(bootID, limit: 80))' is not a boot id")
+        }
         for (name, value) in snapshot.sysctls {
             guard (try? SysctlKey(name)) != nil else { throw .damaged("'\(PeerText.sanitized(name, limit: 80))' is not a sysctl key") }
             guard !value.isEmpty, value.utf8.count <= 4096, !value.contains(where: { $0.isNewline }) else {

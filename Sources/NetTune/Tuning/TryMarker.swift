@@ -3,8 +3,9 @@ import SystemPackage
 
 /// The handshake between a waiting `nettune try` and `nettune confirm` in one
 /// namespace. `try` holds the namespace lock while it waits, so the two meet in a
-/// small record of their own, `netns-<inode>.try` (the waiting pid and a state),
-/// changed only under an flock of `netns-<inode>.try.lock`:
+/// small record of their own, `netns-<inode>.try` (the waiting pid, a state, and
+/// the namespace's life: see `NamespaceInstance`), changed only under an flock of
+/// `netns-<inode>.try.lock`:
 ///
 /// - `confirm` turns `waiting` into `confirmed`;
 /// - `try`, at its timeout or on a signal, turns `waiting` into `reverting`.
@@ -16,10 +17,14 @@ public struct TryMarker: Sendable {
 
     public let directory: FilePath
     public let namespace: UInt64
+    /// A record from an earlier life (a `try` waiting when the machine lost power)
+    /// describes nothing that is still in place.
+    public let instance: NamespaceInstance
 
-    public init(directory: FilePath, namespace: UInt64) {
+    public init(directory: FilePath, namespace: UInt64, instance: NamespaceInstance = .current()) {
         self.directory = directory
         self.namespace = namespace
+        self.instance = instance
     }
 
     public var markerPath: FilePath { directory.appending("netns-\(namespace).try") }
@@ -63,6 +68,10 @@ public struct TryMarker: Sendable {
     public func confirm() throws -> Confirmation {
         try withLock {
             guard let record = read() else { throw TryConfirmError.nothingWaiting(namespace: namespace) }
+            if let life = instance.earlierLife(of: record.life) {
+                end()
+                throw TryConfirmError.earlierLife(pid: record.pid, Self.gone(life))
+            }
             guard Syscall.processExists(record.pid) else {
                 end()
                 switch record.state {
@@ -90,6 +99,9 @@ public struct TryMarker: Sendable {
             return nil
         }
         end()
+        if let life = instance.earlierLife(of: record.life) {
+            return TuningWarning("a `nettune try` (pid \(record.pid)) \(Self.gone(life))")
+        }
         switch record.state {
         case .waiting:
             return TuningWarning(
@@ -104,16 +116,31 @@ public struct TryMarker: Sendable {
         }
     }
 
-    private func read() -> (pid: Int32, state: State)? {
+    /// What a record from an earlier life says happened to its `try`.
+    static func gone(_ life: EarlierLife) -> String {
+        switch life {
+        case .earlierBoot: "was still waiting when this machine last stopped: the restart reset what it applied"
+        case .earlierNamespace: "was waiting in an earlier network namespace that had this one's inode: what it applied went with that namespace"
+        }
+    }
+
+    /// "PID STATE BOOT-ID COOKIE" ("-" and 0 where unknown); records written before
+    /// the life was kept have the first two fields only.
+    private func read() -> (pid: Int32, state: State, life: NamespaceInstance)? {
         guard let text = try? TextFile.read(markerPath, limit: 4096) else { return nil }
-        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" })
-        guard fields.count == 2, let pid = Int32(fields[0]), pid > 0, let state = State(rawValue: String(fields[1])) else { return nil }
-        return (pid, state)
+        let fields = text.split(whereSeparator: { $0 == " " || $0 == "\n" }).map(String.init)
+        guard fields.count == 2 || fields.count == 4, let pid = Int32(fields[0]), pid > 0, let state = State(rawValue: fields[1]) else {
+            return nil
+        }
+        guard fields.count == 4 else { return (pid, state, NamespaceInstance(bootID: nil, cookie: nil)) }
+        guard fields[2] == "-" || NamespaceInstance.isBootID(fields[2]), let cookie = UInt64(fields[3]) else { return nil }
+        return (pid, state, NamespaceInstance(bootID: fields[2] == "-" ? nil : fields[2], cookie: cookie == 0 ? nil : cookie))
     }
 
     private func write(_ state: State, pid: Int32) throws {
+        let line = "\(pid) \(state.rawValue) \(instance.bootID ?? "-") \(instance.cookie ?? 0)\n"
         do {
-            try AtomicFile.write(Array("\(pid) \(state.rawValue)\n".utf8), to: markerPath, permissions: [.ownerReadWrite])
+            try AtomicFile.write(Array(line.utf8), to: markerPath, permissions: [.ownerReadWrite])
         } catch {
             throw StateError(path: markerPath.string, doing: "cannot record the try's state", cause: error)
         }
@@ -142,6 +169,8 @@ public enum TryConfirmError: Error, Equatable, CustomStringConvertible {
     case nothingWaiting(namespace: UInt64)
     case tooLate(namespace: UInt64, pid: Int32)
     case killedWhileReverting(pid: Int32)
+    /// The record is from an earlier life of the namespace: why nothing of it is left.
+    case earlierLife(pid: Int32, String)
 
     public var description: String {
         switch self {
@@ -152,6 +181,8 @@ public enum TryConfirmError: Error, Equatable, CustomStringConvertible {
         case .killedWhileReverting(let pid):
             return "`nettune try` (pid \(pid)) was killed while reverting: some of what it applied may still be in place, "
                 + "and there is nothing to confirm; run `nettune revert` to restore the originals, then apply the profile again to keep it"
+        case .earlierLife(let pid, let gone):
+            return "no `nettune try` is waiting here, and nothing to confirm: the one with pid \(pid) \(gone)"
         }
     }
 }

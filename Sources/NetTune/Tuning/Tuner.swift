@@ -13,6 +13,8 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
     public var snapshots: SnapshotStore
     /// The network namespace the snapshot belongs to.
     public var namespace: UInt64
+    /// This life of it: a snapshot from an earlier one is set aside (see `NamespaceInstance`).
+    public var instance: NamespaceInstance
     public var bootConfig: BootSysctlConfig
     /// Whether writes are allowed; checked before anything is written.
     public var isPrivileged: () -> Bool
@@ -27,7 +29,7 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
 
     public init(
         store: Store, links: Links, snapshots: SnapshotStore, namespace: UInt64,
-        bootConfig: BootSysctlConfig = .system,
+        instance: NamespaceInstance = .current(), bootConfig: BootSysctlConfig = .system,
         isPrivileged: @escaping () -> Bool = Privileges.hasNetAdmin,
         now: @escaping () -> Int = { Int(time(nil)) },
         holder: String = "nettune", lockWait: Duration = .seconds(10),
@@ -37,6 +39,7 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         self.links = links
         self.snapshots = snapshots
         self.namespace = namespace
+        self.instance = instance
         self.bootConfig = bootConfig
         self.isPrivileged = isPrivileged
         self.now = now
@@ -47,7 +50,16 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
 
     /// What applying `profile` would change now. Reads only.
     public func plan(_ profile: Profile, interface: String? = nil) throws -> Plan {
-        try Planner(store: store, links: links, bootConfig: bootConfig).plan(profile, interface: interface)
+        var plan = try Planner(store: store, links: links, bootConfig: bootConfig).plan(profile, interface: interface)
+        // A damaged snapshot is reported by the apply that would read it, not here.
+        if !plan.changes.isEmpty, case .earlier(let old, let life)? = try? loadSnapshot() {
+            plan.warnings.insert(
+                TuningWarning(
+                    "the snapshot at \(snapshots.path(for: namespace)) (\(old.label)) \(life.explanation): "
+                        + "set aside; this apply records the present values as the originals"),
+                at: 0)
+        }
+        return plan
     }
 
     /// `plan`, for a caller about to change things: under the lock, a `nettune try`
@@ -58,8 +70,28 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
         return plan
     }
 
+    /// The namespace's snapshot file, told apart by the life it was taken in.
+    public enum LoadedSnapshot: Equatable, Sendable {
+        case none
+        case current(Snapshot)
+        /// Taken in an earlier life of the namespace: its values are gone.
+        case earlier(Snapshot, EarlierLife)
+
+        /// The snapshot that describes the present, if any.
+        public var current: Snapshot? {
+            if case .current(let snapshot) = self { return snapshot }
+            return nil
+        }
+    }
+
+    public func loadSnapshot() throws -> LoadedSnapshot {
+        guard let snapshot = try snapshots.load(inode: namespace) else { return .none }
+        if let life = snapshot.earlierLife(than: instance) { return .earlier(snapshot, life) }
+        return .current(snapshot)
+    }
+
     /// Where a waiting `nettune try` and `nettune confirm` meet in this namespace.
-    public var tryMarker: TryMarker { TryMarker(directory: snapshots.directory, namespace: namespace) }
+    public var tryMarker: TryMarker { TryMarker(directory: snapshots.directory, namespace: namespace, instance: instance) }
 
     /// Takes this namespace's lock (see `NamespaceLock`).
     public func lock(interruption: Interruption? = nil) throws -> NamespaceLock {
@@ -90,7 +122,7 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
     public func revert() throws -> Plan {
         try requirePrivilege("reverting")
         let lock = try lock()
-        let (_, plan) = try revertPlan()
+        let (_, plan) = try removingAnEarlierLifesSnapshot { try revertPlan() }
         try TuningExecutor(store: store, links: links).execute(plan.changes)
         try snapshots.delete(inode: namespace)
         // Everything is back: a dead `try`'s record has nothing left to say.
@@ -107,13 +139,26 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
     public func revert(profile: String) throws -> Plan {
         try requirePrivilege("reverting")
         let lock = try lock()
-        let (snapshot, plan) = try revertPlan(profile: profile)
+        let (snapshot, plan) = try removingAnEarlierLifesSnapshot { try revertPlan(profile: profile) }
         try TuningExecutor(store: store, links: links).execute(plan.changes)
         var rest = snapshot
         rest.forget(profile, targets: (plan.changes + plan.unchanged).map(\.target))
         if rest.isEmpty { try snapshots.delete(inode: namespace) } else { try snapshots.save(rest) }
         withExtendedLifetime(lock) {}
         return plan
+    }
+
+    /// `body`, which found only a snapshot from an earlier life when it throws
+    /// `NoSnapshotError` with `earlier`: that file is removed (the caller holds the
+    /// lock), so later commands stop tripping over it.
+    private func removingAnEarlierLifesSnapshot<T>(_ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch var error as NoSnapshotError where error.earlier != nil {
+            try snapshots.delete(inode: namespace)
+            error.removed = true
+            throw error
+        }
     }
 
     /// What `revert(profile:)` would do.
@@ -142,8 +187,9 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
     public func apply(_ plan: Plan, holding lock: NamespaceLock) throws -> AppliedPlan {
         guard !plan.changes.isEmpty else { return AppliedPlan(plan: plan, previousSnapshot: nil) }
         try requirePrivilege("applying profile '\(plan.profile)'")
-        let previous = try snapshots.load(inode: namespace)
-        var snapshot = previous ?? Snapshot(netnsInode: namespace, created: now())
+        // One from an earlier life is replaced: its originals are not this life's.
+        let previous = try loadSnapshot().current
+        var snapshot = previous ?? Snapshot(netnsInode: namespace, created: now(), instance: instance)
         snapshot.record(plan.changes, profile: plan.profile)
         try snapshots.save(snapshot)
         do {
@@ -191,8 +237,12 @@ public struct Tuner<Store: SysctlStore, Links: LinkController> {
 
     /// What `revert` would do: the snapshot's values against the live ones.
     public func revertPlan() throws -> (snapshot: Snapshot, plan: Plan) {
-        guard let snapshot = try snapshots.load(inode: namespace) else {
-            throw NoSnapshotError(namespace: namespace, path: snapshots.path(for: namespace))
+        let snapshot: Snapshot
+        switch try loadSnapshot() {
+        case .none: throw NoSnapshotError(namespace: namespace, path: snapshots.path(for: namespace))
+        case .earlier(let old, let life):
+            throw NoSnapshotError(namespace: namespace, path: snapshots.path(for: namespace), earlier: (old.label, life))
+        case .current(let current): snapshot = current
         }
         var changes: [Change] = []
         var unchanged: [Change] = []
@@ -256,7 +306,29 @@ public struct ProfileNotAppliedError: Error, Equatable, CustomStringConvertible 
 public struct NoSnapshotError: Error, Equatable, CustomStringConvertible {
     public var namespace: UInt64
     public var path: String
+    /// The snapshot that was there, from an earlier life of the namespace: what it
+    /// held (`Snapshot.label`) and why it no longer applies.
+    public var earlier: Earlier?
+    /// Whether `revert` removed that file.
+    public var removed = false
+
+    public struct Earlier: Equatable, Sendable {
+        public var label: String
+        public var life: EarlierLife
+    }
+
+    public init(namespace: UInt64, path: String, earlier: (label: String, life: EarlierLife)? = nil) {
+        self.namespace = namespace
+        self.path = path
+        self.earlier = earlier.map { Earlier(label: $0.label, life: $0.life) }
+    }
+
     public var description: String {
-        "no snapshot for this network namespace (net:[\(namespace)]) at \(path): nettune has not applied a profile here, or it was already reverted"
+        guard let earlier else {
+            return
+                "no snapshot for this network namespace (net:[\(namespace)]) at \(path): nettune has not applied a profile here, or it was already reverted"
+        }
+        return "the snapshot for this network namespace (net:[\(namespace)]) at \(path) (\(earlier.label)) \(earlier.life.explanation): "
+            + "there is nothing to restore; " + (removed ? "it was removed" : "`nettune revert` removes it")
     }
 }
