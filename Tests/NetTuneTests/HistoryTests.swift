@@ -55,6 +55,22 @@ import Testing
         #expect(change.verdict == .better)
     }
 
+    /// A line cut short (the power went during the write, or the disk filled) has no
+    /// newline: the next entry was glued to it and lost with it — a weekly probe's
+    /// only entry of the week.
+    @Test func anEntryAppendedAfterALineCutShortIsKept() throws {
+        let dir = try TemporaryDirectory()
+        let store = HistoryStore(path: FilePath(dir.path + "/history.jsonl"))
+        let first = HistoryEntry(report: report([1e9]), method: .sendfile, fingerprint: fingerprint("4096 4096 4096"), time: 100)
+        let next = HistoryEntry(report: report([2e9]), method: .sendfile, fingerprint: fingerprint("4096 4096 4096"), time: 200)
+        try store.append(first)
+        try FileHandle(forWritingTo: URL(fileURLWithPath: store.path.string)).seekToEndAndWrite("{\"time\":150,\"thr")
+        try store.append(next)
+        let contents = try store.read()
+        #expect(contents.entries.map(\.time) == [100, 200])
+        #expect(contents.skipped == 1)
+    }
+
     /// A report of two methods: each method's entry is judged against its own
     /// method's baseline, and the first one's change is returned.
     @Test func recordingSeveralMethodsJudgesEachAgainstItsOwnBaseline() throws {

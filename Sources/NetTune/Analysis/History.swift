@@ -174,17 +174,25 @@ public struct HistoryStore: Sendable {
     }
 
     /// Adds one line. O_APPEND makes each line's write atomic with respect to other
-    /// writers; the directory is made as `AtomicFile` makes it.
+    /// writers; the directory is made as `AtomicFile` makes it. A last line cut short
+    /// (the power went during a write, or the disk filled) is ended first, so this
+    /// entry is not glued to it and lost with it.
     public func append(_ entry: HistoryEntry) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
-        let line = Array(try encoder.encode(entry)) + [UInt8(ascii: "\n")]
+        var line = Array(try encoder.encode(entry)) + [UInt8(ascii: "\n")]
         try AtomicFile.makeDirectories(path.removingLastComponent())
         do {
             let fd = try FileDescriptor.open(
-                path, .writeOnly, options: [.create, .append, .closeOnExec],
+                path, .readWrite, options: [.create, .append, .closeOnExec],
                 permissions: [.ownerReadWrite, .groupRead, .otherRead])
             defer { try? fd.close() }
+            let size = try fd.seek(offset: 0, from: .end)
+            if size > 0 {
+                var last: UInt8 = 0
+                let read = try withUnsafeMutableBytes(of: &last) { try fd.read(fromAbsoluteOffset: size - 1, into: $0) }
+                if read == 1 && last != UInt8(ascii: "\n") { line.insert(UInt8(ascii: "\n"), at: 0) }
+            }
             _ = try fd.writeAll(line)
         } catch {
             throw FileError(path: path, reason: .system(operation: "append", errno: Errno.from(error)))
