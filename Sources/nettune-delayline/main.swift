@@ -1,6 +1,8 @@
 import NetTune
 import NetTuneCommands
 
+// Before anything opens a descriptor: see `StandardStreams`.
+StandardStreams.openMissing()
 SignalMask.unblockTermination()
 SignalMask.ignoreBrokenPipe()
 DelayLineCommand.runMain()

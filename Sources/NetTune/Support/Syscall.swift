@@ -217,3 +217,19 @@ extension Syscall {
         return cookie
     }
 }
+
+extension Syscall {
+    /// Whether `fd` is an open descriptor.
+    static func isOpen(_ fd: Int32) -> Bool {
+        fcntl(fd, F_GETFD) != -1 || errno != EBADF
+    }
+
+    /// /dev/null opened as descriptor `fd` (read-only for 0, write-only otherwise).
+    static func openNullDevice(as fd: Int32) {
+        guard let opened = try? call({ open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) }) else { return }
+        if opened != fd {
+            _ = dup2(opened, fd)
+            close(opened)
+        }
+    }
+}

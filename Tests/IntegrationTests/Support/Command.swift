@@ -109,6 +109,9 @@ final class RunningCommand {
     /// `ip netns exec` both exec).
     func kill() { _ = Glibc.kill(process.processIdentifier, SIGKILL) }
 
+    /// The process's id (the nettune process itself when every launcher before it execs).
+    var pid: Int32 { process.processIdentifier }
+
     /// Sends any signal: SIGSTOP makes a peer that stops reading, SIGCONT ends that.
     func signal(_ number: Int32) { _ = Glibc.kill(process.processIdentifier, number) }
 
