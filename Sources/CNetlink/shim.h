@@ -4,6 +4,7 @@
 #ifndef NETTUNE_CNETLINK_SHIM_H
 #define NETTUNE_CNETLINK_SHIM_H
 
+#include <stdio.h>
 #include <netlink/netlink.h>
 #include <netlink/errno.h>
 #include <netlink/socket.h>
@@ -72,6 +73,10 @@ static inline int cnl_tun_set_offload(int fd, unsigned int offloads) {
 static inline int cnl_set_timer_slack(unsigned long nanoseconds) {
     return prctl(PR_SET_TIMERSLACK, nanoseconds, 0UL, 0UL, 0UL);
 }
+
+/// stdout, to check that what `print` wrote got there: a mutable C global, which
+/// Swift 6 does not touch.
+static inline FILE *cnl_standard_output(void) { return stdout; }
 
 /* setns(2), to open a TUN device inside a lab namespace. */
 extern int setns(int fd, int nstype);

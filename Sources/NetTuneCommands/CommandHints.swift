@@ -50,6 +50,11 @@ extension NetTuneCommand {
         }
         do {
             try command.run()
+            // A result cut short (a full disk) is a failure, not exit 0.
+            if let failure = StandardStreams.flushOutput() {
+                StandardError.print("Error: \(failure)")
+                exit(withError: ExitCode.failure)
+            }
             exit()
         } catch let failure as WordedFailure {
             StandardError.print(failure.line)

@@ -27,3 +27,26 @@ struct StandardStreamsIntegrationTests {
         }
     }
 }
+
+/// Results written to a full disk (here /dev/full) exited 0 with the file cut
+/// short, and a script took it for a result. A reader that leaves early (`| head`)
+/// is no error.
+@Suite struct StandardOutputIntegrationTests {
+    private func shell(_ script: String) throws -> CommandResult {
+        try Command.run(["bash", "-c", "set -o pipefail; " + script, TestEnvironment.binary])
+    }
+
+    @Test(arguments: [["profiles"], ["profiles", "--json"], ["show", "--json"]])
+    func aFullDiskIsAFailure(arguments: [String]) throws {
+        let result = try shell(#""$0" "# + arguments.joined(separator: " ") + " > /dev/full")
+        #expect(result.status == 1)
+        #expect(result.stderr.contains("the output could not all be written to stdout: No space left on device"), "\(result.stderr)")
+    }
+
+    @Test func aReaderThatLeavesEarlyIsNot() throws {
+        // `true` has left before nettune writes: its write meets EPIPE.
+        let result = try shell(#""$0" show --json | true"#)
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stderr.isEmpty, "\(result.stderr)")
+    }
+}

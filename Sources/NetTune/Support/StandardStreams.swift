@@ -1,4 +1,6 @@
+import CNetlink
 import Glibc
+import SystemPackage
 
 /// Standard input, output and error, made to exist.
 public enum StandardStreams {
@@ -11,5 +13,29 @@ public enum StandardStreams {
         for fd: Int32 in 0...2 where !Syscall.isOpen(fd) {
             Syscall.openNullDevice(as: fd)
         }
+    }
+
+    /// Flushes what `print` buffered for stdout and says whether all of it got
+    /// there. A results file cut short by a full disk must not look like a result
+    /// (coreutils exit 1 on it too); a reader that went away (`| head`) is no error.
+    /// - Returns: nil when it all went out or the reader left; otherwise why not,
+    ///   when the kernel said (an error from an earlier flush leaves only the flag).
+    public static func flushOutput() -> OutputFailure? {
+        let output = cnl_standard_output()
+        errno = 0
+        let flushed = fflush(output) == 0
+        let reason = flushed ? nil : Errno(rawValue: errno)
+        guard !flushed || ferror(output) != 0 else { return nil }
+        if reason == .brokenPipe { return nil }
+        return OutputFailure(reason: reason)
+    }
+}
+
+/// Standard output that did not take everything written to it.
+public struct OutputFailure: Error, Equatable, CustomStringConvertible {
+    public var reason: Errno?
+    public var description: String {
+        "the output could not all be written to stdout" + (reason.map { ": \($0)" } ?? "")
+            + "; what reached it is incomplete"
     }
 }
