@@ -170,6 +170,58 @@ struct TryIntegrationTests {
         }
     }
 
+    /// `try --peer NAME` with a name server that never answers: the lookup came
+    /// after the apply, and getaddrinfo waited as resolv.conf allowed (a minute
+    /// here), through SIGTERM, with the profile applied. Now the name is looked up
+    /// first, within 10 s, and a signal ends that at once; nothing is changed.
+    @Test(arguments: [nil, SIGTERM] as [Int32?])
+    func aNameServerThatDoesNotAnswerChangesNothing(signal: Int32?) throws {
+        try Scratch.with { scratch in
+            try Lab.with { lab in
+                // Takes every query and answers none.
+                let silent = """
+                    import socket, sys, time
+                    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("0.0.0.0", 53))
+                    s.recv(512); print("asked", flush=True)
+                    time.sleep(120)
+                    """
+                let server = try Command.start(["ip", "netns", "exec", lab.nsB, "python3", "-c", silent])
+                defer {
+                    server.kill()
+                    _ = try? server.wait()
+                }
+                #expect(try eventually(10) { try lab.run(in: lab.nsB, ["ss", "-Hlun", "sport = :53"]).stdout.contains(":53") })
+                try scratch.write("resolv.conf", "nameserver \(lab.addrB)\noptions timeout:30 attempts:2\n")
+                // resolv.conf replaced in a mount namespace of the command's own: the host's stays.
+                let script = #"mount --bind "$1" /etc/resolv.conf && exec "$0" try jumbo --timeout 60s --peer silent.example:9000 --state-dir "$2""#
+                let started = Date()
+                let trying = try Command.start([
+                    "ip", "netns", "exec", lab.nsA, "unshare", "--mount", "--propagation", "private", "sh", "-c", script,
+                    TestEnvironment.binary, scratch.path + "/resolv.conf", scratch.path + "/state"
+                ])
+                var signalled: Date?
+                if let signal {
+                    // While the name server is being asked.
+                    #expect(eventually(10) { server.stdoutSoFar.contains("asked") })
+                    trying.signal(signal)
+                    signalled = Date()
+                }
+                let result = try trying.wait()
+                let took = Date().timeIntervalSince(signalled ?? started)
+                if let signal {
+                    #expect(result.status == 128 + signal, "\(result.stderr)")
+                    #expect(took < 2, "\(took) s after the signal")
+                } else {
+                    #expect(result.status == 1)
+                    #expect(result.stderr.contains("no answer from the name servers within 10 s"), "\(result.stderr)")
+                    #expect(result.stderr.contains("nothing was changed"), "\(result.stderr)")
+                    #expect(took < 20, "\(took) s")
+                }
+                #expect(try mtu(lab) == 1500)
+            }
+        }
+    }
+
     /// SIGKILL cannot be caught: the profile stays. The next command under the lock
     /// says so, and `confirm` keeps it knowingly instead of "nothing is waiting".
     @Test func aTryKilledWhileWaitingIsNamedAfterwards() throws {

@@ -383,7 +383,24 @@ struct WorkflowFixture {
     struct FakePeerCheck: PeerChecking {
         var peer = Endpoint(host: "10.0.0.2", port: 9000)
         var result: Result<PeerCheckReport, any Error>
+        /// What `prepare` throws, before anything is applied.
+        var unprepared: (any Error)?
+        func prepare() throws { if let unprepared { throw unprepared } }
         func check(after plan: Plan) throws -> PeerCheckReport { try result.get() }
+    }
+
+    /// `try --peer NAME` whose name does not resolve (or whose name server does not
+    /// answer) changed the MTU first and found out after; now nothing is applied.
+    @Test func aPeerThatCannotBeFoundStopsTheTryBeforeAnyChange() throws {
+        let f = try WorkflowFixture()
+        let unresolvable = PeerNotFoundError(cause: .unresolvable(host: "backup.lan", reason: "Name or service not known"))
+        let peer = FakePeerCheck(result: .success(PeerCheckReport(bytes: 1, seconds: 1, pmtu: 1500)), unprepared: unresolvable)
+        var events = 0
+        let error = #expect(throws: PeerNotFoundError.self) { try workflow(f, peer: peer).run { _ in events += 1 } }
+        #expect(error?.description == "cannot resolve 'backup.lan': Name or service not known; nothing was changed")
+        #expect(events == 0)
+        #expect(f.links.current[0].mtu == 1500)
+        #expect(f.snapshot == nil)
     }
 
     func workflow(

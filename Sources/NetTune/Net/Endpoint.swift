@@ -80,12 +80,19 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
     }
 
     /// Socket addresses for this endpoint, from getaddrinfo (numeric or a name;
-    /// a link-local IPv6 address keeps its `%interface` scope).
-    public func resolve(family: ConnectOptions.Family = .any) throws(EndpointError) -> [SocketAddress] {
-        try Self.addresses(host: host, port: port, family: family.value, flags: 0)
+    /// a link-local IPv6 address keeps its `%interface` scope). A name is looked up
+    /// within `NameLookup.limit`, and a signal through `interruption` ends the wait.
+    public func resolve(family: ConnectOptions.Family = .any, interruption: Interruption? = nil) throws -> [SocketAddress] {
+        try NameLookup.addresses(host: host, port: port, family: family.value, interruption: interruption)
     }
 
     static func addresses(host: String, port: UInt16, family: Int32, flags: Int32) throws(EndpointError) -> [SocketAddress] {
+        try lookup(host: host, port: port, family: family, flags: flags).get()
+    }
+
+    /// getaddrinfo itself, which may wait on name servers for as long as
+    /// resolv.conf lets it: only `NameLookup` calls it for a name.
+    static func lookup(host: String, port: UInt16, family: Int32, flags: Int32) -> Result<[SocketAddress], EndpointError> {
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
         hints.ai_family = family
@@ -100,7 +107,7 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
                 if family == AF_INET { reason += " (with -4: no IPv4 address)" }
                 if family == AF_INET6 { reason += " (with -6: no IPv6 address)" }
             }
-            throw .unresolvable(host: host, reason: reason)
+            return .failure(.unresolvable(host: host, reason: reason, numericOnly: flags & AI_NUMERICHOST != 0 && rc == EAI_NONAME))
         }
         defer { freeaddrinfo(first) }
         var addresses: [SocketAddress] = []
@@ -111,20 +118,21 @@ public struct Endpoint: Hashable, Sendable, CustomStringConvertible {
             }
             current = entry.pointee.ai_next
         }
-        return addresses
+        return .success(addresses)
     }
 }
 
 public enum EndpointError: Error, Equatable, CustomStringConvertible {
     case malformed(String)
     case badPort(String)
-    case unresolvable(host: String, reason: String)
+    /// `numericOnly`: asked for a numeric address only, and `host` is a name.
+    case unresolvable(host: String, reason: String, numericOnly: Bool = false)
 
     public var description: String {
         switch self {
         case .malformed(let text): return "'\(text)' is not HOST[:PORT] or iperf3://HOST[:PORT] (write IPv6 addresses as [::1]:9000)"
         case .badPort(let text): return "'\(text)' has no valid port (1–65535)"
-        case .unresolvable(let host, let reason): return "cannot resolve '\(host)': \(reason)"
+        case .unresolvable(let host, let reason, _): return "cannot resolve '\(host)': \(reason)"
         }
     }
 }

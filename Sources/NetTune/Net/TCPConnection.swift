@@ -22,12 +22,18 @@ public final class TCPConnection: Sendable {
 
     deinit { Syscall.close(fd) }
 
-    /// Connects to the first address that accepts before the deadline.
+    /// Connects to the first address that accepts before the deadline. A host name
+    /// is looked up first, within `NameLookup.limit`; the deadline counts from its
+    /// answer, so a slow name server does not eat the connect's time.
     public static func connect(
         to endpoint: Endpoint, deadline: Deadline, options: ConnectOptions = ConnectOptions(), congestion: String? = nil
     ) throws -> TCPConnection {
+        let asked = ContinuousClock.now
+        let addresses = try endpoint.resolve(family: options.family, interruption: deadline.interruption)
+        var deadline = deadline
+        deadline.instant = deadline.instant.map { $0 + (ContinuousClock.now - asked) }
         var lastError: (any Error)?
-        for address in try endpoint.resolve(family: options.family) {
+        for address in addresses {
             do {
                 return try connect(address, endpoint: endpoint, deadline: deadline, options: options, congestion: congestion)
             } catch let error as Interrupted {

@@ -24,7 +24,7 @@ public final class TCPListener: Sendable {
             do {
                 candidates = try Endpoint(host: host, port: port).resolve()
             } catch {
-                throw ListenError(what: "\(host):\(port)", errno: .invalidArgument, detail: error.description)
+                throw ListenError(what: "\(host):\(port)", errno: .invalidArgument, detail: "\(error)")
             }
         } else {
             candidates = [SocketAddress.any(family: AF_INET6, port: port), SocketAddress.any(family: AF_INET, port: port)]

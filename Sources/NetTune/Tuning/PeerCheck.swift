@@ -1,8 +1,15 @@
 /// After `nettune try` applied a profile: does the path to the peer still work?
 public protocol PeerChecking {
     var peer: Endpoint { get }
+    /// Before anything is changed: what can fail without the change (the peer's
+    /// name not resolving) fails here, and nothing is applied.
+    func prepare() throws
     /// - Throws: `PeerCheckError` with the evidence when it does not; `Interrupted`.
     func check(after plan: Plan) throws -> PeerCheckReport
+}
+
+extension PeerChecking {
+    public func prepare() throws {}
 }
 
 /// What the peer check saw.
@@ -47,6 +54,16 @@ public struct ProbePeerCheck<Links: LinkController>: PeerChecking {
     }
 
     public var peer: Endpoint { transport.peer }
+
+    /// Looks the peer's name up (within `NameLookup.limit`): a typo or a dead name
+    /// server is found before the profile is applied, not after.
+    public func prepare() throws {
+        do {
+            _ = try peer.resolve(interruption: interruption)
+        } catch let error as EndpointError {
+            throw PeerNotFoundError(cause: error)
+        }
+    }
 
     public func check(after plan: Plan) throws -> PeerCheckReport {
         let run: ProbeRun
@@ -112,4 +129,10 @@ public struct PeerCheckError: Error, Equatable, CustomStringConvertible {
                 + "the path cannot carry MTU \(size), although TCP still connects (each end's MSS follows its own MTU)"
         }
     }
+}
+
+/// `try --peer NAME` with a name that does not resolve: found before the change.
+public struct PeerNotFoundError: Error, Equatable, CustomStringConvertible {
+    public var cause: EndpointError
+    public var description: String { "\(cause); nothing was changed" }
 }

@@ -67,6 +67,8 @@ public struct TryWorkflow<Store: SysctlStore, Links: LinkController> {
             events(.planned(plan))
             return Result(plan: plan, outcome: .nothingToDo)
         }
+        // Before the lock: a slow name server holds up no other nettune.
+        try peerCheck?.prepare()
         let lock = try tuner.lock(interruption: interruption)
         let plan = try tuner.plan(profile, interface: interface, holding: lock)
         events(.planned(plan))
