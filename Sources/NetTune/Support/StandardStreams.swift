@@ -27,6 +27,9 @@ public enum StandardStreams {
         let reason = flushed ? nil : Errno(rawValue: errno)
         guard !flushed || ferror(output) != 0 else { return nil }
         if reason == .brokenPipe { return nil }
+        // An earlier flush failed and this one had nothing left to write: if the
+        // reader is gone, that was it leaving.
+        if reason == nil && Syscall.hasNoReader(STDOUT_FILENO) { return nil }
         return OutputFailure(reason: reason)
     }
 }

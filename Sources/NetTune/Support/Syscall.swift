@@ -224,6 +224,14 @@ extension Syscall {
         fcntl(fd, F_GETFD) != -1 || errno != EBADF
     }
 
+    /// Whether `fd` is a pipe or socket whose reading end is closed (poll's POLLERR
+    /// on a write end).
+    static func hasNoReader(_ fd: Int32) -> Bool {
+        var entry = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        guard (try? call({ poll(&entry, 1, 0) })) != nil else { return false }
+        return entry.revents & Int16(POLLERR) != 0
+    }
+
     /// /dev/null opened as descriptor `fd` (read-only for 0, write-only otherwise).
     static func openNullDevice(as fd: Int32) {
         guard let opened = try? call({ open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY) }) else { return }
